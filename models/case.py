@@ -1,0 +1,87 @@
+"""The live state of a case, as the `state` query and the workflow result return it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from models.actor import Actor, LeaderRef
+from models.complaint import Category, Policy, Track
+from models.updates import RequestExtension, Satisfaction
+
+
+class CaseStatus(StrEnum):
+    received = "received"
+    dispatched = "dispatched"
+    handling = "handling"
+    resolved = "resolved"
+    closed = "closed"
+    merged = "merged"
+
+
+OPEN_STATUSES = (CaseStatus.received, CaseStatus.dispatched, CaseStatus.handling, CaseStatus.resolved)
+
+
+class Milestone(BaseModel):
+    """One promise with a deadline. Fixed when its anchor happens; breached the moment it passes."""
+
+    name: str
+    due_at: datetime
+    done_at: datetime | None = None
+    breached: bool = False
+    breached_at: datetime | None = None
+    department: str | None = None  # who owes it, when a department does
+    anchor: str = ""  # what started the clock: acceptance, assignment, resolution, ...
+    duration: str = ""  # as the policy says it: "3 working days", "10 minutes"
+    superseded: bool = False  # a transfer moved the obligation to another department
+    estimated: bool = False  # the calendar did not know the deadline's year for sure
+    on_breach: list[str] = Field(default_factory=list)
+    repeat_anchor: str | None = None  # when done or breached, this anchor happens at due_at
+
+    @property
+    def open(self) -> bool:
+        return self.done_at is None and not self.superseded
+
+
+class TimelineEvent(BaseModel):
+    at: datetime
+    kind: str
+    actor: Actor | None = None  # None: the engine itself
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class CaseState(BaseModel):
+    case_id: str
+    status: CaseStatus = CaseStatus.received
+    policy: Policy
+    track: Track
+    category: Category
+    received_at: datetime
+    department: str | None = None
+    first_department: str | None = None
+    escalated: bool = False
+    escalation_reason: str | None = None
+    leader: LeaderRef | None = None
+    repeat_of: str | None = None
+    reopen_count: int = 0
+    satisfaction: Satisfaction | None = None
+    milestones: list[Milestone] = Field(default_factory=list)
+    breaches: list[str] = Field(default_factory=list)
+    timeline: list[TimelineEvent] = Field(default_factory=list)
+    pending_extension: RequestExtension | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    runs: int = 1  # how many workflow runs carried this case (continue-as-new)
+
+    def open_milestones(self, name: str | None = None) -> list[Milestone]:
+        return [m for m in self.milestones if m.open and (name is None or m.name == name)]
+
+    def milestone(self, name: str) -> Milestone | None:
+        """The latest milestone of that name."""
+        for m in reversed(self.milestones):
+            if m.name == name:
+                return m
+        return None

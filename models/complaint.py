@@ -1,0 +1,129 @@
+"""The complaint as an integrator files it, and the input of a case workflow."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, TYPE_CHECKING
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+if TYPE_CHECKING:
+    from models.case import CaseState
+
+
+class Channel(StrEnum):
+    hotline = "hotline"
+    online = "online"  # 书记在线 portal
+    mini_program = "mini_program"
+    walk_in = "walk_in"
+    letter = "letter"
+    grid_patrol = "grid_patrol"  # found on patrol before anyone complained (未诉先办)
+
+
+class Category(StrEnum):
+    urban_management = "urban_management"
+    property = "property"
+    labour = "labour"
+    education = "education"
+    medical = "medical"
+    veterans = "veterans"
+    urban_renewal = "urban_renewal"
+    environment = "environment"
+    traffic = "traffic"
+    housing = "housing"
+    other = "other"
+
+
+class Track(StrEnum):
+    routine = "routine"  # 常态类
+    fast = "fast"  # 快处类
+    major = "major"  # 重大复杂
+
+
+class Policy(StrEnum):
+    p1030 = "1030"
+    p13710 = "13710"
+
+
+# A mainland mobile (11 digits starting 1) or a landline with its area code
+# (0 + 2-3 digits, then 7-8 digits; an optional dash or space between).
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+_LANDLINE = re.compile(r"0\d{2,3}[- ]?\d{7,8}")
+
+
+def _phone(value: str) -> str:
+    v = value.strip()
+    if v.startswith("+86"):
+        v = v[3:].lstrip(" -")
+    if _MOBILE.fullmatch(v):
+        return v
+    if _LANDLINE.fullmatch(v):
+        return v.replace(" ", "-")
+    raise ValueError(
+        "must be a mainland mobile (11 digits starting with 1) "
+        "or a landline with area code, such as 0755-12345678"
+    )
+
+
+Phone = Annotated[str, AfterValidator(_phone)]
+Name = Annotated[str, Field(min_length=1, max_length=100)]
+ShortText = Annotated[str, Field(min_length=1, max_length=200)]
+LongText = Annotated[str, Field(min_length=1, max_length=5000)]
+
+
+class Strict(BaseModel):
+    """Plain data that refuses unknown fields and blank text."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=False)
+
+
+class Complainant(Strict):
+    name: Name
+    phone: Phone
+
+
+class Location(Strict):
+    district: ShortText
+    street: ShortText
+    community: ShortText
+    grid: ShortText | None = None
+
+
+class Complaint(Strict):
+    channel: Channel
+    complainant: Complainant | None = None
+    category: Category
+    track: Track = Track.routine
+    title: ShortText
+    description: LongText
+    location: Location
+    # When the complaint was taken in; deadlines anchored on acceptance count from it.
+    received_at: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _complainant_unless_patrol(self) -> "Complaint":
+        if self.channel != Channel.grid_patrol and self.complainant is None:
+            raise ValueError("complainant is required unless channel is grid_patrol")
+        return self
+
+
+class CaseInput(Strict):
+    complaint: Complaint
+    policy: Policy = Policy.p1030
+    # Set by the engine itself when a long case continues as new: the state so far.
+    carried: "CaseState | None" = None
+    # Continue as new after this many history events (Temporal's own suggestion also counts).
+    max_history_events: int = Field(default=10_000, ge=200, le=50_000)
+
+
+def received_at_problem(received_at: datetime | None, now: datetime, *, max_age_days: int = 366) -> str | None:
+    """Why a received_at is implausible at `now`, or None: checked at the edge and by the workflow."""
+    if received_at is None:
+        return None
+    if (received_at - now).total_seconds() > 300:
+        return f"complaint.received_at: {received_at.isoformat()} is in the future"
+    if (now - received_at).days > max_age_days:
+        return f"complaint.received_at: {received_at.isoformat()} is more than {max_age_days} days ago"
+    return None

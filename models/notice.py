@@ -1,0 +1,24 @@
+"""A notice the engine sends: to the complainant, a department, the supervisor or a leader."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+
+class NoticeKind(StrEnum):
+    acknowledgement = "acknowledgement"  # to the complainant: the case is accepted
+    assignment = "assignment"  # to a department: a case is yours
+    breach = "breach"  # a deadline ran past due
+    escalation = "escalation"  # to the supervisor and leader: 领导包案
+    transfer = "transfer"  # to the complainant: why another department now handles it
+    follow_up_due = "follow_up_due"
+
+
+class Notice(BaseModel):
+    case_id: str
+    recipient: str  # "complainant", "supervisor", "department:<name>", "leader:<id>"
+    kind: NoticeKind
+    text: str
+    address: str | None = None  # phone for the complainant

@@ -1,0 +1,81 @@
+"""Payloads of the case updates. Every one carries the actor who acts."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import AwareDatetime
+
+from models.actor import Actor, LeaderRef
+from models.complaint import LongText, ShortText, Strict
+
+
+class Command(Strict):
+    actor: Actor
+
+
+class Dispatch(Command):
+    department: ShortText
+
+
+class RecordContact(Command):
+    note: LongText
+
+
+class RecordVerification(Command):
+    findings: LongText
+
+
+class Reply(Command):
+    message: LongText
+
+
+class SubmitOpinion(Command):
+    """《群众诉求处理意见书》: findings, handling, next steps."""
+
+    findings: LongText
+    handling: LongText
+    next_steps: LongText
+
+
+class ReportProgress(Command):
+    note: LongText
+
+
+class Transfer(Command):
+    to_department: ShortText
+    explanation: LongText  # told to the complainant: why it is not ours
+
+
+class RequestExtension(Command):
+    reason: LongText
+    until: AwareDatetime
+
+
+class DecideExtension(Command):
+    approve: bool
+    note: LongText | None = None
+
+
+class Resolve(Command):
+    resolution: LongText
+
+
+class Satisfaction(StrEnum):
+    satisfied = "satisfied"
+    basically_satisfied = "basically_satisfied"
+    dissatisfied = "dissatisfied"
+    unreachable = "unreachable"
+
+
+class RecordFollowUp(Command):
+    satisfaction: Satisfaction
+    note: LongText | None = None
+
+
+class Escalate(Command):
+    reason: LongText
+
+
+class AssignLeader(Command):
+    leader: LeaderRef

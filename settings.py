@@ -1,0 +1,35 @@
+"""Settings from the environment, in one place. Every name is documented in the README."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    temporal_address: str | None  # TEMPORAL_ADDRESS; unset: the embedded dev server
+    namespace: str  # TEMPORAL_NAMESPACE
+    task_queue: str  # COMPLAINTS_TASK_QUEUE
+    data_dir: Path  # COMPLAINTS_DATA_DIR: the dev server's SQLite file and other local state
+    calendar_file: Path  # COMPLAINTS_CALENDAR_FILE: extra holidays and working days (TOML)
+    notifier: str  # COMPLAINTS_NOTIFIER: "log", or "module:factory" returning a Sender
+    dev_server_port: int  # COMPLAINTS_DEV_PORT
+    dev_ui_port: int  # COMPLAINTS_DEV_UI_PORT
+
+
+def load() -> Settings:
+    env = os.environ
+    return Settings(
+        temporal_address=env.get("TEMPORAL_ADDRESS") or None,
+        namespace=env.get("TEMPORAL_NAMESPACE", "default"),
+        task_queue=env.get("COMPLAINTS_TASK_QUEUE", "complaints"),
+        data_dir=Path(env.get("COMPLAINTS_DATA_DIR", PROJECT_DIR / "data")),
+        calendar_file=Path(env.get("COMPLAINTS_CALENDAR_FILE", PROJECT_DIR / "config" / "calendar-overrides.toml")),
+        notifier=env.get("COMPLAINTS_NOTIFIER", "log"),
+        dev_server_port=int(env.get("COMPLAINTS_DEV_PORT", "7233")),
+        dev_ui_port=int(env.get("COMPLAINTS_DEV_UI_PORT", "8233")),
+    )

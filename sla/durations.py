@@ -1,0 +1,90 @@
+"""Durations as the source documents state them, and the deadlines they give."""
+
+from __future__ import annotations
+
+import calendar as _months
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from sla.calendar import WorkingCalendar
+
+BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
+
+
+class Unit(StrEnum):
+    minutes = "minutes"
+    hours = "hours"
+    days = "days"
+    working_days = "working_days"
+    months = "months"
+
+
+@dataclass(frozen=True)
+class Duration:
+    amount: int
+    unit: Unit
+
+    def __str__(self) -> str:
+        unit = self.unit.value.replace("_", " ")
+        return f"{self.amount} {unit[:-1] if self.amount == 1 else unit}"
+
+
+def minutes(n: int) -> Duration:
+    return Duration(n, Unit.minutes)
+
+
+def hours(n: int) -> Duration:
+    return Duration(n, Unit.hours)
+
+
+def days(n: int) -> Duration:
+    return Duration(n, Unit.days)
+
+
+def working_days(n: int) -> Duration:
+    return Duration(n, Unit.working_days)
+
+
+def months(n: int) -> Duration:
+    return Duration(n, Unit.months)
+
+
+@dataclass(frozen=True)
+class Deadline:
+    due_at: datetime
+    estimated: bool = False  # crossed a year the calendar does not know
+
+
+def deadline(anchor: datetime, duration: Duration, cal: WorkingCalendar) -> Deadline:
+    """When a promise of `duration` made at `anchor` falls due, in the business time zone.
+
+    N working days: the end (24:00) of the Nth working day after the anchor's calendar day.
+    N months: the same day of the month N months on (the month's last day if it has no such day).
+    Minutes, hours and days: plain elapsed time.
+    """
+    if anchor.tzinfo is None:
+        raise ValueError("anchor must carry its time zone")
+    local = anchor.astimezone(BUSINESS_TZ)
+    match duration.unit:
+        case Unit.minutes:
+            return Deadline(local + timedelta(minutes=duration.amount))
+        case Unit.hours:
+            return Deadline(local + timedelta(hours=duration.amount))
+        case Unit.days:
+            return Deadline(local + timedelta(days=duration.amount))
+        case Unit.months:
+            return Deadline(_add_months(local, duration.amount))
+        case Unit.working_days:
+            day, estimated = cal.nth_working_day_after(local.date(), duration.amount)
+            end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=BUSINESS_TZ)
+            return Deadline(end, estimated)
+    raise ValueError(f"unknown unit {duration.unit}")
+
+
+def _add_months(moment: datetime, n: int) -> datetime:
+    month_index = moment.month - 1 + n
+    year, month = moment.year + month_index // 12, month_index % 12 + 1
+    day = min(moment.day, _months.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)

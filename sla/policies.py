@@ -1,0 +1,84 @@
+"""The policies as data: which promises each anchor starts, how long each runs, what a breach does.
+
+Anchors (when a clock starts):
+  acceptance       the complaint is taken in (its received_at)
+  assignment       each dispatch or transfer to a department
+  resolution       the department resolves the case
+  reopen           a dissatisfied follow-up reopens it
+  escalation       the case goes to leadership case-handling (领导包案)
+  resolve_overdue  a major 13710 case missed its month: reports become monthly
+  progress_cycle   one monthly report's due time: the next month's report starts
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sla.durations import Duration, days, hours, minutes, months, working_days
+
+ESCALATE = "escalate"
+
+
+@dataclass(frozen=True)
+class MilestoneRule:
+    name: str
+    anchors: tuple[str, ...]
+    duration: Duration
+    by_track: dict[str, Duration] = field(default_factory=dict)
+    tracks: tuple[str, ...] | None = None  # None: every track
+    # What a breach does besides notifying the supervisor and the department:
+    # "escalate", or "anchor:<name>" to start the clocks that anchor starts.
+    on_breach: tuple[str, ...] = ()
+    # When it is done or breached, this anchor happens at its due time (recurring reports).
+    repeat_anchor: str | None = None
+    owed_by_department: bool = False  # the assigned department owes it (named on the milestone)
+
+    def duration_for(self, track: str) -> Duration:
+        return self.by_track.get(track, self.duration)
+
+    def applies(self, anchor: str, track: str) -> bool:
+        return anchor in self.anchors and (self.tracks is None or track in self.tracks)
+
+
+LEADER = MilestoneRule("leader", ("escalation",), working_days(1))
+FOLLOW_UP = MilestoneRule("follow_up", ("resolution",), working_days(5))
+
+POLICIES: dict[str, tuple[MilestoneRule, ...]] = {
+    # 接诉即办 (Dongmen 1030, with Guangming's 10-minute acknowledgement)
+    "1030": (
+        MilestoneRule("acknowledge", ("acceptance",), minutes(10)),
+        MilestoneRule("dispatch", ("acceptance",), hours(1)),
+        MilestoneRule("contact", ("assignment",), minutes(10), owed_by_department=True),
+        MilestoneRule("verify", ("assignment",), minutes(30), owed_by_department=True),
+        MilestoneRule("reply", ("assignment",), hours(72), owed_by_department=True),
+        MilestoneRule("opinion", ("assignment",), working_days(3), owed_by_department=True),
+        MilestoneRule(
+            "resolve", ("acceptance", "reopen"), working_days(50),
+            by_track={"fast": hours(24)}, on_breach=(ESCALATE,),
+        ),
+        FOLLOW_UP,
+        LEADER,
+    ),
+    # Qiaocheng 13710: 1 day to assign, 3 to report, 7 to solve, 1 month for major cases, 0 dropped
+    "13710": (
+        MilestoneRule("acknowledge", ("acceptance",), minutes(10)),
+        MilestoneRule("dispatch", ("acceptance",), days(1)),
+        MilestoneRule("progress_report", ("acceptance",), days(3)),
+        MilestoneRule(
+            "resolve", ("acceptance", "reopen"), days(7),
+            by_track={"major": months(1)}, on_breach=(ESCALATE, "anchor:resolve_overdue"),
+        ),
+        MilestoneRule(
+            "progress_report", ("resolve_overdue", "progress_cycle"), months(1),
+            tracks=("major",), repeat_anchor="progress_cycle",
+        ),
+        FOLLOW_UP,
+        LEADER,
+    ),
+}
+
+
+def rules_for(policy: str, anchor: str, track: str) -> list[MilestoneRule]:
+    if policy not in POLICIES:
+        raise ValueError(f"unknown policy {policy!r}")
+    return [r for r in POLICIES[policy] if r.applies(anchor, track)]

@@ -1,0 +1,140 @@
+"""The Python API for integrators: file a complaint, act on a case, read its state."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import pydantic
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from models import (
+    AssignLeader,
+    CaseInput,
+    CaseState,
+    Command,
+    DecideExtension,
+    Dispatch,
+    Escalate,
+    RecordContact,
+    RecordFollowUp,
+    RecordVerification,
+    Reply,
+    ReportProgress,
+    RequestExtension,
+    Resolve,
+    SubmitOpinion,
+    Transfer,
+    received_at_problem,
+)
+from starter.converter import describe
+
+WORKFLOW_TYPE = "ComplaintCase"
+_CASE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
+
+# Update name -> payload model: the contract's updates.
+UPDATES: dict[str, type[Command]] = {
+    "dispatch": Dispatch,
+    "record_contact": RecordContact,
+    "record_verification": RecordVerification,
+    "reply": Reply,
+    "submit_opinion": SubmitOpinion,
+    "report_progress": ReportProgress,
+    "transfer": Transfer,
+    "request_extension": RequestExtension,
+    "decide_extension": DecideExtension,
+    "resolve": Resolve,
+    "record_follow_up": RecordFollowUp,
+    "escalate": Escalate,
+    "assign_leader": AssignLeader,
+}
+
+
+class InvalidInput(ValueError):
+    """Refused at the edge, before anything reaches Temporal. The message names each bad field."""
+
+
+class Rejected(Exception):
+    """The case refused an update; the message says why. Nothing changed."""
+
+
+@dataclass
+class Filed:
+    case_id: str
+    run_id: str | None
+    created: bool  # False: a case with that id already existed, and nothing new was started
+
+
+def validate_case_id(case_id: str) -> str:
+    if not _CASE_ID.fullmatch(case_id or ""):
+        raise InvalidInput(
+            f"case_id: {case_id!r} must be 1-128 letters, digits or _.:- and start with a letter or digit"
+        )
+    return case_id
+
+
+def validate_case_input(data: CaseInput | dict[str, Any], now: datetime | None = None) -> CaseInput:
+    try:
+        case_input = data if isinstance(data, CaseInput) else CaseInput.model_validate(data)
+    except pydantic.ValidationError as err:
+        raise InvalidInput(describe(err)) from None
+    if case_input.carried is not None:
+        raise InvalidInput("carried: set by the engine only, when a case continues as new")
+    problem = received_at_problem(case_input.complaint.received_at, now or datetime.now(timezone.utc))
+    if problem:
+        raise InvalidInput(problem)
+    return case_input
+
+
+def validate_command(update: str, data: Command | dict[str, Any]) -> Command:
+    if update not in UPDATES:
+        raise InvalidInput(f"update: {update!r} is not one of {', '.join(UPDATES)}")
+    model = UPDATES[update]
+    if isinstance(data, model):
+        return data
+    try:
+        return model.model_validate(data if isinstance(data, dict) else data.model_dump())
+    except pydantic.ValidationError as err:
+        raise InvalidInput(describe(err)) from None
+
+
+async def file_complaint(
+    client: Client, case_id: str, case_input: CaseInput | dict[str, Any], *, task_queue: str = "complaints"
+) -> Filed:
+    """Start the case, or find the one already started with that id (open or closed)."""
+    validate_case_id(case_id)
+    case_input = validate_case_input(case_input)
+    try:
+        handle = await client.start_workflow(
+            WORKFLOW_TYPE,
+            case_input,
+            id=case_id,
+            task_queue=task_queue,
+            result_type=CaseState,
+            # The case id is the idempotency key: never a second case, even after the first closed.
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        )
+    except WorkflowAlreadyStartedError as err:
+        return Filed(case_id, err.run_id, created=False)
+    return Filed(case_id, handle.result_run_id, created=True)
+
+
+async def act(client: Client, case_id: str, update: str, payload: Command | dict[str, Any]) -> CaseState:
+    """Run one update on a case; the case's new state, or Rejected with the reason."""
+    command = validate_command(update, payload)
+    handle = client.get_workflow_handle(validate_case_id(case_id))
+    try:
+        return await handle.execute_update(update, command, result_type=CaseState)
+    except WorkflowUpdateFailedError as err:
+        cause = err.cause
+        raise Rejected(getattr(cause, "message", None) or str(cause or err)) from None
+
+
+async def state(client: Client, case_id: str) -> CaseState:
+    handle = client.get_workflow_handle(validate_case_id(case_id))
+    return await handle.query("state", result_type=CaseState)

@@ -1,0 +1,44 @@
+"""The data converter every client and worker uses: pydantic, with invalid payloads refused by name."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pydantic
+from temporalio.api.common.v1 import Payload
+from temporalio.contrib.pydantic import PydanticPayloadConverter
+from temporalio.converter import DataConverter
+from temporalio.exceptions import ApplicationError
+
+
+def describe(err: pydantic.ValidationError) -> str:
+    """'field.path: what is wrong' for each bad field, on one line."""
+    parts = []
+    for e in err.errors(include_url=False):
+        where = ".".join(str(p) for p in e["loc"]) or "(input)"
+        parts.append(f"{where}: {e['msg']}")
+    return "; ".join(parts)
+
+
+class CasePayloadConverter(PydanticPayloadConverter):
+    """A payload that fails validation raises a non-retryable error naming each bad field.
+
+    As a Temporal failure it fails a workflow at once (never a workflow task retried forever),
+    rejects an update before its validator runs, and fails an activity without retrying.
+    """
+
+    def from_payloads(self, payloads: Sequence[Payload], type_hints: list[type] | None = None) -> list[Any]:
+        try:
+            return super().from_payloads(payloads, type_hints)
+        except pydantic.ValidationError as err:
+            raise ApplicationError(
+                f"invalid {err.title}: {describe(err)}",
+                err.errors(include_url=False, include_context=False, include_input=False),
+                type="InvalidInput",
+                non_retryable=True,
+            ) from None
+
+
+def data_converter() -> DataConverter:
+    return DataConverter(payload_converter_class=CasePayloadConverter)

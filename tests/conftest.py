@@ -1,0 +1,86 @@
+"""Shared fixtures: one real time-skipping test server for the session, a worker per test."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+import pytest
+from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+import devserver
+from models import CaseState, Notice
+from sla import WorkingCalendar
+from starter import data_converter
+from worker import create_worker
+
+
+class RecordingSender:
+    """Keeps every notice sent, so tests can assert who was told what."""
+
+    def __init__(self) -> None:
+        self.notices: list[Notice] = []
+
+    async def send(self, notice: Notice) -> None:
+        self.notices.append(notice)
+
+    def kinds(self, case_id: str) -> list[tuple[str, str]]:
+        return [(n.recipient, n.kind.value) for n in self.notices if n.case_id == case_id]
+
+
+@pytest.fixture(scope="session")
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    environment = await devserver.start_test_server(data_converter())
+    yield environment
+    await environment.shutdown()
+
+
+@pytest.fixture
+def sender() -> RecordingSender:
+    return RecordingSender()
+
+
+@pytest.fixture
+async def client(env: WorkflowEnvironment, sender: RecordingSender) -> AsyncIterator[Client]:
+    queue = f"complaints-{uuid.uuid4().hex[:8]}"
+    worker = create_worker(env.client, task_queue=queue, sender=sender, calendar=WorkingCalendar())
+    async with worker:
+        env.client.task_queue = queue  # type: ignore[attr-defined]
+        yield env.client
+
+
+def complaint(**overrides) -> dict:
+    base = {
+        "channel": "hotline",
+        "complainant": {"name": "陈女士", "phone": "13800138000"},
+        "category": "property",
+        "title": "小区物业断水",
+        "description": "房东切断了整栋楼的供水三天。",
+        "location": {"district": "光明区", "street": "凤凰街道", "community": "塘家社区", "grid": "网格07"},
+    }
+    base.update(overrides)
+    return base
+
+
+def actor(role: str, department: str | None = None, id: str | None = None) -> dict:
+    return {"id": id or f"{role}-1", "role": role, "department": department}
+
+
+def milestone(state: CaseState, name: str, index: int = -1):
+    found = [m for m in state.milestones if m.name == name]
+    assert found, f"no {name} milestone in {[m.name for m in state.milestones]}"
+    return found[index]
+
+
+def kinds(state: CaseState) -> list[str]:
+    return [e.kind for e in state.timeline]
+
+
+def new_id() -> str:
+    return f"case-{uuid.uuid4().hex[:12]}"
+
+
+async def server_now(env: WorkflowEnvironment) -> datetime:
+    return await env.get_current_time()

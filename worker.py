@@ -1,0 +1,90 @@
+"""The worker: every workflow and activity of the engine, on the `complaints` task queue.
+
+    python worker.py        # TEMPORAL_ADDRESS set: that cluster; unset: the embedded dev server
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+import devserver
+import logs
+import settings
+from activities import Notifier, Planner, Sender, sender_from_setting
+from sla import WorkingCalendar
+from starter import connect, data_converter
+from workflows import WORKFLOWS
+
+log = logs.get("worker")
+
+
+def create_worker(
+    client: Client,
+    *,
+    task_queue: str = "complaints",
+    sender: Sender | None = None,
+    calendar: WorkingCalendar | None = None,
+    **options: Any,
+) -> Worker:
+    """A worker with the whole engine registered, configured from settings unless told otherwise."""
+    config = settings.load()
+    planner = Planner(calendar or WorkingCalendar.from_file(config.calendar_file))
+    notifier = Notifier(sender or sender_from_setting(config.notifier))
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=[planner.plan_milestones, notifier.send_notice],
+        **options,
+    )
+
+
+async def serve(stop: asyncio.Event) -> None:
+    config = settings.load()
+    env = None
+    if config.temporal_address:
+        client = await connect()
+        log.info("connected", address=config.temporal_address, namespace=config.namespace)
+    else:
+        db_file = config.data_dir / "temporal.db"
+        env = await devserver.start_dev_server(
+            data_converter(), db_file=db_file, port=config.dev_server_port, ui_port=config.dev_ui_port
+        )
+        client = env.client
+        log.info(
+            "embedded dev server started",
+            address=f"localhost:{config.dev_server_port}",
+            ui=f"http://localhost:{config.dev_ui_port}",
+            db_file=str(db_file),
+        )
+    try:
+        async with create_worker(client, task_queue=config.task_queue):
+            log.info("worker serving", task_queue=config.task_queue)
+            await stop.wait()
+            log.info("worker shutting down")
+    finally:
+        if env is not None:
+            await env.shutdown()
+    log.info("stopped")
+
+
+def main() -> None:
+    logs.configure()
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(stop)
+
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()

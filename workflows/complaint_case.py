@@ -1,0 +1,489 @@
+"""ComplaintCase: one complaint, from acceptance to the follow-up visit that closes it.
+
+Every promise of the policy is a milestone with a deadline fixed when its anchor happens. The
+main loop sleeps until the earliest open deadline (or until an update changes the clocks) and
+records a breach the moment one passes. Updates change the case; the state lives in the object,
+built in __init__, so an update may arrive in the same task as the start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities import Notifier, Planner, PlanRequest
+    from models import (
+        Actor,
+        AssignLeader,
+        CaseInput,
+        CaseState,
+        CaseStatus,
+        Command,
+        DecideExtension,
+        Dispatch,
+        Escalate,
+        Milestone,
+        Notice,
+        NoticeKind,
+        RecordContact,
+        RecordFollowUp,
+        RecordVerification,
+        Reply,
+        ReportProgress,
+        RequestExtension,
+        Resolve,
+        Satisfaction,
+        SubmitOpinion,
+        TimelineEvent,
+        Transfer,
+        received_at_problem,
+    )
+    from workflows import access
+
+PLAN_TIMEOUT = timedelta(seconds=30)
+NOTICE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
+NOTICE_GIVE_UP = timedelta(days=1)
+FINISHED = (CaseStatus.closed, CaseStatus.merged)
+
+
+@workflow.defn(name="ComplaintCase")
+class ComplaintCase:
+    @workflow.init
+    def __init__(self, input: CaseInput) -> None:
+        self._input = input
+        self._lock = asyncio.Lock()  # clock changes happen one at a time, in arrival order
+        self._notices: list[asyncio.Task[None]] = []
+        self._clocks_changed = False
+        if input.carried is not None:
+            self._state = input.carried.model_copy(update={"runs": input.carried.runs + 1})
+            self._accepted = True
+            return
+        complaint = input.complaint
+        problem = received_at_problem(complaint.received_at, workflow.info().start_time, max_age_days=10_000)
+        if problem:
+            raise ApplicationError(f"invalid CaseInput: {problem}", type="InvalidInput", non_retryable=True)
+        received_at = complaint.received_at or workflow.now()
+        self._state = CaseState(
+            case_id=workflow.info().workflow_id,
+            policy=input.policy,
+            track=complaint.track,
+            category=complaint.category,
+            received_at=received_at,
+        )
+        self._accepted = False
+        self._event(
+            "received",
+            None,
+            at=received_at,
+            channel=complaint.channel.value,
+            title=complaint.title,
+            location=complaint.location.model_dump(exclude_none=True),
+        )
+
+    @workflow.run
+    async def run(self, input: CaseInput) -> CaseState:
+        async with self._clock():
+            pass  # accepts the case: fixes the acceptance deadlines
+        if input.carried is None:
+            self._spawn(self._acknowledge())
+        while self._state.status not in FINISHED:
+            await self._sleep_until_next_deadline()
+            async with self._clock():
+                await self._record_breaches()
+            if self._state.status not in FINISHED and self._history_is_long() and self._quiet():
+                await self._drain()
+                workflow.continue_as_new(self._input.model_copy(update={"carried": self._state}))
+        await self._drain()
+        return self._state
+
+    @workflow.query
+    def state(self) -> CaseState:
+        return self._state
+
+    # ---- updates -------------------------------------------------------------------------
+
+    @workflow.update
+    async def dispatch(self, cmd: Dispatch) -> CaseState:
+        at = workflow.now()
+        s = self._state
+        s.department = cmd.department
+        s.first_department = s.first_department or cmd.department  # 首问首办: stays accountable
+        s.status = CaseStatus.dispatched
+        event = self._event("dispatched", cmd.actor, department=cmd.department)
+        async with self._clock():
+            self._complete("dispatch", at, event)
+            await self._plan("assignment", at, department=cmd.department)
+        self._notify(f"department:{cmd.department}", NoticeKind.assignment, f"Case {s.case_id} is assigned to you.")
+        return s
+
+    @dispatch.validator
+    def _check_dispatch(self, cmd: Dispatch) -> None:
+        self._check("dispatch", cmd)
+
+    @workflow.update
+    async def record_contact(self, cmd: RecordContact) -> CaseState:
+        return await self._department_step("contact", "contacted", cmd, note=cmd.note)
+
+    @record_contact.validator
+    def _check_record_contact(self, cmd: RecordContact) -> None:
+        self._check("record_contact", cmd)
+
+    @workflow.update
+    async def record_verification(self, cmd: RecordVerification) -> CaseState:
+        return await self._department_step("verify", "verified", cmd, findings=cmd.findings)
+
+    @record_verification.validator
+    def _check_record_verification(self, cmd: RecordVerification) -> None:
+        self._check("record_verification", cmd)
+
+    @workflow.update
+    async def reply(self, cmd: Reply) -> CaseState:
+        return await self._department_step("reply", "replied", cmd, message=cmd.message)
+
+    @reply.validator
+    def _check_reply(self, cmd: Reply) -> None:
+        self._check("reply", cmd)
+
+    @workflow.update
+    async def submit_opinion(self, cmd: SubmitOpinion) -> CaseState:
+        return await self._department_step(
+            "opinion", "opinion_filed", cmd, findings=cmd.findings, handling=cmd.handling, next_steps=cmd.next_steps
+        )
+
+    @submit_opinion.validator
+    def _check_submit_opinion(self, cmd: SubmitOpinion) -> None:
+        self._check("submit_opinion", cmd)
+
+    @workflow.update
+    async def report_progress(self, cmd: ReportProgress) -> CaseState:
+        # Each report meets the earliest progress report owed (13710: the 3-day one, then monthly).
+        return await self._department_step("progress_report", "progress_reported", cmd, every=False, note=cmd.note)
+
+    @report_progress.validator
+    def _check_report_progress(self, cmd: ReportProgress) -> None:
+        self._check("report_progress", cmd)
+
+    @workflow.update
+    async def transfer(self, cmd: Transfer) -> CaseState:
+        at = workflow.now()
+        s = self._state
+        previous = s.department
+        s.department = cmd.to_department
+        s.status = CaseStatus.dispatched
+        self._event("transferred", cmd.actor, from_department=previous, to_department=cmd.to_department,
+                    explanation=cmd.explanation)
+        async with self._clock():
+            for m in s.milestones:
+                # The new department owes its own contact, verification, reply and opinion.
+                if m.open and m.department == previous:
+                    m.superseded = True
+            await self._plan("assignment", at, department=cmd.to_department)
+        self._notify(f"department:{cmd.to_department}", NoticeKind.assignment,
+                     f"Case {s.case_id} is transferred to you from {previous}: {cmd.explanation}")
+        self._notify_complainant(NoticeKind.transfer,
+                                 f"Your case {s.case_id} is now handled by {cmd.to_department}: {cmd.explanation}")
+        return s
+
+    @transfer.validator
+    def _check_transfer(self, cmd: Transfer) -> None:
+        self._check("transfer", cmd)
+
+    @workflow.update
+    async def request_extension(self, cmd: RequestExtension) -> CaseState:
+        s = self._state
+        self._start_handling()
+        s.pending_extension = cmd
+        self._event("extension_requested", cmd.actor, reason=cmd.reason, until=cmd.until.isoformat())
+        self._notify("supervisor", NoticeKind.assignment,
+                     f"Case {s.case_id}: {s.department} asks to extend the resolve deadline to {cmd.until.isoformat()}.")
+        return s
+
+    @request_extension.validator
+    def _check_request_extension(self, cmd: RequestExtension) -> None:
+        self._check("request_extension", cmd)
+
+    @workflow.update
+    async def decide_extension(self, cmd: DecideExtension) -> CaseState:
+        s = self._state
+        request = s.pending_extension
+        assert request is not None  # the validator saw it, and nothing awaits in between
+        s.pending_extension = None
+        async with self._clock():
+            resolve = s.open_milestones("resolve")
+            if cmd.approve and resolve and not resolve[-1].breached:
+                previous = resolve[-1].due_at
+                resolve[-1].due_at = request.until
+                self._clocks_changed = True
+                self._event("extension_approved", cmd.actor, note=cmd.note, previous_due_at=previous.isoformat(),
+                            due_at=request.until.isoformat())
+            else:
+                self._event("extension_refused", cmd.actor, note=cmd.note,
+                            why=None if not cmd.approve else "the resolve deadline passed before the decision")
+        return s
+
+    @decide_extension.validator
+    def _check_decide_extension(self, cmd: DecideExtension) -> None:
+        self._check("decide_extension", cmd)
+
+    @workflow.update
+    async def resolve(self, cmd: Resolve) -> CaseState:
+        at = workflow.now()
+        s = self._state
+        s.status = CaseStatus.resolved
+        s.resolved_at = at
+        event = self._event("resolved", cmd.actor, resolution=cmd.resolution)
+        async with self._clock():
+            self._complete("resolve", at, event)
+            for m in s.open_milestones("progress_report"):
+                m.superseded = True  # reports are owed until the case is resolved
+            await self._plan("resolution", at)
+        return s
+
+    @resolve.validator
+    def _check_resolve(self, cmd: Resolve) -> None:
+        self._check("resolve", cmd)
+
+    @workflow.update
+    async def record_follow_up(self, cmd: RecordFollowUp) -> CaseState:
+        at = workflow.now()
+        s = self._state
+        s.satisfaction = cmd.satisfaction
+        event = self._event("followed_up", cmd.actor, satisfaction=cmd.satisfaction.value, note=cmd.note)
+        async with self._clock():
+            self._complete("follow_up", at, event)
+            if cmd.satisfaction != Satisfaction.dissatisfied:
+                s.status = CaseStatus.closed  # 销号
+                s.closed_at = at
+                self._event("closed", None, satisfaction=cmd.satisfaction.value)
+                return s
+            s.reopen_count += 1
+            s.status = CaseStatus.handling
+            s.resolved_at = None
+            self._event("reopened", None, reopen_count=s.reopen_count)
+            await self._plan("reopen", at)
+            if s.reopen_count >= 2:
+                await self._escalate(f"dissatisfied follow-up number {s.reopen_count}", None, at)
+        return s
+
+    @record_follow_up.validator
+    def _check_record_follow_up(self, cmd: RecordFollowUp) -> None:
+        self._check("record_follow_up", cmd)
+
+    @workflow.update
+    async def escalate(self, cmd: Escalate) -> CaseState:
+        at = workflow.now()
+        async with self._clock():
+            await self._escalate(cmd.reason, cmd.actor, at)
+        return self._state
+
+    @escalate.validator
+    def _check_escalate(self, cmd: Escalate) -> None:
+        self._check("escalate", cmd)
+
+    @workflow.update
+    async def assign_leader(self, cmd: AssignLeader) -> CaseState:
+        at = workflow.now()
+        s = self._state
+        previous = s.leader
+        s.leader = cmd.leader
+        event = self._event("leader_assigned", cmd.actor, leader=cmd.leader.model_dump(),
+                            replaces=previous.id if previous else None)
+        async with self._clock():
+            self._complete("leader", at, event)
+        self._notify(f"leader:{cmd.leader.id}", NoticeKind.escalation,
+                     f"{cmd.leader.name}, you now lead case {s.case_id} (领导包案): {s.escalation_reason}")
+        return s
+
+    @assign_leader.validator
+    def _check_assign_leader(self, cmd: AssignLeader) -> None:
+        self._check("assign_leader", cmd)
+
+    # ---- the clocks ----------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _clock(self) -> AsyncIterator[None]:
+        """Hold the clocks. Whoever comes first (run or an early update) accepts the case."""
+        async with self._lock:
+            if not self._accepted:
+                self._accepted = True
+                await self._plan("acceptance", self._state.received_at)
+            yield
+
+    async def _plan(self, anchor: str, at: datetime, department: str | None = None) -> None:
+        s = self._state
+        planned = await workflow.execute_local_activity_method(
+            Planner.plan_milestones,
+            PlanRequest(policy=s.policy.value, track=s.track.value, category=s.category.value,
+                        anchor=anchor, at=at, department=department),
+            start_to_close_timeout=PLAN_TIMEOUT,
+        )
+        s.milestones.extend(planned)
+        self._clocks_changed = True
+
+    def _complete(self, name: str, at: datetime, event: TimelineEvent | None, *, every: bool = True) -> None:
+        """Mark the open milestone(s) of that name done; a breached one still takes a late completion."""
+        done = self._state.open_milestones(name)
+        if not every:
+            done = sorted(done, key=lambda m: m.due_at)[:1]
+        for m in done:
+            m.done_at = at
+            if m.repeat_anchor and not m.breached:
+                self._spawn_plan(m.repeat_anchor, m.due_at)
+        if event is not None and done:
+            event.detail["milestones"] = [
+                {"name": m.name, "due_at": m.due_at.isoformat(), "met": not m.breached} for m in done
+            ]
+        self._clocks_changed = True
+
+    def _spawn_plan(self, anchor: str, at: datetime) -> None:
+        async def plan_next() -> None:
+            async with self._clock():
+                await self._plan(anchor, at)
+
+        self._spawn(plan_next())
+
+    async def _sleep_until_next_deadline(self) -> None:
+        self._clocks_changed = False
+        pending = [m.due_at for m in self._state.milestones if m.open and not m.breached]
+        wait = min(pending) - workflow.now() if pending else None
+        if wait is not None and wait <= timedelta(0):
+            return
+        try:
+            await workflow.wait_condition(
+                lambda: self._clocks_changed or self._state.status in FINISHED, timeout=wait
+            )
+        except asyncio.TimeoutError:
+            pass  # a deadline is here
+
+    async def _record_breaches(self) -> None:
+        now = workflow.now()
+        s = self._state
+        for m in sorted((m for m in s.milestones if m.open and not m.breached and m.due_at <= now),
+                        key=lambda m: m.due_at):
+            m.breached = True
+            m.breached_at = now
+            s.breaches.append(m.name)
+            department = m.department or s.department
+            self._event("breach", None, milestone=m.name, due_at=m.due_at.isoformat(), department=department)
+            text = f"Case {s.case_id}: {m.name} was due {m.due_at.isoformat()} and is overdue."
+            self._notify("supervisor", NoticeKind.breach, text)
+            if department:
+                self._notify(f"department:{department}", NoticeKind.breach, text)
+            for action in m.on_breach:
+                if action == "escalate":
+                    await self._escalate(f"{m.name} deadline {m.due_at.isoformat()} passed", None, now)
+                elif action.startswith("anchor:"):
+                    await self._plan(action.removeprefix("anchor:"), m.due_at)
+            if m.repeat_anchor:
+                await self._plan(m.repeat_anchor, m.due_at)
+
+    async def _escalate(self, reason: str, actor: Actor | None, at: datetime) -> None:
+        """领导包案. Call holding the clocks."""
+        s = self._state
+        if s.escalated:
+            self._event("escalation_reason", actor, reason=reason)
+            return
+        s.escalated = True
+        s.escalation_reason = reason
+        self._event("escalated", actor, reason=reason)
+        await self._plan("escalation", at)
+        self._notify("supervisor", NoticeKind.escalation,
+                     f"Case {s.case_id} is escalated to leadership case-handling: {reason}. Assign a leader.")
+
+    # ---- helpers -------------------------------------------------------------------------
+
+    async def _department_step(self, milestone: str, kind: str, cmd: Command, *, every: bool = True,
+                               **detail: Any) -> CaseState:
+        at = workflow.now()
+        self._start_handling()
+        event = self._event(kind, cmd.actor, **detail)
+        async with self._clock():
+            self._complete(milestone, at, event, every=every)
+        return self._state
+
+    def _start_handling(self) -> None:
+        if self._state.status == CaseStatus.dispatched:
+            self._state.status = CaseStatus.handling
+
+    def _check(self, update: str, cmd: Command) -> None:
+        try:
+            access.check(update, self._state, cmd)
+        except access.Rejected as err:
+            raise ApplicationError(str(err), type="Rejected", non_retryable=True) from None
+
+    def _event(self, kind: str, actor: Actor | None, *, at: datetime | None = None, **detail: Any) -> TimelineEvent:
+        event = TimelineEvent(at=at or workflow.now(), kind=kind, actor=actor,
+                              detail={k: v for k, v in detail.items() if v is not None})
+        self._state.timeline.append(event)
+        workflow.logger.info(
+            f"case {kind}",
+            extra={"case_event": kind, "actor": actor.id if actor else "engine"},
+        )
+        return event
+
+    async def _acknowledge(self) -> None:
+        """Tell the complainant the case is accepted; that meets the acknowledge milestone."""
+        complaint = self._input.complaint
+        if complaint.complainant is None:
+            self._complete("acknowledge", workflow.now(), self._event("acknowledged", None, to="nobody: grid patrol"))
+            return
+        sent = await self._send(Notice(
+            case_id=self._state.case_id, recipient="complainant", kind=NoticeKind.acknowledgement,
+            address=complaint.complainant.phone,
+            text=f"Your complaint \u201c{complaint.title}\u201d is accepted as case {self._state.case_id}.",
+        ))
+        if sent:
+            self._complete("acknowledge", workflow.now(), self._event("acknowledged", None, to="complainant"))
+
+    def _notify(self, recipient: str, kind: NoticeKind, text: str) -> None:
+        self._spawn(self._send(Notice(case_id=self._state.case_id, recipient=recipient, kind=kind, text=text)))
+
+    def _notify_complainant(self, kind: NoticeKind, text: str) -> None:
+        complainant = self._input.complaint.complainant
+        if complainant is not None:
+            self._spawn(self._send(Notice(case_id=self._state.case_id, recipient="complainant", kind=kind,
+                                          text=text, address=complainant.phone)))
+
+    async def _send(self, notice: Notice) -> bool:
+        try:
+            await workflow.execute_activity_method(
+                Notifier.send_notice, notice,
+                start_to_close_timeout=timedelta(seconds=30),
+                schedule_to_close_timeout=NOTICE_GIVE_UP,
+                retry_policy=NOTICE_RETRY,
+            )
+            return True
+        except ActivityError as err:
+            # A notice that could not be sent in a day is recorded, never allowed to stop the case.
+            self._event("notice_failed", None, recipient=notice.recipient, kind=notice.kind.value,
+                        error=str(err.cause or err))
+            return False
+
+    def _spawn(self, coro: Any) -> None:
+        self._notices.append(asyncio.create_task(coro))
+
+    async def _drain(self) -> None:
+        """Let every update handler and notice finish: before closing or continuing as new."""
+        while True:
+            await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._lock.locked())
+            pending = [t for t in self._notices if not t.done()]
+            self._notices = pending
+            if not pending:
+                return
+            await asyncio.gather(*pending)
+
+    def _quiet(self) -> bool:
+        # A notice still retrying would hold up the move to a new run; wait for a quiet moment.
+        return all(t.done() for t in self._notices)
+
+    def _history_is_long(self) -> bool:
+        info = workflow.info()
+        return info.is_continue_as_new_suggested() or info.get_current_history_length() >= self._input.max_history_events
