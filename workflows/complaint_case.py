@@ -93,7 +93,12 @@ class ComplaintCase:
         async with self._clock():
             pass  # accepts the case: fixes the acceptance deadlines
         if input.carried is None:
-            self._spawn(self._acknowledge())
+            if input.complaint.complainant is None:
+                # Found on patrol: nobody to tell, so acceptance is the acknowledgement.
+                self._complete("acknowledge", self._state.received_at,
+                               self._event("acknowledged", None, to="nobody: grid patrol"))
+            else:
+                self._spawn(self._acknowledge())
         while self._state.status not in FINISHED:
             await self._sleep_until_next_deadline()
             async with self._clock():
@@ -432,9 +437,7 @@ class ComplaintCase:
     async def _acknowledge(self) -> None:
         """Tell the complainant the case is accepted; that meets the acknowledge milestone."""
         complaint = self._input.complaint
-        if complaint.complainant is None:
-            self._complete("acknowledge", workflow.now(), self._event("acknowledged", None, to="nobody: grid patrol"))
-            return
+        assert complaint.complainant is not None
         sent = await self._send(Notice(
             case_id=self._state.case_id, recipient="complainant", kind=NoticeKind.acknowledgement,
             address=complaint.complainant.phone,

@@ -1,0 +1,37 @@
+"""A case's state as a person reads it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from models import CaseState
+from sla import BUSINESS_TZ
+
+
+def _t(moment: datetime | None) -> str:
+    return moment.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
+def render(state: CaseState) -> str:
+    lines = [
+        f"case {state.case_id}  [{state.status.value}]  policy {state.policy.value}, track {state.track.value}, "
+        f"category {state.category.value}",
+        f"  department {state.department or '-'} (first: {state.first_department or '-'})"
+        + (f"  ESCALATED: {state.escalation_reason}" if state.escalated else "")
+        + (f"  leader {state.leader.name} ({state.leader.id})" if state.leader else ""),
+    ]
+    if state.reopen_count or state.satisfaction:
+        lines.append(f"  satisfaction {state.satisfaction.value if state.satisfaction else '-'}, "
+                     f"reopened {state.reopen_count}x")
+    lines.append("  milestone         due               done              state")
+    for m in state.milestones:
+        status = "superseded" if m.superseded else (
+            ("late" if m.breached else "met") if m.done_at else ("BREACHED" if m.breached else "open"))
+        owner = f" ({m.department})" if m.department else ""
+        lines.append(f"  {m.name:<17} {_t(m.due_at):<17} {_t(m.done_at):<17} {status}{owner}")
+    lines.append("  timeline")
+    for e in state.timeline:
+        who = f"{e.actor.role.value}:{e.actor.id}" if e.actor else "engine"
+        detail = ", ".join(f"{k}={v}" for k, v in e.detail.items() if k != "milestones")
+        lines.append(f"    {_t(e.at)}  {e.kind:<20} {who:<22} {detail}"[:160])
+    return "\n".join(lines)

@@ -1,0 +1,161 @@
+"""The edge: validation that names fields, and the contract's who-may-do-what on pure state."""
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from models import CaseState, CaseStatus, LeaderRef, Milestone
+from starter import InvalidInput, validate_case_input, validate_command
+from starter.cases import UPDATES, validate_case_id
+from starter.cli import parse_fields
+from tests.conftest import complaint
+from workflows import access
+
+NOW = datetime(2026, 11, 23, 9, tzinfo=timezone.utc)
+
+
+def test_valid_complaint_and_phone_forms():
+    for phone in ("13800138000", "+86 13800138000", "0755-27400000", "010 12345678", "07552740000"):
+        case = validate_case_input({"complaint": complaint(complainant={"name": "王", "phone": phone})}, NOW)
+        assert case.complaint.complainant is not None
+    assert validate_case_input({"complaint": complaint()}, NOW).policy.value == "1030"
+
+
+def test_every_bad_field_is_named():
+    bad = complaint(complainant={"name": " ", "phone": "12345"}, category="noise", track="urgent", title="")
+    bad["location"] = {"district": "光明区"}
+    with pytest.raises(InvalidInput) as err:
+        validate_case_input({"complaint": bad, "policy": "999"}, NOW)
+    message = str(err.value)
+    for field in ("complaint.complainant.name", "complaint.complainant.phone", "complaint.category",
+                  "complaint.track", "complaint.title", "complaint.location.street",
+                  "complaint.location.community", "policy"):
+        assert field in message, field
+
+
+def test_complainant_required_unless_grid_patrol():
+    with pytest.raises(InvalidInput, match="complainant is required unless channel is grid_patrol"):
+        validate_case_input({"complaint": complaint(complainant=None)}, NOW)
+    assert validate_case_input({"complaint": complaint(channel="grid_patrol", complainant=None)}, NOW)
+
+
+def test_received_at_bounds_and_unknown_fields():
+    future = (NOW + timedelta(hours=1)).isoformat()
+    with pytest.raises(InvalidInput, match="complaint.received_at: .* is in the future"):
+        validate_case_input({"complaint": complaint(received_at=future)}, NOW)
+    with pytest.raises(InvalidInput, match="more than 366 days ago"):
+        validate_case_input({"complaint": complaint(received_at="2024-01-01T00:00:00+08:00")}, NOW)
+    with pytest.raises(InvalidInput, match="complaint.received_at"):
+        validate_case_input({"complaint": complaint(received_at="2026-11-23T09:00:00")}, NOW)  # no offset
+    with pytest.raises(InvalidInput, match="complaint.priority: Extra inputs"):
+        validate_case_input({"complaint": complaint(priority="high")}, NOW)
+    with pytest.raises(InvalidInput, match="description: String should have at most 5000"):
+        validate_case_input({"complaint": complaint(description="x" * 5001)}, NOW)
+
+
+def test_case_id_and_command_validation():
+    with pytest.raises(InvalidInput, match="case_id"):
+        validate_case_id("has space")
+    with pytest.raises(InvalidInput, match="department: String should have at least 1"):
+        validate_command("dispatch", {"actor": {"id": "d", "role": "dispatcher"}, "department": ""})
+    with pytest.raises(InvalidInput, match="actor.role"):
+        validate_command("dispatch", {"actor": {"id": "d", "role": "mayor"}, "department": "x"})
+    with pytest.raises(InvalidInput, match="satisfaction"):
+        validate_command("record_follow_up", {"actor": {"id": "s", "role": "supervisor"}, "satisfaction": "meh"})
+    with pytest.raises(InvalidInput, match="update: 'close'"):
+        validate_command("close", {})
+
+
+def test_cli_fields():
+    assert parse_fields(["actor.id=d1", "actor.role=dispatcher", "approve:=true", "department=区教育局"]) == {
+        "actor": {"id": "d1", "role": "dispatcher"}, "approve": True, "department": "区教育局"}
+    with pytest.raises(InvalidInput, match="approve"):
+        parse_fields(["approve:=yes"])
+
+
+# ---- who may do what: every update x every role x own/other department -------------------
+
+ROLES = ("dispatcher", "handler", "leader", "supervisor")
+DEPARTMENT_UPDATES = ("record_contact", "record_verification", "reply", "submit_opinion", "report_progress",
+                      "transfer", "request_extension", "resolve")
+PAYLOADS = {
+    "dispatch": {"department": "住建局"}, "record_contact": {"note": "n"}, "record_verification": {"findings": "f"},
+    "reply": {"message": "m"}, "submit_opinion": {"findings": "f", "handling": "h", "next_steps": "n"},
+    "report_progress": {"note": "n"}, "transfer": {"to_department": "水务局", "explanation": "e"},
+    "request_extension": {"reason": "r", "until": "2027-06-01T00:00:00+08:00"},
+    "decide_extension": {"approve": True}, "resolve": {"resolution": "r"},
+    "record_follow_up": {"satisfaction": "satisfied"}, "escalate": {"reason": "r"},
+    "assign_leader": {"leader": {"id": "L1", "name": "张书记"}},
+}
+
+
+def _state(status: CaseStatus, *, escalated: bool = False, leader: bool = False, pending: bool = False) -> CaseState:
+    s = CaseState(case_id="c1", policy="1030", track="routine", category="property", received_at=NOW,
+                  status=status, department="住建局" if status != CaseStatus.received else None,
+                  escalated=escalated, leader=LeaderRef(id="L1", name="张书记") if leader else None)
+    s.milestones.append(Milestone(name="resolve", due_at=NOW + timedelta(days=60)))
+    if pending:
+        s.pending_extension = validate_command("request_extension", {"actor": {"id": "h", "role": "handler"},
+                                                                      **PAYLOADS["request_extension"]})
+    return s
+
+
+def _allowed(update: str, state: CaseState, role: str, department: str | None, actor_id: str = "x") -> bool:
+    cmd = validate_command(update, {"actor": {"id": actor_id, "role": role, "department": department},
+                                    **PAYLOADS[update]})
+    try:
+        access.check(update, state, cmd)
+        return True
+    except access.Rejected as err:
+        assert update in str(err)  # every rejection says which update and why
+        return False
+
+
+STATUS_FOR = {u: CaseStatus.handling for u in UPDATES} | {
+    "dispatch": CaseStatus.received, "record_follow_up": CaseStatus.resolved}
+
+
+@pytest.mark.parametrize("update", sorted(UPDATES))
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("own", [True, False])
+def test_access_matrix(update, role, own):
+    state = _state(STATUS_FOR[update], escalated=update == "assign_leader", pending=update == "decide_extension")
+    department = "住建局" if own else "交通局"
+    expected = {
+        "dispatch": role in ("dispatcher", "supervisor"),
+        "decide_extension": role == "supervisor",
+        "escalate": role == "supervisor",
+        "assign_leader": role == "supervisor",
+        "record_follow_up": (role == "handler" and own) or role == "supervisor",
+    }.get(update, role == "handler" and own)
+    assert _allowed(update, state, role, department) is expected
+
+
+@pytest.mark.parametrize("update", sorted(UPDATES))
+def test_nothing_after_closed(update):
+    for status in (CaseStatus.closed, CaseStatus.merged):
+        for role in ROLES:
+            assert not _allowed(update, _state(status, pending=True), role, "住建局")
+
+
+@pytest.mark.parametrize("update", DEPARTMENT_UPDATES)
+def test_escalated_case_leader_acts_and_only_the_leader_resolves(update):
+    state = _state(CaseStatus.handling, escalated=True, leader=True)
+    assert _allowed(update, state, "leader", None, actor_id="L1")
+    assert not _allowed(update, state, "leader", None, actor_id="L2")
+    assert _allowed(update, state, "handler", "住建局") is (update != "resolve")
+    no_leader = _state(CaseStatus.handling, escalated=True)
+    assert not _allowed("resolve", no_leader, "handler", "住建局")
+
+
+def test_status_rules():
+    assert not _allowed("resolve", _state(CaseStatus.received), "handler", None)
+    assert not _allowed("dispatch", _state(CaseStatus.handling), "dispatcher", None)
+    assert not _allowed("record_follow_up", _state(CaseStatus.handling), "supervisor", None)
+    assert not _allowed("decide_extension", _state(CaseStatus.handling), "supervisor", None)  # none pending
+    assert not _allowed("assign_leader", _state(CaseStatus.handling), "supervisor", None)  # not escalated
+    assert not _allowed("escalate", _state(CaseStatus.handling, escalated=True), "supervisor", None)
+    same = validate_command("transfer", {"actor": {"id": "h", "role": "handler", "department": "住建局"},
+                                         "to_department": "住建局", "explanation": "e"})
+    with pytest.raises(access.Rejected, match="already the assigned department"):
+        access.check("transfer", _state(CaseStatus.handling), same)
