@@ -29,6 +29,16 @@ class RecordingSender:
     def kinds(self, case_id: str) -> list[tuple[str, str]]:
         return [(n.recipient, n.kind.value) for n in self.notices if n.case_id == case_id]
 
+    async def wait_for(self, case_id: str, recipient: str, kind: str, timeout: float = 10.0) -> None:
+        """Notices go out in the background of an update: wait (in real time) for this one."""
+        import asyncio
+
+        for _ in range(int(timeout / 0.05)):
+            if (recipient, kind) in self.kinds(case_id):
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no {kind} notice to {recipient}: {self.kinds(case_id)}")
+
 
 @pytest.fixture(scope="session")
 async def env() -> AsyncIterator[WorkflowEnvironment]:
@@ -37,13 +47,15 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
     await environment.shutdown()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def sender() -> RecordingSender:
     return RecordingSender()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 async def client(env: WorkflowEnvironment, sender: RecordingSender) -> AsyncIterator[Client]:
+    # One worker for the whole session: time skipping is global to the test server, and a case
+    # left open by an earlier test must still have a worker when its timers fire.
     queue = f"complaints-{uuid.uuid4().hex[:8]}"
     worker = create_worker(env.client, task_queue=queue, sender=sender, calendar=WorkingCalendar())
     async with worker:
@@ -84,3 +96,20 @@ def new_id() -> str:
 
 async def server_now(env: WorkflowEnvironment) -> datetime:
     return await env.get_current_time()
+
+
+async def eventually(client: Client, case_id: str, predicate, timeout: float = 10.0) -> CaseState:
+    """Poll the case's state (in real time) until predicate holds: for work the engine does by itself."""
+    import asyncio
+
+    from starter import state
+
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while True:
+        current = await state(client, case_id)
+        if predicate(current):
+            return current
+        if loop.time() > end:
+            raise AssertionError(f"timed out waiting on case {case_id}: {current.model_dump_json()[:2000]}")
+        await asyncio.sleep(0.05)
