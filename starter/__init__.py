@@ -11,6 +11,7 @@ from starter.cases import (
     InvalidInput,
     Rejected,
     act,
+    file_and_act,
     file_complaint,
     state,
     validate_case_input,
@@ -30,6 +31,6 @@ async def connect(address: str | None = None, namespace: str | None = None) -> C
 
 
 __all__ = [
-    "UPDATES", "Filed", "InvalidInput", "Rejected", "act", "connect", "data_converter", "file_complaint",
+    "UPDATES", "Filed", "InvalidInput", "Rejected", "act", "connect", "data_converter", "file_and_act", "file_complaint",
     "state", "validate_case_input", "validate_command",
 ]

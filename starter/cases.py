@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pydantic
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
@@ -124,6 +124,40 @@ async def file_complaint(
     return Filed(case_id, handle.result_run_id, created=True)
 
 
+async def file_and_act(
+    client: Client,
+    case_id: str,
+    case_input: CaseInput | dict[str, Any],
+    update: str,
+    payload: Command | dict[str, Any],
+    *,
+    task_queue: str = "complaints",
+) -> CaseState:
+    """Start the case and run its first update in one request (a hotline that dispatches at intake).
+
+    The update reaches the case in its very first workflow task. If the case already runs, the
+    update goes to it and no second case is started; a closed case is never started again.
+    """
+    validate_case_id(case_id)
+    case_input = validate_case_input(case_input)
+    command = validate_command(update, payload)
+    start = WithStartWorkflowOperation(
+        WORKFLOW_TYPE,
+        case_input,
+        id=case_id,
+        task_queue=task_queue,
+        result_type=CaseState,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+    try:
+        return await client.execute_update_with_start_workflow(
+            update, command, start_workflow_operation=start, result_type=CaseState
+        )
+    except WorkflowUpdateFailedError as err:
+        raise _rejected(err) from None
+
+
 async def act(client: Client, case_id: str, update: str, payload: Command | dict[str, Any]) -> CaseState:
     """Run one update on a case; the case's new state, or Rejected with the reason."""
     command = validate_command(update, payload)
@@ -131,8 +165,12 @@ async def act(client: Client, case_id: str, update: str, payload: Command | dict
     try:
         return await handle.execute_update(update, command, result_type=CaseState)
     except WorkflowUpdateFailedError as err:
-        cause = err.cause
-        raise Rejected(getattr(cause, "message", None) or str(cause or err)) from None
+        raise _rejected(err) from None
+
+
+def _rejected(err: WorkflowUpdateFailedError) -> Rejected:
+    cause = err.cause
+    return Rejected(getattr(cause, "message", None) or str(cause or err))
 
 
 async def state(client: Client, case_id: str) -> CaseState:

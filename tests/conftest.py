@@ -108,8 +108,11 @@ async def eventually(client: Client, case_id: str, predicate, timeout: float = 1
     end = loop.time() + timeout
     while True:
         current = await state(client, case_id)
-        if predicate(current):
-            return current
+        try:
+            if predicate(current):
+                return current
+        except AssertionError:
+            pass  # not there yet
         if loop.time() > end:
             raise AssertionError(f"timed out waiting on case {case_id}: {current.model_dump_json()[:2000]}")
         await asyncio.sleep(0.05)

@@ -1,0 +1,106 @@
+"""Record the histories kept under tests/histories, which every later version must replay.
+
+    python -m tests.record_histories
+
+Run it only to add histories for new behaviour; never to refresh old ones (that would hide the
+very break the replay test is there to catch).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio.client import Client
+
+import devserver
+from models import CaseInput
+from sla import WorkingCalendar
+from starter import act, data_converter, file_complaint, state
+from tests.conftest import RecordingSender, actor, complaint
+from worker import create_worker
+
+OUT = Path(__file__).parent / "histories"
+D, H, S = actor("dispatcher", "区诉求中心"), actor("handler", "住建局"), actor("supervisor", "区信访局")
+LEADER = actor("leader", id="L1")
+
+
+async def closed_loop(client: Client, case_id: str, env) -> str | None:
+    filed = await file_complaint(client, case_id, {"complaint": complaint()}, task_queue=client.task_queue)
+    for update, payload in [("dispatch", {"actor": D, "department": "住建局"}),
+                            ("record_contact", {"actor": H, "note": "n"}),
+                            ("record_verification", {"actor": H, "findings": "f"}),
+                            ("reply", {"actor": H, "message": "m"}),
+                            ("submit_opinion", {"actor": H, "findings": "f", "handling": "h", "next_steps": "n"}),
+                            ("resolve", {"actor": H, "resolution": "r"}),
+                            ("record_follow_up", {"actor": H, "satisfaction": "satisfied"})]:
+        await act(client, case_id, update, payload)
+    return filed.run_id
+
+
+async def breached_escalated_reopened(client: Client, case_id: str, env) -> None:
+    await file_complaint(client, case_id, {"complaint": complaint(track="fast")}, task_queue=client.task_queue)
+    await act(client, case_id, "dispatch", {"actor": D, "department": "住建局"})
+    await act(client, case_id, "transfer", {"actor": H, "to_department": "水务局", "explanation": "供水"})
+    await env.sleep(timedelta(hours=25))  # contact, verify and the fast track's 24-hour resolve all breach
+    await act(client, case_id, "assign_leader", {"actor": S, "leader": {"id": "L1", "name": "张书记"}})
+    await act(client, case_id, "resolve", {"actor": LEADER, "resolution": "r"})
+    await act(client, case_id, "record_follow_up", {"actor": S, "satisfaction": "dissatisfied"})
+    await act(client, case_id, "resolve", {"actor": LEADER, "resolution": "r2"})
+    await act(client, case_id, "record_follow_up", {"actor": S, "satisfaction": "unreachable"})
+
+
+async def major_13710_monthly(client: Client, case_id: str, env) -> None:
+    await file_complaint(client, case_id, {"complaint": complaint(track="major"), "policy": "13710"},
+                         task_queue=client.task_queue)
+    await act(client, case_id, "dispatch", {"actor": D, "department": "住建局"})
+    await act(client, case_id, "report_progress", {"actor": H, "note": "三日报告"})
+    s = await act(client, case_id, "request_extension",
+                  {"actor": H, "reason": "r", "until": (await state(client, case_id)).milestones[3].due_at.replace(
+                      year=2099).isoformat()})
+    await act(client, case_id, "decide_extension", {"actor": S, "approve": False})
+    await env.sleep(timedelta(days=65))
+    await act(client, case_id, "report_progress", {"actor": H, "note": "月报"})
+    await act(client, case_id, "assign_leader", {"actor": S, "leader": {"id": "L1", "name": "张书记"}})
+    await act(client, case_id, "resolve", {"actor": LEADER, "resolution": "r"})
+    await act(client, case_id, "record_follow_up", {"actor": S, "satisfaction": "basically_satisfied"})
+
+
+async def continued_as_new(client: Client, case_id: str, env) -> str | None:
+    case_input = CaseInput.model_validate({"complaint": complaint(channel="grid_patrol", complainant=None),
+                                           "max_history_events": 200})
+    filed = await file_complaint(client, case_id, case_input, task_queue=client.task_queue)
+    await act(client, case_id, "dispatch", {"actor": D, "department": "住建局"})
+    for i in range(45):
+        await act(client, case_id, "report_progress", {"actor": H, "note": f"{i}"})
+    await act(client, case_id, "resolve", {"actor": H, "resolution": "r"})
+    await act(client, case_id, "record_follow_up", {"actor": H, "satisfaction": "satisfied"})
+    return filed.run_id
+
+
+async def main() -> None:
+    env = await devserver.start_test_server(data_converter())
+    queue = f"record-{uuid.uuid4().hex[:6]}"
+    try:
+        async with create_worker(env.client, task_queue=queue, sender=RecordingSender(), calendar=WorkingCalendar()):
+            env.client.task_queue = queue  # type: ignore[attr-defined]
+            for scenario in (closed_loop, breached_escalated_reopened, major_13710_monthly, continued_as_new):
+                case_id = f"{scenario.__name__}-{uuid.uuid4().hex[:6]}"
+                first_run = await scenario(env.client, case_id, env)
+                handle = env.client.get_workflow_handle(case_id)
+                await handle.result()
+                last_run = (await handle.describe()).run_id
+                runs = [last_run] if first_run in (None, last_run) else [first_run, last_run]
+                for n, run_id in enumerate(runs, 1):
+                    history = await env.client.get_workflow_handle(case_id, run_id=run_id).fetch_history()
+                    name = scenario.__name__ + (f"_run{n}" if len(runs) > 1 else "")
+                    (OUT / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
+                    print("recorded", name, len(history.events), "events")
+    finally:
+        await env.shutdown()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

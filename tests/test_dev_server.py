@@ -1,0 +1,93 @@
+"""The engine on the real Temporal dev server (the embedded default), not the test server."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
+
+import devserver
+from models import CaseState
+from sla import WorkingCalendar
+from starter import Rejected, act, data_converter, file_and_act, file_complaint, state
+from tests.conftest import RecordingSender, actor, complaint, eventually, kinds, milestone, new_id
+from worker import create_worker
+from workflows import WORKFLOWS
+
+HANDLER = actor("handler", "区教育局")
+
+
+@pytest.fixture(scope="module")
+async def dev(tmp_path_factory) -> AsyncIterator[tuple[Client, RecordingSender]]:
+    db = tmp_path_factory.mktemp("dev") / "temporal.db"
+    env: WorkflowEnvironment = await devserver.start_dev_server(data_converter(), db_file=db)
+    sender = RecordingSender()
+    queue = f"complaints-{uuid.uuid4().hex[:8]}"
+    try:
+        async with create_worker(env.client, task_queue=queue, sender=sender, calendar=WorkingCalendar()):
+            env.client.task_queue = queue  # type: ignore[attr-defined]
+            yield env.client, sender
+    finally:
+        await env.shutdown()
+
+
+async def test_closed_loop_on_the_dev_server_replays(dev):
+    client, sender = dev
+    case_id = new_id()
+    await file_complaint(client, case_id, {"complaint": complaint(category="education")}, task_queue=client.task_queue)
+    for update, payload in [
+        ("dispatch", {"actor": actor("dispatcher"), "department": "区教育局"}),
+        ("record_contact", {"actor": HANDLER, "note": "电话联系"}),
+        ("record_verification", {"actor": HANDLER, "findings": "属实"}),
+        ("reply", {"actor": HANDLER, "message": "答复"}),
+        ("submit_opinion", {"actor": HANDLER, "findings": "f", "handling": "h", "next_steps": "n"}),
+        ("resolve", {"actor": HANDLER, "resolution": "已入学"}),
+        ("record_follow_up", {"actor": HANDLER, "satisfaction": "satisfied"}),
+    ]:
+        await act(client, case_id, update, payload)
+    handle = client.get_workflow_handle(case_id, result_type=CaseState)
+    result = await handle.result()
+    assert result.status.value == "closed" and result.breaches == []
+    history = await handle.fetch_history()
+    await Replayer(workflows=WORKFLOWS, data_converter=data_converter()).replay_workflow(history)
+
+
+async def test_rejected_update_leaves_no_event_at_all(dev):
+    client, _ = dev
+    case_id = new_id()
+    await file_complaint(client, case_id, {"complaint": complaint()}, task_queue=client.task_queue)
+    await eventually(client, case_id, lambda s: milestone(s, "acknowledge").done_at)
+    handle = client.get_workflow_handle(case_id)
+    before = len((await handle.fetch_history()).events)
+    for update, payload in [("resolve", {"actor": HANDLER, "resolution": "r"}),
+                            ("dispatch", {"actor": HANDLER, "department": "x"}),
+                            ("escalate", {"actor": HANDLER, "reason": "r"})]:
+        with pytest.raises(Rejected):
+            await act(client, case_id, update, payload)
+    assert len((await handle.fetch_history()).events) == before
+    assert kinds(await state(client, case_id)) == ["received", "acknowledged"]
+
+
+async def test_update_in_the_same_task_as_the_start(dev):
+    client, _ = dev
+    case_id = new_id()
+    s = await file_and_act(client, case_id, {"complaint": complaint()}, "dispatch",
+                           {"actor": actor("dispatcher"), "department": "住建局"}, task_queue=client.task_queue)
+    assert s.status.value == "dispatched" and s.department == "住建局"
+    # The acceptance clocks exist and the dispatch milestone was met, though the update came first.
+    assert milestone(s, "dispatch").done_at is not None and not milestone(s, "dispatch").breached
+    assert [m.name for m in s.milestones][:3] == ["acknowledge", "dispatch", "resolve"]
+    history = await client.get_workflow_handle(case_id).fetch_history()
+    first_task_updates = [e for e in history.events[:8] if "UPDATE_ACCEPTED" in str(e.event_type) or
+                          e.HasField("workflow_execution_update_accepted_event_attributes")]
+    assert first_task_updates, "the update should be accepted in the first workflow task"
+    # Filing again with an update goes to the same case; no second case is started.
+    s = await file_and_act(client, case_id, {"complaint": complaint()}, "record_contact",
+                           {"actor": actor("handler", "住建局"), "note": "n"}, task_queue=client.task_queue)
+    assert s.status.value == "handling"
+    again = await file_complaint(client, case_id, {"complaint": complaint()}, task_queue=client.task_queue)
+    assert not again.created
