@@ -16,6 +16,7 @@ from temporalio.client import Client
 
 import devserver
 import logs
+import process
 import settings
 from models import CaseState
 from starter import Rejected, act, data_converter, file_complaint, state
@@ -138,4 +139,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    process.run(main)

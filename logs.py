@@ -11,6 +11,8 @@ import sys
 from typing import Any
 
 import structlog
+import temporalio.activity
+import temporalio.workflow
 
 _configured = False
 
@@ -66,7 +68,14 @@ def configure(level: str = "INFO", stream: Any = None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # The SDK's own chatter stays at warnings; the replay-safe workflow and activity loggers
+    # carry our case transitions.
     logging.getLogger("temporalio").setLevel(logging.WARNING)
+    # Case and run ids become JSON fields, not a dict pasted into the message.
+    temporalio.workflow.logger.workflow_info_on_message = False
+    temporalio.activity.logger.activity_info_on_message = False
+    logging.getLogger("temporalio.workflow").setLevel(level)
+    logging.getLogger("temporalio.activity").setLevel(level)
 
 
 def get(name: str) -> structlog.stdlib.BoundLogger:

@@ -14,6 +14,7 @@ from temporalio.worker import Worker
 
 import devserver
 import logs
+import process
 import settings
 from activities import Notifier, Planner, Sender, sender_from_setting
 from sla import WorkingCalendar
@@ -83,7 +84,7 @@ def main() -> None:
             loop.add_signal_handler(sig, stop.set)
         await serve(stop)
 
-    asyncio.run(run())
+    process.run(run)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,4 @@
-import sys
-
+import process
 from starter.cli import main
 
-sys.exit(main())
+process.exit_now(main())

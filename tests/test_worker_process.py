@@ -1,0 +1,101 @@
+"""`python worker.py` and `python -m starter` as a user runs them: real processes, real signals."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import complaint
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def environ(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "TEMPORAL_ADDRESS"}
+    env.update(COMPLAINTS_DATA_DIR=str(tmp_path / "data"), COMPLAINTS_DEV_PORT=str(free_port()),
+               COMPLAINTS_DEV_UI_PORT=str(free_port()), PYTHONUNBUFFERED="1")
+    return env
+
+
+class WorkerProcess:
+    def __init__(self, environ: dict[str, str], log: Path) -> None:
+        self.log = log
+        self.proc = subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=environ,
+                                     stdout=subprocess.DEVNULL, stderr=log.open("w"))
+        deadline = time.monotonic() + 60
+        while "worker serving" not in log.read_text():
+            assert self.proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "worker did not start"
+            time.sleep(0.1)
+
+    def stop(self, sig: int) -> int:
+        self.proc.send_signal(sig)
+        return self.proc.wait(timeout=30)
+
+    def lines(self) -> list[dict]:
+        return [json.loads(line) for line in self.log.read_text().splitlines() if line.startswith("{")]
+
+
+def cli(environ: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "starter", *args], cwd=ROOT, env=environ, input=stdin,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_worker_cli_restart_and_clean_shutdown(environ, tmp_path):
+    worker = WorkerProcess(environ, tmp_path / "worker1.log")
+    try:
+        filed = cli(environ, "file", "cli-case-1", "-", stdin=json.dumps(complaint()))
+        assert filed.returncode == 0 and "filed: case cli-case-1" in filed.stdout, filed.stderr
+        again = cli(environ, "file", "cli-case-1", "-", stdin=json.dumps(complaint()))
+        assert again.returncode == 0 and "already exists" in again.stdout
+        dispatched = cli(environ, "act", "cli-case-1", "dispatch", "actor.id=d1", "actor.role=dispatcher",
+                         "department=住建局")
+        assert dispatched.returncode == 0 and "[dispatched]" in dispatched.stdout, dispatched.stderr
+        refused = cli(environ, "act", "cli-case-1", "resolve", "actor.id=h9", "actor.role=handler",
+                      "actor.department=交通局", "resolution=done")
+        assert refused.returncode == 3 and "only a handler of 住建局" in refused.stderr
+        bad = cli(environ, "act", "cli-case-1", "dispatch", "actor.id=d1", "actor.role=mayor", "department=")
+        assert bad.returncode == 2 and "actor.role" in bad.stderr and "department" in bad.stderr
+        invalid = cli(environ, "file", "cli-case-2", "-", stdin=json.dumps(complaint(category="noise")))
+        assert invalid.returncode == 2 and "complaint.category" in invalid.stderr
+    finally:
+        assert worker.stop(signal.SIGINT) == 0
+    text = worker.log.read_text()
+    assert "Traceback" not in text and "PyGILState" not in text
+    lines = worker.lines()
+    notices = [l for l in lines if l.get("event") == "notice"]
+    assert any(n["kind"] == "acknowledgement" and n["case_id"] == "cli-case-1" and n["run_id"] for n in notices)
+    transitions = [l for l in lines if l.get("case_event") == "dispatched"]
+    assert transitions and transitions[0]["case_id"] == "cli-case-1" and transitions[0]["run_id"]
+    assert lines[-1]["event"] == "stopped"
+
+    # The dev server's SQLite file keeps the case across a restart of everything.
+    worker = WorkerProcess(environ, tmp_path / "worker2.log")
+    try:
+        shown = cli(environ, "show", "cli-case-1", "--json")
+        assert shown.returncode == 0, shown.stderr
+        state = json.loads(shown.stdout)
+        assert state["status"] == "dispatched" and state["department"] == "住建局"
+        contacted = cli(environ, "act", "cli-case-1", "record_contact", "actor.id=h1", "actor.role=handler",
+                        "actor.department=住建局", "note=电话联系")
+        assert contacted.returncode == 0 and "[handling]" in contacted.stdout, contacted.stderr
+    finally:
+        assert worker.stop(signal.SIGTERM) == 0
+    assert "Traceback" not in worker.log.read_text()
+    down = cli(environ, "show", "cli-case-1")
+    assert down.returncode == 4 and "Traceback" not in down.stderr
