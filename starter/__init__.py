@@ -10,6 +10,7 @@ from starter.cases import (
     Filed,
     InvalidInput,
     Rejected,
+    UnknownCase,
     act,
     file_and_act,
     file_complaint,
@@ -32,5 +33,5 @@ async def connect(address: str | None = None, namespace: str | None = None) -> C
 
 __all__ = [
     "UPDATES", "Filed", "InvalidInput", "Rejected", "act", "connect", "data_converter", "file_and_act", "file_complaint",
-    "state", "validate_case_input", "validate_command",
+    "state", "UnknownCase", "validate_case_input", "validate_command",
 ]

@@ -11,6 +11,7 @@ import pydantic
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from models import (
     AssignLeader,
@@ -60,6 +61,10 @@ class InvalidInput(ValueError):
 
 class Rejected(Exception):
     """The case refused an update; the message says why. Nothing changed."""
+
+
+class UnknownCase(LookupError):
+    """No case has that id."""
 
 
 @dataclass
@@ -166,6 +171,18 @@ async def act(client: Client, case_id: str, update: str, payload: Command | dict
         return await handle.execute_update(update, command, result_type=CaseState)
     except WorkflowUpdateFailedError as err:
         raise _rejected(err) from None
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise
+        # Either no such case, or one that has ended: say which.
+        try:
+            ended = await handle.describe()
+        except RPCError:
+            raise UnknownCase(f"no case {case_id}") from None
+        raise Rejected(
+            f"{update}: case {case_id} has ended ({ended.status.name.lower() if ended.status else 'unknown'}); "
+            "nothing more can be done"
+        ) from None
 
 
 def _rejected(err: WorkflowUpdateFailedError) -> Rejected:
@@ -175,4 +192,9 @@ def _rejected(err: WorkflowUpdateFailedError) -> Rejected:
 
 async def state(client: Client, case_id: str) -> CaseState:
     handle = client.get_workflow_handle(validate_case_id(case_id))
-    return await handle.query("state", result_type=CaseState)
+    try:
+        return await handle.query("state", result_type=CaseState)
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise UnknownCase(f"no case {case_id}") from None
+        raise

@@ -19,7 +19,7 @@ from typing import Any
 
 from temporalio.service import RPCError
 
-from starter import UPDATES, InvalidInput, Rejected, act, connect, file_complaint, state
+from starter import UPDATES, InvalidInput, Rejected, UnknownCase, act, connect, file_complaint, state
 from starter.show import render
 
 
@@ -105,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     except Rejected as err:
         print(f"rejected: {err}", file=sys.stderr)
         return 3
+    except UnknownCase as err:
+        print(str(err), file=sys.stderr)
+        return 5
     except RPCError as err:
         print(f"temporal: {err}", file=sys.stderr)
         return 4

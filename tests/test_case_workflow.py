@@ -12,7 +12,7 @@ from temporalio.exceptions import ApplicationError
 from models import CaseInput, CaseState
 from sla import BUSINESS_TZ, WorkingCalendar, deadline
 from sla.durations import working_days
-from starter import InvalidInput, Rejected, act, file_complaint, state
+from starter import InvalidInput, Rejected, UnknownCase, act, file_complaint, state
 from tests.conftest import actor, complaint, eventually, kinds, milestone, new_id
 
 DISPATCHER = actor("dispatcher", "区诉求中心")
@@ -306,8 +306,13 @@ async def test_nothing_after_closed_and_ids_are_idempotent(client):
     await through_resolve(client, case_id)
     await act(client, case_id, "record_follow_up", {"actor": SUPERVISOR, "satisfaction": "satisfied"})
     await client.get_workflow_handle(case_id).result()
-    with pytest.raises(Exception):
+    with pytest.raises(Rejected, match=f"escalate: case {case_id} has ended \\(completed\\)"):
         await act(client, case_id, "escalate", {"actor": SUPERVISOR, "reason": "r"})
+    assert (await state(client, case_id)).status.value == "closed"  # still readable
+    with pytest.raises(UnknownCase, match="no case never-filed"):
+        await act(client, "never-filed", "escalate", {"actor": SUPERVISOR, "reason": "r"})
+    with pytest.raises(UnknownCase):
+        await state(client, "never-filed")
     again = await file_complaint(client, case_id, {"complaint": complaint()}, task_queue=client.task_queue)
     assert not again.created
     assert (await client.get_workflow_handle(case_id).describe()).status.name == "COMPLETED"
