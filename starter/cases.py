@@ -107,6 +107,17 @@ def validate_command(update: str, data: Command | dict[str, Any]) -> Command:
         raise InvalidInput(describe(err)) from None
 
 
+def _start_options(case_id: str, task_queue: str, if_running: WorkflowIDConflictPolicy) -> dict[str, Any]:
+    return {
+        "id": case_id,
+        "task_queue": task_queue,
+        "result_type": CaseState,
+        # The case id is the idempotency key: never a second case, even after the first closed.
+        "id_reuse_policy": WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        "id_conflict_policy": if_running,
+    }
+
+
 async def file_complaint(
     client: Client, case_id: str, case_input: CaseInput | dict[str, Any], *, task_queue: str = "complaints"
 ) -> Filed:
@@ -115,14 +126,7 @@ async def file_complaint(
     case_input = validate_case_input(case_input)
     try:
         handle = await client.start_workflow(
-            WORKFLOW_TYPE,
-            case_input,
-            id=case_id,
-            task_queue=task_queue,
-            result_type=CaseState,
-            # The case id is the idempotency key: never a second case, even after the first closed.
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            WORKFLOW_TYPE, case_input, **_start_options(case_id, task_queue, WorkflowIDConflictPolicy.FAIL)
         )
     except WorkflowAlreadyStartedError as err:
         return Filed(case_id, err.run_id, created=False)
@@ -147,13 +151,7 @@ async def file_and_act(
     case_input = validate_case_input(case_input)
     command = validate_command(update, payload)
     start = WithStartWorkflowOperation(
-        WORKFLOW_TYPE,
-        case_input,
-        id=case_id,
-        task_queue=task_queue,
-        result_type=CaseState,
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        WORKFLOW_TYPE, case_input, **_start_options(case_id, task_queue, WorkflowIDConflictPolicy.USE_EXISTING)
     )
     try:
         return await client.execute_update_with_start_workflow(
