@@ -19,17 +19,30 @@ class Settings:
     notifier: str  # COMPLAINTS_NOTIFIER: "log", or "module:factory" returning a Sender
     dev_server_port: int  # COMPLAINTS_DEV_PORT
     dev_ui_port: int  # COMPLAINTS_DEV_UI_PORT
+    db_url: str  # COMPLAINTS_DB_URL: the read model; default a SQLite file in the data folder
+    phone_key: str | None  # COMPLAINTS_PHONE_KEY: the key of the phone hash; default a file in the data folder
+    sms_url: str | None  # COMPLAINTS_SMS_URL: an SMS gateway taking JSON over HTTP POST
+    sms_token: str | None  # COMPLAINTS_SMS_TOKEN: its bearer token
+
+    @property
+    def phone_key_file(self) -> Path:
+        return self.data_dir / "phone-hash.key"
 
 
 def load() -> Settings:
     env = os.environ
+    data_dir = Path(env.get("COMPLAINTS_DATA_DIR", PROJECT_DIR / "data"))
     return Settings(
         temporal_address=env.get("TEMPORAL_ADDRESS") or None,
         namespace=env.get("TEMPORAL_NAMESPACE", "default"),
         task_queue=env.get("COMPLAINTS_TASK_QUEUE", "complaints"),
-        data_dir=Path(env.get("COMPLAINTS_DATA_DIR", PROJECT_DIR / "data")),
+        data_dir=data_dir,
         calendar_file=Path(env.get("COMPLAINTS_CALENDAR_FILE", PROJECT_DIR / "config" / "calendar-overrides.toml")),
         notifier=env.get("COMPLAINTS_NOTIFIER", "log"),
         dev_server_port=int(env.get("COMPLAINTS_DEV_PORT", "7233")),
         dev_ui_port=int(env.get("COMPLAINTS_DEV_UI_PORT", "8233")),
+        db_url=env.get("COMPLAINTS_DB_URL") or f"sqlite:///{data_dir / 'complaints.db'}",
+        phone_key=env.get("COMPLAINTS_PHONE_KEY") or None,
+        sms_url=env.get("COMPLAINTS_SMS_URL") or None,
+        sms_token=env.get("COMPLAINTS_SMS_TOKEN") or None,
     )

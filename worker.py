@@ -16,12 +16,19 @@ import devserver
 import logs
 import process
 import settings
-from activities import Notifier, Planner, Sender, sender_from_setting
+from activities import Notifier, Planner, Records, Sender, sender_from_setting
+from readmodel import ReadModel
+from readmodel.privacy import load_key
 from sla import WorkingCalendar
 from starter import connect, data_converter
 from workflows import WORKFLOWS
 
 log = logs.get("worker")
+
+
+def open_read_model(config: settings.Settings | None = None) -> ReadModel:
+    config = config or settings.load()
+    return ReadModel(config.db_url, load_key(config.phone_key, config.phone_key_file))
 
 
 def create_worker(
@@ -30,17 +37,20 @@ def create_worker(
     task_queue: str = "complaints",
     sender: Sender | None = None,
     calendar: WorkingCalendar | None = None,
+    read_model: ReadModel | None = None,
     **options: Any,
 ) -> Worker:
     """A worker with the whole engine registered, configured from settings unless told otherwise."""
     config = settings.load()
+    read_model = read_model or open_read_model(config)
     planner = Planner(calendar or WorkingCalendar.from_file(config.calendar_file))
-    notifier = Notifier(sender or sender_from_setting(config.notifier))
+    notifier = Notifier(sender or sender_from_setting(config.notifier, config.sms_url, config.sms_token), read_model)
+    records = Records(read_model)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=[planner.plan_milestones, notifier.send_notice],
+        activities=[planner.plan_milestones, notifier.send_notice, records.record_case, records.find_earlier_case],
         **options,
     )
 

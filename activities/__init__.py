@@ -2,5 +2,9 @@
 
 from activities.notify import LogSender, Notifier, Sender, sender_from_setting
 from activities.planning import PlanRequest, Planner
+from activities.records import Records
+from activities.sms import HttpSmsSender
 
-__all__ = ["LogSender", "Notifier", "PlanRequest", "Planner", "Sender", "sender_from_setting"]
+__all__ = [
+    "HttpSmsSender", "LogSender", "Notifier", "PlanRequest", "Planner", "Records", "Sender", "sender_from_setting",
+]

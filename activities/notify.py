@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from typing import Protocol
 
@@ -9,6 +10,7 @@ from temporalio import activity
 
 import logs
 from models import Notice
+from readmodel import ReadModel
 
 log = logs.get("notices")
 
@@ -32,8 +34,12 @@ class LogSender:
         )
 
 
-def sender_from_setting(setting: str) -> Sender:
-    """'log', or 'package.module:factory' naming a callable that returns a Sender."""
+def sender_from_setting(setting: str, sms_url: str | None = None, sms_token: str | None = None) -> Sender:
+    """The SMS gateway when one is configured; else 'log', or 'module:factory' returning a Sender."""
+    if sms_url:
+        from activities.sms import HttpSmsSender
+
+        return HttpSmsSender(sms_url, sms_token)
     if setting == "log":
         return LogSender()
     module, _, name = setting.partition(":")
@@ -43,9 +49,22 @@ def sender_from_setting(setting: str) -> Sender:
 
 
 class Notifier:
-    def __init__(self, sender: Sender) -> None:
+    """Every notice is kept in the outbox (attempts, last error, when sent) and handed to the sender."""
+
+    def __init__(self, sender: Sender, read_model: ReadModel | None = None) -> None:
         self.sender = sender
+        self.read_model = read_model
 
     @activity.defn(name="send_notice")
     async def send_notice(self, notice: Notice) -> None:
-        await self.sender.send(notice)
+        outbox = self.read_model if notice.id else None  # notices of old histories carry no id
+        if outbox:
+            await asyncio.to_thread(outbox.outbox_attempt, notice)
+        try:
+            await self.sender.send(notice)
+        except Exception as err:
+            if outbox:
+                await asyncio.to_thread(outbox.outbox_result, notice.id, f"{type(err).__name__}: {err}")
+            raise
+        if outbox:
+            await asyncio.to_thread(outbox.outbox_result, notice.id, None)

@@ -75,6 +75,8 @@ class CaseState(BaseModel):
     resolved_at: datetime | None = None
     closed_at: datetime | None = None
     runs: int = 1  # how many workflow runs carried this case (continue-as-new)
+    merged_into: str | None = None  # status merged: the open case that carries this complaint
+    version: int = 0  # counts every change: the read model never lets an older write win
 
     def open_milestones(self, name: str | None = None) -> list[Milestone]:
         return [m for m in self.milestones if m.open and (name is None or m.name == name)]

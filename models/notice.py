@@ -14,6 +14,7 @@ class NoticeKind(StrEnum):
     escalation = "escalation"  # to the supervisor and leader: 领导包案
     transfer = "transfer"  # to the complainant: why another department now handles it
     follow_up_due = "follow_up_due"
+    repeat = "repeat"  # to the department: the complainant came back about an open case
 
 
 class Notice(BaseModel):
@@ -22,3 +23,4 @@ class Notice(BaseModel):
     kind: NoticeKind
     text: str
     address: str | None = None  # phone for the complainant
+    id: str = ""  # run id and sequence: the same notice on every retry (the outbox key)

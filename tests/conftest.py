@@ -12,6 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 
 import devserver
 from models import CaseState, Notice
+from readmodel import ReadModel
 from sla import WorkingCalendar
 from starter import data_converter
 from worker import create_worker
@@ -52,21 +53,35 @@ def sender() -> RecordingSender:
     return RecordingSender()
 
 
+TEST_PHONE_KEY = b"test-phone-key"
+
+
 @pytest.fixture(scope="session")
-async def client(env: WorkflowEnvironment, sender: RecordingSender) -> AsyncIterator[Client]:
+def read_model(tmp_path_factory) -> ReadModel:
+    return ReadModel(f"sqlite:///{tmp_path_factory.mktemp('readmodel') / 'complaints.db'}", TEST_PHONE_KEY)
+
+
+@pytest.fixture(scope="session")
+async def client(env: WorkflowEnvironment, sender: RecordingSender, read_model: ReadModel) -> AsyncIterator[Client]:
     # One worker for the whole session: time skipping is global to the test server, and a case
     # left open by an earlier test must still have a worker when its timers fire.
     queue = f"complaints-{uuid.uuid4().hex[:8]}"
-    worker = create_worker(env.client, task_queue=queue, sender=sender, calendar=WorkingCalendar())
+    worker = create_worker(env.client, task_queue=queue, sender=sender, calendar=WorkingCalendar(),
+                           read_model=read_model)
     async with worker:
         env.client.task_queue = queue  # type: ignore[attr-defined]
         yield env.client
 
 
+def unique_phone() -> str:
+    return f"139{uuid.uuid4().int % 10**8:08d}"
+
+
 def complaint(**overrides) -> dict:
+    """A complaint from a complainant of its own (so no two tests' cases count as repeats)."""
     base = {
         "channel": "hotline",
-        "complainant": {"name": "陈女士", "phone": "13800138000"},
+        "complainant": {"name": "陈女士", "phone": unique_phone()},
         "category": "property",
         "title": "小区物业断水",
         "description": "房东切断了整栋楼的供水三天。",

@@ -17,6 +17,7 @@ from temporalio.client import Client
 
 import devserver
 from models import CaseInput
+from readmodel import ReadModel
 from sla import WorkingCalendar
 from starter import act, data_converter, file_complaint, state
 from tests.conftest import RecordingSender, actor, complaint
@@ -84,7 +85,9 @@ async def main() -> None:
     env = await devserver.start_test_server(data_converter())
     queue = f"record-{uuid.uuid4().hex[:6]}"
     try:
-        async with create_worker(env.client, task_queue=queue, sender=RecordingSender(), calendar=WorkingCalendar()):
+        read_model = ReadModel(f"sqlite:///{OUT / 'recording.db'}", b"recording")
+        async with create_worker(env.client, task_queue=queue, sender=RecordingSender(), calendar=WorkingCalendar(),
+                                 read_model=read_model):
             env.client.task_queue = queue  # type: ignore[attr-defined]
             for scenario in (closed_loop, breached_escalated_reopened, major_13710_monthly, continued_as_new):
                 case_id = f"{scenario.__name__}-{uuid.uuid4().hex[:6]}"

@@ -19,7 +19,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities import Notifier, Planner, PlanRequest
+    from activities import Notifier, Planner, PlanRequest, Records
     from models import (
         Actor,
         AssignLeader,
@@ -46,11 +46,14 @@ with workflow.unsafe.imports_passed_through():
         Transfer,
         received_at_problem,
     )
+    from models.records import CaseSnapshot, RepeatComplaint, RepeatMatch, RepeatQuery
     from workflows import access
 
 PLAN_TIMEOUT = timedelta(seconds=30)
 NOTICE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
 NOTICE_GIVE_UP = timedelta(days=1)
+# The read model may be down for a while: keep trying, never give up on a write.
+RECORD_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 FINISHED = (CaseStatus.closed, CaseStatus.merged)
 
 
@@ -61,11 +64,17 @@ class ComplaintCase:
         self._input = input
         self._lock = asyncio.Lock()  # clock changes happen one at a time, in arrival order
         self._notices: list[asyncio.Task[None]] = []
+        self._notice_seq = 0
         self._clocks_changed = False
+        self._records: asyncio.Task[None] | None = None  # keeps the read model in step
+        self._records_stop = False
         if input.carried is not None:
             self._state = input.carried.model_copy(update={"runs": input.carried.runs + 1})
             self._accepted = True
+            # What the previous run wrote to the read model (it drained before continuing as new).
+            self._recorded_version, self._recorded_events = self._state.version, len(self._state.timeline)
             return
+        self._recorded_version, self._recorded_events = 0, 0
         complaint = input.complaint
         problem = received_at_problem(complaint.received_at, workflow.info().start_time, max_age_days=10_000)
         if problem:
@@ -90,6 +99,14 @@ class ComplaintCase:
 
     @workflow.run
     async def run(self, input: CaseInput) -> CaseState:
+        # Cases started before the read model existed replay without it.
+        if workflow.patched("read-model"):
+            self._records = asyncio.create_task(self._keep_records())
+            if input.carried is None:
+                await self._look_for_earlier_case()
+                if self._state.status == CaseStatus.merged:
+                    await self._drain()
+                    return self._state
         async with self._clock():
             pass  # accepts the case: fixes the acceptance deadlines
         if input.carried is None:
@@ -103,7 +120,7 @@ class ComplaintCase:
             await self._sleep_until_next_deadline()
             async with self._clock():
                 await self._record_breaches()
-            if self._state.status not in FINISHED and self._history_is_long() and self._quiet():
+            if self._state.status not in FINISHED and self._time_to_continue():
                 await self._drain()
                 workflow.continue_as_new(self._input.model_copy(update={"carried": self._state}))
         await self._drain()
@@ -112,6 +129,16 @@ class ComplaintCase:
     @workflow.query
     def state(self) -> CaseState:
         return self._state
+
+    @workflow.signal
+    def record_repeat(self, repeat: RepeatComplaint) -> None:
+        """A new complaint repeats this open case: it was merged here."""
+        s = self._state
+        self._event("repeat_complaint", None, case_id=repeat.case_id, title=repeat.title,
+                    received_at=repeat.received_at.isoformat())
+        if s.department:
+            self._notify(f"department:{s.department}", NoticeKind.repeat,
+                         f"Case {s.case_id}: the complainant came back about it ({repeat.case_id}: {repeat.title}).")
 
     # ---- updates -------------------------------------------------------------------------
 
@@ -331,6 +358,7 @@ class ComplaintCase:
             start_to_close_timeout=PLAN_TIMEOUT,
         )
         s.milestones.extend(planned)
+        s.version += 1
         self._clocks_changed = True
 
     def _complete(self, name: str, at: datetime, event: TimelineEvent | None, *, every: bool = True) -> None:
@@ -346,6 +374,7 @@ class ComplaintCase:
             event.detail["milestones"] = [
                 {"name": m.name, "due_at": m.due_at.isoformat(), "met": not m.breached} for m in done
             ]
+        self._state.version += 1
         self._clocks_changed = True
 
     def _spawn_plan(self, anchor: str, at: datetime) -> None:
@@ -363,7 +392,8 @@ class ComplaintCase:
             return
         try:
             await workflow.wait_condition(
-                lambda: self._clocks_changed or self._state.status in FINISHED, timeout=wait
+                lambda: self._clocks_changed or self._state.status in FINISHED or self._time_to_continue(),
+                timeout=wait,
             )
         except asyncio.TimeoutError:
             pass  # a deadline is here
@@ -403,6 +433,67 @@ class ComplaintCase:
         self._notify("supervisor", NoticeKind.escalation,
                      f"Case {s.case_id} is escalated to leadership case-handling: {reason}. Assign a leader.")
 
+    # ---- repeat complaints and the read model --------------------------------------------
+
+    async def _look_for_earlier_case(self) -> None:
+        """The same complainant (or grid) about the same thing: merge into an open case, or
+        escalate from the start when it repeats one closed recently."""
+        s = self._state
+        match: RepeatMatch | None = await workflow.execute_activity_method(
+            Records.find_earlier_case,
+            RepeatQuery(case_id=s.case_id, complaint=self._input.complaint, received_at=s.received_at),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RECORD_RETRY,
+        )
+        if match is None:
+            return
+        if match.open:
+            try:
+                await workflow.get_external_workflow_handle(match.case_id).signal(
+                    ComplaintCase.record_repeat,
+                    RepeatComplaint(case_id=s.case_id, title=self._input.complaint.title, received_at=s.received_at),
+                )
+            except Exception:  # it closed in the meantime: then this repeats a closed case
+                match = RepeatMatch(case_id=match.case_id, open=False, closed_at=workflow.now())
+            else:
+                s.status = CaseStatus.merged
+                s.merged_into = match.case_id
+                for m in s.milestones:
+                    if m.open:
+                        m.superseded = True
+                self._event("merged", None, into=match.case_id)
+                self._notify_complainant(NoticeKind.acknowledgement,
+                                         f"Your complaint is accepted and handled with your open case {match.case_id}.")
+                return
+        s.repeat_of = match.case_id
+        self._event("repeat_of", None, case_id=match.case_id,
+                    closed_at=match.closed_at.isoformat() if match.closed_at else None)
+        async with self._clock():
+            await self._escalate(f"repeats case {match.case_id}, closed "
+                                 f"{match.closed_at.date().isoformat() if match.closed_at else 'recently'}",
+                                 None, workflow.now())
+
+    async def _keep_records(self) -> None:
+        """Write each change to the read model, one snapshot at a time, in order."""
+        while True:
+            await workflow.wait_condition(lambda: self._state.version > self._recorded_version or self._records_stop)
+            s = self._state
+            if s.version <= self._recorded_version:
+                return
+            version, events = s.version, len(s.timeline)
+            await workflow.execute_activity_method(
+                Records.record_case,
+                CaseSnapshot(complaint=self._input.complaint, state=s.model_copy(update={"timeline": []}),
+                             events=s.timeline[self._recorded_events:], first_seq=self._recorded_events,
+                             run_id=workflow.info().run_id),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RECORD_RETRY,
+            )
+            self._recorded_version, self._recorded_events = version, events
+
+    def _recorded(self) -> bool:
+        return self._records is None or self._state.version <= self._recorded_version
+
     # ---- helpers -------------------------------------------------------------------------
 
     async def _department_step(self, milestone: str, kind: str, cmd: Command, *, every: bool = True,
@@ -428,6 +519,7 @@ class ComplaintCase:
         event = TimelineEvent(at=at or workflow.now(), kind=kind, actor=actor,
                               detail={k: v for k, v in detail.items() if v is not None})
         self._state.timeline.append(event)
+        self._state.version += 1
         workflow.logger.info(
             f"case {kind}",
             extra={"case_event": kind, "actor": actor.id if actor else "engine"},
@@ -449,6 +541,10 @@ class ComplaintCase:
     def _notify(self, recipient: str, kind: NoticeKind, text: str) -> None:
         self._spawn(self._send(Notice(case_id=self._state.case_id, recipient=recipient, kind=kind, text=text)))
 
+    def _notice_id(self) -> str:
+        self._notice_seq += 1
+        return f"{workflow.info().run_id}/{self._notice_seq}"
+
     def _notify_complainant(self, kind: NoticeKind, text: str) -> None:
         complainant = self._input.complaint.complainant
         if complainant is not None:
@@ -456,6 +552,7 @@ class ComplaintCase:
                                           text=text, address=complainant.phone)))
 
     async def _send(self, notice: Notice) -> bool:
+        notice.id = self._notice_id()
         try:
             await workflow.execute_activity_method(
                 Notifier.send_notice, notice,
@@ -474,18 +571,29 @@ class ComplaintCase:
         self._notices.append(asyncio.create_task(coro))
 
     async def _drain(self) -> None:
-        """Let every update handler and notice finish: before closing or continuing as new."""
+        """Let every update handler and notice finish, and the read model catch up: before
+        closing or continuing as new."""
         while True:
             await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._lock.locked())
             pending = [t for t in self._notices if not t.done()]
             self._notices = pending
-            if not pending:
-                return
-            await asyncio.gather(*pending)
+            if pending:
+                await asyncio.gather(*pending)
+                continue
+            await workflow.wait_condition(self._recorded)
+            if workflow.all_handlers_finished() and not self._lock.locked() and not any(
+                    not t.done() for t in self._notices):
+                break
+        if self._records is not None:
+            self._records_stop = True
+            await self._records
 
     def _quiet(self) -> bool:
-        # A notice still retrying would hold up the move to a new run; wait for a quiet moment.
-        return all(t.done() for t in self._notices)
+        # A notice still retrying, or a read-model write, would hold up the move to a new run.
+        return all(t.done() for t in self._notices) and self._recorded()
+
+    def _time_to_continue(self) -> bool:
+        return self._history_is_long() and self._quiet()
 
     def _history_is_long(self) -> bool:
         info = workflow.info()

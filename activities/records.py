@@ -1,0 +1,23 @@
+"""Keep the read model in step with the case, and look up earlier cases a complaint repeats."""
+
+from __future__ import annotations
+
+import asyncio
+
+from temporalio import activity
+
+from models.records import CaseSnapshot, RepeatMatch, RepeatQuery
+from readmodel import ReadModel
+
+
+class Records:
+    def __init__(self, read_model: ReadModel) -> None:
+        self.read_model = read_model
+
+    @activity.defn(name="record_case")
+    async def record_case(self, snapshot: CaseSnapshot) -> None:
+        await asyncio.to_thread(self.read_model.record, snapshot)
+
+    @activity.defn(name="find_earlier_case")
+    async def find_earlier_case(self, query: RepeatQuery) -> RepeatMatch | None:
+        return await asyncio.to_thread(self.read_model.find_earlier_case, query)

@@ -1,0 +1,40 @@
+"""What the workflow hands the read model: snapshots, repeat look-ups, and a repeat notice."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from models.case import CaseState, TimelineEvent
+from models.complaint import Complaint
+
+
+class CaseSnapshot(BaseModel):
+    """The case as of `state.version`, with the timeline events not yet written (from first_seq)."""
+
+    complaint: Complaint
+    state: CaseState  # its timeline left empty: the events travel in `events`
+    events: list[TimelineEvent]
+    first_seq: int
+    run_id: str
+
+
+class RepeatQuery(BaseModel):
+    case_id: str
+    complaint: Complaint
+    received_at: datetime
+
+
+class RepeatMatch(BaseModel):
+    case_id: str
+    open: bool
+    closed_at: datetime | None = None
+
+
+class RepeatComplaint(BaseModel):
+    """Told to the open case that a new complaint repeats it."""
+
+    case_id: str
+    title: str
+    received_at: datetime

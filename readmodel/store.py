@@ -1,0 +1,197 @@
+"""Read-model writes and look-ups. Every write is idempotent: a retried or replayed activity
+never duplicates or reorders a row, so the database always matches the workflows."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import event, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, SQLModel, create_engine
+
+from models import CaseState, Complaint, Notice, TimelineEvent
+from models.records import CaseSnapshot, RepeatMatch, RepeatQuery
+from readmodel.privacy import mask, phone_hash
+from readmodel.tables import CaseRow, EventRow, MilestoneRow, OutboxRow
+
+REPEAT_WINDOW = timedelta(days=180)  # a closed case repeated within this is escalated
+PATROL_WINDOW = timedelta(days=7)  # grid-patrol finds in the same grid within this are one problem
+OPEN = ("received", "dispatched", "handling", "resolved")
+
+
+def utc(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes: everything is stored and read as UTC."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(conn, _record) -> None:  # noqa: ANN001
+            cur = conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class ReadModel:
+    def __init__(self, url: str, phone_key: bytes) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self.phone_key = phone_key
+        SQLModel.metadata.create_all(self.engine)
+
+    # ---- cases -----------------------------------------------------------------------------
+
+    def record(self, snap: CaseSnapshot) -> None:
+        """Write a snapshot: the case row and milestones if not older than what is stored, and any
+        timeline events not yet written."""
+        with Session(self.engine) as session:
+            row = session.get(CaseRow, snap.state.case_id)
+            if row is None or row.version <= snap.state.version:
+                self._write_case(session, snap, row)
+            self._append_events(session, snap.state.case_id, snap.first_seq, snap.events)
+            session.commit()
+
+    def _write_case(self, session: Session, snap: CaseSnapshot, row: CaseRow | None) -> None:
+        s, c = snap.state, snap.complaint
+        fields = dict(
+            run_id=snap.run_id, version=s.version, channel=c.channel.value, category=s.category.value,
+            track=s.track.value, policy=s.policy.value, district=c.location.district, street=c.location.street,
+            community=c.location.community, grid=c.location.grid, department=s.department,
+            first_department=s.first_department, status=s.status.value, escalated=s.escalated,
+            escalation_reason=s.escalation_reason, leader_id=s.leader.id if s.leader else None,
+            leader_name=s.leader.name if s.leader else None, reopen_count=s.reopen_count,
+            satisfaction=s.satisfaction.value if s.satisfaction else None, repeat_of=s.repeat_of,
+            merged_into=s.merged_into, breach_count=len(s.breaches), received_at=utc(s.received_at),
+            resolved_at=utc(s.resolved_at), closed_at=utc(s.closed_at), updated_at=datetime.now(timezone.utc),
+            complainant_hash=phone_hash(c.complainant.phone, self.phone_key) if c.complainant else None,
+            complainant_masked=mask(c.complainant.phone) if c.complainant else None,
+        )
+        if row is None:
+            session.add(CaseRow(case_id=s.case_id, **fields))
+        else:
+            for key, value in fields.items():
+                setattr(row, key, value)
+        stored = {m.seq: m for m in session.exec(select(MilestoneRow).where(MilestoneRow.case_id == s.case_id)).scalars()}
+        for seq, m in enumerate(s.milestones):
+            values = dict(name=m.name, department=m.department, anchor=m.anchor, duration=m.duration,
+                          due_at=utc(m.due_at), done_at=utc(m.done_at), breached=m.breached,
+                          breached_at=utc(m.breached_at), superseded=m.superseded, estimated=m.estimated)
+            if seq in stored:
+                for key, value in values.items():
+                    setattr(stored[seq], key, value)
+            else:
+                session.add(MilestoneRow(case_id=s.case_id, seq=seq, **values))
+
+    def _append_events(self, session: Session, case_id: str, first_seq: int, events: list[TimelineEvent]) -> None:
+        if not events:
+            return
+        have = set(session.exec(select(EventRow.seq).where(
+            EventRow.case_id == case_id, EventRow.seq >= first_seq)).scalars())
+        for seq, e in enumerate(events, start=first_seq):
+            if seq in have:
+                continue
+            session.add(EventRow(
+                case_id=case_id, seq=seq, at=utc(e.at), kind=e.kind,
+                actor_id=e.actor.id if e.actor else None, actor_role=e.actor.role.value if e.actor else None,
+                actor_department=e.actor.department if e.actor else None,
+                detail=_jsonable(e.detail),
+            ))
+
+    def case(self, case_id: str) -> CaseRow | None:
+        with Session(self.engine) as session:
+            return session.get(CaseRow, case_id)
+
+    def events(self, case_id: str) -> list[EventRow]:
+        with Session(self.engine) as session:
+            return list(session.exec(select(EventRow).where(EventRow.case_id == case_id)
+                                     .order_by(EventRow.seq)).scalars())
+
+    def milestones(self, case_id: str) -> list[MilestoneRow]:
+        with Session(self.engine) as session:
+            return list(session.exec(select(MilestoneRow).where(MilestoneRow.case_id == case_id)
+                                     .order_by(MilestoneRow.seq)).scalars())
+
+    # ---- repeat complaints -----------------------------------------------------------------
+
+    def find_earlier_case(self, q: RepeatQuery) -> RepeatMatch | None:
+        """The case this complaint repeats: an open one (to merge into), else one closed recently."""
+        c: Complaint = q.complaint
+        received = utc(q.received_at)
+        where = [CaseRow.case_id != q.case_id, CaseRow.category == c.category.value,
+                 CaseRow.community == c.location.community, CaseRow.merged_into.is_(None)]
+        if c.complainant is not None:
+            where.append(CaseRow.complainant_hash == phone_hash(c.complainant.phone, self.phone_key))
+            window = REPEAT_WINDOW
+        else:
+            # Nobody complained: a grid worker's find repeats one in the same grid within days.
+            where += [CaseRow.complainant_hash.is_(None), CaseRow.grid == c.location.grid,
+                      CaseRow.received_at >= received - PATROL_WINDOW]
+            window = PATROL_WINDOW
+        with Session(self.engine) as session:
+            rows = list(session.exec(select(CaseRow).where(*where)).scalars())
+        open_rows = sorted((r for r in rows if r.status in OPEN), key=lambda r: utc(r.received_at))
+        if open_rows:
+            return RepeatMatch(case_id=open_rows[0].case_id, open=True)
+        closed = [r for r in rows if r.status == "closed" and r.closed_at and utc(r.closed_at) >= received - window]
+        if closed:
+            latest = max(closed, key=lambda r: utc(r.closed_at))
+            return RepeatMatch(case_id=latest.case_id, open=False, closed_at=utc(latest.closed_at))
+        return None
+
+    # ---- outbox ----------------------------------------------------------------------------
+
+    def outbox_attempt(self, notice: Notice) -> None:
+        with Session(self.engine) as session:
+            row = session.get(OutboxRow, notice.id)
+            if row is None:
+                row = OutboxRow(id=notice.id, case_id=notice.case_id, recipient=notice.recipient,
+                                kind=notice.kind.value, text=notice.text,
+                                address=mask(notice.address) if notice.address else None,
+                                created_at=datetime.now(timezone.utc))
+                session.add(row)
+            row.attempts += 1
+            session.commit()
+
+    def outbox_result(self, notice_id: str, error: str | None) -> None:
+        with Session(self.engine) as session:
+            row = session.get(OutboxRow, notice_id)
+            if row is None:
+                return
+            if error is None:
+                row.sent_at = row.sent_at or datetime.now(timezone.utc)
+                row.last_error = None
+            else:
+                row.last_error = error[:2000]
+            session.commit()
+
+    def outbox(self, case_id: str | None = None) -> list[OutboxRow]:
+        with Session(self.engine) as session:
+            query = select(OutboxRow).order_by(OutboxRow.created_at, OutboxRow.id)
+            if case_id:
+                query = query.where(OutboxRow.case_id == case_id)
+            return list(session.exec(query).scalars())
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def snapshot_of(state: CaseState, complaint: Complaint, run_id: str) -> CaseSnapshot:
+    """A whole case, all its events from the first: for rebuilding the read model."""
+    return CaseSnapshot(complaint=complaint, state=state.model_copy(update={"timeline": []}),
+                        events=list(state.timeline), first_seq=0, run_id=run_id)

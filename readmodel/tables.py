@@ -1,0 +1,92 @@
+"""The read model's tables: one row per case, its milestones, its events (append-only), the outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index
+from sqlmodel import Field, SQLModel
+
+
+def _when(**kw: Any) -> Any:
+    return Field(sa_column=Column(DateTime(timezone=True), **kw))
+
+
+class CaseRow(SQLModel, table=True):
+    __tablename__ = "cases"
+    __table_args__ = (
+        Index("ix_cases_repeat_person", "complainant_hash", "category", "community"),
+        Index("ix_cases_repeat_place", "category", "community", "grid"),
+    )
+    case_id: str = Field(primary_key=True)
+    run_id: str
+    version: int  # the case's change counter when this row was written: older writes never win
+    channel: str
+    category: str = Field(index=True)
+    track: str
+    policy: str
+    district: str
+    street: str = Field(index=True)
+    community: str
+    grid: str | None = None
+    department: str | None = Field(default=None, index=True)
+    first_department: str | None = None
+    status: str = Field(index=True)
+    escalated: bool = False
+    escalation_reason: str | None = None
+    leader_id: str | None = None
+    leader_name: str | None = None
+    reopen_count: int = 0
+    satisfaction: str | None = None
+    repeat_of: str | None = None
+    merged_into: str | None = None
+    complainant_hash: str | None = None
+    complainant_masked: str | None = None
+    breach_count: int = 0
+    received_at: datetime = _when(nullable=False)
+    resolved_at: datetime | None = _when(nullable=True)
+    closed_at: datetime | None = _when(nullable=True)
+    updated_at: datetime = _when(nullable=False)
+
+
+class MilestoneRow(SQLModel, table=True):
+    __tablename__ = "case_milestones"
+    case_id: str = Field(primary_key=True)
+    seq: int = Field(primary_key=True)
+    name: str = Field(index=True)
+    department: str | None = None
+    anchor: str
+    duration: str
+    due_at: datetime = _when(nullable=False)
+    done_at: datetime | None = _when(nullable=True)
+    breached: bool = False
+    breached_at: datetime | None = _when(nullable=True)
+    superseded: bool = False
+    estimated: bool = False
+
+
+class EventRow(SQLModel, table=True):
+    __tablename__ = "case_events"
+    case_id: str = Field(primary_key=True)
+    seq: int = Field(primary_key=True)  # position in the case's timeline: never reordered
+    at: datetime = _when(nullable=False)
+    kind: str = Field(index=True)
+    actor_id: str | None = None
+    actor_role: str | None = None
+    actor_department: str | None = None
+    detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class OutboxRow(SQLModel, table=True):
+    __tablename__ = "outbox"
+    id: str = Field(primary_key=True)  # the notice's id: run id and sequence, so a retry is the same row
+    case_id: str = Field(index=True)
+    recipient: str
+    kind: str
+    text: str
+    address: str | None = None  # masked
+    created_at: datetime = _when(nullable=False)
+    sent_at: datetime | None = _when(nullable=True)
+    attempts: int = 0
+    last_error: str | None = None
