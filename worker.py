@@ -17,18 +17,12 @@ import logs
 import process
 import settings
 from activities import Notifier, Planner, Records, Sender, sender_from_setting
-from readmodel import ReadModel
-from readmodel.privacy import load_key
+from readmodel import ReadModel, open_read_model
 from sla import WorkingCalendar
 from starter import connect, data_converter
 from workflows import WORKFLOWS
 
 log = logs.get("worker")
-
-
-def open_read_model(config: settings.Settings | None = None) -> ReadModel:
-    config = config or settings.load()
-    return ReadModel(config.db_url, load_key(config.phone_key, config.phone_key_file))
 
 
 def create_worker(

@@ -3,6 +3,7 @@
     python -m starter file CASE_ID complaint.json [--policy 13710]
     python -m starter act CASE_ID dispatch actor.id=d1 actor.role=dispatcher department=住建局
     python -m starter show CASE_ID [--json]
+    python -m starter rebuild-read-model
 
 `key=value` sets a text field (dotted keys for nested ones); `key:=json` sets any JSON value
 (approve:=true, leader:='{"id": "L1", "name": "张书记"}').
@@ -75,6 +76,14 @@ async def _run(args: argparse.Namespace) -> int:
         new_state = await act(client, args.case_id, args.update, payload)
         print(render(new_state))
         return 0
+    if args.command == "rebuild-read-model":
+        from starter.rebuild import rebuild_read_model
+        from readmodel import open_read_model
+
+        client = await connect()
+        report = await rebuild_read_model(client, open_read_model())
+        print(report)
+        return 0 if not report.skipped else 1
     client = await connect()
     current = await state(client, args.case_id)
     print(current.model_dump_json(indent=2) if args.json else render(current))
@@ -96,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     p_show = sub.add_parser("show", help="print a case's state")
     p_show.add_argument("case_id")
     p_show.add_argument("--json", action="store_true")
+    sub.add_parser("rebuild-read-model", help="rebuild the read model's tables from Temporal (a worker must run)")
     args = parser.parse_args(argv)
     try:
         return asyncio.run(_run(args))

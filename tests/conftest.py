@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 
 import pytest
@@ -13,6 +14,9 @@ from temporalio.testing import WorkflowEnvironment
 import devserver
 from models import CaseState, Notice
 from readmodel import ReadModel
+from readmodel.store import make_engine
+from sqlmodel import SQLModel
+from tests.postgres import postgres_url
 from sla import WorkingCalendar
 from starter import data_converter
 from worker import create_worker
@@ -46,6 +50,24 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
     environment = await devserver.start_test_server(data_converter())
     yield environment
     await environment.shutdown()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A running PostgreSQL for the read-model tests. Skipped where none can be had, except in
+    CI (COMPLAINTS_REQUIRE_PG=1), where a missing PostgreSQL is a failure."""
+    with postgres_url() as url:
+        if url is None:
+            message = "no PostgreSQL here: install Debian's postgresql package (.ci/run does)"
+            if os.environ.get("COMPLAINTS_REQUIRE_PG"):
+                pytest.fail(message)
+            pytest.skip(message)
+        yield url
+
+
+def fresh_postgres(url: str) -> str:
+    SQLModel.metadata.drop_all(make_engine(url))
+    return url
 
 
 @pytest.fixture(scope="session")

@@ -1,14 +1,17 @@
 """Record the histories kept under tests/histories, which every later version must replay.
 
-    python -m tests.record_histories
+    python -m tests.record_histories SCENARIO [SCENARIO ...]
 
 Run it only to add histories for new behaviour; never to refresh old ones (that would hide the
-very break the replay test is there to catch).
+very break the replay test is there to catch). The first four were recorded before the read
+model existed; the `read_model_*` ones after (workflow.patched("read-model")).
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
+import tempfile
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -81,15 +84,64 @@ async def continued_as_new(client: Client, case_id: str, env) -> str | None:
     return filed.run_id
 
 
+async def read_model_closed_loop(client: Client, case_id: str, env) -> str | None:
+    return await closed_loop(client, case_id, env)
+
+
+async def read_model_merged(client: Client, case_id: str, env) -> str | None:
+    """An open case, then the same person about the same thing: this history is the merged one."""
+    person = {"name": "王", "phone": "13812345678"}
+    carrier = f"carrier-{case_id}"
+    await file_complaint(client, carrier, {"complaint": complaint(complainant=person)}, task_queue=client.task_queue)
+    await act(client, carrier, "dispatch", {"actor": D, "department": "住建局"})
+    await asyncio.sleep(1)  # the carrier's row reaches the read model
+    filed = await file_complaint(client, case_id, {"complaint": complaint(complainant=person)},
+                                 task_queue=client.task_queue)
+    await client.get_workflow_handle(case_id).result()
+    for update, payload in [("resolve", {"actor": H, "resolution": "r"}),
+                            ("record_follow_up", {"actor": H, "satisfaction": "satisfied"})]:
+        await act(client, carrier, update, payload)
+    return filed.run_id
+
+
+async def read_model_repeat_of_closed(client: Client, case_id: str, env) -> str | None:
+    person = {"name": "李", "phone": "13887654321"}
+    await closed_loop_for(client, f"earlier-{case_id}", person)
+    filed = await file_complaint(client, case_id, {"complaint": complaint(complainant=person)},
+                                 task_queue=client.task_queue)
+    await act(client, case_id, "dispatch", {"actor": D, "department": "住建局"})
+    await act(client, case_id, "assign_leader", {"actor": S, "leader": {"id": "L1", "name": "张书记"}})
+    await act(client, case_id, "resolve", {"actor": LEADER, "resolution": "r"})
+    await act(client, case_id, "record_follow_up", {"actor": S, "satisfaction": "satisfied"})
+    return filed.run_id
+
+
+async def closed_loop_for(client: Client, case_id: str, person: dict) -> None:
+    await file_complaint(client, case_id, {"complaint": complaint(complainant=person)}, task_queue=client.task_queue)
+    for update, payload in [("dispatch", {"actor": D, "department": "住建局"}),
+                            ("resolve", {"actor": H, "resolution": "r"}),
+                            ("record_follow_up", {"actor": H, "satisfaction": "satisfied"})]:
+        await act(client, case_id, update, payload)
+    await client.get_workflow_handle(case_id).result()
+
+
+SCENARIOS = {f.__name__: f for f in (closed_loop, breached_escalated_reopened, major_13710_monthly, continued_as_new,
+                                     read_model_closed_loop, read_model_merged, read_model_repeat_of_closed)}
+
+
 async def main() -> None:
     env = await devserver.start_test_server(data_converter())
     queue = f"record-{uuid.uuid4().hex[:6]}"
     try:
-        read_model = ReadModel(f"sqlite:///{OUT / 'recording.db'}", b"recording")
+        read_model = ReadModel(f"sqlite:///{tempfile.mkdtemp()}/recording.db", b"recording")
         async with create_worker(env.client, task_queue=queue, sender=RecordingSender(), calendar=WorkingCalendar(),
                                  read_model=read_model):
             env.client.task_queue = queue  # type: ignore[attr-defined]
-            for scenario in (closed_loop, breached_escalated_reopened, major_13710_monthly, continued_as_new):
+            names = sys.argv[1:]
+            unknown = [n for n in names if n not in SCENARIOS]
+            if not names or unknown:
+                raise SystemExit(f"name scenarios to record (unknown: {unknown}); one of {', '.join(SCENARIOS)}")
+            for scenario in (SCENARIOS[n] for n in names):
                 case_id = f"{scenario.__name__}-{uuid.uuid4().hex[:6]}"
                 first_run = await scenario(env.client, case_id, env)
                 handle = env.client.get_workflow_handle(case_id)

@@ -20,7 +20,7 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 
 def test_histories_are_stored():
-    assert len(HISTORIES) >= 4
+    assert len(HISTORIES) >= 8
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])

@@ -59,7 +59,8 @@ def cli(environ: dict[str, str], *args: str, stdin: str | None = None) -> subpro
 def test_worker_cli_restart_and_clean_shutdown(environ, tmp_path):
     worker = WorkerProcess(environ, tmp_path / "worker1.log")
     try:
-        filed = cli(environ, "file", "cli-case-1", "-", stdin=json.dumps(complaint()))
+        filed = cli(environ, "file", "cli-case-1", "-",
+                    stdin=json.dumps(complaint(complainant={"name": "陈", "phone": "13800138000"})))
         assert filed.returncode == 0 and "filed: case cli-case-1" in filed.stdout, filed.stderr
         again = cli(environ, "file", "cli-case-1", "-", stdin=json.dumps(complaint()))
         assert again.returncode == 0 and "already exists" in again.stdout
@@ -94,6 +95,16 @@ def test_worker_cli_restart_and_clean_shutdown(environ, tmp_path):
         contacted = cli(environ, "act", "cli-case-1", "record_contact", "actor.id=h1", "actor.role=handler",
                         "actor.department=住建局", "note=电话联系")
         assert contacted.returncode == 0 and "[handling]" in contacted.stdout, contacted.stderr
+        rebuilt_db = tmp_path / "rebuilt.db"
+        rebuilt = cli({**environ, "COMPLAINTS_DB_URL": f"sqlite:///{rebuilt_db}"}, "rebuild-read-model")
+        assert rebuilt.returncode == 0 and "restored 1 cases (1 open, 0 ended)" in rebuilt.stdout, rebuilt.stderr
+        from readmodel import ReadModel
+
+        key = (Path(environ["COMPLAINTS_DATA_DIR"]) / "phone-hash.key").read_text().encode()
+        assert ReadModel(f"sqlite:///{rebuilt_db}", key).case("cli-case-1").status == "handling"
+        # the worker's own read model, kept in step as the case moved
+        own = ReadModel(f"sqlite:///{Path(environ['COMPLAINTS_DATA_DIR']) / 'complaints.db'}", key)
+        assert own.case("cli-case-1").complainant_masked == "138****8000"
     finally:
         assert worker.stop(signal.SIGTERM) == 0
     assert "Traceback" not in worker.log.read_text()

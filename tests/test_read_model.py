@@ -1,0 +1,154 @@
+"""The read model on its own, on SQLite and on PostgreSQL: idempotent, ordered, private."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import text
+
+from models import CaseState, Complaint, Milestone, Notice, NoticeKind, TimelineEvent
+from models.records import CaseSnapshot, RepeatQuery
+from readmodel import ReadModel, snapshot_of
+from readmodel.privacy import mask, phone_hash
+from tests.conftest import complaint, fresh_postgres
+
+T0 = datetime(2026, 11, 2, 9, tzinfo=timezone.utc)
+KEY = b"k"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request, tmp_path) -> ReadModel:
+    if request.param == "sqlite":
+        return ReadModel(f"sqlite:///{tmp_path / 'rm.db'}", KEY)
+    return ReadModel(fresh_postgres(request.getfixturevalue("pg_url")), KEY)
+
+
+def case_state(case_id: str = "c1", version: int = 1, events: int = 1, **fields) -> CaseState:
+    s = CaseState(case_id=case_id, policy="1030", track="routine", category="property", received_at=T0,
+                  version=version, **fields)
+    s.timeline = [TimelineEvent(at=T0 + timedelta(minutes=i), kind=f"e{i}") for i in range(events)]
+    return s
+
+
+def snap(state: CaseState, complaint_: dict, first_seq: int = 0) -> CaseSnapshot:
+    return CaseSnapshot(complaint=Complaint.model_validate(complaint_), state=state.model_copy(update={"timeline": []}),
+                        events=state.timeline[first_seq:], first_seq=first_seq, run_id="r1")
+
+
+def test_snapshot_written_twice_is_written_once(db):
+    c = complaint(complainant={"name": "王", "phone": "13800138000"})
+    s = case_state(events=3, status="dispatched", department="住建局")
+    db.record(snap(s, c))
+    db.record(snap(s, c))  # a retried activity
+    db.record(snap(s, c, first_seq=1))  # overlapping ranges
+    row = db.case("c1")
+    assert row.status == "dispatched" and row.department == "住建局" and row.version == 1
+    assert [e.seq for e in db.events("c1")] == [0, 1, 2]
+    assert [e.kind for e in db.events("c1")] == ["e0", "e1", "e2"]
+
+
+def test_older_snapshot_never_overwrites_a_newer_one(db):
+    c = complaint()
+    newer = case_state(version=5, events=4, status="resolved")
+    db.record(snap(newer, c))
+    older = case_state(version=3, events=2, status="handling")
+    db.record(snap(older, c))  # arrives late
+    assert db.case("c1").status == "resolved" and db.case("c1").version == 5
+    assert len(db.events("c1")) == 4
+
+
+def test_milestones_and_times(db):
+    s = case_state(status="resolved")
+    s.milestones = [
+        Milestone(name="dispatch", due_at=T0 + timedelta(hours=1), done_at=T0 + timedelta(minutes=5)),
+        Milestone(name="contact", due_at=T0 + timedelta(hours=2), breached=True, department="住建局"),
+    ]
+    s.resolved_at = T0 + timedelta(days=3)
+    s.breaches = ["contact"]
+    db.record(snap(s, complaint()))
+    rows = db.milestones("c1")
+    assert [(m.name, m.breached, m.department) for m in rows] == [("dispatch", False, None), ("contact", True, "住建局")]
+    assert rows[0].done_at.replace(tzinfo=timezone.utc) == T0 + timedelta(minutes=5)
+    row = db.case("c1")
+    assert row.breach_count == 1 and row.resolved_at.replace(tzinfo=timezone.utc) == T0 + timedelta(days=3)
+
+
+def test_phone_is_never_stored_in_clear(db):
+    db.record(snap(case_state(), complaint(complainant={"name": "王", "phone": "13800138000"})))
+    db.outbox_attempt(Notice(id="r1/1", case_id="c1", recipient="complainant", kind=NoticeKind.acknowledgement,
+                             text="accepted", address="13800138000"))
+    row = db.case("c1")
+    assert row.complainant_masked == "138****8000"
+    assert row.complainant_hash == phone_hash("+86 138-0013-8000", KEY) != phone_hash("13800138000", b"other")
+    with db.engine.connect() as conn:
+        for table in ("cases", "case_milestones", "case_events", "outbox"):
+            for record in conn.execute(text(f"SELECT * FROM {table}")):
+                assert "13800138000" not in str(tuple(record)), table
+
+
+def test_masks():
+    assert mask("13800138000") == "138****8000"
+    assert mask("+86 13800138000") == "138****8000"
+    assert mask("0755-27400000") == "0755-****0000"
+    assert mask("010-12345678") == "010-****5678"
+
+
+def test_repeat_look_up(db):
+    phone = {"name": "王", "phone": "13800138000"}
+    db.record(snap(case_state("open-1", status="handling"), complaint(complainant=phone)))
+    query = RepeatQuery(case_id="new", complaint=Complaint.model_validate(complaint(complainant=phone)),
+                        received_at=T0 + timedelta(days=1))
+    assert db.find_earlier_case(query).model_dump() == {"case_id": "open-1", "open": True, "closed_at": None}
+    # Another category, another community or another person: no match.
+    for other in (complaint(complainant=phone, category="traffic"),
+                  complaint(complainant={"name": "李", "phone": "13900139000"}),
+                  complaint(complainant=phone, location={"district": "光明区", "street": "凤凰街道", "community": "甲社区"})):
+        assert db.find_earlier_case(query.model_copy(update={"complaint": Complaint.model_validate(other)})) is None
+
+
+def test_repeat_of_closed_within_180_days_only(db):
+    phone = {"name": "王", "phone": "13800138000"}
+    closed = case_state("old-1", status="closed", closed_at=T0)
+    db.record(snap(closed, complaint(complainant=phone)))
+    q = RepeatQuery(case_id="new", complaint=Complaint.model_validate(complaint(complainant=phone)),
+                    received_at=T0 + timedelta(days=179))
+    match = db.find_earlier_case(q)
+    assert match.case_id == "old-1" and not match.open and match.closed_at == T0
+    assert db.find_earlier_case(q.model_copy(update={"received_at": T0 + timedelta(days=181)})) is None
+
+
+def test_grid_patrol_matches_same_grid_within_seven_days(db):
+    patrol = complaint(channel="grid_patrol", complainant=None)
+    db.record(snap(case_state("patrol-1", status="dispatched"), patrol))
+    q = RepeatQuery(case_id="new", complaint=Complaint.model_validate(patrol), received_at=T0 + timedelta(days=6))
+    assert db.find_earlier_case(q).case_id == "patrol-1"
+    assert db.find_earlier_case(q.model_copy(update={"received_at": T0 + timedelta(days=8)})) is None
+    other_grid = dict(patrol, location={**patrol["location"], "grid": "网格99"})
+    assert db.find_earlier_case(q.model_copy(update={"complaint": Complaint.model_validate(other_grid)})) is None
+    # A complainant's case and a patrol's find are different people's problems.
+    person = Complaint.model_validate(complaint())
+    assert db.find_earlier_case(q.model_copy(update={"complaint": person})) is None
+
+
+def test_merged_cases_are_not_matched_again(db):
+    phone = {"name": "王", "phone": "13800138000"}
+    db.record(snap(case_state("m-1", status="merged", merged_into="x"), complaint(complainant=phone)))
+    q = RepeatQuery(case_id="new", complaint=Complaint.model_validate(complaint(complainant=phone)), received_at=T0)
+    assert db.find_earlier_case(q) is None
+
+
+def test_outbox_attempts_and_result(db):
+    n = Notice(id="r1/7", case_id="c1", recipient="supervisor", kind=NoticeKind.breach, text="late")
+    db.outbox_attempt(n)
+    db.outbox_result(n.id, "ConnectionError: down")
+    db.outbox_attempt(n)
+    db.outbox_result(n.id, None)
+    [row] = db.outbox("c1")
+    assert row.attempts == 2 and row.sent_at is not None and row.last_error is None and row.kind == "breach"
+
+
+def test_snapshot_of_a_whole_case(db):
+    s = case_state(version=9, events=5, status="closed")
+    db.record(snapshot_of(s, Complaint.model_validate(complaint()), "r9"))
+    assert db.case("c1").run_id == "r9" and len(db.events("c1")) == 5
