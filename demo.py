@@ -19,6 +19,8 @@ import logs
 import process
 import settings
 from models import CaseState
+from readmodel import ReadModel
+from readmodel.privacy import load_key
 from starter import Rejected, act, data_converter, file_complaint, state
 from starter.show import render
 from worker import create_worker
@@ -92,8 +94,9 @@ async def main() -> None:
     client = env.client
     if ui_port:
         print(f"  Temporal Web UI: http://localhost:{ui_port}")
+    read_model = ReadModel(f"sqlite:///{folder / 'complaints.db'}", load_key(config.phone_key, config.phone_key_file))
     try:
-        async with create_worker(client, task_queue="complaints"):
+        async with create_worker(client, task_queue="complaints", read_model=read_model):
             print("Worker running on task queue 'complaints'.\n")
             hour_ago = (datetime.now(timezone.utc) - timedelta(minutes=61)).isoformat()
             cases = [
@@ -127,6 +130,26 @@ async def main() -> None:
             except Rejected as err:
                 print(f"  rejected: {err}")
             print(render(await state(client, "demo-factory-3")), "\n")
+
+            print("demo-factory-4: 李先生 calls again about the same dispute while demo-factory-3 is open")
+            await file_complaint(client, "demo-factory-4", {"complaint": {**GUANGMING_FACTORY, "title": "讨薪仍未解决"}})
+            merged = await client.get_workflow_handle("demo-factory-4", result_type=CaseState).result()
+            print(f"  demo-factory-4 ended {merged.status.value}, carried by {merged.merged_into}")
+            for _ in range(50):
+                carrier = await state(client, "demo-factory-3")
+                if any(e.kind == "repeat_complaint" for e in carrier.timeline):
+                    break
+                await asyncio.sleep(0.1)
+            print(f"  demo-factory-3 timeline: {[e.kind for e in carrier.timeline]}\n")
+
+            print(f"Read model ({read_model.url}):")
+            for case_id, *_ in cases + [("demo-factory-4",)]:
+                row = read_model.case(case_id)
+                if row:
+                    print(f"  {row.case_id:<15} {row.status:<10} {row.category:<10} {row.community:<6} "
+                          f"complainant {row.complainant_masked or '-':<14} breaches {row.breach_count} "
+                          f"events {len(read_model.events(case_id))}")
+            print()
     finally:
         await env.shutdown()
         log_file.close()
