@@ -12,6 +12,8 @@ from pathlib import Path
 from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
+from starter.cluster import ensure_search_attributes
+
 # Measured: WAL and synchronous=NORMAL double the dev server's throughput on SQLite.
 SQLITE_PRAGMAS = ["--sqlite-pragma", "journal_mode=WAL", "--sqlite-pragma", "synchronous=NORMAL"]
 
@@ -47,7 +49,7 @@ async def start_dev_server(
     """Start `temporal server start-dev`; with db_file, cases survive restarts."""
     if db_file is not None:
         db_file.parent.mkdir(parents=True, exist_ok=True)
-    return await WorkflowEnvironment.start_local(
+    env = await WorkflowEnvironment.start_local(
         namespace=namespace,
         data_converter=data_converter,
         port=port,
@@ -57,10 +59,14 @@ async def start_dev_server(
         dev_server_database_filename=str(db_file) if db_file else None,
         dev_server_extra_args=SQLITE_PRAGMAS if db_file else [],
     )
+    await ensure_search_attributes(env.client)
+    return env
 
 
 async def start_test_server(data_converter: DataConverter) -> WorkflowEnvironment:
     """The time-skipping test server: timers fire as soon as nothing else is pending."""
-    return await WorkflowEnvironment.start_time_skipping(
+    env = await WorkflowEnvironment.start_time_skipping(
         data_converter=data_converter, test_server_existing_path=test_server_path()
     )
+    await ensure_search_attributes(env.client)
+    return env

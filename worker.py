@@ -20,6 +20,7 @@ from activities import Notifier, Planner, Records, Sender, sender_from_setting
 from readmodel import ReadModel, open_read_model
 from sla import WorkingCalendar
 from starter import connect, data_converter
+from starter.cluster import missing_search_attributes
 from workflows import WORKFLOWS
 
 log = logs.get("worker")
@@ -55,6 +56,12 @@ async def serve(stop: asyncio.Event) -> None:
     if config.temporal_address:
         client = await connect()
         log.info("connected", address=config.temporal_address, namespace=config.namespace)
+        missing = await missing_search_attributes(client)
+        if missing:
+            # Cases would fail every workflow task upserting them: refuse to serve instead.
+            log.error("the namespace lacks the engine's search attributes; run `python -m starter setup-cluster`",
+                      missing=missing)
+            raise SystemExit(2)
     else:
         db_file = config.data_dir / "temporal.db"
         env = await devserver.start_dev_server(

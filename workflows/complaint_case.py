@@ -48,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.records import CaseSnapshot, RepeatComplaint, RepeatMatch, RepeatQuery
     from workflows import access
+    from workflows import search_attributes as attributes
 
 PLAN_TIMEOUT = timedelta(seconds=30)
 NOTICE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
@@ -68,6 +69,8 @@ class ComplaintCase:
         self._clocks_changed = False
         self._records: asyncio.Task[None] | None = None  # keeps the read model in step
         self._records_stop = False
+        self._publishes = False  # search attributes (cases started before them have none)
+        self._published: dict[str, Any] = {}
         if input.carried is not None:
             self._state = input.carried.model_copy(update={"runs": input.carried.runs + 1})
             self._accepted = True
@@ -99,6 +102,7 @@ class ComplaintCase:
 
     @workflow.run
     async def run(self, input: CaseInput) -> CaseState:
+        self._publishes = workflow.patched("search-attributes")
         # Cases started before the read model existed replay without it.
         if workflow.patched("read-model"):
             self._records = asyncio.create_task(self._keep_records())
@@ -106,6 +110,7 @@ class ComplaintCase:
                 await self._look_for_earlier_case()
                 if self._state.status == CaseStatus.merged:
                     await self._drain()
+                    self._publish()
                     return self._state
         async with self._clock():
             pass  # accepts the case: fixes the acceptance deadlines
@@ -117,6 +122,7 @@ class ComplaintCase:
             else:
                 self._spawn(self._acknowledge())
         while self._state.status not in FINISHED:
+            self._publish()
             await self._sleep_until_next_deadline()
             async with self._clock():
                 await self._record_breaches()
@@ -124,6 +130,7 @@ class ComplaintCase:
                 await self._drain()
                 workflow.continue_as_new(self._input.model_copy(update={"carried": self._state}))
         await self._drain()
+        self._publish()
         return self._state
 
     @workflow.query
@@ -392,7 +399,8 @@ class ComplaintCase:
             return
         try:
             await workflow.wait_condition(
-                lambda: self._clocks_changed or self._state.status in FINISHED or self._time_to_continue(),
+                lambda: self._clocks_changed or self._state.status in FINISHED or self._time_to_continue()
+                or self._unpublished(),
                 timeout=wait,
             )
         except asyncio.TimeoutError:
@@ -490,6 +498,19 @@ class ComplaintCase:
                 retry_policy=RECORD_RETRY,
             )
             self._recorded_version, self._recorded_events = version, events
+
+    def _publish(self) -> None:
+        """Bring the case's search attributes up to date (only what changed)."""
+        if not self._publishes:
+            return
+        current = attributes.values(self._state, self._input.complaint)
+        changes = attributes.updates(current, self._published)
+        if changes:
+            workflow.upsert_search_attributes(changes)
+            self._published = current
+
+    def _unpublished(self) -> bool:
+        return self._publishes and attributes.values(self._state, self._input.complaint) != self._published
 
     def _recorded(self) -> bool:
         return self._records is None or self._state.version <= self._recorded_version

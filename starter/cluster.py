@@ -1,0 +1,38 @@
+"""Set up a Temporal namespace for the engine: its search attributes."""
+
+from __future__ import annotations
+
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from workflows.search_attributes import KEYS
+
+
+def _wanted() -> dict[str, IndexedValueType.ValueType]:
+    # The SDK's enum mirrors the API's IndexedValueType number for number.
+    return {key.name: IndexedValueType.ValueType(int(key.indexed_value_type)) for key in KEYS}
+
+
+async def missing_search_attributes(client: Client) -> list[str]:
+    listed = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=client.namespace))
+    have = set(listed.custom_attributes)
+    return [name for name in _wanted() if name not in have]
+
+
+async def ensure_search_attributes(client: Client) -> list[str]:
+    """Register the engine's search attributes that the namespace lacks; the names added."""
+    try:
+        missing = await missing_search_attributes(client)
+    except RPCError as err:
+        if err.status != RPCStatusCode.UNIMPLEMENTED:
+            raise
+        missing = list(_wanted())  # the time-skipping test server registers but cannot list
+
+    if missing:
+        wanted = _wanted()
+        await client.operator_service.add_search_attributes(AddSearchAttributesRequest(
+            namespace=client.namespace, search_attributes={name: wanted[name] for name in missing}))
+    return missing
