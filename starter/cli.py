@@ -1,8 +1,19 @@
-"""Command line for integrators and the demo.
+"""Command line for integrators, supervisors and auditors.
 
+Integrators:
     python -m starter file CASE_ID complaint.json [--policy 13710]
     python -m starter act CASE_ID dispatch actor.id=d1 actor.role=dispatcher department=住建局
     python -m starter show CASE_ID [--json]
+Supervisors:
+    python -m starter list [--status S] [--department D] [--street S] [--overdue] [--escalated] [--due-within H]
+    python -m starter stats [--since DATE] [--until DATE] [--by department|street|category|channel] [--json|--csv]
+    python -m starter hotspots [--days 7] [--min 3] [--by community|grid] [--open-cases]
+Auditors:
+    python -m starter timeline CASE_ID
+    python -m starter export CASE_ID... | --closed [--since DATE]  [--out DIR]
+    python -m starter replay PATH|CASE_ID
+Operators:
+    python -m starter setup-cluster
     python -m starter rebuild-read-model
 
 `key=value` sets a text field (dotted keys for nested ones); `key:=json` sets any JSON value
@@ -15,6 +26,7 @@ import argparse
 import asyncio
 import json
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +34,8 @@ from temporalio.service import RPCError
 
 from starter import UPDATES, InvalidInput, Rejected, UnknownCase, act, connect, file_complaint, state
 from starter.show import render
+
+EXIT_NONDETERMINISTIC = 6
 
 
 def parse_fields(pairs: list[str]) -> dict[str, Any]:
@@ -53,62 +67,222 @@ def _read_json(path: str) -> Any:
         raise InvalidInput(f"{path}: not JSON: {err}") from None
 
 
-async def _run(args: argparse.Namespace) -> int:
-    if args.command == "file":
-        body = _read_json(args.complaint)
-        case_input = body if "complaint" in body else {"complaint": body}
-        if args.policy:
-            case_input["policy"] = args.policy
-        from starter.cases import validate_case_id, validate_case_input
+def _date(value: str) -> datetime:
+    """An ISO date or time; a bare date is midnight in Asia/Shanghai."""
+    from sla import BUSINESS_TZ
 
-        validate_case_id(args.case_id)
-        validate_case_input(case_input)  # refuse bad input before connecting
-        client = await connect()
-        filed = await file_complaint(client, args.case_id, case_input)
-        print(f"{'filed' if filed.created else 'already exists, nothing started'}: case {filed.case_id}")
-        return 0
-    if args.command == "act":
-        payload = parse_fields(args.fields)
-        from starter.cases import validate_command
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an ISO date such as 2026-11-01") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=BUSINESS_TZ)
 
-        validate_command(args.update, payload)
-        client = await connect()
-        new_state = await act(client, args.case_id, args.update, payload)
-        print(render(new_state))
-        return 0
-    if args.command == "rebuild-read-model":
-        from starter.rebuild import rebuild_read_model
-        from readmodel import open_read_model
 
-        client = await connect()
-        report = await rebuild_read_model(client, open_read_model())
-        print(report)
-        return 0 if not report.skipped else 1
-    client = await connect()
-    current = await state(client, args.case_id)
+async def cmd_file(args: argparse.Namespace) -> int:
+    from starter.cases import validate_case_id, validate_case_input
+
+    body = _read_json(args.complaint)
+    case_input = body if "complaint" in body else {"complaint": body}
+    if args.policy:
+        case_input["policy"] = args.policy
+    validate_case_id(args.case_id)
+    validate_case_input(case_input)  # refuse bad input before connecting
+    filed = await file_complaint(await connect(), args.case_id, case_input)
+    print(f"{'filed' if filed.created else 'already exists, nothing started'}: case {filed.case_id}")
+    return 0
+
+
+async def cmd_act(args: argparse.Namespace) -> int:
+    from starter.cases import validate_command
+
+    payload = parse_fields(args.fields)
+    validate_command(args.update, payload)
+    print(render(await act(await connect(), args.case_id, args.update, payload)))
+    return 0
+
+
+async def cmd_show(args: argparse.Namespace) -> int:
+    current = await state(await connect(), args.case_id)
     print(current.model_dump_json(indent=2) if args.json else render(current))
     return 0
 
 
+async def cmd_list(args: argparse.Namespace) -> int:
+    from starter.supervise import list_cases, list_query
+
+    query = list_query(status=args.status, department=args.department, street=args.street, overdue=args.overdue,
+                       escalated=args.escalated,
+                       due_within=timedelta(hours=args.due_within) if args.due_within is not None else None)
+    cases = await list_cases(await connect(), query, limit=args.limit)
+    if args.json:
+        print(json.dumps([c.as_json() for c in cases], ensure_ascii=False))
+        return 0
+    from sla import BUSINESS_TZ
+
+    print(f"{'case':<24} {'status':<10} {'department':<14} {'street':<10} {'next deadline':<17} "
+          f"{'breaches':>8} {'overdue':>7} escalated")
+    for c in cases:
+        due = c.next_deadline.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M") if c.next_deadline else "-"
+        print(f"{c.case_id:<24} {c.status or '-':<10} {c.department or '-':<14} {c.street or '-':<10} {due:<17} "
+              f"{c.breaches:>8} {c.overdue:>7} {'yes' if c.escalated else ''}")
+    print(f"{len(cases)} case{'s' if len(cases) != 1 else ''} ({query})")
+    return 0
+
+
+async def cmd_stats(args: argparse.Namespace) -> int:
+    from readmodel import open_read_model
+    from readmodel.stats import compute, default_period, render_csv, render_json, render_table
+
+    since, until = default_period(args.since, args.until)
+    rows = compute(open_read_model(), since=since, until=until, by=args.by)
+    print(render_json(rows) if args.json else render_csv(rows) if args.csv else
+          f"cases received {since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M}\n" + render_table(rows, args.by),
+          end="" if args.csv else "\n")
+    return 0
+
+
+async def cmd_hotspots(args: argparse.Namespace) -> int:
+    from readmodel import open_read_model
+    from readmodel.hotspots import find_hotspots
+
+    until = args.until or datetime.now(timezone.utc) + timedelta(seconds=1)
+    since = args.since or until - timedelta(days=90)
+    spots = find_hotspots(open_read_model(), since=since, until=until, window=timedelta(days=args.days),
+                          threshold=args.min, by=args.by)
+    if args.json:
+        print(json.dumps([h.as_json() for h in spots], ensure_ascii=False))
+    for h in spots if not args.json else []:
+        print(f"{h.people} people, {h.category} in {h.street} {h.community}{' ' + h.grid if h.grid else ''}, "
+              f"{h.first_at:%Y-%m-%d} to {h.last_at:%Y-%m-%d}: {', '.join(h.case_ids)}")
+    if not args.json:
+        print(f"{len(spots)} cluster{'s' if len(spots) != 1 else ''} of at least {args.min} people "
+              f"within {args.days} days")
+    if args.open_cases and spots:
+        client = await connect()
+        for h in spots:
+            filed = await file_complaint(client, h.patrol_case_id, {"complaint": h.patrol_complaint()})
+            print(f"{'opened' if filed.created else 'already open'}: grid-patrol case {h.patrol_case_id}",
+                  file=sys.stderr if args.json else sys.stdout)
+    return 0
+
+
+async def cmd_timeline(args: argparse.Namespace) -> int:
+    from starter.audit import case_from_temporal, render_timeline, runs_of
+
+    client = await connect()
+    runs = await runs_of(client, args.case_id)
+    print(render_timeline(await case_from_temporal(client, args.case_id), len(runs)))
+    return 0
+
+
+async def cmd_export(args: argparse.Namespace) -> int:
+    from starter.audit import export
+
+    if not args.case_ids and not args.closed:
+        raise InvalidInput("export: name case ids, or --closed")
+    written = await export(await connect(), args.out, case_ids=args.case_ids, closed=args.closed,
+                           closed_since=args.since)
+    print(f"wrote {len(written)} histor{'y' if len(written) == 1 else 'ies'} to {args.out}")
+    return 0
+
+
+async def cmd_replay(args: argparse.Namespace) -> int:
+    from starter.audit import histories_of, load_histories, replay
+
+    target = Path(args.target)
+    histories = load_histories(target) if target.exists() else await histories_of(await connect(), args.target)
+    if not histories:
+        raise InvalidInput(f"replay: no histories in {target}")
+    report = await replay(histories)
+    print(report)
+    return EXIT_NONDETERMINISTIC if report.failures else 0
+
+
+async def cmd_setup_cluster(args: argparse.Namespace) -> int:
+    from starter.cluster import ensure_search_attributes
+
+    added = await ensure_search_attributes(await connect())
+    print(f"registered search attributes: {', '.join(added)}" if added else "search attributes already registered")
+    return 0
+
+
+async def cmd_rebuild(args: argparse.Namespace) -> int:
+    from readmodel import open_read_model
+    from starter.rebuild import rebuild_read_model
+
+    report = await rebuild_read_model(await connect(), open_read_model())
+    print(report)
+    return 0 if not report.skipped else 1
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m starter", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("file", help="file a complaint as a new case")
+    c.add_argument("case_id")
+    c.add_argument("complaint", help="JSON file with the complaint (or a CaseInput), - for stdin")
+    c.add_argument("--policy", choices=["1030", "13710"])
+    c.set_defaults(run=cmd_file)
+    c = sub.add_parser("act", help="run an update on a case")
+    c.add_argument("case_id")
+    c.add_argument("update", choices=sorted(UPDATES))
+    c.add_argument("fields", nargs="*", help="key=value or key:=json")
+    c.set_defaults(run=cmd_act)
+    c = sub.add_parser("show", help="print a case's state")
+    c.add_argument("case_id")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(run=cmd_show)
+    c = sub.add_parser("list", help="live cases through Temporal visibility (open ones unless --status)")
+    c.add_argument("--status", choices=["received", "dispatched", "handling", "resolved", "closed", "merged"])
+    c.add_argument("--department")
+    c.add_argument("--street")
+    c.add_argument("--overdue", action="store_true", help="a deadline has passed and is not met")
+    c.add_argument("--escalated", action="store_true")
+    c.add_argument("--due-within", type=float, metavar="HOURS", help="next deadline within this many hours")
+    c.add_argument("--limit", type=int, default=200)
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(run=cmd_list)
+    c = sub.add_parser("stats", help="rates and counts from the read model")
+    c.add_argument("--since", type=_date)
+    c.add_argument("--until", type=_date)
+    c.add_argument("--by", choices=["department", "street", "category", "channel"])
+    fmt = c.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true")
+    fmt.add_argument("--csv", action="store_true")
+    c.set_defaults(run=cmd_stats)
+    c = sub.add_parser("hotspots", help="clusters of similar complaints (类案) from the read model")
+    c.add_argument("--since", type=_date)
+    c.add_argument("--until", type=_date)
+    c.add_argument("--days", type=int, default=7, help="the sliding window")
+    c.add_argument("--min", type=int, default=3, help="distinct people in a window to count as a cluster")
+    c.add_argument("--by", choices=["community", "grid"], default="community")
+    c.add_argument("--open-cases", action="store_true", help="open a grid-patrol case for each cluster")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(run=cmd_hotspots)
+    c = sub.add_parser("timeline", help="a case's whole story, from Temporal's history")
+    c.add_argument("case_id")
+    c.set_defaults(run=cmd_timeline)
+    c = sub.add_parser("export", help="write case histories as JSON files")
+    c.add_argument("case_ids", nargs="*")
+    c.add_argument("--closed", action="store_true", help="every closed case")
+    c.add_argument("--since", type=_date, help="with --closed: closed since")
+    c.add_argument("--out", type=Path, default=Path("histories"))
+    c.set_defaults(run=cmd_export)
+    c = sub.add_parser("replay", help="replay histories against this code; exit 6 on any non-determinism")
+    c.add_argument("target", help="a history file, a folder of them, or a case id")
+    c.set_defaults(run=cmd_replay)
+    c = sub.add_parser("setup-cluster", help="register the engine's search attributes on the namespace")
+    c.set_defaults(run=cmd_setup_cluster)
+    c = sub.add_parser("rebuild-read-model", help="rebuild the read model's tables from Temporal (a worker must run)")
+    c.set_defaults(run=cmd_rebuild)
+    return p
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m starter", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
-    p_file = sub.add_parser("file", help="file a complaint as a new case")
-    p_file.add_argument("case_id")
-    p_file.add_argument("complaint", help="JSON file with the complaint (or a CaseInput), - for stdin")
-    p_file.add_argument("--policy", choices=["1030", "13710"])
-    p_act = sub.add_parser("act", help="run an update on a case")
-    p_act.add_argument("case_id")
-    p_act.add_argument("update", choices=sorted(UPDATES))
-    p_act.add_argument("fields", nargs="*", help="key=value or key:=json")
-    p_show = sub.add_parser("show", help="print a case's state")
-    p_show.add_argument("case_id")
-    p_show.add_argument("--json", action="store_true")
-    sub.add_parser("rebuild-read-model", help="rebuild the read model's tables from Temporal (a worker must run)")
-    args = parser.parse_args(argv)
+    args = parser().parse_args(argv)
     try:
-        return asyncio.run(_run(args))
+        return asyncio.run(args.run(args))
     except InvalidInput as err:
         print(f"invalid input: {err}", file=sys.stderr)
         return 2

@@ -83,6 +83,7 @@ def test_worker_cli_restart_and_clean_shutdown(environ, tmp_path):
     assert any(n["kind"] == "acknowledgement" and n["case_id"] == "cli-case-1" and n["run_id"] for n in notices)
     transitions = [l for l in lines if l.get("case_event") == "dispatched"]
     assert transitions and transitions[0]["case_id"] == "cli-case-1" and transitions[0]["run_id"]
+    assert transitions[0]["actor"] == "d1" and transitions[0]["deadline"]  # the next deadline after dispatch
     assert lines[-1]["event"] == "stopped"
 
     # The dev server's SQLite file keeps the case across a restart of everything.

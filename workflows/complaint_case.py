@@ -541,9 +541,11 @@ class ComplaintCase:
                               detail={k: v for k, v in detail.items() if v is not None})
         self._state.timeline.append(event)
         self._state.version += 1
+        due = attributes.next_deadline(self._state)
         workflow.logger.info(
             f"case {kind}",
-            extra={"case_event": kind, "actor": actor.id if actor else "engine"},
+            extra={"case_event": kind, "actor": actor.id if actor else "engine",
+                   "deadline": due.isoformat() if due else None},
         )
         return event
 

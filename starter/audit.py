@@ -1,0 +1,137 @@
+"""For auditors: a case's story from Temporal's own history, exported histories, and replay of
+them against the current code (the check an auditor or a release runs)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
+from temporalio.worker import Replayer
+
+from models import CaseState
+from sla import BUSINESS_TZ
+from starter.cases import WORKFLOW_TYPE, UnknownCase, validate_case_id
+from starter.converter import data_converter
+from workflows import WORKFLOWS
+
+
+async def runs_of(client: Client, case_id: str) -> list[str]:
+    """Every run of a case, oldest first (a long case continues as new)."""
+    runs = [(e.start_time, e.run_id) async for e in client.list_workflows(f"WorkflowId = '{validate_case_id(case_id)}'")]
+    if not runs:
+        raise UnknownCase(f"no case {case_id}")
+    return [run_id for _, run_id in sorted(runs)]
+
+
+async def histories_of(client: Client, case_id: str) -> list[WorkflowHistory]:
+    return [await client.get_workflow_handle(case_id, run_id=r).fetch_history() for r in await runs_of(client, case_id)]
+
+
+async def case_from_temporal(client: Client, case_id: str) -> CaseState:
+    """The case as Temporal's history makes it: the result recorded in the history of an ended case,
+    or, while it runs, the worker's replay of its history (the `state` query)."""
+    handle = client.get_workflow_handle(validate_case_id(case_id))
+    description = await handle.describe()
+    if description.status == WorkflowExecutionStatus.RUNNING:
+        return await handle.query("state", result_type=CaseState)
+    history = await handle.fetch_history()
+    last = history.events[-1]
+    if not last.HasField("workflow_execution_completed_event_attributes"):
+        raise UnknownCase(f"case {case_id} did not complete ({description.status.name.lower()}): no case state")
+    [state] = await client.data_converter.decode(
+        last.workflow_execution_completed_event_attributes.result.payloads, [CaseState])
+    return state
+
+
+def _t(moment: datetime | None) -> str:
+    return moment.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
+
+
+def render_timeline(state: CaseState, runs: int) -> str:
+    lines = [f"case {state.case_id}  {state.status.value}  policy {state.policy.value}  track {state.track.value}  "
+             f"category {state.category.value}  ({runs} run{'s' if runs != 1 else ''} in Temporal's history)",
+             f"received {_t(state.received_at)}; first department {state.first_department or '-'}; "
+             f"department {state.department or '-'}" + (f"; repeat of {state.repeat_of}" if state.repeat_of else "")
+             + (f"; merged into {state.merged_into}" if state.merged_into else ""), ""]
+    for e in state.timeline:
+        who = f"{e.actor.role.value} {e.actor.id}" + (f" ({e.actor.department})" if e.actor and e.actor.department
+                                                       else "") if e.actor else "engine"
+        detail = {k: v for k, v in e.detail.items() if k not in ("milestones", "location")}
+        line = f"{_t(e.at)}  {e.kind.upper() if e.kind in ('breach', 'escalated') else e.kind:<20} {who}"
+        if e.kind == "breach":
+            line += f": {detail.pop('milestone')} was due {_t(datetime.fromisoformat(detail.pop('due_at')))}"
+        for m in e.detail.get("milestones", []):
+            met = "met" if m["met"] else "LATE"
+            line += f"  [{m['name']} due {_t(datetime.fromisoformat(m['due_at']))}: {met}]"
+        if detail:
+            line += "  " + "; ".join(f"{k}: {v}" for k, v in detail.items())
+        lines.append(line)
+    lines += ["", f"{'milestone':<17} {'due':<19} {'done':<19} result"]
+    for m in state.milestones:
+        result = "superseded" if m.superseded else ("late" if m.breached and m.done_at else "BREACHED" if m.breached
+                                                    else "met" if m.done_at else "open")
+        lines.append(f"{m.name:<17} {_t(m.due_at):<19} {_t(m.done_at):<19} {result}"
+                     + (f" ({m.department})" if m.department else ""))
+    lines.append(f"\nbreaches: {', '.join(state.breaches) or 'none'}; escalated: "
+                 f"{state.escalation_reason if state.escalated else 'no'}"
+                 + (f"; leader {state.leader.name} ({state.leader.id})" if state.leader else ""))
+    return "\n".join(lines)
+
+
+async def export(client: Client, out: Path, *, case_ids: list[str] | None = None, closed_since: datetime | None = None,
+                 closed: bool = False) -> list[Path]:
+    """Write each run's history as `<case id>__<run id>.json`."""
+    out.mkdir(parents=True, exist_ok=True)
+    if closed:
+        query = f"WorkflowType = '{WORKFLOW_TYPE}' AND ExecutionStatus = 'Completed'"
+        if closed_since:
+            query += f" AND CloseTime >= '{closed_since.isoformat()}'"
+        case_ids = sorted({e.id async for e in client.list_workflows(query)})
+    written = []
+    for case_id in case_ids or []:
+        for history in await histories_of(client, case_id):
+            run_id = history.events[0].workflow_execution_started_event_attributes.original_execution_run_id
+            path = out / f"{case_id}__{run_id}.json"
+            path.write_text(history.to_json(), encoding="utf-8")
+            written.append(path)
+    return written
+
+
+@dataclass
+class ReplayReport:
+    replayed: int = 0
+    seconds: float = 0.0
+    failures: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        rate = f", {self.replayed / self.seconds:.0f}/s" if self.seconds else ""
+        lines = [f"replayed {self.replayed} histories in {self.seconds:.2f}s{rate}: "
+                 + ("all deterministic" if not self.failures else f"{len(self.failures)} NON-DETERMINISTIC")]
+        lines += [f"  {name}: {why}" for name, why in sorted(self.failures.items())]
+        return "\n".join(lines)
+
+
+def load_histories(path: Path) -> list[WorkflowHistory]:
+    files = sorted(path.glob("*.json")) if path.is_dir() else [path]
+    return [WorkflowHistory.from_json(f.stem.split("__")[0], f.read_text(encoding="utf-8")) for f in files]
+
+
+async def replay(histories: list[WorkflowHistory]) -> ReplayReport:
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter())
+    report = ReplayReport()
+    started = time.perf_counter()
+    async def each() -> AsyncIterator[WorkflowHistory]:
+        for history in histories:
+            yield history
+
+    async with replayer.workflow_replay_iterator(each()) as results:
+        async for result in results:
+            report.replayed += 1
+            if result.replay_failure is not None:
+                report.failures[f"{result.history.workflow_id}"] = str(result.replay_failure)
+    report.seconds = time.perf_counter() - started
+    return report

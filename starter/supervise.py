@@ -1,0 +1,73 @@
+"""Live lists for supervisors, through Temporal visibility: they work when the read model is down."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta, timezone
+
+from temporalio.client import Client
+
+from starter.cases import WORKFLOW_TYPE
+from workflows import search_attributes as sa
+
+
+@dataclass
+class ListedCase:
+    case_id: str
+    status: str | None
+    department: str | None
+    street: str | None
+    category: str | None
+    next_deadline: datetime | None
+    breaches: int
+    overdue: int
+    escalated: bool
+
+    def as_json(self) -> dict:
+        d = asdict(self)
+        d["next_deadline"] = self.next_deadline.isoformat() if self.next_deadline else None
+        return d
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def list_query(
+    *,
+    status: str | None = None,
+    department: str | None = None,
+    street: str | None = None,
+    overdue: bool = False,
+    escalated: bool = False,
+    due_within: timedelta | None = None,
+    now: datetime | None = None,
+) -> str:
+    """A visibility query; without a status, the open cases."""
+    parts = [f"WorkflowType = {_quote(WORKFLOW_TYPE)}"]
+    parts.append(f"{sa.CASE_STATUS.name} = {_quote(status)}" if status else "ExecutionStatus = 'Running'")
+    if department:
+        parts.append(f"{sa.DEPARTMENT.name} = {_quote(department)}")
+    if street:
+        parts.append(f"{sa.STREET.name} = {_quote(street)}")
+    if overdue:
+        parts.append(f"{sa.OVERDUE_COUNT.name} > 0")
+    if escalated:
+        parts.append(f"{sa.ESCALATED.name} = true")
+    if due_within is not None:
+        until = (now or datetime.now(timezone.utc)) + due_within
+        parts.append(f"{sa.NEXT_DEADLINE.name} <= {_quote(until.astimezone(timezone.utc).isoformat())}")
+    return " AND ".join(parts)
+
+
+async def list_cases(client: Client, query: str, limit: int = 200) -> list[ListedCase]:
+    found: list[ListedCase] = []
+    async for execution in client.list_workflows(query, limit=limit):
+        a = execution.typed_search_attributes
+        found.append(ListedCase(
+            case_id=execution.id, status=a.get(sa.CASE_STATUS), department=a.get(sa.DEPARTMENT),
+            street=a.get(sa.STREET), category=a.get(sa.CATEGORY), next_deadline=a.get(sa.NEXT_DEADLINE),
+            breaches=a.get(sa.BREACH_COUNT) or 0, overdue=a.get(sa.OVERDUE_COUNT) or 0,
+            escalated=bool(a.get(sa.ESCALATED)),
+        ))
+    return found
