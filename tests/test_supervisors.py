@@ -209,3 +209,8 @@ async def test_export_and_replay(cases, tmp_path):
     since = (datetime.now(timezone.utc) - timedelta(hours=1)).isoformat()
     everything = await asyncio.to_thread(cases.cli, "export", "--closed", "--since", since, "--out", str(closed))
     assert everything.returncode == 0 and any(f.name.startswith(cases.ids["D"]) for f in closed.glob("*.json"))
+
+
+async def test_setup_cluster_is_idempotent(cases):
+    done = await asyncio.to_thread(cases.cli, "setup-cluster")
+    assert done.returncode == 0 and "already registered" in done.stdout  # the embedded server registered them
