@@ -45,8 +45,10 @@ async def start_dev_server(
     port: int | None = None,
     ui_port: int | None = None,
     namespace: str = "default",
+    codec_endpoint: str | None = None,
 ) -> WorkflowEnvironment:
-    """Start `temporal server start-dev`; with db_file, cases survive restarts."""
+    """Start `temporal server start-dev`; with db_file, cases survive restarts. With a codec
+    endpoint, the Web UI asks that codec server to decrypt payloads."""
     if db_file is not None:
         db_file.parent.mkdir(parents=True, exist_ok=True)
     env = await WorkflowEnvironment.start_local(
@@ -57,7 +59,8 @@ async def start_dev_server(
         ui_port=ui_port,
         dev_server_existing_path=dev_server_path(),
         dev_server_database_filename=str(db_file) if db_file else None,
-        dev_server_extra_args=SQLITE_PRAGMAS if db_file else [],
+        dev_server_extra_args=(SQLITE_PRAGMAS if db_file else [])
+        + (["--ui-codec-endpoint", codec_endpoint] if codec_endpoint else []),
     )
     await ensure_search_attributes(env.client)
     return env

@@ -23,6 +23,11 @@ class Settings:
     phone_key: str | None  # COMPLAINTS_PHONE_KEY: the key of the phone hash; default a file in the data folder
     sms_url: str | None  # COMPLAINTS_SMS_URL: an SMS gateway taking JSON over HTTP POST
     sms_token: str | None  # COMPLAINTS_SMS_TOKEN: its bearer token
+    codec_keys: str | None  # COMPLAINTS_CODEC_KEYS: "id:base64key,..." (first encrypts); default a dev key file
+
+    @property
+    def codec_key_file(self) -> Path:
+        return self.data_dir / "codec-keys"
 
     @property
     def phone_key_file(self) -> Path:
@@ -45,4 +50,5 @@ def load() -> Settings:
         phone_key=env.get("COMPLAINTS_PHONE_KEY") or None,
         sms_url=env.get("COMPLAINTS_SMS_URL") or None,
         sms_token=env.get("COMPLAINTS_SMS_TOKEN") or None,
+        codec_keys=env.get("COMPLAINTS_CODEC_KEYS") or None,
     )

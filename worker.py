@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from typing import Any
 
@@ -65,7 +66,8 @@ async def serve(stop: asyncio.Event) -> None:
     else:
         db_file = config.data_dir / "temporal.db"
         env = await devserver.start_dev_server(
-            data_converter(), db_file=db_file, port=config.dev_server_port, ui_port=config.dev_ui_port
+            data_converter(), db_file=db_file, port=config.dev_server_port, ui_port=config.dev_ui_port,
+            codec_endpoint=os.environ.get("COMPLAINTS_CODEC_ENDPOINT") or None,
         )
         client = env.client
         log.info(

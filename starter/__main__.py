@@ -1,4 +1,6 @@
+import logs
 import process
 from starter.cli import main
 
+logs.configure(level="WARNING")  # JSON on stderr: stdout is the command's output
 process.exit_now(main())

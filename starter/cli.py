@@ -15,6 +15,7 @@ Auditors:
 Operators:
     python -m starter setup-cluster
     python -m starter rebuild-read-model
+    python -m starter codec-server [--port 8081] [--origin http://localhost:8233]
 
 `key=value` sets a text field (dotted keys for nested ones); `key:=json` sets any JSON value
 (approve:=true, leader:='{"id": "L1", "name": "张书记"}').
@@ -206,6 +207,22 @@ async def cmd_setup_cluster(args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_codec_server(args: argparse.Namespace) -> int:
+    import os
+
+    from starter.codec import EncryptionCodec, keyring_from_settings
+    from starter.codec_server import make_server
+
+    server = make_server(EncryptionCodec(keyring_from_settings()), port=args.port, origin=args.origin,
+                         token=os.environ.get("COMPLAINTS_CODEC_TOKEN") or None, host=args.host)
+    print(f"codec server on http://{args.host}:{server.server_port} for {args.origin}", flush=True)
+    try:
+        await asyncio.to_thread(server.serve_forever)
+    finally:
+        server.server_close()
+    return 0
+
+
 async def cmd_rebuild(args: argparse.Namespace) -> int:
     from readmodel import open_read_model
     from starter.rebuild import rebuild_read_model
@@ -274,6 +291,11 @@ def parser() -> argparse.ArgumentParser:
     c.set_defaults(run=cmd_replay)
     c = sub.add_parser("setup-cluster", help="register the engine's search attributes on the namespace")
     c.set_defaults(run=cmd_setup_cluster)
+    c = sub.add_parser("codec-server", help="decrypt payloads for the Temporal Web UI (for key holders)")
+    c.add_argument("--port", type=int, default=8081)
+    c.add_argument("--host", default="127.0.0.1")
+    c.add_argument("--origin", default="http://localhost:8233", help="the Web UI's origin (CORS)")
+    c.set_defaults(run=cmd_codec_server)
     c = sub.add_parser("rebuild-read-model", help="rebuild the read model's tables from Temporal (a worker must run)")
     c.set_defaults(run=cmd_rebuild)
     return p

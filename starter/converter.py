@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pydantic
 from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import PydanticPayloadConverter
 from temporalio.converter import DataConverter
 from temporalio.exceptions import ApplicationError
+
+if TYPE_CHECKING:
+    from starter.codec import Keyring
 
 
 def describe(err: pydantic.ValidationError) -> str:
@@ -40,5 +43,9 @@ class CasePayloadConverter(PydanticPayloadConverter):
             ) from None
 
 
-def data_converter() -> DataConverter:
-    return DataConverter(payload_converter_class=CasePayloadConverter)
+def data_converter(keyring: "Keyring | None" = None) -> DataConverter:
+    """Pydantic payloads, encrypted with the keyring (default: from settings)."""
+    from starter.codec import EncryptionCodec, keyring_from_settings
+
+    return DataConverter(payload_converter_class=CasePayloadConverter,
+                         payload_codec=EncryptionCodec(keyring or keyring_from_settings()))

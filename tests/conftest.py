@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import os
+
+# One keyring for the test process and every CLI or worker process it starts.
+os.environ.setdefault("COMPLAINTS_CODEC_KEYS", "test-1:" + base64.b64encode(b"k" * 32).decode())
+
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime

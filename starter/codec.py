@@ -1,0 +1,131 @@
+"""Personal data never sits in clear in Temporal: every payload (complaints, names, phones,
+descriptions, notes, case states) is encrypted with AES-GCM before it leaves the process.
+
+Keys have ids, written in each payload's metadata, so keys can be rotated: new payloads use the
+current key, and every key still listed decrypts what it once encrypted. The keys come from
+COMPLAINTS_CODEC_KEYS ("id:base64key,id2:base64key", the first is current) or, for development,
+from a key file in the data folder, created on first use with a warning.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from temporalio.api.common.v1 import Payload
+from temporalio.converter import PayloadCodec
+
+import logs
+
+ENCODING = b"binary/encrypted"
+KEY_ID = "encryption-key-id"
+log = logs.get("codec")
+
+
+@dataclass(frozen=True)
+class Keyring:
+    current: str
+    keys: dict[str, bytes]
+
+    @classmethod
+    def parse(cls, text: str) -> "Keyring":
+        """'id:base64key,id2:base64key': the first encrypts, all decrypt."""
+        keys: dict[str, bytes] = {}
+        order = []
+        for item in filter(None, (part.strip() for part in text.split(","))):
+            key_id, _, encoded = item.partition(":")
+            try:
+                key = base64.b64decode(encoded, validate=True)
+            except ValueError:
+                raise ValueError(f"COMPLAINTS_CODEC_KEYS: key {key_id!r} is not base64") from None
+            if len(key) not in (16, 24, 32):
+                raise ValueError(f"COMPLAINTS_CODEC_KEYS: key {key_id!r} must be 16, 24 or 32 bytes, not {len(key)}")
+            keys[key_id] = key
+            order.append(key_id)
+        if not keys:
+            raise ValueError("COMPLAINTS_CODEC_KEYS: no keys")
+        return cls(current=order[0], keys=keys)
+
+    def format(self) -> str:
+        ordered = [self.current] + [k for k in self.keys if k != self.current]
+        return ",".join(f"{k}:{base64.b64encode(self.keys[k]).decode()}" for k in ordered)
+
+    @classmethod
+    def generate(cls, key_id: str) -> "Keyring":
+        return cls(current=key_id, keys={key_id: AESGCM.generate_key(bit_length=256)})
+
+    def rotated(self, new_id: str) -> "Keyring":
+        """A new current key; the old ones stay to decrypt what they encrypted."""
+        return Keyring(current=new_id, keys={new_id: AESGCM.generate_key(bit_length=256), **self.keys})
+
+
+def load_keyring(setting: str | None, key_file: Path) -> Keyring:
+    if setting:
+        return Keyring.parse(setting)
+    if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(Keyring.generate("dev-1").format())
+        key_file.chmod(0o600)
+        log.warning("created a development encryption key; set COMPLAINTS_CODEC_KEYS in production",
+                    key_file=str(key_file))
+    return Keyring.parse(key_file.read_text().strip())
+
+
+class EncryptionCodec(PayloadCodec):
+    def __init__(self, keyring: Keyring) -> None:
+        self.keyring = keyring
+        self._ciphers = {key_id: AESGCM(key) for key_id, key in keyring.keys.items()}
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        key_id = self.keyring.current
+        cipher = self._ciphers[key_id]
+        out = []
+        for p in payloads:
+            nonce = os.urandom(12)
+            out.append(Payload(metadata={"encoding": ENCODING, KEY_ID: key_id.encode()},
+                               data=nonce + cipher.encrypt(nonce, p.SerializeToString(), None)))
+        return out
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        out = []
+        for p in payloads:
+            if p.metadata.get("encoding") != ENCODING:
+                out.append(p)  # written before encryption was on (old histories)
+                continue
+            key_id = p.metadata.get(KEY_ID, b"").decode()
+            cipher = self._ciphers.get(key_id)
+            if cipher is None:
+                raise ValueError(f"payload encrypted with key {key_id!r}, which this keyring does not hold")
+            out.append(Payload.FromString(cipher.decrypt(p.data[:12], p.data[12:], None)))
+        return out
+
+
+def payloads_from_json(body: bytes) -> list[Payload]:
+    """The codec server's wire format: {"payloads": [{"metadata": {k: base64}, "data": base64}]}."""
+    from google.protobuf import json_format
+
+    from temporalio.api.common.v1 import Payloads
+
+    return list(json_format.Parse(body, Payloads()).payloads)
+
+
+def payloads_to_json(payloads: list[Payload]) -> str:
+    from google.protobuf import json_format
+
+    from temporalio.api.common.v1 import Payloads
+
+    return json_format.MessageToJson(Payloads(payloads=payloads))
+
+
+def keyring_from_settings() -> Keyring:
+    import settings
+
+    config = settings.load()
+    return load_keyring(config.codec_keys, config.codec_key_file)
+
+
+__all__ = ["EncryptionCodec", "Keyring", "keyring_from_settings", "load_keyring"]

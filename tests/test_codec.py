@@ -1,0 +1,154 @@
+"""Personal data encrypted in Temporal: nothing in clear, keys rotate, replay still works."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+from temporalio.api.common.v1 import Payload
+from temporalio.client import Client
+from temporalio.worker import Replayer
+
+import devserver
+from models import CaseState
+from sla import WorkingCalendar
+from starter import act, data_converter, file_complaint
+from starter.codec import ENCODING, EncryptionCodec, Keyring, load_keyring, payloads_to_json
+from starter.codec_server import make_server
+from tests.conftest import RecordingSender, actor, complaint, unique_phone
+from workflows import WORKFLOWS
+from worker import create_worker
+
+SECRET = {"name": "欧阳娜娜", "description": "隐私描述: 邻居家暴, 住址某栋某号"}
+
+
+async def test_roundtrip_and_key_ids():
+    ring = Keyring.generate("k1")
+    codec = EncryptionCodec(ring)
+    plain = Payload(metadata={"encoding": b"json/plain"}, data="13800138000".encode())
+    [sealed] = await codec.encode([plain])
+    assert sealed.metadata["encoding"] == ENCODING and sealed.metadata["encryption-key-id"] == b"k1"
+    assert b"13800138000" not in sealed.SerializeToString()
+    assert await codec.decode([sealed]) == [plain]
+    assert await codec.decode([plain]) == [plain]  # unencrypted (older) payloads pass through
+    with pytest.raises(ValueError, match="key 'k1', which this keyring does not hold"):
+        await EncryptionCodec(Keyring.generate("k2")).decode([sealed])
+
+
+async def test_rotation_keeps_old_payloads_readable():
+    old = Keyring.generate("2026-a")
+    [sealed] = await EncryptionCodec(old).encode([Payload(data=b"x")])
+    rotated = old.rotated("2026-b")
+    assert rotated.current == "2026-b" and Keyring.parse(rotated.format()) == rotated
+    [fresh] = await EncryptionCodec(rotated).encode([Payload(data=b"y")])
+    assert fresh.metadata["encryption-key-id"] == b"2026-b"
+    assert (await EncryptionCodec(rotated).decode([sealed]))[0].data == b"x"
+
+
+def test_keyring_setting_errors_and_dev_key(tmp_path: Path):
+    with pytest.raises(ValueError, match="not base64"):
+        Keyring.parse("k1:???")
+    with pytest.raises(ValueError, match="16, 24 or 32 bytes"):
+        Keyring.parse("k1:" + base64.b64encode(b"short").decode())
+    key_file = tmp_path / "codec-keys"
+    first = load_keyring(None, key_file)
+    assert key_file.exists() and load_keyring(None, key_file) == first  # made once, then kept
+
+
+async def test_no_personal_data_in_clear_anywhere_in_temporal(tmp_path: Path):
+    """On the real dev server: neither its history API nor its SQLite file holds the phone, name
+    or description in clear, yet the case reads normally through the codec."""
+    phone = unique_phone()
+    db = tmp_path / "temporal.db"
+    env = await devserver.start_dev_server(data_converter(), db_file=db)
+    try:
+        async with create_worker(env.client, task_queue="q", sender=RecordingSender(), calendar=WorkingCalendar(),
+                                 read_model=_read_model(tmp_path)):
+            case_id = f"secret-{uuid.uuid4().hex[:6]}"
+            await file_complaint(env.client, case_id, {"complaint": complaint(
+                complainant={"name": SECRET["name"], "phone": phone}, description=SECRET["description"])},
+                task_queue="q")
+            for update, payload in [("dispatch", {"actor": actor("dispatcher"), "department": "区妇联"}),
+                                    ("record_contact", {"actor": actor("handler", "区妇联"), "note": f"拨打 {phone}"}),
+                                    ("resolve", {"actor": actor("handler", "区妇联"), "resolution": "已处理"}),
+                                    ("record_follow_up", {"actor": actor("supervisor"), "satisfaction": "satisfied"})]:
+                await act(env.client, case_id, update, payload)
+            result = await env.client.get_workflow_handle(case_id, result_type=CaseState).result()
+            assert result.status.value == "closed"
+            raw = await Client.connect(env.client.service_client.config.target_host)  # no codec: what the server holds
+            history = await raw.get_workflow_handle(case_id).fetch_history()
+            stored = history.to_json().encode() + b"".join(e.SerializeToString() for e in history.events)
+            for secret in (phone, SECRET["name"], SECRET["description"]):
+                for form in (secret.encode(), json.dumps(secret).encode()):
+                    assert form not in stored, f"{secret} in clear in the history"
+            # ... and the history replays through the codec
+            replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter())
+            await replayer.replay_workflow(await env.client.get_workflow_handle(case_id).fetch_history())
+    finally:
+        await env.shutdown()
+    on_disk = b"".join(p.read_bytes() for p in tmp_path.glob("temporal.db*"))
+    assert on_disk and phone.encode() not in on_disk and SECRET["name"].encode() not in on_disk
+
+
+async def test_rotated_key_still_decodes_and_replays_old_cases(env, client):
+    case_id = f"rot-{uuid.uuid4().hex[:6]}"
+    await file_complaint(client, case_id, {"complaint": complaint()}, task_queue=client.task_queue)
+    await act(client, case_id, "dispatch", {"actor": actor("dispatcher"), "department": "住建局"})
+    history = await client.get_workflow_handle(case_id).fetch_history()
+    current = Keyring.parse(__import__("os").environ["COMPLAINTS_CODEC_KEYS"])
+    rotated = current.rotated("test-2")
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter(rotated))
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None
+    without_old_key = Keyring(current="test-2", keys={"test-2": rotated.keys["test-2"]})
+    failed = await Replayer(workflows=WORKFLOWS, data_converter=data_converter(without_old_key)).replay_workflow(
+        history, raise_on_replay_failure=False)
+    assert failed.replay_failure is not None  # the old key really is needed, and really is used
+
+
+async def test_codec_server_for_the_web_ui():
+    ring = Keyring.generate("k1")
+    codec = EncryptionCodec(ring)
+    server = make_server(codec, port=0, origin="http://localhost:8233", token="tok")
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        sealed = await codec.encode([Payload(metadata={"encoding": b"json/plain"}, data=b'"13800138000"')])
+
+        def post(path: str, body: str, token: str | None = "tok") -> tuple[int, dict, str]:
+            headers = {"Content-Type": "application/json", "X-Namespace": "default"}
+            if token:
+                headers["Authorization"] = f"Bearer {token}"
+            request = urllib.request.Request(base + path, data=body.encode(), headers=headers, method="POST")
+            try:
+                with urllib.request.urlopen(request) as response:
+                    return response.status, dict(response.headers), response.read().decode()
+            except urllib.error.HTTPError as err:
+                return err.code, dict(err.headers), err.read().decode()
+
+        status, headers, body = post("/decode", payloads_to_json(sealed))
+        assert status == 200 and headers["Access-Control-Allow-Origin"] == "http://localhost:8233"
+        decoded = json.loads(body)["payloads"][0]
+        assert base64.b64decode(decoded["data"]) == b'"13800138000"'
+        assert post("/decode", payloads_to_json(sealed), token="wrong")[0] == 401
+        assert post("/decode", "not json")[0] == 400
+        status, _, body = post("/encode", json.dumps({"payloads": [decoded]}))
+        assert status == 200 and json.loads(body)["payloads"][0]["metadata"]["encoding"] == \
+            base64.b64encode(ENCODING).decode()
+        preflight = urllib.request.Request(base + "/decode", method="OPTIONS")
+        with urllib.request.urlopen(preflight) as response:
+            assert "X-Namespace" in response.headers["Access-Control-Allow-Headers"]
+    finally:
+        server.shutdown()
+
+
+def _read_model(tmp_path: Path):
+    from readmodel import ReadModel
+    from tests.conftest import TEST_PHONE_KEY
+
+    return ReadModel(f"sqlite:///{tmp_path / 'rm.db'}", TEST_PHONE_KEY)
