@@ -11,12 +11,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable, Coroutine
 from typing import Any, NoReturn
 
 
+def terminate_like_ctrl_c(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM takes the same clean way out as Ctrl-C
+
+
 def run(main: Callable[[], Coroutine[Any, Any, int | None]]) -> NoReturn:
+    signal.signal(signal.SIGTERM, terminate_like_ctrl_c)
     try:
         code = asyncio.run(main()) or 0
     except KeyboardInterrupt:

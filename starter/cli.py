@@ -219,6 +219,7 @@ async def cmd_codec_server(args: argparse.Namespace) -> int:
     try:
         await asyncio.to_thread(server.serve_forever)
     finally:
+        server.shutdown()  # ends serve_forever in its thread, so the process can leave
         server.server_close()
     return 0
 

@@ -111,23 +111,38 @@ def _allowed(update: str, state: CaseState, role: str, department: str | None, a
         return False
 
 
-STATUS_FOR = {u: CaseStatus.handling for u in UPDATES} | {
-    "dispatch": CaseStatus.received, "record_follow_up": CaseStatus.resolved}
+OPEN = ("received", "dispatched", "handling", "resolved")
+# The contract's "when", written out independently of workflows/access.py.
+ALLOWED_STATUSES = {
+    "dispatch": ("received",),
+    **{u: ("dispatched", "handling") for u in DEPARTMENT_UPDATES},
+    "decide_extension": ("dispatched", "handling"),
+    "record_follow_up": ("resolved",),
+    "escalate": OPEN,
+    "assign_leader": OPEN,
+}
 
 
-@pytest.mark.parametrize("update", sorted(UPDATES))
-@pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("own", [True, False])
-def test_access_matrix(update, role, own):
-    state = _state(STATUS_FOR[update], escalated=update == "assign_leader", pending=update == "decide_extension")
-    department = "住建局" if own else "交通局"
-    expected = {
+def _who_may(update: str, role: str, own: bool) -> bool:
+    return {
         "dispatch": role in ("dispatcher", "supervisor"),
         "decide_extension": role == "supervisor",
         "escalate": role == "supervisor",
         "assign_leader": role == "supervisor",
         "record_follow_up": (role == "handler" and own) or role == "supervisor",
     }.get(update, role == "handler" and own)
+
+
+@pytest.mark.parametrize("status", [s.value for s in CaseStatus])
+@pytest.mark.parametrize("update", sorted(UPDATES))
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("own", [True, False])
+def test_access_matrix(update, role, own, status):
+    """Every update x every role x own/other department x every status."""
+    state = _state(CaseStatus(status), escalated=update == "assign_leader", pending=update == "decide_extension")
+    state.department = "住建局"  # so "own department" means something on every status
+    department = "住建局" if own else "交通局"
+    expected = _who_may(update, role, own) and status in ALLOWED_STATUSES[update]
     assert _allowed(update, state, role, department) is expected
 
 

@@ -111,3 +111,43 @@ def test_worker_cli_restart_and_clean_shutdown(environ, tmp_path):
     assert "Traceback" not in worker.log.read_text()
     down = cli(environ, "show", "cli-case-1")
     assert down.returncode == 4 and "Traceback" not in down.stderr
+
+
+def _stray(folder: Path) -> list[str]:
+    found = subprocess.run(["pgrep", "-af", str(folder)], capture_output=True, text=True).stdout.splitlines()
+    return [line for line in found if "pgrep" not in line]
+
+
+def test_demo_runs_to_the_end_cleanly(environ, tmp_path):
+    done = subprocess.run([sys.executable, "demo.py"], cwd=ROOT, env=environ, capture_output=True, text=True,
+                          timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert "record_follow_up     -> status=closed" in done.stdout and "BREACHED" in done.stdout
+    assert "ended merged, carried by demo-factory-3" in done.stdout and "Done:" in done.stdout
+    assert "Traceback" not in done.stderr and "PyGILState" not in done.stderr
+    assert not _stray(tmp_path)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_demo_interrupted_leaves_nothing_behind(environ, tmp_path, sig):
+    demo = subprocess.Popen([sys.executable, "demo.py"], cwd=ROOT, env=environ, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    for line in demo.stdout:
+        if line.startswith("Worker running"):
+            break
+    demo.send_signal(sig)
+    out, err = demo.communicate(timeout=60)
+    assert demo.returncode == 130, err
+    assert "Traceback" not in err and "PyGILState" not in err
+    time.sleep(0.5)
+    assert not _stray(tmp_path), "the dev server outlived the demo"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_cli_long_command_stops_cleanly(environ, sig):
+    server = subprocess.Popen([sys.executable, "-m", "starter", "codec-server", "--port", str(free_port())],
+                              cwd=ROOT, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert server.stdout.readline().startswith("codec server on")
+    server.send_signal(sig)
+    _, err = server.communicate(timeout=30)
+    assert server.returncode == 130 and "Traceback" not in err and "PyGILState" not in err
