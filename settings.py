@@ -23,6 +23,7 @@ class Settings:
     phone_key: str | None  # COMPLAINTS_PHONE_KEY: the key of the phone hash; default a file in the data folder
     sms_url: str | None  # COMPLAINTS_SMS_URL: an SMS gateway taking JSON over HTTP POST
     sms_token: str | None  # COMPLAINTS_SMS_TOKEN: its bearer token
+    warn_at: tuple[float, ...] | None  # COMPLAINTS_WARN_AT: "0.5,0.75" warns at half time too; default per policy
     codec_keys: str | None  # COMPLAINTS_CODEC_KEYS: "id:base64key,..." (first encrypts); default a dev key file
 
     @property
@@ -51,4 +52,17 @@ def load() -> Settings:
         sms_url=env.get("COMPLAINTS_SMS_URL") or None,
         sms_token=env.get("COMPLAINTS_SMS_TOKEN") or None,
         codec_keys=env.get("COMPLAINTS_CODEC_KEYS") or None,
+        warn_at=_fractions(env.get("COMPLAINTS_WARN_AT")),
     )
+
+
+def _fractions(text: str | None) -> tuple[float, ...] | None:
+    if not text:
+        return None
+    try:
+        values = tuple(sorted(float(part) for part in text.split(",") if part.strip()))
+    except ValueError:
+        raise ValueError(f"COMPLAINTS_WARN_AT={text!r}: expected fractions such as 0.5,0.75") from None
+    if not all(0 < v < 1 for v in values):
+        raise ValueError(f"COMPLAINTS_WARN_AT={text!r}: each fraction must be between 0 and 1")
+    return values

@@ -39,14 +39,14 @@ def create_worker(
     """A worker with the whole engine registered, configured from settings unless told otherwise."""
     config = settings.load()
     read_model = read_model or open_read_model(config)
-    planner = Planner(calendar or WorkingCalendar.from_file(config.calendar_file))
+    planner = Planner(calendar or WorkingCalendar.from_file(config.calendar_file), config.warn_at)
     notifier = Notifier(sender or sender_from_setting(config.notifier, config.sms_url, config.sms_token), read_model)
     records = Records(read_model)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=[planner.plan_milestones, notifier.send_notice, records.record_case, records.find_earlier_case],
+        activities=[planner.plan_milestones, planner.shift_deadline, notifier.send_notice, records.record_case, records.find_earlier_case],
         **options,
     )
 

@@ -10,7 +10,7 @@ from temporalio import activity
 
 import logs
 from models import Milestone
-from sla import WorkingCalendar, plan
+from sla import Unit, WorkingCalendar, plan, shifted
 
 log = logs.get("planning")
 
@@ -22,11 +22,31 @@ class PlanRequest(BaseModel):
     anchor: str
     at: datetime
     department: str | None = None
+    departments: list[str] | None = None  # summons: one report_in milestone each
+
+
+class ShiftRequest(BaseModel):
+    due_at: datetime
+    unit: str
+    stopped_at: datetime
+    resumed_at: datetime
+
+
+class Shifted(BaseModel):
+    due_at: datetime
+    estimated: bool = False
 
 
 class Planner:
-    def __init__(self, calendar: WorkingCalendar) -> None:
+    def __init__(self, calendar: WorkingCalendar, warn_at: tuple[float, ...] | None = None) -> None:
         self.calendar = calendar
+        self.warn_at = warn_at  # None: each policy's own warning fractions
+
+    @activity.defn(name="shift_deadline")
+    async def shift_deadline(self, request: ShiftRequest) -> Shifted:
+        """Where a deadline stands after its clock stood still from stopped_at to resumed_at."""
+        moved = shifted(request.due_at, Unit(request.unit), request.stopped_at, request.resumed_at, self.calendar)
+        return Shifted(due_at=moved.due_at, estimated=moved.estimated)
 
     @activity.defn(name="plan_milestones")
     async def plan_milestones(self, request: PlanRequest) -> list[Milestone]:
@@ -37,6 +57,9 @@ class Planner:
             at=request.at,
             cal=self.calendar,
             department=request.department,
+            category=request.category,
+            departments=request.departments,
+            warn_at=self.warn_at,
         )
         for m in milestones:
             if m.estimated:

@@ -18,6 +18,7 @@ from models.updates import (
     AssignLeader,
     Command,
     DecideExtension,
+    DecideSuspension,
     Dispatch,
     Escalate,
     RecordContact,
@@ -25,10 +26,14 @@ from models.updates import (
     RecordVerification,
     Reply,
     ReportProgress,
+    ReportIn,
     RequestExtension,
+    RequestSuspension,
     Resolve,
+    Resume,
     Satisfaction,
     SubmitOpinion,
+    SummonDepartments,
     Transfer,
 )
 
@@ -36,7 +41,8 @@ CaseInput.model_rebuild()
 
 __all__ = [
     "Actor", "AssignLeader", "CaseInput", "CaseState", "CaseStatus", "Category", "Channel", "Command",
-    "Complainant", "Complaint", "DecideExtension", "Dispatch", "Escalate", "LeaderRef", "Location",
+    "Complainant", "Complaint", "DecideExtension", "DecideSuspension", "ReportIn", "RequestSuspension",
+    "Resume", "SummonDepartments", "Dispatch", "Escalate", "LeaderRef", "Location",
     "Milestone", "Notice", "NoticeKind", "OPEN_STATUSES", "Policy", "RecordContact", "RecordFollowUp",
     "RecordVerification", "Reply", "ReportProgress", "RequestExtension", "Resolve", "Role",
     "Satisfaction", "SubmitOpinion", "TimelineEvent", "Track", "Transfer", "received_at_problem",

@@ -12,6 +12,7 @@ class Role(StrEnum):
     handler = "handler"
     leader = "leader"
     supervisor = "supervisor"
+    community = "community"  # a community's party secretary: department names the community
 
 
 class Actor(Strict):

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from models.actor import Actor, LeaderRef
 from models.complaint import Category, Policy, Track
-from models.updates import RequestExtension, Satisfaction
+from models.updates import RequestExtension, RequestSuspension, Satisfaction
 
 
 class CaseStatus(StrEnum):
@@ -40,6 +40,13 @@ class Milestone(BaseModel):
     estimated: bool = False  # the calendar did not know the deadline's year for sure
     on_breach: list[str] = Field(default_factory=list)
     repeat_anchor: str | None = None  # when done or breached, this anchor happens at due_at
+    unit: str = ""  # of the duration: working-day deadlines move by working days after a suspension
+    anchor_at: datetime | None = None  # when the clock started
+    warn_at: list[datetime] = Field(default_factory=list)  # 临期预警 times, earliest first
+    warnings_sent: int = 0  # how many of warn_at have fired
+    warned: bool = False
+    paused_since: datetime | None = None  # the clock is stopped (中止计时) since then
+    paused_seconds: float = 0.0  # time the clock stood still, in all
 
     @property
     def open(self) -> bool:
@@ -76,6 +83,9 @@ class CaseState(BaseModel):
     closed_at: datetime | None = None
     runs: int = 1  # how many workflow runs carried this case (continue-as-new)
     merged_into: str | None = None  # status merged: the open case that carries this complaint
+    community: str | None = None  # where it happened: its community may summon departments
+    suspended: bool = False  # the resolve clock is stopped (中止计时)
+    pending_suspension: RequestSuspension | None = None  # awaiting decide_suspension
     version: int = 0  # counts every change: the read model never lets an older write win
 
     def open_milestones(self, name: str | None = None) -> list[Milestone]:

@@ -14,6 +14,8 @@ class NoticeKind(StrEnum):
     escalation = "escalation"  # to the supervisor and leader: 领导包案
     transfer = "transfer"  # to the complainant: why another department now handles it
     follow_up_due = "follow_up_due"
+    warning = "warning"  # 临期预警: a deadline is near
+    summons = "summons"  # 社区吹哨: a department is summoned on site
     repeat = "repeat"  # to the department: the complainant came back about an open case
 
 

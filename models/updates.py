@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, Field, field_validator
 
 from models.actor import Actor, LeaderRef
 from models.complaint import LongText, ShortText, Strict
@@ -79,3 +79,40 @@ class Escalate(Command):
 
 class AssignLeader(Command):
     leader: LeaderRef
+
+
+class RequestSuspension(Command):
+    """Stop the resolve clock while the case waits on something outside the department."""
+
+    reason: LongText
+
+
+class DecideSuspension(Command):
+    approve: bool
+    note: LongText | None = None
+
+
+class Resume(Command):
+    note: LongText | None = None
+
+
+class SummonDepartments(Command):
+    """The community's numbered notice (《通知》) summoning departments on site (社区吹哨)."""
+
+    notice_no: ShortText
+    departments: list[ShortText] = Field(min_length=1, max_length=30)
+    reason: LongText
+    meet_at: AwareDatetime | None = None
+
+    @field_validator("departments")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("each department once")
+        return value
+
+
+class ReportIn(Command):
+    """A summoned department has reported (部门报到)."""
+
+    note: LongText

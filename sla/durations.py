@@ -88,3 +88,19 @@ def _add_months(moment: datetime, n: int) -> datetime:
     year, month = moment.year + month_index // 12, month_index % 12 + 1
     day = min(moment.day, _months.monthrange(year, month)[1])
     return moment.replace(year=year, month=month, day=day)
+
+
+def shifted(due: datetime, unit: Unit, stopped_at: datetime, resumed_at: datetime, cal: WorkingCalendar) -> Deadline:
+    """A deadline moved later by exactly the time its clock was stopped (中止计时).
+
+    Working-day deadlines move by the working days the stop covered: those after the stop's
+    calendar day up to and including the resume's (in Asia/Shanghai); the rest by elapsed time.
+    """
+    if unit != Unit.working_days:
+        return Deadline(due + (resumed_at - stopped_at))
+    stopped = cal.working_days_between(stopped_at.astimezone(BUSINESS_TZ).date(), resumed_at.astimezone(BUSINESS_TZ).date())
+    if stopped == 0:
+        return Deadline(due)
+    last_day = (due.astimezone(BUSINESS_TZ) - timedelta(microseconds=1)).date()  # due is 24:00 of this day
+    day, estimated = cal.nth_working_day_after(last_day, stopped)
+    return Deadline(datetime.combine(day + timedelta(days=1), time(0), tzinfo=BUSINESS_TZ), estimated)

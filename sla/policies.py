@@ -8,6 +8,7 @@ Anchors (when a clock starts):
   escalation       the case goes to leadership case-handling (领导包案)
   resolve_overdue  a major 13710 case missed its month: reports become monthly
   progress_cycle   one monthly report's due time: the next month's report starts
+  summons          a community's numbered notice summons departments (社区吹哨、部门报到)
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ class MilestoneRule:
     name: str
     anchors: tuple[str, ...]
     duration: Duration
-    by_track: dict[str, Duration] = field(default_factory=dict)
+    by_track: dict[str, Duration] = field(default_factory=dict)  # wins over by_category (fast means fast)
+    by_category: dict[str, Duration] = field(default_factory=dict)  # category targets
     tracks: tuple[str, ...] | None = None  # None: every track
     # What a breach does besides notifying the supervisor and the department:
     # "escalate", or "anchor:<name>" to start the clocks that anchor starts.
@@ -32,9 +34,10 @@ class MilestoneRule:
     # When it is done or breached, this anchor happens at its due time (recurring reports).
     repeat_anchor: str | None = None
     owed_by_department: bool = False  # the assigned department owes it (named on the milestone)
+    per_department: bool = False  # one milestone per department named by the anchor: "<name>:<department>"
 
-    def duration_for(self, track: str) -> Duration:
-        return self.by_track.get(track, self.duration)
+    def duration_for(self, track: str, category: str = "") -> Duration:
+        return self.by_track.get(track) or self.by_category.get(category) or self.duration
 
     def applies(self, anchor: str, track: str) -> bool:
         return anchor in self.anchors and (self.tracks is None or track in self.tracks)
@@ -42,6 +45,11 @@ class MilestoneRule:
 
 LEADER = MilestoneRule("leader", ("escalation",), working_days(1))
 FOLLOW_UP = MilestoneRule("follow_up", ("resolution",), working_days(5))
+# 社区吹哨、部门报到: every summoned department reports within 24 hours (2 on the fast track).
+REPORT_IN = MilestoneRule("report_in", ("summons",), hours(24), by_track={"fast": hours(2)}, per_department=True)
+
+# 临期预警: the department is warned at these fractions of each milestone's time.
+WARN_AT: dict[str, tuple[float, ...]] = {"1030": (0.75,), "13710": (0.75,)}
 
 POLICIES: dict[str, tuple[MilestoneRule, ...]] = {
     # 接诉即办 (Dongmen 1030, with Guangming's 10-minute acknowledgement)
@@ -54,10 +62,11 @@ POLICIES: dict[str, tuple[MilestoneRule, ...]] = {
         MilestoneRule("opinion", ("assignment",), working_days(3), owed_by_department=True),
         MilestoneRule(
             "resolve", ("acceptance", "reopen"), working_days(50),
-            by_track={"fast": hours(24)}, on_breach=(ESCALATE,),
+            by_track={"fast": hours(24)}, by_category={"medical": working_days(15)}, on_breach=(ESCALATE,),
         ),
         FOLLOW_UP,
         LEADER,
+        REPORT_IN,
     ),
     # Qiaocheng 13710: 1 day to assign, 3 to report, 7 to solve, 1 month for major cases, 0 dropped
     "13710": (
@@ -74,6 +83,7 @@ POLICIES: dict[str, tuple[MilestoneRule, ...]] = {
         ),
         FOLLOW_UP,
         LEADER,
+        REPORT_IN,
     ),
 }
 

@@ -19,16 +19,21 @@ from models import (
     CaseState,
     Command,
     DecideExtension,
+    DecideSuspension,
     Dispatch,
     Escalate,
     RecordContact,
     RecordFollowUp,
     RecordVerification,
     Reply,
+    ReportIn,
     ReportProgress,
     RequestExtension,
+    RequestSuspension,
     Resolve,
+    Resume,
     SubmitOpinion,
+    SummonDepartments,
     Transfer,
     received_at_problem,
 )
@@ -52,6 +57,11 @@ UPDATES: dict[str, type[Command]] = {
     "record_follow_up": RecordFollowUp,
     "escalate": Escalate,
     "assign_leader": AssignLeader,
+    "request_suspension": RequestSuspension,
+    "decide_suspension": DecideSuspension,
+    "resume": Resume,
+    "summon_departments": SummonDepartments,
+    "report_in": ReportIn,
 }
 
 

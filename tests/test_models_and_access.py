@@ -75,7 +75,7 @@ def test_cli_fields():
 
 # ---- who may do what: every update x every role x own/other department -------------------
 
-ROLES = ("dispatcher", "handler", "leader", "supervisor")
+ROLES = ("dispatcher", "handler", "leader", "supervisor", "community")
 DEPARTMENT_UPDATES = ("record_contact", "record_verification", "reply", "submit_opinion", "report_progress",
                       "transfer", "request_extension", "resolve")
 PAYLOADS = {
@@ -86,6 +86,9 @@ PAYLOADS = {
     "decide_extension": {"approve": True}, "resolve": {"resolution": "r"},
     "record_follow_up": {"satisfaction": "satisfied"}, "escalate": {"reason": "r"},
     "assign_leader": {"leader": {"id": "L1", "name": "张书记"}},
+    "request_suspension": {"reason": "等待法院裁定"}, "decide_suspension": {"approve": True}, "resume": {},
+    "summon_departments": {"notice_no": "光明〔2026〕1号", "departments": ["水务局"], "reason": "r"},
+    "report_in": {"note": "n"},
 }
 
 
@@ -120,6 +123,11 @@ ALLOWED_STATUSES = {
     "record_follow_up": ("resolved",),
     "escalate": OPEN,
     "assign_leader": OPEN,
+    "request_suspension": ("dispatched", "handling"),
+    "decide_suspension": ("dispatched", "handling"),
+    "resume": OPEN,
+    "summon_departments": OPEN,
+    "report_in": OPEN,
 }
 
 
@@ -130,6 +138,9 @@ def _who_may(update: str, role: str, own: bool) -> bool:
         "escalate": role == "supervisor",
         "assign_leader": role == "supervisor",
         "record_follow_up": (role == "handler" and own) or role == "supervisor",
+        "decide_suspension": role == "supervisor",
+        "resume": (role == "handler" and own) or role == "supervisor",
+        "summon_departments": (role == "community" and own) or role == "supervisor",
     }.get(update, role == "handler" and own)
 
 
@@ -141,7 +152,14 @@ def test_access_matrix(update, role, own, status):
     """Every update x every role x own/other department x every status."""
     state = _state(CaseStatus(status), escalated=update == "assign_leader", pending=update == "decide_extension")
     state.department = "住建局"  # so "own department" means something on every status
-    department = "住建局" if own else "交通局"
+    state.community = "塘家社区"
+    state.suspended = update == "resume"
+    if update == "decide_suspension":
+        state.pending_suspension = validate_command("request_suspension", {"actor": {"id": "h", "role": "handler"},
+                                                                            "reason": "r"})
+    if update == "report_in":
+        state.milestones.append(Milestone(name="report_in:住建局", due_at=NOW + timedelta(days=1), department="住建局"))
+    department = ("塘家社区" if role == "community" else "住建局") if own else "交通局"
     expected = _who_may(update, role, own) and status in ALLOWED_STATUSES[update]
     assert _allowed(update, state, role, department) is expected
 

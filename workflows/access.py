@@ -15,6 +15,7 @@ from models import (
     Command,
     RequestExtension,
     Role,
+    SummonDepartments,
     Transfer,
 )
 
@@ -151,6 +152,58 @@ def may_assign_leader(state: CaseState, cmd: Command) -> None:
         raise Rejected("assign_leader: the case is not escalated; escalate it first")
 
 
+def may_request_suspension(state: CaseState, cmd: Command) -> None:
+    _status(state, "request_suspension", HANDLING)
+    if not _is_handler(state, cmd.actor):
+        raise Rejected(f"request_suspension: {_describe(cmd.actor)} may not; only a handler of {state.department} may")
+    if state.suspended:
+        raise Rejected("request_suspension: the resolve clock is already stopped")
+    if state.pending_suspension is not None:
+        raise Rejected("request_suspension: a request is already pending; wait for decide_suspension")
+    resolve = state.open_milestones("resolve")
+    if not resolve or resolve[-1].breached:
+        raise Rejected("request_suspension: there is no running resolve deadline to stop")
+
+
+def may_decide_suspension(state: CaseState, cmd: Command) -> None:
+    _roles(cmd.actor, "decide_suspension", Role.supervisor)
+    _status(state, "decide_suspension", HANDLING)
+    if state.pending_suspension is None:
+        raise Rejected("decide_suspension: no suspension request is pending")
+
+
+def may_resume(state: CaseState, cmd: Command) -> None:
+    _status(state, "resume", OPEN_STATUSES)
+    if not (_is_handler(state, cmd.actor) or cmd.actor.role == Role.supervisor):
+        raise Rejected(f"resume: {_describe(cmd.actor)} may not; only a handler of {state.department} or a supervisor may")
+    if not state.suspended:
+        raise Rejected("resume: the resolve clock is not stopped")
+
+
+def _summoned(state: CaseState) -> set[str]:
+    return {m.name.removeprefix("report_in:") for m in state.milestones if m.open and m.name.startswith("report_in:")}
+
+
+def may_summon_departments(state: CaseState, cmd: Command) -> None:
+    _status(state, "summon_departments", OPEN_STATUSES)
+    actor = cmd.actor
+    if not (actor.role == Role.supervisor or (actor.role == Role.community and actor.department == state.community)):
+        raise Rejected(f"summon_departments: {_describe(actor)} may not; only the case's community "
+                       f"({state.community}) or a supervisor may")
+    assert isinstance(cmd, SummonDepartments)
+    already = _summoned(state) & set(cmd.departments)
+    if already:
+        raise Rejected(f"summon_departments: {', '.join(sorted(already))} already summoned and not yet reported")
+
+
+def may_report_in(state: CaseState, cmd: Command) -> None:
+    _status(state, "report_in", OPEN_STATUSES)
+    owed = _summoned(state)
+    if cmd.actor.role != Role.handler or cmd.actor.department not in owed:
+        who = ", ".join(sorted(owed)) or "none is summoned"
+        raise Rejected(f"report_in: {_describe(cmd.actor)} may not; only a handler of a summoned department ({who})")
+
+
 RULES: dict[str, Callable[[CaseState, Command], None]] = {
     "dispatch": may_dispatch,
     "record_contact": may_record_contact,
@@ -165,6 +218,11 @@ RULES: dict[str, Callable[[CaseState, Command], None]] = {
     "record_follow_up": may_record_follow_up,
     "escalate": may_escalate,
     "assign_leader": may_assign_leader,
+    "request_suspension": may_request_suspension,
+    "decide_suspension": may_decide_suspension,
+    "resume": may_resume,
+    "summon_departments": may_summon_departments,
+    "report_in": may_report_in,
 }
 
 

@@ -19,7 +19,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities import Notifier, Planner, PlanRequest, Records
+    from activities import Notifier, Planner, PlanRequest, Records, ShiftRequest
     from models import (
         Actor,
         AssignLeader,
@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
         CaseStatus,
         Command,
         DecideExtension,
+        DecideSuspension,
         Dispatch,
         Escalate,
         Milestone,
@@ -37,11 +38,15 @@ with workflow.unsafe.imports_passed_through():
         RecordFollowUp,
         RecordVerification,
         Reply,
+        ReportIn,
         ReportProgress,
         RequestExtension,
+        RequestSuspension,
         Resolve,
+        Resume,
         Satisfaction,
         SubmitOpinion,
+        SummonDepartments,
         TimelineEvent,
         Transfer,
         received_at_problem,
@@ -69,6 +74,7 @@ class ComplaintCase:
         self._clocks_changed = False
         self._records: asyncio.Task[None] | None = None  # keeps the read model in step
         self._records_stop = False
+        self._warns = False  # 临期预警 (cases started before warnings existed are never warned)
         self._publishes = False  # search attributes (cases started before them have none)
         self._published: dict[str, Any] = {}
         if input.carried is not None:
@@ -89,6 +95,7 @@ class ComplaintCase:
             track=complaint.track,
             category=complaint.category,
             received_at=received_at,
+            community=complaint.location.community,
         )
         self._accepted = False
         self._event(
@@ -103,6 +110,7 @@ class ComplaintCase:
     @workflow.run
     async def run(self, input: CaseInput) -> CaseState:
         self._publishes = workflow.patched("search-attributes")
+        self._warns = workflow.patched("warnings")
         # Cases started before the read model existed replay without it.
         if workflow.patched("read-model"):
             self._records = asyncio.create_task(self._keep_records())
@@ -345,6 +353,101 @@ class ComplaintCase:
     def _check_assign_leader(self, cmd: AssignLeader) -> None:
         self._check("assign_leader", cmd)
 
+    @workflow.update
+    async def request_suspension(self, cmd: RequestSuspension) -> CaseState:
+        s = self._state
+        self._start_handling()
+        s.pending_suspension = cmd
+        self._event("suspension_requested", cmd.actor, reason=cmd.reason)
+        self._notify("supervisor", NoticeKind.assignment,
+                     f"Case {s.case_id}: {s.department} asks to stop the resolve clock: {cmd.reason}")
+        return s
+
+    @request_suspension.validator
+    def _check_request_suspension(self, cmd: RequestSuspension) -> None:
+        self._check("request_suspension", cmd)
+
+    @workflow.update
+    async def decide_suspension(self, cmd: DecideSuspension) -> CaseState:
+        at = workflow.now()
+        s = self._state
+        request = s.pending_suspension
+        s.pending_suspension = None
+        async with self._clock():
+            running = [m for m in s.open_milestones("resolve") if not m.breached]
+            if cmd.approve and running:
+                for m in running:
+                    m.paused_since = at  # 中止计时: the clock stands still from now
+                s.suspended = True
+                self._clocks_changed = True
+                self._event("suspended", cmd.actor, note=cmd.note, reason=request.reason if request else None)
+            else:
+                self._event("suspension_refused", cmd.actor, note=cmd.note,
+                            why=None if not cmd.approve else "the resolve deadline passed before the decision")
+        return s
+
+    @decide_suspension.validator
+    def _check_decide_suspension(self, cmd: DecideSuspension) -> None:
+        self._check("decide_suspension", cmd)
+
+    @workflow.update
+    async def resume(self, cmd: Resume) -> CaseState:
+        at = workflow.now()
+        s = self._state
+        s.suspended = False
+        async with self._clock():
+            moved = []
+            for m in s.milestones:
+                if m.paused_since is None:
+                    continue
+                stopped_at, m.paused_since = m.paused_since, None
+                m.paused_seconds += (at - stopped_at).total_seconds()
+                shifted = await workflow.execute_local_activity_method(
+                    Planner.shift_deadline,
+                    ShiftRequest(due_at=m.due_at, unit=m.unit, stopped_at=stopped_at, resumed_at=at),
+                    start_to_close_timeout=PLAN_TIMEOUT,
+                )
+                delta = shifted.due_at - m.due_at
+                moved.append({"milestone": m.name, "from": m.due_at.isoformat(), "to": shifted.due_at.isoformat()})
+                m.due_at, m.estimated = shifted.due_at, m.estimated or shifted.estimated
+                m.warn_at = [w + delta for w in m.warn_at]
+            self._clocks_changed = True
+            self._event("resumed", cmd.actor, note=cmd.note, moved=moved)
+        return s
+
+    @resume.validator
+    def _check_resume(self, cmd: Resume) -> None:
+        self._check("resume", cmd)
+
+    @workflow.update
+    async def summon_departments(self, cmd: SummonDepartments) -> CaseState:
+        at = workflow.now()
+        s = self._state
+        self._event("summoned", cmd.actor, notice_no=cmd.notice_no, departments=cmd.departments, reason=cmd.reason,
+                    meet_at=cmd.meet_at.isoformat() if cmd.meet_at else None)
+        async with self._clock():
+            await self._plan("summons", at, departments=cmd.departments)
+        for department in cmd.departments:
+            self._notify(f"department:{department}", NoticeKind.summons,
+                         f"《通知》{cmd.notice_no}: report to case {s.case_id} in {s.community}: {cmd.reason}")
+        return s
+
+    @summon_departments.validator
+    def _check_summon_departments(self, cmd: SummonDepartments) -> None:
+        self._check("summon_departments", cmd)
+
+    @workflow.update
+    async def report_in(self, cmd: ReportIn) -> CaseState:
+        at = workflow.now()
+        event = self._event("reported_in", cmd.actor, department=cmd.actor.department, note=cmd.note)
+        async with self._clock():
+            self._complete(f"report_in:{cmd.actor.department}", at, event)
+        return self._state
+
+    @report_in.validator
+    def _check_report_in(self, cmd: ReportIn) -> None:
+        self._check("report_in", cmd)
+
     # ---- the clocks ----------------------------------------------------------------------
 
     @asynccontextmanager
@@ -356,12 +459,13 @@ class ComplaintCase:
                 await self._plan("acceptance", self._state.received_at)
             yield
 
-    async def _plan(self, anchor: str, at: datetime, department: str | None = None) -> None:
+    async def _plan(self, anchor: str, at: datetime, department: str | None = None,
+                    departments: list[str] | None = None) -> None:
         s = self._state
         planned = await workflow.execute_local_activity_method(
             Planner.plan_milestones,
             PlanRequest(policy=s.policy.value, track=s.track.value, category=s.category.value,
-                        anchor=anchor, at=at, department=department),
+                        anchor=anchor, at=at, department=department, departments=departments),
             start_to_close_timeout=PLAN_TIMEOUT,
         )
         s.milestones.extend(planned)
@@ -391,9 +495,17 @@ class ComplaintCase:
 
         self._spawn(plan_next())
 
+    def _running(self) -> list[Milestone]:
+        """Open milestones whose clock runs: not yet breached, not stopped."""
+        return [m for m in self._state.milestones if m.open and not m.breached and m.paused_since is None]
+
+    def _next_warning(self, m: Milestone) -> datetime | None:
+        return m.warn_at[m.warnings_sent] if self._warns and m.warnings_sent < len(m.warn_at) else None
+
     async def _sleep_until_next_deadline(self) -> None:
         self._clocks_changed = False
-        pending = [m.due_at for m in self._state.milestones if m.open and not m.breached]
+        running = self._running()
+        pending = [m.due_at for m in running] + [w for m in running if (w := self._next_warning(m)) is not None]
         wait = min(pending) - workflow.now() if pending else None
         if wait is not None and wait <= timedelta(0):
             return
@@ -406,11 +518,27 @@ class ComplaintCase:
         except asyncio.TimeoutError:
             pass  # a deadline is here
 
+    def _record_warnings(self, now: datetime) -> None:
+        """临期预警: the department is told before the deadline, at the policy's fractions."""
+        s = self._state
+        for m in self._running():
+            fired = []
+            while (w := self._next_warning(m)) is not None and w <= now and m.due_at > now:
+                m.warnings_sent += 1
+                fired.append(w)
+            if not fired:
+                continue
+            m.warned = True
+            department = m.department or s.department
+            self._event("warning", None, milestone=m.name, due_at=m.due_at.isoformat(), department=department)
+            self._notify(f"department:{department}" if department else "supervisor", NoticeKind.warning,
+                         f"Case {s.case_id}: {m.name} is due {m.due_at.isoformat()}; it is not done yet.")
+
     async def _record_breaches(self) -> None:
         now = workflow.now()
         s = self._state
-        for m in sorted((m for m in s.milestones if m.open and not m.breached and m.due_at <= now),
-                        key=lambda m: m.due_at):
+        self._record_warnings(now)
+        for m in sorted((m for m in self._running() if m.due_at <= now), key=lambda m: m.due_at):
             m.breached = True
             m.breached_at = now
             s.breaches.append(m.name)
