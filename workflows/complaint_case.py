@@ -412,7 +412,7 @@ class ComplaintCase:
                 m.due_at, m.estimated = shifted.due_at, m.estimated or shifted.estimated
                 m.warn_at = [w + delta for w in m.warn_at]
             self._clocks_changed = True
-            self._event("resumed", cmd.actor, note=cmd.note, moved=moved)
+            self._event("resumed", cmd.actor, at=at, note=cmd.note, moved=moved)
         return s
 
     @resume.validator
