@@ -19,6 +19,7 @@ import logs
 import process
 import settings
 from models import CaseState
+from sla import BUSINESS_TZ
 from readmodel import ReadModel
 from readmodel.privacy import load_key
 from starter import Rejected, act, data_converter, file_complaint, state
@@ -50,6 +51,16 @@ GUANGMING_FACTORY = {  # 004: workers gathering at a mask-equipment factory gate
     "location": {"district": "光明区", "street": "光明街道", "community": "东周社区"},
 }
 
+WATER_CUT = {  # the brief's example: a landlord who cut the water
+    "channel": "mini_program",
+    "complainant": {"name": "陈女士", "phone": "13912345678"},
+    "category": "housing",
+    "title": "房东切断整栋楼供水",
+    "description": "房东与租户发生租金纠纷后切断了整栋楼的供水, 已三天。",
+    "location": {"district": "光明区", "street": "凤凰街道", "community": "塘家社区"},
+}
+HOUSING = {"id": "housing-zhang", "role": "handler", "department": "区住建局"}
+SECRETARY = {"id": "secretary-tj", "role": "community", "department": "塘家社区"}
 DISPATCHER = {"id": "hotline-07", "role": "dispatcher", "department": "区群众诉求服务中心"}
 EDUCATION = {"id": "edu-li", "role": "handler", "department": "区教育局"}
 SUPERVISOR = {"id": "sup-wang", "role": "supervisor", "department": "区信访局"}
@@ -142,8 +153,40 @@ async def main() -> None:
                 await asyncio.sleep(0.1)
             print(f"  demo-factory-3 timeline: {[e.kind for e in carrier.timeline]}\n")
 
+            print("demo-water-5: 临期预警, 中止计时 and 社区吹哨 on one case")
+            taken_in = (datetime.now(timezone.utc) - timedelta(minutes=47)).isoformat()
+            await file_complaint(client, "demo-water-5", {"complaint": {**WATER_CUT, "received_at": taken_in}})
+            # 47 of the 60 dispatch minutes are gone: past 75 %, so the department is warned now.
+            for _ in range(50):
+                water = await state(client, "demo-water-5")
+                if any(e.kind == "warning" for e in water.timeline):
+                    break
+                await asyncio.sleep(0.1)
+            warning = next(e for e in water.timeline if e.kind == "warning")
+            print(f"  warning: {warning.detail['milestone']} due {warning.detail['due_at']}")
+            await act(client, "demo-water-5", "dispatch", {"actor": DISPATCHER, "department": "区住建局"})
+            await act(client, "demo-water-5", "request_suspension",
+                      {"actor": HOUSING, "reason": "等待法院对房屋租赁纠纷的裁定"})
+            s = await act(client, "demo-water-5", "decide_suspension", {"actor": SUPERVISOR, "approve": True})
+            print(f"  suspended: {s.suspended}; the resolve clock stands still")
+            await asyncio.sleep(1)
+            s = await act(client, "demo-water-5", "resume", {"actor": SUPERVISOR, "note": "裁定已出"})
+            moved = next(e for e in s.timeline if e.kind == "resumed").detail["moved"][0]
+            print(f"  resumed: resolve deadline {moved['from']} -> {moved['to']} "
+                  f"(stopped {next(m for m in s.milestones if m.name == 'resolve').paused_seconds:.0f}s; a working-day "
+                  "deadline moves by the working days the stop covered, none within one day)")
+            s = await act(client, "demo-water-5", "summon_departments", {
+                "actor": SECRETARY, "notice_no": "塘家〔2026〕7号", "departments": ["区水务局", "区城管局"],
+                "reason": "断水涉及供水管网和占道施工, 请到场"})
+            s = await act(client, "demo-water-5", "report_in",
+                          {"actor": {"id": "water-1", "role": "handler", "department": "区水务局"}, "note": "已到场"})
+            owed = {m.name: ("reported" if m.done_at else f"due {m.due_at.astimezone(BUSINESS_TZ):%m-%d %H:%M}")
+                    for m in s.milestones
+                    if m.name.startswith("report_in:")}
+            print(f"  whistle 塘家〔2026〕7号: {owed}\n")
+
             print(f"Read model ({read_model.url}):")
-            for case_id, *_ in cases + [("demo-factory-4",)]:
+            for case_id, *_ in cases + [("demo-factory-4",), ("demo-water-5",)]:
                 row = read_model.case(case_id)
                 if row:
                     print(f"  {row.case_id:<15} {row.status:<10} {row.category:<10} {row.community:<6} "

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from readmodel.store import OPEN, ReadModel, utc
+from sla import BUSINESS_TZ, WorkingCalendar
 from readmodel.tables import CaseRow, EventRow, MilestoneRow
 
 GROUPS = ("department", "street", "category", "channel")
@@ -42,11 +43,17 @@ class Stats:
     open: int = 0
     overdue: int = 0  # open, with a deadline passed and not met
     on_time: dict[str, list[int]] = field(default_factory=dict)  # milestone -> [met, late]
-    resolve_times: list[float] = field(default_factory=list)  # seconds
+    resolve_times: list[float] = field(default_factory=list)  # seconds, with the clock's stopped time left out
+    resolve_working_days: list[int] = field(default_factory=list)  # working days, stopped ones left out
+    whistle: dict[str, list] = field(default_factory=dict)  # department -> [summoned, reported, late, minutes...]
 
     @property
     def median_hours_to_resolve(self) -> float | None:
         return round(statistics.median(self.resolve_times) / 3600, 1) if self.resolve_times else None
+
+    @property
+    def median_working_days_to_resolve(self) -> float | None:
+        return statistics.median(self.resolve_working_days) if self.resolve_working_days else None
 
     def as_json(self) -> dict:
         return {
@@ -56,12 +63,17 @@ class Stats:
             "satisfied": self.satisfied, "satisfaction_rate": percent(self.satisfied, self.visited),
             "repeats": self.repeats, "escalations": self.escalations, "open": self.open, "overdue": self.overdue,
             "median_hours_to_resolve": self.median_hours_to_resolve,
+            "median_working_days_to_resolve": self.median_working_days_to_resolve,
+            "whistle": {dept: {"summoned": w[0], "reported": w[1], "late": w[2],
+                               "median_minutes_to_report": round(statistics.median(w[3:]), 1) if w[3:] else None}
+                        for dept, w in sorted(self.whistle.items())},
             "on_time": {name: {"met": met, "late": late, "rate": percent(met, met + late)}
                         for name, (met, late) in sorted(self.on_time.items())},
         }
 
 
-def compute(read_model: ReadModel, *, since: datetime, until: datetime, by: str | None = None) -> list[Stats]:
+def compute(read_model: ReadModel, *, since: datetime, until: datetime, by: str | None = None,
+            calendar: WorkingCalendar | None = None) -> list[Stats]:
     """One row per group (sorted), then the total; cases counted by when they were received."""
     if by is not None and by not in GROUPS:
         raise ValueError(f"--by must be one of {', '.join(GROUPS)}")
@@ -70,7 +82,14 @@ def compute(read_model: ReadModel, *, since: datetime, until: datetime, by: str 
             CaseRow.received_at >= since, CaseRow.received_at < until)).scalars())
         ids = [c.case_id for c in cases]
         milestones = _for_cases(session, MilestoneRow, ids)
-        visits = [e for e in _for_cases(session, EventRow, ids) if e.kind == "followed_up"]
+        events = _for_cases(session, EventRow, ids)
+    visits = [e for e in events if e.kind == "followed_up"]
+    cal = calendar or WorkingCalendar()
+    stops = _stops(events)
+    paused = defaultdict(float)
+    for m in milestones:
+        if m.name == "resolve":
+            paused[m.case_id] += m.paused_seconds or 0
     now = datetime.now(timezone.utc)
     groups: dict[str, Stats] = {}
     total = Stats("total")
@@ -87,7 +106,10 @@ def compute(read_model: ReadModel, *, since: datetime, until: datetime, by: str 
             s.escalations += c.escalated
             s.open += c.status in OPEN
             if c.resolved_at is not None:
-                s.resolve_times.append((utc(c.resolved_at) - utc(c.received_at)).total_seconds())
+                received, resolved = utc(c.received_at), utc(c.resolved_at)
+                s.resolve_times.append((resolved - received).total_seconds() - paused[c.case_id])
+                s.resolve_working_days.append(_working_days(cal, received, resolved) - sum(
+                    _working_days(cal, a, b) for a, b in stops[c.case_id]))
     overdue_cases = {m.case_id for m in milestones if m.breached and m.done_at is None and not m.superseded}
     for c in cases:
         if c.status in OPEN and c.case_id in overdue_cases:
@@ -99,6 +121,17 @@ def compute(read_model: ReadModel, *, since: datetime, until: datetime, by: str 
         for s in _targets(groups, total, key_of[m.case_id]):
             met_late = s.on_time.setdefault(m.name, [0, 0])
             met_late[0 if (m.done_at is not None and not m.breached) else 1] += 1
+    for m in milestones:
+        if not m.name.startswith("report_in:") or m.superseded:
+            continue
+        for s in _targets(groups, total, key_of[m.case_id]):
+            w = s.whistle.setdefault(m.name.removeprefix("report_in:"), [0, 0, 0])
+            w[0] += 1
+            if m.done_at is not None:
+                w[1] += 1
+                if m.anchor_at is not None:
+                    w.append((utc(m.done_at) - utc(m.anchor_at)).total_seconds() / 60)
+            w[2] += bool(m.breached)
     for e in visits:
         satisfaction = e.detail.get("satisfaction")
         if satisfaction == "unreachable":
@@ -107,6 +140,22 @@ def compute(read_model: ReadModel, *, since: datetime, until: datetime, by: str 
             s.visited += 1
             s.satisfied += satisfaction in SATISFIED
     return [groups[k] for k in sorted(groups)] + [total]
+
+
+def _stops(events: list[EventRow]) -> dict[str, list[tuple[datetime, datetime]]]:
+    """Each case's suspensions (中止计时), from its events: approved until resumed."""
+    stops: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
+    started: dict[str, datetime] = {}
+    for e in sorted(events, key=lambda e: (e.case_id, e.seq)):
+        if e.kind == "suspended":
+            started[e.case_id] = utc(e.at)
+        elif e.kind == "resumed" and e.case_id in started:
+            stops[e.case_id].append((started.pop(e.case_id), utc(e.at)))
+    return stops
+
+
+def _working_days(cal: WorkingCalendar, start: datetime, end: datetime) -> int:
+    return cal.working_days_between(start.astimezone(BUSINESS_TZ).date(), end.astimezone(BUSINESS_TZ).date())
 
 
 def _for_cases(session: Session, table, ids: list[str]) -> list:
@@ -128,7 +177,7 @@ def render_table(rows: list[Stats], by: str | None) -> str:
     lines = [head]
     for r in rows:
         j = r.as_json()
-        on_time = ", ".join(f"{n} {v['rate']}" for n, v in j["on_time"].items())
+        on_time = ", ".join(f"{n} {v['rate']}" for n, v in j["on_time"].items() if not n.startswith("report_in:"))
         median = "-" if r.median_hours_to_resolve is None else f"{r.median_hours_to_resolve}"
         lines.append(f"{r.group[:16]:<16} {r.accepted:>8} {r.resolved:>8} {j['resolution_rate']:>11} "
                      f"{j['completion_rate']:>11} {j['satisfaction_rate']:>11} {r.repeats:>7} {r.escalations:>6} "
@@ -145,7 +194,8 @@ def render_csv(rows: list[Stats]) -> str:
     names = sorted({n for r in rows for n in r.on_time})
     writer = csv.writer(out)
     fixed = ["group", "accepted", "resolved", "resolution_rate", "closed", "completion_rate", "visited",
-             "satisfied", "satisfaction_rate", "repeats", "escalations", "open", "overdue", "median_hours_to_resolve"]
+             "satisfied", "satisfaction_rate", "repeats", "escalations", "open", "overdue", "median_hours_to_resolve",
+             "median_working_days_to_resolve"]
     writer.writerow(fixed + [f"on_time_{n}" for n in names])
     for r in rows:
         j = r.as_json()

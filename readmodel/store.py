@@ -47,6 +47,7 @@ class ReadModel:
         self.engine = make_engine(url)
         self.phone_key = phone_key
         SQLModel.metadata.create_all(self.engine)
+        add_missing_columns(self.engine)
 
     # ---- cases -----------------------------------------------------------------------------
 
@@ -70,7 +71,7 @@ class ReadModel:
             escalation_reason=s.escalation_reason, leader_id=s.leader.id if s.leader else None,
             leader_name=s.leader.name if s.leader else None, reopen_count=s.reopen_count,
             satisfaction=s.satisfaction.value if s.satisfaction else None, repeat_of=s.repeat_of,
-            merged_into=s.merged_into, breach_count=len(s.breaches), received_at=utc(s.received_at),
+            merged_into=s.merged_into, breach_count=len(s.breaches), suspended=s.suspended, received_at=utc(s.received_at),
             resolved_at=utc(s.resolved_at), closed_at=utc(s.closed_at), updated_at=datetime.now(timezone.utc),
             complainant_hash=phone_hash(c.complainant.phone, self.phone_key) if c.complainant else None,
             complainant_masked=mask(c.complainant.phone) if c.complainant else None,
@@ -84,7 +85,8 @@ class ReadModel:
         for seq, m in enumerate(s.milestones):
             values = dict(name=m.name, department=m.department, anchor=m.anchor, duration=m.duration,
                           due_at=utc(m.due_at), done_at=utc(m.done_at), breached=m.breached,
-                          breached_at=utc(m.breached_at), superseded=m.superseded, estimated=m.estimated)
+                          breached_at=utc(m.breached_at), superseded=m.superseded, estimated=m.estimated,
+                          anchor_at=utc(m.anchor_at), warned=m.warned, paused_seconds=m.paused_seconds)
             if seq in stored:
                 for key, value in values.items():
                     setattr(stored[seq], key, value)
@@ -179,6 +181,25 @@ class ReadModel:
             if case_id:
                 query = query.where(OutboxRow.case_id == case_id)
             return list(session.exec(query).scalars())
+
+
+def add_missing_columns(engine: Engine) -> None:
+    """Tables made by an earlier version gain the columns added since (create_all adds none)."""
+    from sqlalchemy import inspect, text
+
+    inspector = inspect(engine)
+    with engine.begin() as conn:
+        for table in SQLModel.metadata.sorted_tables:
+            have = {c["name"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in have:
+                    continue
+                kind = column.type.compile(dialect=engine.dialect)
+                default = column.default.arg if column.default is not None and column.default.is_scalar else None
+                literal = "" if default is None else f" DEFAULT {int(default) if isinstance(default, bool) else default}"
+                if engine.dialect.name == "postgresql" and isinstance(default, bool):
+                    literal = f" DEFAULT {str(default).lower()}"
+                conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}{literal}'))
 
 
 def _jsonable(value: object) -> object:

@@ -44,6 +44,7 @@ class CaseRow(SQLModel, table=True):
     complainant_hash: str | None = None
     complainant_masked: str | None = None
     breach_count: int = 0
+    suspended: bool = False
     received_at: datetime = _when(nullable=False)
     resolved_at: datetime | None = _when(nullable=True)
     closed_at: datetime | None = _when(nullable=True)
@@ -64,6 +65,9 @@ class MilestoneRow(SQLModel, table=True):
     breached_at: datetime | None = _when(nullable=True)
     superseded: bool = False
     estimated: bool = False
+    anchor_at: datetime | None = _when(nullable=True)
+    warned: bool = False
+    paused_seconds: float = 0.0
 
 
 class EventRow(SQLModel, table=True):

@@ -134,8 +134,12 @@ async def cmd_stats(args: argparse.Namespace) -> int:
     from readmodel import open_read_model
     from readmodel.stats import compute, default_period, render_csv, render_json, render_table
 
+    import settings
+    from sla import WorkingCalendar
+
     since, until = default_period(args.since, args.until)
-    rows = compute(open_read_model(), since=since, until=until, by=args.by)
+    calendar = WorkingCalendar.from_file(settings.load().calendar_file)
+    rows = compute(open_read_model(), since=since, until=until, by=args.by, calendar=calendar)
     print(render_json(rows) if args.json else render_csv(rows) if args.csv else
           f"cases received {since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M}\n" + render_table(rows, args.by),
           end="" if args.csv else "\n")

@@ -125,7 +125,25 @@ async def closed_loop_for(client: Client, case_id: str, person: dict) -> None:
     await client.get_workflow_handle(case_id).result()
 
 
-SCENARIOS = {f.__name__: f for f in (closed_loop, breached_escalated_reopened, major_13710_monthly, continued_as_new,
+async def second_stage_warning_suspension_whistle(client: Client, case_id: str, env) -> str | None:
+    filed = await file_complaint(client, case_id, {"complaint": complaint(track="fast")}, task_queue=client.task_queue)
+    await act(client, case_id, "dispatch", {"actor": D, "department": "住建局"})
+    await env.sleep(timedelta(minutes=8))  # the contact warning at 7.5 minutes
+    await act(client, case_id, "record_contact", {"actor": H, "note": "n"})
+    await act(client, case_id, "request_suspension", {"actor": H, "reason": "r"})
+    await act(client, case_id, "decide_suspension", {"actor": S, "approve": True})
+    await env.sleep(timedelta(hours=5))
+    await act(client, case_id, "resume", {"actor": S})
+    await act(client, case_id, "summon_departments", {"actor": actor("community", "塘家社区"), "notice_no": "7号",
+                                                      "departments": ["水务局", "城管局"], "reason": "r"})
+    await act(client, case_id, "report_in", {"actor": actor("handler", "水务局"), "note": "n"})
+    await env.sleep(timedelta(hours=3))  # 城管局 never reports: a breach
+    await act(client, case_id, "resolve", {"actor": H, "resolution": "r"})
+    await act(client, case_id, "record_follow_up", {"actor": S, "satisfaction": "satisfied"})
+    return filed.run_id
+
+
+SCENARIOS = {f.__name__: f for f in (second_stage_warning_suspension_whistle, closed_loop, breached_escalated_reopened, major_13710_monthly, continued_as_new,
                                      read_model_closed_loop, read_model_merged, read_model_repeat_of_closed)}
 
 

@@ -152,3 +152,43 @@ def test_snapshot_of_a_whole_case(db):
     s = case_state(version=9, events=5, status="closed")
     db.record(snapshot_of(s, Complaint.model_validate(complaint()), "r9"))
     assert db.case("c1").run_id == "r9" and len(db.events("c1")) == 5
+
+
+def test_tables_of_an_earlier_version_gain_new_columns(db):
+    from sqlalchemy import text
+
+    with db.engine.begin() as conn:  # as the first version of the read model made it
+        conn.execute(text("ALTER TABLE case_milestones DROP COLUMN paused_seconds"))
+        conn.execute(text("ALTER TABLE cases DROP COLUMN suspended"))
+    again = ReadModel(db.url, KEY)
+    s = case_state(status="handling", suspended=True)
+    s.milestones = [Milestone(name="resolve", due_at=T0 + timedelta(days=3), paused_seconds=60)]
+    again.record(snap(s, complaint()))
+    assert again.case("c1").suspended and again.milestones("c1")[0].paused_seconds == 60
+
+
+def test_stats_leave_stopped_time_out_and_report_the_whistle(db):
+    from readmodel.stats import compute
+
+    s = case_state(status="resolved", events=0)
+    s.resolved_at = T0 + timedelta(days=10)  # Mon Nov 2 to Thu Nov 12: 8 working days
+    s.milestones = [
+        Milestone(name="resolve", due_at=T0 + timedelta(days=70), done_at=s.resolved_at,
+                  paused_seconds=timedelta(days=2).total_seconds()),
+        Milestone(name="report_in:水务局", due_at=T0 + timedelta(hours=24), anchor_at=T0,
+                  done_at=T0 + timedelta(minutes=90)),
+        Milestone(name="report_in:城管局", due_at=T0 + timedelta(hours=24), anchor_at=T0, breached=True),
+    ]
+    # stopped Tue Nov 3 09:00 to Thu Nov 5 09:00: 2 working days and 48 hours
+    s.timeline = [TimelineEvent(at=T0, kind="received"),
+                  TimelineEvent(at=T0 + timedelta(days=1), kind="suspended"),
+                  TimelineEvent(at=T0 + timedelta(days=3), kind="resumed")]
+    db.record(snap(s, complaint()))
+    [total] = compute(db, since=T0 - timedelta(days=1), until=T0 + timedelta(days=30))
+    j = total.as_json()
+    assert j["median_hours_to_resolve"] == 8 * 24.0  # 10 days less the 2 stopped
+    assert j["median_working_days_to_resolve"] == 8 - 2
+    assert j["whistle"] == {
+        "城管局": {"summoned": 1, "reported": 0, "late": 1, "median_minutes_to_report": None},
+        "水务局": {"summoned": 1, "reported": 1, "late": 0, "median_minutes_to_report": 90.0},
+    }

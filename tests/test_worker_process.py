@@ -124,6 +124,8 @@ def test_demo_runs_to_the_end_cleanly(environ, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "record_follow_up     -> status=closed" in done.stdout and "BREACHED" in done.stdout
     assert "ended merged, carried by demo-factory-3" in done.stdout and "Done:" in done.stdout
+    assert "warning: dispatch due" in done.stdout and "suspended: True" in done.stdout
+    assert "'report_in:区水务局': 'reported'" in done.stdout
     assert "Traceback" not in done.stderr and "PyGILState" not in done.stderr
     assert not _stray(tmp_path)
 
