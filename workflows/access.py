@@ -112,11 +112,20 @@ def may_request_extension(state: CaseState, cmd: Command) -> None:
         )
 
 
+def _supervisor_decides(update: str, state: CaseState, cmd: Command, pending: object, what: str) -> None:
+    _roles(cmd.actor, update, Role.supervisor)
+    _status(state, update, HANDLING)
+    if pending is None:
+        raise Rejected(f"{update}: no {what} request is pending")
+
+
+def _handler_or_supervisor(state: CaseState, actor: Actor, update: str) -> None:
+    if not (_is_handler(state, actor) or actor.role == Role.supervisor):
+        raise Rejected(f"{update}: {_describe(actor)} may not; only a handler of {state.department} or a supervisor may")
+
+
 def may_decide_extension(state: CaseState, cmd: Command) -> None:
-    _roles(cmd.actor, "decide_extension", Role.supervisor)
-    _status(state, "decide_extension", HANDLING)
-    if state.pending_extension is None:
-        raise Rejected("decide_extension: no extension request is pending")
+    _supervisor_decides("decide_extension", state, cmd, state.pending_extension, "extension")
 
 
 def may_resolve(state: CaseState, cmd: Command) -> None:
@@ -132,10 +141,7 @@ def may_resolve(state: CaseState, cmd: Command) -> None:
 
 def may_record_follow_up(state: CaseState, cmd: Command) -> None:
     _status(state, "record_follow_up", (CaseStatus.resolved,))
-    if not (_is_handler(state, cmd.actor) or cmd.actor.role == Role.supervisor):
-        raise Rejected(
-            f"record_follow_up: {_describe(cmd.actor)} may not; only a handler of {state.department} or a supervisor may"
-        )
+    _handler_or_supervisor(state, cmd.actor, "record_follow_up")
 
 
 def may_escalate(state: CaseState, cmd: Command) -> None:
@@ -166,16 +172,12 @@ def may_request_suspension(state: CaseState, cmd: Command) -> None:
 
 
 def may_decide_suspension(state: CaseState, cmd: Command) -> None:
-    _roles(cmd.actor, "decide_suspension", Role.supervisor)
-    _status(state, "decide_suspension", HANDLING)
-    if state.pending_suspension is None:
-        raise Rejected("decide_suspension: no suspension request is pending")
+    _supervisor_decides("decide_suspension", state, cmd, state.pending_suspension, "suspension")
 
 
 def may_resume(state: CaseState, cmd: Command) -> None:
     _status(state, "resume", OPEN_STATUSES)
-    if not (_is_handler(state, cmd.actor) or cmd.actor.role == Role.supervisor):
-        raise Rejected(f"resume: {_describe(cmd.actor)} may not; only a handler of {state.department} or a supervisor may")
+    _handler_or_supervisor(state, cmd.actor, "resume")
     if not state.suspended:
         raise Rejected("resume: the resolve clock is not stopped")
 
