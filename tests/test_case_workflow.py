@@ -214,6 +214,7 @@ async def test_transfer_keeps_first_department_accountable(client, sender):
     with pytest.raises(Rejected, match="only a handler of 水务局"):
         await act(client, case_id, "reply", {"actor": HANDLER, "message": "m"})
     await act(client, case_id, "reply", {"actor": OTHER, "message": "m"})
+    await sender.wait_for(case_id, "complainant", "transfer")  # notices go out in the background
     complainant = [n for n in sender.notices if n.case_id == case_id and n.kind.value == "transfer"]
     assert complainant and "供水属水务局职责" in complainant[0].text
     await sender.wait_for(case_id, "department:水务局", "assignment")
