@@ -133,7 +133,7 @@ class ComplaintCase:
             self._publish()
             await self._sleep_until_next_deadline()
             async with self._clock():
-                await self._record_breaches()
+                await self._watch_deadlines()
             if self._state.status not in FINISHED and self._time_to_continue():
                 await self._drain()
                 workflow.continue_as_new(self._input.model_copy(update={"carried": self._state}))
@@ -534,7 +534,8 @@ class ComplaintCase:
             self._notify(f"department:{department}" if department else "supervisor", NoticeKind.warning,
                          f"Case {s.case_id}: {m.name} is due {m.due_at.isoformat()}; it is not done yet.")
 
-    async def _record_breaches(self) -> None:
+    async def _watch_deadlines(self) -> None:
+        """Time has passed: warn of deadlines near, and record those passed the moment they pass."""
         now = workflow.now()
         s = self._state
         self._record_warnings(now)
