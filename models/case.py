@@ -91,6 +91,14 @@ class CaseState(BaseModel):
     def open_milestones(self, name: str | None = None) -> list[Milestone]:
         return [m for m in self.milestones if m.open and (name is None or m.name == name)]
 
+    def running_milestones(self) -> list[Milestone]:
+        """Open milestones whose clock runs: not yet breached, not stopped (中止计时)."""
+        return [m for m in self.milestones if m.open and not m.breached and m.paused_since is None]
+
+    def owner(self, milestone: Milestone) -> str | None:
+        """The department that owes a milestone: its own, else the case's."""
+        return milestone.department or self.department
+
     def milestone(self, name: str) -> Milestone | None:
         """The latest milestone of that name."""
         for m in reversed(self.milestones):

@@ -8,11 +8,9 @@ import io
 import json
 import os
 import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
@@ -23,9 +21,9 @@ from readmodel.stats import percent
 from sla import WorkingCalendar
 from starter import act, data_converter, file_complaint
 from tests.conftest import TEST_PHONE_KEY, RecordingSender, actor, complaint, eventually, milestone
+from tests.test_worker_process import cli
 from worker import create_worker
 
-ROOT = Path(__file__).resolve().parent.parent
 RUN = uuid.uuid4().hex[:6]
 DEPT = f"城管局{RUN}"
 H = actor("handler", DEPT)
@@ -37,8 +35,7 @@ class Cases:
         self.ids: dict[str, str] = {}
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "starter", *args], cwd=ROOT, env=self.env,
-                              capture_output=True, text=True, timeout=60)
+        return cli(self.env, *args)
 
     def json(self, *args: str):
         done = self.cli(*args, "--json")

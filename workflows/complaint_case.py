@@ -495,16 +495,12 @@ class ComplaintCase:
 
         self._spawn(plan_next())
 
-    def _running(self) -> list[Milestone]:
-        """Open milestones whose clock runs: not yet breached, not stopped."""
-        return [m for m in self._state.milestones if m.open and not m.breached and m.paused_since is None]
-
     def _next_warning(self, m: Milestone) -> datetime | None:
         return m.warn_at[m.warnings_sent] if self._warns and m.warnings_sent < len(m.warn_at) else None
 
     async def _sleep_until_next_deadline(self) -> None:
         self._clocks_changed = False
-        running = self._running()
+        running = self._state.running_milestones()
         pending = [m.due_at for m in running] + [w for m in running if (w := self._next_warning(m)) is not None]
         wait = min(pending) - workflow.now() if pending else None
         if wait is not None and wait <= timedelta(0):
@@ -521,7 +517,7 @@ class ComplaintCase:
     def _record_warnings(self, now: datetime) -> None:
         """临期预警: the department is told before the deadline, at the policy's fractions."""
         s = self._state
-        for m in self._running():
+        for m in self._state.running_milestones():
             fired = []
             while (w := self._next_warning(m)) is not None and w <= now and m.due_at > now:
                 m.warnings_sent += 1
@@ -529,7 +525,7 @@ class ComplaintCase:
             if not fired:
                 continue
             m.warned = True
-            department = m.department or s.department
+            department = s.owner(m)
             self._event("warning", None, milestone=m.name, due_at=m.due_at.isoformat(), department=department)
             self._notify(f"department:{department}" if department else "supervisor", NoticeKind.warning,
                          f"Case {s.case_id}: {m.name} is due {m.due_at.isoformat()}; it is not done yet.")
@@ -539,11 +535,11 @@ class ComplaintCase:
         now = workflow.now()
         s = self._state
         self._record_warnings(now)
-        for m in sorted((m for m in self._running() if m.due_at <= now), key=lambda m: m.due_at):
+        for m in sorted((m for m in self._state.running_milestones() if m.due_at <= now), key=lambda m: m.due_at):
             m.breached = True
             m.breached_at = now
             s.breaches.append(m.name)
-            department = m.department or s.department
+            department = s.owner(m)
             self._event("breach", None, milestone=m.name, due_at=m.due_at.isoformat(), department=department)
             text = f"Case {s.case_id}: {m.name} was due {m.due_at.isoformat()} and is overdue."
             self._notify("supervisor", NoticeKind.breach, text)

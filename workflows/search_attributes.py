@@ -29,7 +29,7 @@ KEYS: list[SearchAttributeKey[Any]] = [
 
 
 def next_deadline(state: CaseState) -> datetime | None:
-    pending = [m.due_at for m in state.milestones if m.open and not m.breached and m.paused_since is None]
+    pending = [m.due_at for m in state.running_milestones()]
     return min(pending) if pending else None
 
 
