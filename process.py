@@ -17,16 +17,29 @@ from collections.abc import Callable, Coroutine
 from typing import Any, NoReturn
 
 
-def terminate_like_ctrl_c(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt  # SIGTERM takes the same clean way out as Ctrl-C
+INTERRUPTED = 130
+
+
+async def _sigterm_cancels(work: Coroutine[Any, Any, int | None]) -> int | None:
+    # SIGTERM cancels the main task, exactly as asyncio does for Ctrl-C, so every `finally`
+    # (worker and dev server shutdown) runs; a program may install its own handler instead.
+    task = asyncio.current_task()
+    assert task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    return await work
+
+
+def run_async(work: Coroutine[Any, Any, int | None]) -> int | None:
+    """asyncio.run, where Ctrl-C and SIGTERM both end in a clean cancellation: INTERRUPTED then."""
+    try:
+        return asyncio.run(_sigterm_cancels(work))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        return INTERRUPTED
 
 
 def run(main: Callable[[], Coroutine[Any, Any, int | None]]) -> NoReturn:
-    signal.signal(signal.SIGTERM, terminate_like_ctrl_c)
     try:
-        code = asyncio.run(main()) or 0
-    except KeyboardInterrupt:
-        code = 130
+        code = run_async(main()) or 0
     except SystemExit as err:
         code = err.code if isinstance(err.code, int) else 1
     except BaseException:

@@ -307,9 +307,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import process
+
     args = parser().parse_args(argv)
     try:
-        return asyncio.run(args.run(args))
+        return process.run_async(args.run(args)) or 0
     except InvalidInput as err:
         print(f"invalid input: {err}", file=sys.stderr)
         return 2
@@ -322,8 +324,6 @@ def main(argv: list[str] | None = None) -> int:
     except RPCError as err:
         print(f"temporal: {err}", file=sys.stderr)
         return 4
-    except KeyboardInterrupt:
-        return 130
     except RuntimeError as err:
         if "connect" in str(err).lower():
             print(f"cannot reach Temporal: {err} (start it with `python worker.py`)", file=sys.stderr)
