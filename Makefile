@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test worker clean
+.PHONY: install demo test worker bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ test: install
 
 worker: install
 	$(BIN)/python worker.py
+
+# The engine next to bare Temporal on the embedded dev server (about 20 minutes; see README).
+bench: install
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) data .pytest_cache *.egg-info

@@ -1,0 +1,409 @@
+"""`make bench`: the engine next to bare Temporal, on the embedded dev server (SQLite with WAL).
+
+    python -m bench                 # the full run (about 20 minutes on 2 cores)
+    python -m bench --quick         # every measurement, small: checks the script works
+
+One fresh dev server, one engine worker process (`python worker.py`, as a user runs it) and one
+worker process for the bare workflow (`python -m bench.bare`); this process is the integrators.
+Prints a table, then one JSON line with every number.
+
+1. throughput: whole closed loops per second (file, dispatch, contact, verify, reply, opinion,
+   resolve, satisfied follow-up, closed) at each concurrency, engine and bare workflow in turn;
+2. acknowledgement: start to the acknowledgement notice recorded in the outbox, at a steady rate;
+3. open cases: many cases open on their clocks (one in ten received an hour ago, so overdue);
+   the engine worker's RSS and the databases' size before and after; time to list the overdue;
+4. replay: exported histories replayed by the auditors' command (`python -m starter replay`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+from temporalio.client import Client
+
+import devserver
+import process
+import settings
+from models import (CaseInput, Dispatch, RecordContact, RecordFollowUp, RecordVerification, Reply, Resolve,
+                    SubmitOpinion)
+from readmodel.store import make_engine
+from readmodel.tables import OutboxRow
+from starter import act, data_converter, file_complaint
+from starter.supervise import list_cases, list_query
+
+ROOT = Path(__file__).resolve().parent.parent
+ENGINE_QUEUE, BARE_QUEUE = "bench-engine", "bench-bare"
+
+DISPATCHER = {"id": "hotline-07", "role": "dispatcher", "department": "区群众诉求服务中心"}
+HANDLER = {"id": "housing-zhang", "role": "handler", "department": "区住建局"}
+STEPS: list[tuple[str, Any]] = [
+    ("dispatch", Dispatch(actor=DISPATCHER, department="区住建局")),
+    ("record_contact", RecordContact(actor=HANDLER, note="电话联系诉求人,约定上门时间")),
+    ("record_verification", RecordVerification(actor=HANDLER, findings="现场核实:井盖松动,存在安全隐患")),
+    ("reply", Reply(actor=HANDLER, message="已安排维修队今日更换井盖")),
+    ("submit_opinion", SubmitOpinion(actor=HANDLER, findings="井盖松动", handling="更换井盖",
+                                     next_steps="一周后复查")),
+    ("resolve", Resolve(actor=HANDLER, resolution="井盖已更换")),
+    ("record_follow_up", RecordFollowUp(actor=HANDLER, satisfaction="satisfied", note="诉求人表示满意")),
+]
+
+
+@dataclass
+class Scale:
+    seconds: float  # each closed-loop measurement
+    concurrency: tuple[int, ...]
+    ack_rate: float  # cases per second
+    ack_seconds: float
+    open_cases: int
+    replay: int  # histories
+
+
+FULL = Scale(seconds=60, concurrency=(10, 50), ack_rate=5, ack_seconds=60, open_cases=20_000, replay=1000)
+QUICK = Scale(seconds=4, concurrency=(2, 5), ack_rate=5, ack_seconds=3, open_cases=200, replay=20)
+
+
+def complaint(n: int, *, received_at: datetime | None = None) -> CaseInput:
+    return CaseInput.model_validate({"complaint": {
+        "channel": "hotline",
+        "complainant": {"name": "王女士", "phone": f"139{n:08d}"},  # one person each: no repeats
+        "category": "housing",
+        "title": "小区井盖松动",
+        "description": "小区3栋门口井盖松动,夜间行人容易踩空。",
+        "location": {"district": "光明区", "street": "凤凰街道", "community": "塘家社区"},
+        "received_at": received_at.isoformat() if received_at else None,
+    }})
+
+
+# ---- the processes ---------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Process:
+    """A worker process of ours, started the way a user starts one."""
+
+    def __init__(self, args: list[str], environ: dict[str, str], log: Path) -> None:
+        self.log = log
+        self.proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=environ, stdout=log.open("w"),
+                                     stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while "worker serving" not in log.read_text(errors="replace"):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{' '.join(args)} did not start:\n{log.read_text(errors='replace')[-3000:]}")
+            time.sleep(0.1)
+
+    def rss_mib(self) -> float:
+        status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def _size_mib(*files: Path) -> float:
+    total = 0
+    for f in files:
+        for part in (f, f.with_name(f.name + "-wal")):
+            total += part.stat().st_size if part.exists() else 0
+    return total / 2**20
+
+
+# ---- 1. throughput ---------------------------------------------------------------------------
+
+
+async def engine_case(client: Client, case_id: str, n: int) -> None:
+    await file_complaint(client, case_id, complaint(n), task_queue=ENGINE_QUEUE)
+    for update, payload in STEPS:
+        await act(client, case_id, update, payload)
+    await client.get_workflow_handle(case_id).result()
+
+
+async def bare_case(client: Client, case_id: str, n: int) -> None:
+    handle = await client.start_workflow("BareCase", complaint(n), id=case_id, task_queue=BARE_QUEUE)
+    for update, payload in STEPS:
+        await handle.execute_update(update, payload)
+    await handle.result()
+
+
+class Numbers:
+    def __init__(self) -> None:
+        self.next = 0
+
+    def take(self) -> int:
+        self.next += 1
+        return self.next
+
+
+async def closed_loops(client: Client, run_case: Any, prefix: str, concurrency: int, seconds: float,
+                       numbers: Numbers) -> dict[str, float]:
+    """Each of `concurrency` integrators walks one case after another until time is up."""
+    done: list[float] = []
+    start = time.perf_counter()
+    end = start + seconds
+
+    async def integrator() -> None:
+        while time.perf_counter() < end:
+            n = numbers.take()
+            began = time.perf_counter()
+            await run_case(client, f"{prefix}-{n}", n)
+            done.append(time.perf_counter() - began)
+
+    await asyncio.gather(*(integrator() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - start
+    return {"cases": len(done), "seconds": round(elapsed, 1), "per_second": round(len(done) / elapsed, 2),
+            "case_p50_ms": round(statistics.median(done) * 1000), "case_p99_ms": round(_p(done, 0.99) * 1000)}
+
+
+def _p(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+# ---- 2. acknowledgement latency --------------------------------------------------------------
+
+
+async def acknowledgement(client: Client, db_url: str, rate: float, seconds: float, numbers: Numbers) -> dict:
+    """Start cases at a steady rate; each one's latency is from the start request to its
+    acknowledgement notice marked sent in the outbox."""
+    started: dict[str, float] = {}
+    tasks = []
+    begin = time.time()
+    count = int(rate * seconds)
+
+    async def start(case_id: str, n: int, at: float) -> None:
+        await asyncio.sleep(max(0.0, at - time.time()))
+        started[case_id] = time.time()
+        await file_complaint(client, case_id, complaint(n), task_queue=ENGINE_QUEUE)
+
+    for i in range(count):
+        n = numbers.take()
+        tasks.append(asyncio.create_task(start(f"ack-{n}", n, begin + i / rate)))
+    await asyncio.gather(*tasks)
+    sent = await _wait_for_acknowledgements(db_url, set(started), timeout=120)
+    latencies = [sent[c] - started[c] for c in started if c in sent]
+    return {"cases": count, "acknowledged": len(latencies), "p50_ms": round(_p(latencies, 0.5) * 1000),
+            "p99_ms": round(_p(latencies, 0.99) * 1000), "max_ms": round(max(latencies) * 1000)}
+
+
+async def _wait_for_acknowledgements(db_url: str, case_ids: set[str], timeout: float) -> dict[str, float]:
+    engine = make_engine(db_url)
+    deadline = time.monotonic() + timeout
+    while True:
+        with Session(engine) as session:
+            rows = session.execute(select(OutboxRow.case_id, OutboxRow.sent_at).where(
+                OutboxRow.kind == "acknowledgement", OutboxRow.sent_at.is_not(None))).all()
+        sent = {case_id: _utc(at).timestamp() for case_id, at in rows if case_id in case_ids}
+        if len(sent) == len(case_ids) or time.monotonic() > deadline:
+            engine.dispose()
+            return sent
+        await asyncio.sleep(0.5)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _acknowledged(db_url: str) -> int:
+    engine = make_engine(db_url)
+    with Session(engine) as session:
+        count = session.execute(select(func.count()).select_from(OutboxRow).where(
+            OutboxRow.kind == "acknowledgement", OutboxRow.sent_at.is_not(None))).scalar_one()
+    engine.dispose()
+    return count
+
+
+# ---- 3. open cases ---------------------------------------------------------------------------
+
+
+async def open_cases(client: Client, worker: Process, db_url: str, files: list[Path], count: int,
+                     numbers: Numbers, say: Any) -> dict:
+    rss = [(0, round(worker.rss_mib()))]
+    size_before = _size_mib(*files)
+    acknowledged_before = _acknowledged(db_url)
+    hour_ago = datetime.now(timezone.utc) - timedelta(minutes=61)
+    overdue_expected = 0
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(count):
+        queue.put_nowait(i)
+    began = time.perf_counter()
+    step = max(1, count // 10)
+
+    async def starter() -> None:
+        nonlocal overdue_expected
+        while not queue.empty():
+            i = queue.get_nowait()
+            n = numbers.take()
+            late = i % 10 == 0  # its one-hour dispatch clock ran out before it was entered
+            overdue_expected += late
+            await file_complaint(client, f"open-{n}", complaint(n, received_at=hour_ago if late else None),
+                                 task_queue=ENGINE_QUEUE)
+            if (i + 1) % step == 0:
+                rss.append((i + 1, round(worker.rss_mib())))
+                say(f"  {i + 1} cases open, engine worker RSS {rss[-1][1]} MiB")
+
+    await asyncio.gather(*(starter() for _ in range(20)))
+    started_in = time.perf_counter() - began
+    # Every case has done its first work once its acknowledgement is out.
+    deadline = time.monotonic() + 600
+    while _acknowledged(db_url) < acknowledged_before + count and time.monotonic() < deadline:
+        await asyncio.sleep(1)
+    settled_in = time.perf_counter() - began
+    await asyncio.sleep(5)
+    rss.append((count, round(worker.rss_mib())))
+    query = list_query(overdue=True)
+    listing = []
+    for _ in range(3):
+        t = time.perf_counter()
+        found = await list_cases(client, query, limit=1_000_000)
+        listing.append(time.perf_counter() - t)
+    return {"cases": count, "started_per_second": round(count / started_in, 1),
+            "settled_per_second": round(count / settled_in, 1),
+            "worker_rss_mib": rss, "db_mib_before": round(size_before, 1), "db_mib_after": round(_size_mib(*files), 1),
+            "overdue_expected": overdue_expected, "overdue_listed": len(found),
+            "list_overdue_seconds": round(min(listing), 2)}
+
+
+# ---- 4. replay -------------------------------------------------------------------------------
+
+
+def replay(environ: dict[str, str], folder: Path, case_ids: list[str]) -> dict:
+    exported = subprocess.run([sys.executable, "-m", "starter", "export", "--out", str(folder), *case_ids],
+                              cwd=ROOT, env=environ, capture_output=True, text=True)
+    if exported.returncode != 0:
+        raise RuntimeError(f"export failed: {exported.stderr}")
+    replayed = subprocess.run([sys.executable, "-m", "starter", "replay", str(folder)], cwd=ROOT, env=environ,
+                              capture_output=True, text=True)
+    m = re.search(r"replayed (\d+) histories in ([\d.]+)s, (\d+)/s: all deterministic", replayed.stdout)
+    if replayed.returncode != 0 or not m:
+        raise RuntimeError(f"replay failed: {replayed.stdout}{replayed.stderr}")
+    return {"histories": int(m.group(1)), "seconds": float(m.group(2)), "per_second": int(m.group(3))}
+
+
+# ---- the run ---------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    mem = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1)) / 2**20
+    return {"cpus": os.cpu_count(), "cpu": cpu, "memory_gib": round(mem), "python": platform.python_version(),
+            "temporal_cli": subprocess.run([devserver.dev_server_path(), "--version"], capture_output=True,
+                                           text=True).stdout.strip()}
+
+
+async def bench(scale: Scale, folder: Path, say: Any) -> dict[str, Any]:
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    # Every process of the run shares this folder: its codec and phone-hash keys, its read model.
+    os.environ["COMPLAINTS_DATA_DIR"] = str(folder)
+    port = _free_port()
+    say(f"Booting the dev server on a fresh SQLite file in {folder} ...")
+    env = await devserver.start_dev_server(data_converter(), db_file=folder / "temporal.db", port=port)
+    client = env.client
+    environ = {**os.environ, "TEMPORAL_ADDRESS": f"localhost:{port}", "COMPLAINTS_DATA_DIR": str(folder),
+               "PYTHONUNBUFFERED": "1"}
+    db_url = settings.load().db_url
+    engine = Process(["worker.py"], {**environ, "COMPLAINTS_TASK_QUEUE": ENGINE_QUEUE}, folder / "engine-worker.log")
+    bare = Process(["-m", "bench.bare"], {**environ, "COMPLAINTS_TASK_QUEUE": BARE_QUEUE}, folder / "bare-worker.log")
+    numbers = Numbers()
+    result: dict[str, Any] = {"machine": machine(), "throughput": {}}
+    try:
+        for c in scale.concurrency:
+            for name, run_case in (("engine", engine_case), ("bare", bare_case)):
+                say(f"Closed loops, {name}, concurrency {c}, {scale.seconds:.0f} s ...")
+                result["throughput"][f"{name}_c{c}"] = await closed_loops(client, run_case, f"{name}-c{c}", c,
+                                                                          scale.seconds, numbers)
+            ratio = (result["throughput"][f"engine_c{c}"]["per_second"]
+                     / result["throughput"][f"bare_c{c}"]["per_second"])
+            result["throughput"][f"ratio_c{c}"] = round(ratio, 2)
+        say(f"Acknowledgement latency at {scale.ack_rate:.0f} cases/s for {scale.ack_seconds:.0f} s ...")
+        result["acknowledgement"] = await acknowledgement(client, db_url, scale.ack_rate, scale.ack_seconds, numbers)
+        say(f"Opening {scale.open_cases} cases ...")
+        result["open_cases"] = await open_cases(client, engine, db_url, [folder / "temporal.db", folder / "complaints.db"],
+                                                scale.open_cases, numbers, say)
+        say(f"Replaying {scale.replay} closed cases' histories ...")
+        closed = [e.id async for e in client.list_workflows(
+            "WorkflowType = 'ComplaintCase' AND ExecutionStatus = 'Completed'", limit=scale.replay)]
+        result["replay"] = replay(environ, folder / "histories", closed)
+    finally:
+        engine.stop()
+        bare.stop()
+        await env.shutdown()
+    return result
+
+
+def table(r: dict[str, Any]) -> str:
+    m = r["machine"]
+    lines = [f"machine: {m['cpus']} cpus ({m['cpu']}), {m['memory_gib']} GiB, Python {m['python']}, "
+             f"{m['temporal_cli'].splitlines()[0] if m['temporal_cli'] else 'temporal'}", "",
+             f"{'closed loops':<24}{'engine/s':>10}{'bare/s':>10}{'ratio':>8}{'engine p50':>12}{'bare p50':>10}"]
+    t = r["throughput"]
+    for key in sorted(k for k in t if k.startswith("ratio_")):
+        c = key.removeprefix("ratio_c")
+        e, b = t[f"engine_c{c}"], t[f"bare_c{c}"]
+        lines.append(f"{'concurrency ' + c:<24}{e['per_second']:>10}{b['per_second']:>10}{t[key]:>8}"
+                     f"{e['case_p50_ms']:>10}ms{b['case_p50_ms']:>8}ms")
+    a = r["acknowledgement"]
+    lines += ["", f"acknowledgement: {a['acknowledged']}/{a['cases']} cases, p50 {a['p50_ms']} ms, "
+                  f"p99 {a['p99_ms']} ms, max {a['max_ms']} ms"]
+    o = r["open_cases"]
+    lines += [f"open cases: {o['cases']} started at {o['started_per_second']}/s (settled {o['settled_per_second']}/s); "
+              f"worker RSS MiB {' '.join(f'{n}:{mib}' for n, mib in o['worker_rss_mib'])}",
+              f"  databases {o['db_mib_before']} -> {o['db_mib_after']} MiB; "
+              f"{o['overdue_listed']} overdue listed (expected {o['overdue_expected']}) in {o['list_overdue_seconds']} s"]
+    p = r["replay"]
+    lines.append(f"replay: {p['histories']} histories in {p['seconds']} s, {p['per_second']}/s")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="every measurement, small (a check of the script)")
+    parser.add_argument("--open-cases", type=int, help="how many open cases (default 20000; quick 200)")
+    parser.add_argument("--seconds", type=float, help="length of each closed-loop measurement")
+    parser.add_argument("--concurrency", type=int, nargs="+", help="closed-loop integrators (default 10 50)")
+    parser.add_argument("--out", type=Path, default=None, help="working folder (default: DATA_DIR/bench)")
+    args = parser.parse_args(argv)
+    scale = QUICK if args.quick else FULL
+    if args.open_cases is not None:
+        scale.open_cases = args.open_cases
+    if args.seconds is not None:
+        scale.seconds = args.seconds
+    if args.concurrency:
+        scale.concurrency = tuple(args.concurrency)
+    folder = args.out or settings.load().data_dir / "bench"
+
+    def say(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    async def run() -> None:
+        result = await bench(scale, folder, say)
+        print(table(result))
+        print(json.dumps(result, ensure_ascii=False))
+
+    process.run(run)
