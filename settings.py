@@ -25,6 +25,7 @@ class Settings:
     sms_token: str | None  # COMPLAINTS_SMS_TOKEN: its bearer token
     warn_at: tuple[float, ...] | None  # COMPLAINTS_WARN_AT: "0.5,0.75" warns at half time too; default per policy
     codec_keys: str | None  # COMPLAINTS_CODEC_KEYS: "id:base64key,..." (first encrypts); default a dev key file
+    sandbox: bool  # COMPLAINTS_WORKFLOW_SANDBOX=1: run workflows in the SDK's sandbox (the tests do; default off)
 
     @property
     def codec_key_file(self) -> Path:
@@ -53,6 +54,7 @@ def load() -> Settings:
         sms_token=env.get("COMPLAINTS_SMS_TOKEN") or None,
         codec_keys=env.get("COMPLAINTS_CODEC_KEYS") or None,
         warn_at=_fractions(env.get("COMPLAINTS_WARN_AT")),
+        sandbox=env.get("COMPLAINTS_WORKFLOW_SANDBOX", "0").lower() in ("1", "true", "yes", "on"),
     )
 
 

@@ -22,7 +22,7 @@ from readmodel import ReadModel, open_read_model
 from sla import WorkingCalendar
 from starter import connect, data_converter
 from starter.cluster import missing_search_attributes
-from workflows import WORKFLOWS
+from workflows import WORKFLOWS, workflow_runner
 
 log = logs.get("worker")
 
@@ -47,7 +47,7 @@ def create_worker(
         task_queue=task_queue,
         workflows=WORKFLOWS,
         activities=[planner.plan_milestones, planner.shift_deadline, notifier.send_notice, records.record_case, records.find_earlier_case],
-        **options,
+        **{"workflow_runner": workflow_runner(config.sandbox), **options},
     )
 
 

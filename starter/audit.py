@@ -16,7 +16,8 @@ from models import CaseState
 from sla import BUSINESS_TZ
 from starter.cases import WORKFLOW_TYPE, UnknownCase, validate_case_id
 from starter.converter import data_converter
-from workflows import WORKFLOWS
+import settings
+from workflows import WORKFLOWS, workflow_runner
 
 
 async def runs_of(client: Client, case_id: str) -> list[str]:
@@ -121,7 +122,8 @@ def load_histories(path: Path) -> list[WorkflowHistory]:
 
 
 async def replay(histories: list[WorkflowHistory]) -> ReplayReport:
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter())
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter(),
+                        workflow_runner=workflow_runner(settings.load().sandbox))
     report = ReplayReport()
     started = time.perf_counter()
     async def each() -> AsyncIterator[WorkflowHistory]:

@@ -7,6 +7,8 @@ import os
 
 # One keyring for the test process and every CLI or worker process it starts.
 os.environ.setdefault("COMPLAINTS_CODEC_KEYS", "test-1:" + base64.b64encode(b"k" * 32).decode())
+# Every workflow in the tests runs in the SDK's sandbox, so a forbidden call fails CI (workers default to off).
+os.environ.setdefault("COMPLAINTS_WORKFLOW_SANDBOX", "1")
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
