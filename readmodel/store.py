@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import event, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import event, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel, create_engine
 
 from models import CaseState, Complaint, Notice, TimelineEvent
@@ -14,6 +15,7 @@ from models.records import CaseSnapshot, RepeatMatch, RepeatQuery
 from readmodel.privacy import mask, phone_hash
 from readmodel.tables import CaseRow, EventRow, MilestoneRow, OutboxRow
 
+CASES, MILESTONES, EVENTS, OUTBOX = (t.__table__ for t in (CaseRow, MilestoneRow, EventRow, OutboxRow))
 REPEAT_WINDOW = timedelta(days=180)  # a closed case repeated within this is escalated
 PATROL_WINDOW = timedelta(days=7)  # grid-patrol finds in the same grid within this are one problem
 OPEN = ("received", "dispatched", "handling", "resolved")
@@ -53,15 +55,27 @@ class ReadModel:
 
     def record(self, snap: CaseSnapshot) -> None:
         """Write a snapshot: the case row and milestones if not older than what is stored, and any
-        timeline events not yet written."""
-        with Session(self.engine) as session:
-            row = session.get(CaseRow, snap.state.case_id)
-            if row is None or row.version <= snap.state.version:
-                self._write_case(session, snap, row)
-            self._append_events(session, snap.state.case_id, snap.first_seq, snap.events)
-            session.commit()
+        timeline events not yet written. One transaction of plain statements (measured: the ORM
+        version of this took a quarter of the worker's time under load)."""
+        s = snap.state
+        with self.engine.begin() as conn:
+            stored = conn.execute(select(CASES.c.version).where(CASES.c.case_id == s.case_id)).scalar_one_or_none()
+            if stored is None or stored <= s.version:
+                self._write_case(conn, snap)
+            if snap.events:
+                conn.execute(self._insert(EVENTS).on_conflict_do_nothing(index_elements=["case_id", "seq"]), [
+                    dict(case_id=s.case_id, seq=seq, at=utc(e.at), kind=e.kind,
+                         actor_id=e.actor.id if e.actor else None,
+                         actor_role=e.actor.role.value if e.actor else None,
+                         actor_department=e.actor.department if e.actor else None,
+                         detail=_jsonable(e.detail))
+                    for seq, e in enumerate(snap.events, start=snap.first_seq)])
 
-    def _write_case(self, session: Session, snap: CaseSnapshot, row: CaseRow | None) -> None:
+    def _insert(self, table):  # noqa: ANN001, ANN202
+        """INSERT with ON CONFLICT, in the dialect at hand (SQLite and PostgreSQL both have it)."""
+        return (postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert)(table)
+
+    def _write_case(self, conn: Connection, snap: CaseSnapshot) -> None:
         s, c = snap.state, snap.complaint
         fields = dict(
             run_id=snap.run_id, version=s.version, channel=c.channel.value, category=s.category.value,
@@ -76,37 +90,20 @@ class ReadModel:
             complainant_hash=phone_hash(c.complainant.phone, self.phone_key) if c.complainant else None,
             complainant_masked=mask(c.complainant.phone) if c.complainant else None,
         )
-        if row is None:
-            session.add(CaseRow(case_id=s.case_id, **fields))
-        else:
-            for key, value in fields.items():
-                setattr(row, key, value)
-        stored = {m.seq: m for m in session.exec(select(MilestoneRow).where(MilestoneRow.case_id == s.case_id)).scalars()}
-        for seq, m in enumerate(s.milestones):
-            values = dict(name=m.name, department=m.department, anchor=m.anchor, duration=m.duration,
-                          due_at=utc(m.due_at), done_at=utc(m.done_at), breached=m.breached,
-                          breached_at=utc(m.breached_at), superseded=m.superseded, estimated=m.estimated,
-                          anchor_at=utc(m.anchor_at), warned=m.warned, paused_seconds=m.paused_seconds)
-            if seq in stored:
-                for key, value in values.items():
-                    setattr(stored[seq], key, value)
-            else:
-                session.add(MilestoneRow(case_id=s.case_id, seq=seq, **values))
-
-    def _append_events(self, session: Session, case_id: str, first_seq: int, events: list[TimelineEvent]) -> None:
-        if not events:
-            return
-        have = set(session.exec(select(EventRow.seq).where(
-            EventRow.case_id == case_id, EventRow.seq >= first_seq)).scalars())
-        for seq, e in enumerate(events, start=first_seq):
-            if seq in have:
-                continue
-            session.add(EventRow(
-                case_id=case_id, seq=seq, at=utc(e.at), kind=e.kind,
-                actor_id=e.actor.id if e.actor else None, actor_role=e.actor.role.value if e.actor else None,
-                actor_department=e.actor.department if e.actor else None,
-                detail=_jsonable(e.detail),
-            ))
+        row = self._insert(CASES).values(case_id=s.case_id, **fields)
+        conn.execute(row.on_conflict_do_update(index_elements=["case_id"], set_=fields,
+                                               where=CASES.c.version <= row.excluded.version))
+        milestones = [
+            dict(case_id=s.case_id, seq=seq, name=m.name, department=m.department, anchor=m.anchor,
+                 duration=m.duration, due_at=utc(m.due_at), done_at=utc(m.done_at), breached=m.breached,
+                 breached_at=utc(m.breached_at), superseded=m.superseded, estimated=m.estimated,
+                 anchor_at=utc(m.anchor_at), warned=m.warned, paused_seconds=m.paused_seconds)
+            for seq, m in enumerate(s.milestones)]
+        if milestones:
+            upsert = self._insert(MILESTONES)
+            conn.execute(upsert.on_conflict_do_update(
+                index_elements=["case_id", "seq"],
+                set_={k: upsert.excluded[k] for k in milestones[0] if k not in ("case_id", "seq")}), milestones)
 
     def case(self, case_id: str) -> CaseRow | None:
         with Session(self.engine) as session:
@@ -152,28 +149,18 @@ class ReadModel:
     # ---- outbox ----------------------------------------------------------------------------
 
     def outbox_attempt(self, notice: Notice) -> None:
-        with Session(self.engine) as session:
-            row = session.get(OutboxRow, notice.id)
-            if row is None:
-                row = OutboxRow(id=notice.id, case_id=notice.case_id, recipient=notice.recipient,
-                                kind=notice.kind.value, text=notice.text,
-                                address=mask(notice.address) if notice.address else None,
-                                created_at=datetime.now(timezone.utc))
-                session.add(row)
-            row.attempts += 1
-            session.commit()
+        row = self._insert(OUTBOX).values(
+            id=notice.id, case_id=notice.case_id, recipient=notice.recipient, kind=notice.kind.value,
+            text=notice.text, address=mask(notice.address) if notice.address else None,
+            created_at=datetime.now(timezone.utc), attempts=1)
+        with self.engine.begin() as conn:
+            conn.execute(row.on_conflict_do_update(index_elements=["id"], set_={"attempts": OUTBOX.c.attempts + 1}))
 
     def outbox_result(self, notice_id: str, error: str | None) -> None:
-        with Session(self.engine) as session:
-            row = session.get(OutboxRow, notice_id)
-            if row is None:
-                return
-            if error is None:
-                row.sent_at = row.sent_at or datetime.now(timezone.utc)
-                row.last_error = None
-            else:
-                row.last_error = error[:2000]
-            session.commit()
+        change = (dict(sent_at=func.coalesce(OUTBOX.c.sent_at, datetime.now(timezone.utc)), last_error=None)
+                  if error is None else dict(last_error=error[:2000]))
+        with self.engine.begin() as conn:
+            conn.execute(update(OUTBOX).where(OUTBOX.c.id == notice_id).values(**change))
 
     def outbox(self, case_id: str | None = None) -> list[OutboxRow]:
         with Session(self.engine) as session:
