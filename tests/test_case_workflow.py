@@ -382,3 +382,25 @@ async def test_long_case_continues_as_new_carrying_its_state(client):
     s = await act(client, case_id, "record_follow_up", {"actor": HANDLER, "satisfaction": "satisfied"})
     result = await client.get_workflow_handle(case_id, result_type=CaseState).result()
     assert result.status.value == "closed" and result.runs == s.runs
+
+
+async def test_closed_loop_history_is_lean(client):
+    """workflow.patched("lean-history"): the repeat look-up is a local activity (no round trip
+    through the server), and one timer serves until an earlier deadline appears (before: a timer
+    started and one cancelled on every update)."""
+    case_id = await start(client)
+    for update, payload in [("dispatch", {"actor": DISPATCHER, "department": "住建局"}),
+                            ("record_contact", {"actor": HANDLER, "note": "n"}),
+                            ("record_verification", {"actor": HANDLER, "findings": "f"}),
+                            ("reply", {"actor": HANDLER, "message": "m"}),
+                            ("submit_opinion", {"actor": HANDLER, "findings": "f", "handling": "h", "next_steps": "n"}),
+                            ("resolve", {"actor": HANDLER, "resolution": "r"}),
+                            ("record_follow_up", {"actor": HANDLER, "satisfaction": "satisfied"})]:
+        await act(client, case_id, update, payload)
+    await client.get_workflow_handle(case_id).result()
+    events = (await client.get_workflow_handle(case_id).fetch_history()).events
+    names = [EventType.Name(e.event_type).removeprefix("EVENT_TYPE_") for e in events]
+    scheduled = [e.activity_task_scheduled_event_attributes.activity_type.name for e in events
+                 if e.HasField("activity_task_scheduled_event_attributes")]
+    assert "find_earlier_case" not in scheduled and scheduled.count("send_notice") == 2
+    assert names.count("TIMER_STARTED") <= 2 and names.count("TIMER_CANCELED") <= 1

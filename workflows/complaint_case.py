@@ -60,6 +60,10 @@ NOTICE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interv
 NOTICE_GIVE_UP = timedelta(days=1)
 # The read model may be down for a while: keep trying, never give up on a write.
 RECORD_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
+LOOKUP_TIMEOUT = timedelta(seconds=10)
+# A look-up that fails waits for its retry on a timer, not inside the workflow task: a read-model
+# outage never holds up the case's updates.
+LOCAL_RETRY_THRESHOLD = timedelta(milliseconds=500)
 FINISHED = (CaseStatus.closed, CaseStatus.merged)
 
 
@@ -77,6 +81,11 @@ class ComplaintCase:
         self._warns = False  # 临期预警 (cases started before warnings existed are never warned)
         self._publishes = False  # search attributes (cases started before them have none)
         self._published: dict[str, Any] = {}
+        # Cases started before "lean-history" look up earlier cases in an activity and start a
+        # fresh timer on every wake; they replay that way.
+        self._lean = False
+        self._timer: asyncio.Task[None] | None = None
+        self._timer_at: datetime | None = None
         if input.carried is not None:
             self._state = input.carried.model_copy(update={"runs": input.carried.runs + 1})
             self._accepted = True
@@ -113,13 +122,17 @@ class ComplaintCase:
         self._warns = workflow.patched("warnings")
         # Cases started before the read model existed replay without it.
         if workflow.patched("read-model"):
-            self._records = asyncio.create_task(self._keep_records())
+            self._lean = workflow.patched("lean-history")
+            if not self._lean:
+                self._records = asyncio.create_task(self._keep_records())
             if input.carried is None:
                 await self._look_for_earlier_case()
-                if self._state.status == CaseStatus.merged:
-                    await self._drain()
-                    self._publish()
-                    return self._state
+            if self._lean:  # the first write then carries the look-up's outcome too
+                self._records = asyncio.create_task(self._keep_records())
+            if self._state.status == CaseStatus.merged:
+                await self._drain()
+                self._publish()
+                return self._state
         async with self._clock():
             pass  # accepts the case: fixes the acceptance deadlines
         if input.carried is None:
@@ -505,6 +518,9 @@ class ComplaintCase:
         wait = min(pending) - workflow.now() if pending else None
         if wait is not None and wait <= timedelta(0):
             return
+        if self._lean:
+            await self._sleep_lean(min(pending) if pending else None)
+            return
         try:
             await workflow.wait_condition(
                 lambda: self._clocks_changed or self._state.status in FINISHED or self._time_to_continue()
@@ -513,6 +529,23 @@ class ComplaintCase:
             )
         except asyncio.TimeoutError:
             pass  # a deadline is here
+
+    async def _sleep_lean(self, wake_at: datetime | None) -> None:
+        """Sleep until wake_at, or until the case changes. A timer that fires too early costs one
+        idle wake; one that fires too late would miss a breach. So a running timer is kept while
+        it fires no later than wake_at, instead of a new timer (and a cancelled one) per update."""
+        if self._timer is not None and self._timer.done():
+            self._timer = None  # it fired: this wake was its own
+        if wake_at is not None and (self._timer is None or self._timer_at is None or self._timer_at > wake_at):
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer_at = wake_at
+            self._timer = asyncio.create_task(asyncio.sleep((wake_at - workflow.now()).total_seconds()))
+        version, timer = self._state.version, self._timer
+        await workflow.wait_condition(
+            lambda: self._clocks_changed or self._state.version != version or self._state.status in FINISHED
+            or (timer is not None and timer.done()) or self._time_to_continue()
+        )
 
     def _record_warnings(self, now: datetime) -> None:
         """临期预警: the department is told before the deadline, at the policy's fractions."""
@@ -572,12 +605,16 @@ class ComplaintCase:
         """The same complainant (or grid) about the same thing: merge into an open case, or
         escalate from the start when it repeats one closed recently."""
         s = self._state
-        match: RepeatMatch | None = await workflow.execute_activity_method(
-            Records.find_earlier_case,
-            RepeatQuery(case_id=s.case_id, complaint=self._input.complaint, received_at=s.received_at),
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=RECORD_RETRY,
-        )
+        query = RepeatQuery(case_id=s.case_id, complaint=self._input.complaint, received_at=s.received_at)
+        match: RepeatMatch | None
+        if self._lean:  # one indexed read: a local activity, no round trip through the server
+            match = await workflow.execute_local_activity_method(
+                Records.find_earlier_case, query, start_to_close_timeout=LOOKUP_TIMEOUT, retry_policy=RECORD_RETRY,
+                local_retry_threshold=LOCAL_RETRY_THRESHOLD)
+        else:
+            match = await workflow.execute_activity_method(
+                Records.find_earlier_case, query, start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RECORD_RETRY)
         if match is None:
             return
         if match.open:
@@ -614,14 +651,12 @@ class ComplaintCase:
             if s.version <= self._recorded_version:
                 return
             version, events = s.version, len(s.timeline)
+            snapshot = CaseSnapshot(complaint=self._input.complaint, state=s.model_copy(update={"timeline": []}),
+                                    events=s.timeline[self._recorded_events:], first_seq=self._recorded_events,
+                                    run_id=workflow.info().run_id)
             await workflow.execute_activity_method(
-                Records.record_case,
-                CaseSnapshot(complaint=self._input.complaint, state=s.model_copy(update={"timeline": []}),
-                             events=s.timeline[self._recorded_events:], first_seq=self._recorded_events,
-                             run_id=workflow.info().run_id),
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=RECORD_RETRY,
-            )
+                Records.record_case, snapshot, start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RECORD_RETRY)
             self._recorded_version, self._recorded_events = version, events
 
     def _publish(self) -> None:
