@@ -316,7 +316,10 @@ def machine() -> dict[str, Any]:
                                            text=True).stdout.strip()}
 
 
-async def bench(scale: Scale, folder: Path, say: Any) -> dict[str, Any]:
+PARTS = ["throughput", "acknowledgement", "open_cases", "replay"]
+
+
+async def bench(scale: Scale, folder: Path, say: Any, parts: list[str] = PARTS) -> dict[str, Any]:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     # Every process of the run shares this folder: its codec and phone-hash keys, its read model.
@@ -333,7 +336,7 @@ async def bench(scale: Scale, folder: Path, say: Any) -> dict[str, Any]:
     numbers = Numbers()
     result: dict[str, Any] = {"machine": machine(), "throughput": {}}
     try:
-        for c in scale.concurrency:
+        for c in scale.concurrency if "throughput" in parts else ():
             for name, run_case in (("engine", engine_case), ("bare", bare_case)):
                 say(f"Closed loops, {name}, concurrency {c}, {scale.seconds:.0f} s ...")
                 result["throughput"][f"{name}_c{c}"] = await closed_loops(client, run_case, f"{name}-c{c}", c,
@@ -341,11 +344,17 @@ async def bench(scale: Scale, folder: Path, say: Any) -> dict[str, Any]:
             ratio = (result["throughput"][f"engine_c{c}"]["per_second"]
                      / result["throughput"][f"bare_c{c}"]["per_second"])
             result["throughput"][f"ratio_c{c}"] = round(ratio, 2)
-        say(f"Acknowledgement latency at {scale.ack_rate:.0f} cases/s for {scale.ack_seconds:.0f} s ...")
-        result["acknowledgement"] = await acknowledgement(client, db_url, scale.ack_rate, scale.ack_seconds, numbers)
-        say(f"Opening {scale.open_cases} cases ...")
-        result["open_cases"] = await open_cases(client, engine, db_url, [folder / "temporal.db", folder / "complaints.db"],
-                                                scale.open_cases, numbers, say)
+        if "acknowledgement" in parts:
+            say(f"Acknowledgement latency at {scale.ack_rate:.0f} cases/s for {scale.ack_seconds:.0f} s ...")
+            result["acknowledgement"] = await acknowledgement(client, db_url, scale.ack_rate, scale.ack_seconds,
+                                                              numbers)
+        if "open_cases" in parts:
+            say(f"Opening {scale.open_cases} cases ...")
+            result["open_cases"] = await open_cases(client, engine, db_url,
+                                                    [folder / "temporal.db", folder / "complaints.db"],
+                                                    scale.open_cases, numbers, say)
+        if "replay" not in parts:
+            return result
         say(f"Replaying {scale.replay} closed cases' histories ...")
         closed = [e.id async for e in client.list_workflows(
             "WorkflowType = 'ComplaintCase' AND ExecutionStatus = 'Completed'", limit=scale.replay)]
@@ -368,16 +377,19 @@ def table(r: dict[str, Any]) -> str:
         e, b = t[f"engine_c{c}"], t[f"bare_c{c}"]
         lines.append(f"{'concurrency ' + c:<24}{e['per_second']:>10}{b['per_second']:>10}{t[key]:>8}"
                      f"{e['case_p50_ms']:>10}ms{b['case_p50_ms']:>8}ms")
-    a = r["acknowledgement"]
-    lines += ["", f"acknowledgement: {a['acknowledged']}/{a['cases']} cases, p50 {a['p50_ms']} ms, "
-                  f"p99 {a['p99_ms']} ms, max {a['max_ms']} ms"]
-    o = r["open_cases"]
-    lines += [f"open cases: {o['cases']} started at {o['started_per_second']}/s (settled {o['settled_per_second']}/s); "
-              f"worker RSS MiB {' '.join(f'{n}:{mib}' for n, mib in o['worker_rss_mib'])}",
-              f"  databases {o['db_mib_before']} -> {o['db_mib_after']} MiB; "
-              f"{o['overdue_listed']} overdue listed (expected {o['overdue_expected']}) in {o['list_overdue_seconds']} s"]
-    p = r["replay"]
-    lines.append(f"replay: {p['histories']} histories in {p['seconds']} s, {p['per_second']}/s")
+    if "acknowledgement" in r:
+        a = r["acknowledgement"]
+        lines += ["", f"acknowledgement: {a['acknowledged']}/{a['cases']} cases, p50 {a['p50_ms']} ms, "
+                      f"p99 {a['p99_ms']} ms, max {a['max_ms']} ms"]
+    if "open_cases" in r:
+        o = r["open_cases"]
+        lines += [f"open cases: {o['cases']} started at {o['started_per_second']}/s (settled {o['settled_per_second']}/s); "
+                  f"worker RSS MiB {' '.join(f'{n}:{mib}' for n, mib in o['worker_rss_mib'])}",
+                  f"  databases {o['db_mib_before']} -> {o['db_mib_after']} MiB; {o['overdue_listed']} overdue "
+                  f"listed (expected {o['overdue_expected']}) in {o['list_overdue_seconds']} s"]
+    if "replay" in r:
+        p = r["replay"]
+        lines.append(f"replay: {p['histories']} histories in {p['seconds']} s, {p['per_second']}/s")
     return "\n".join(lines)
 
 
@@ -387,6 +399,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--open-cases", type=int, help="how many open cases (default 20000; quick 200)")
     parser.add_argument("--seconds", type=float, help="length of each closed-loop measurement")
     parser.add_argument("--concurrency", type=int, nargs="+", help="closed-loop integrators (default 10 50)")
+    parser.add_argument("--only", nargs="+", choices=PARTS, default=PARTS, help="measure only these")
     parser.add_argument("--out", type=Path, default=None, help="working folder (default: DATA_DIR/bench)")
     args = parser.parse_args(argv)
     scale = QUICK if args.quick else FULL
@@ -402,7 +415,7 @@ def main(argv: list[str] | None = None) -> None:
         print(text, file=sys.stderr, flush=True)
 
     async def run() -> None:
-        result = await bench(scale, folder, say)
+        result = await bench(scale, folder, say, args.only)
         print(table(result))
         print(json.dumps(result, ensure_ascii=False))
 
