@@ -301,7 +301,11 @@ def replay(environ: dict[str, str], folder: Path, case_ids: list[str]) -> dict:
     m = re.search(r"replayed (\d+) histories in ([\d.]+)s, (\d+)/s: all deterministic", replayed.stdout)
     if replayed.returncode != 0 or not m:
         raise RuntimeError(f"replay failed: {replayed.stdout}{replayed.stderr}")
-    return {"histories": int(m.group(1)), "seconds": float(m.group(2)), "per_second": int(m.group(3))}
+    files = list(folder.glob("*.json"))
+    events = sum(len(json.loads(f.read_text(encoding="utf-8"))["events"]) for f in files)
+    return {"histories": int(m.group(1)), "seconds": float(m.group(2)), "per_second": int(m.group(3)),
+            "events_per_history": round(events / len(files)),
+            "kib_per_history": round(sum(f.stat().st_size for f in files) / len(files) / 1024, 1)}
 
 
 # ---- the run ---------------------------------------------------------------------------------
@@ -389,7 +393,8 @@ def table(r: dict[str, Any]) -> str:
                   f"listed (expected {o['overdue_expected']}) in {o['list_overdue_seconds']} s"]
     if "replay" in r:
         p = r["replay"]
-        lines.append(f"replay: {p['histories']} histories in {p['seconds']} s, {p['per_second']}/s")
+        lines.append(f"replay: {p['histories']} histories in {p['seconds']} s, {p['per_second']}/s "
+                     f"(a closed case: {p['events_per_history']} events, {p['kib_per_history']} KiB as JSON)")
     return "\n".join(lines)
 
 
