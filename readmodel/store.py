@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel, create_engine
 
-from models import CaseState, Complaint, Notice, TimelineEvent
+from models import CaseState, Complaint, Notice
 from models.records import CaseSnapshot, RepeatMatch, RepeatQuery
 from readmodel.privacy import mask, phone_hash
 from readmodel.tables import CaseRow, EventRow, MilestoneRow, OutboxRow

@@ -14,6 +14,7 @@ from sla import BUSINESS_TZ, WorkingCalendar, deadline
 from sla.durations import working_days
 from starter import InvalidInput, Rejected, UnknownCase, act, file_complaint, state
 from tests.conftest import actor, complaint, eventually, kinds, milestone, new_id
+from tests.record_histories import closed_loop
 
 DISPATCHER = actor("dispatcher", "区诉求中心")
 HANDLER = actor("handler", "住建局")
@@ -388,15 +389,8 @@ async def test_closed_loop_history_is_lean(client):
     """workflow.patched("lean-history"): the repeat look-up is a local activity (no round trip
     through the server), and one timer serves until an earlier deadline appears (before: a timer
     started and one cancelled on every update)."""
-    case_id = await start(client)
-    for update, payload in [("dispatch", {"actor": DISPATCHER, "department": "住建局"}),
-                            ("record_contact", {"actor": HANDLER, "note": "n"}),
-                            ("record_verification", {"actor": HANDLER, "findings": "f"}),
-                            ("reply", {"actor": HANDLER, "message": "m"}),
-                            ("submit_opinion", {"actor": HANDLER, "findings": "f", "handling": "h", "next_steps": "n"}),
-                            ("resolve", {"actor": HANDLER, "resolution": "r"}),
-                            ("record_follow_up", {"actor": HANDLER, "satisfaction": "satisfied"})]:
-        await act(client, case_id, update, payload)
+    case_id = new_id()
+    await closed_loop(client, case_id, None)
     await client.get_workflow_handle(case_id).result()
     events = (await client.get_workflow_handle(case_id).fetch_history()).events
     names = [EventType.Name(e.event_type).removeprefix("EVENT_TYPE_") for e in events]
