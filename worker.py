@@ -47,7 +47,7 @@ def create_worker(
         task_queue=task_queue,
         workflows=WORKFLOWS,
         activities=[planner.plan_milestones, planner.shift_deadline, notifier.send_notice, records.record_case, records.find_earlier_case],
-        **{"workflow_runner": workflow_runner(config.sandbox), **options},
+        **{"workflow_runner": workflow_runner(config.sandbox)} | options,
     )
 
 

@@ -12,11 +12,12 @@ from pathlib import Path
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
 from temporalio.worker import Replayer
 
+import settings
+
 from models import CaseState
 from sla import BUSINESS_TZ
 from starter.cases import WORKFLOW_TYPE, UnknownCase, validate_case_id
 from starter.converter import data_converter
-import settings
 from workflows import WORKFLOWS, workflow_runner
 
 

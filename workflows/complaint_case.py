@@ -85,7 +85,7 @@ class ComplaintCase:
         # fresh timer on every wake; they replay that way.
         self._lean = False
         self._timer: asyncio.Task[None] | None = None
-        self._timer_at: datetime | None = None
+        self._timer_at: datetime | None = None  # when self._timer fires
         if input.carried is not None:
             self._state = input.carried.model_copy(update={"runs": input.carried.runs + 1})
             self._accepted = True
@@ -651,12 +651,14 @@ class ComplaintCase:
             if s.version <= self._recorded_version:
                 return
             version, events = s.version, len(s.timeline)
-            snapshot = CaseSnapshot(complaint=self._input.complaint, state=s.model_copy(update={"timeline": []}),
-                                    events=s.timeline[self._recorded_events:], first_seq=self._recorded_events,
-                                    run_id=workflow.info().run_id)
             await workflow.execute_activity_method(
-                Records.record_case, snapshot, start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=RECORD_RETRY)
+                Records.record_case,
+                CaseSnapshot(complaint=self._input.complaint, state=s.model_copy(update={"timeline": []}),
+                             events=s.timeline[self._recorded_events:], first_seq=self._recorded_events,
+                             run_id=workflow.info().run_id),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RECORD_RETRY,
+            )
             self._recorded_version, self._recorded_events = version, events
 
     def _publish(self) -> None:
