@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 
 from temporalio import workflow
 
@@ -62,18 +61,15 @@ class BareCase:
 
 
 async def serve() -> None:
+    """Until Ctrl-C or SIGTERM, which cancel it (process.run) and so shut the worker down."""
     from temporalio.worker import Worker
 
     from starter import connect
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     client = await connect()
     async with Worker(client, task_queue=os.environ.get("COMPLAINTS_TASK_QUEUE", "bench-bare"), workflows=[BareCase]):
         print("worker serving", flush=True)
-        await stop.wait()
+        await asyncio.Event().wait()
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio.client import Client
 
@@ -187,7 +188,7 @@ def _p(values: list[float], q: float) -> float:
 # ---- 2. acknowledgement latency --------------------------------------------------------------
 
 
-async def acknowledgement(client: Client, db_url: str, rate: float, seconds: float, numbers: Numbers) -> dict:
+async def acknowledgement(client: Client, read_model: Engine, rate: float, seconds: float, numbers: Numbers) -> dict:
     """Start cases at a steady rate; each one's latency is from the start request to its
     acknowledgement notice marked sent in the outbox."""
     started: dict[str, float] = {}
@@ -204,22 +205,23 @@ async def acknowledgement(client: Client, db_url: str, rate: float, seconds: flo
         n = numbers.take()
         tasks.append(asyncio.create_task(start(f"ack-{n}", n, begin + i / rate)))
     await asyncio.gather(*tasks)
-    sent = await _wait_for_acknowledgements(db_url, set(started), timeout=120)
+    sent = await _wait_for_acknowledgements(read_model, set(started), timeout=120)
     latencies = [sent[c] - started[c] for c in started if c in sent]
     return {"cases": count, "acknowledged": len(latencies), "p50_ms": round(_p(latencies, 0.5) * 1000),
             "p99_ms": round(_p(latencies, 0.99) * 1000), "max_ms": round(max(latencies) * 1000)}
 
 
-async def _wait_for_acknowledgements(db_url: str, case_ids: set[str], timeout: float) -> dict[str, float]:
-    engine = make_engine(db_url)
+# Acknowledgements sent: the outbox rows the engine's worker marked sent.
+ACKNOWLEDGED = (OutboxRow.kind == "acknowledgement", OutboxRow.sent_at.is_not(None))
+
+
+async def _wait_for_acknowledgements(read_model: Engine, case_ids: set[str], timeout: float) -> dict[str, float]:
     deadline = time.monotonic() + timeout
     while True:
-        with Session(engine) as session:
-            rows = session.execute(select(OutboxRow.case_id, OutboxRow.sent_at).where(
-                OutboxRow.kind == "acknowledgement", OutboxRow.sent_at.is_not(None))).all()
+        with Session(read_model) as session:
+            rows = session.execute(select(OutboxRow.case_id, OutboxRow.sent_at).where(*ACKNOWLEDGED)).all()
         sent = {case_id: _utc(at).timestamp() for case_id, at in rows if case_id in case_ids}
         if len(sent) == len(case_ids) or time.monotonic() > deadline:
-            engine.dispose()
             return sent
         await asyncio.sleep(0.5)
 
@@ -228,23 +230,19 @@ def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def _acknowledged(db_url: str) -> int:
-    engine = make_engine(db_url)
-    with Session(engine) as session:
-        count = session.execute(select(func.count()).select_from(OutboxRow).where(
-            OutboxRow.kind == "acknowledgement", OutboxRow.sent_at.is_not(None))).scalar_one()
-    engine.dispose()
-    return count
+def _acknowledged(read_model: Engine) -> int:
+    with Session(read_model) as session:
+        return session.execute(select(func.count()).select_from(OutboxRow).where(*ACKNOWLEDGED)).scalar_one()
 
 
 # ---- 3. open cases ---------------------------------------------------------------------------
 
 
-async def open_cases(client: Client, worker: Process, db_url: str, files: list[Path], count: int,
+async def open_cases(client: Client, worker: Process, read_model: Engine, files: list[Path], count: int,
                      numbers: Numbers, say: Any) -> dict:
     rss = [(0, round(worker.rss_mib()))]
     size_before = _size_mib(*files)
-    acknowledged_before = _acknowledged(db_url)
+    acknowledged_before = _acknowledged(read_model)
     hour_ago = datetime.now(timezone.utc) - timedelta(minutes=61)
     overdue_expected = 0
     queue: asyncio.Queue[int] = asyncio.Queue()
@@ -268,7 +266,7 @@ async def open_cases(client: Client, worker: Process, db_url: str, files: list[P
     say(f"  {count} started in {started_in:.0f} s; the worker works through them")
     # Every case has done its first work once its acknowledgement is out. RSS as they get there:
     deadline = time.monotonic() + 1800
-    while (done := _acknowledged(db_url) - acknowledged_before) < count and time.monotonic() < deadline:
+    while (done := _acknowledged(read_model) - acknowledged_before) < count and time.monotonic() < deadline:
         if done >= rss[-1][0] + step:
             rss.append((done, round(worker.rss_mib())))
             say(f"  {done} cases open on their clocks, engine worker RSS {rss[-1][1]} MiB")
@@ -336,9 +334,8 @@ async def bench(scale: Scale, folder: Path, say: Any, parts: list[str] = PARTS) 
     say(f"Booting the dev server on a fresh SQLite file in {folder} ...")
     env = await devserver.start_dev_server(data_converter(), db_file=folder / "temporal.db", port=port)
     client = env.client
-    environ = {**os.environ, "TEMPORAL_ADDRESS": f"localhost:{port}", "COMPLAINTS_DATA_DIR": str(folder),
-               "PYTHONUNBUFFERED": "1"}
-    db_url = settings.load().db_url
+    environ = {**os.environ, "TEMPORAL_ADDRESS": f"localhost:{port}", "PYTHONUNBUFFERED": "1"}
+    read_model = make_engine(settings.load().db_url)
     engine = Process(["worker.py"], {**environ, "COMPLAINTS_TASK_QUEUE": ENGINE_QUEUE}, folder / "engine-worker.log")
     bare = Process(["-m", "bench.bare"], {**environ, "COMPLAINTS_TASK_QUEUE": BARE_QUEUE}, folder / "bare-worker.log")
     numbers = Numbers()
@@ -354,8 +351,8 @@ async def bench(scale: Scale, folder: Path, say: Any, parts: list[str] = PARTS) 
             result["throughput"][f"ratio_c{c}"] = round(ratio, 2)
         if "acknowledgement" in parts:
             say(f"Acknowledgement latency at {scale.ack_rate:.0f} cases/s for {scale.ack_seconds:.0f} s ...")
-            result["acknowledgement"] = await acknowledgement(client, db_url, scale.ack_rate, scale.ack_seconds,
-                                                              numbers)
+            result["acknowledgement"] = await acknowledgement(client, read_model, scale.ack_rate,
+                                                              scale.ack_seconds, numbers)
         if "replay" in parts:  # before the open cases, on a quiet system
             say(f"Replaying {scale.replay} closed cases' histories ...")
             closed = [e.id async for e in client.list_workflows(
@@ -363,13 +360,14 @@ async def bench(scale: Scale, folder: Path, say: Any, parts: list[str] = PARTS) 
             result["replay"] = replay(environ, folder / "histories", closed)
         if "open_cases" in parts:
             say(f"Opening {scale.open_cases} cases ...")
-            result["open_cases"] = await open_cases(client, engine, db_url,
+            result["open_cases"] = await open_cases(client, engine, read_model,
                                                     [folder / "temporal.db", folder / "complaints.db"],
                                                     scale.open_cases, numbers, say)
     finally:
         engine.stop()
         bare.stop()
         await env.shutdown()
+        read_model.dispose()
     return result
 
 
