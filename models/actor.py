@@ -13,6 +13,7 @@ class Role(StrEnum):
     leader = "leader"
     supervisor = "supervisor"
     community = "community"  # a community's party secretary: department names the community
+    auditor = "auditor"  # reads everything, changes nothing: no update admits this role
 
 
 class Actor(Strict):

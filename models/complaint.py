@@ -79,9 +79,14 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=False)
 
 
+Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Url = Annotated[str, Field(max_length=2000, pattern=r"^https?://\S+$")]
+
+
 class Complainant(Strict):
     name: Name
     phone: Phone
+    email: Email | None = None  # Open311 front ends ask for it; the follow-up visit still phones
 
 
 class Location(Strict):
@@ -89,6 +94,9 @@ class Location(Strict):
     street: ShortText
     community: ShortText
     grid: ShortText | None = None
+    address: ShortText | None = None  # as the complainant gave it (Open311's address_string)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    long: float | None = Field(default=None, ge=-180, le=180)
 
 
 class Complaint(Strict):
@@ -99,6 +107,7 @@ class Complaint(Strict):
     title: ShortText
     description: LongText
     location: Location
+    media_url: Url | None = None  # a photo of the problem (Open311)
     # When the complaint was taken in; deadlines anchored on acceptance count from it.
     received_at: AwareDatetime | None = None
 

@@ -12,6 +12,8 @@ from models.complaint import LongText, ShortText, Strict
 
 class Command(Strict):
     actor: Actor
+    # The case version the sender saw (HTTP If-Match): refused, changing nothing, if the case moved on.
+    expected_version: int | None = Field(default=None, ge=0)
 
 
 class Dispatch(Command):

@@ -23,6 +23,15 @@ GROUPS = ("department", "street", "category", "channel")
 SATISFIED = ("satisfied", "basically_satisfied")
 
 
+def parse_moment(value: str) -> datetime:
+    """An ISO date or time; a bare date (or a time without offset) is in Asia/Shanghai."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an ISO date such as 2026-11-01") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=BUSINESS_TZ)
+
+
 def percent(part: int, whole: int) -> str:
     if not whole:
         return "-"

@@ -80,7 +80,8 @@ class ReadModel:
         fields = dict(
             run_id=snap.run_id, version=s.version, channel=c.channel.value, category=s.category.value,
             track=s.track.value, policy=s.policy.value, district=c.location.district, street=c.location.street,
-            community=c.location.community, grid=c.location.grid, department=s.department,
+            community=c.location.community, grid=c.location.grid, title=c.title, address=c.location.address,
+            lat=c.location.lat, long=c.location.long, department=s.department,
             first_department=s.first_department, status=s.status.value, escalated=s.escalated,
             escalation_reason=s.escalation_reason, leader_id=s.leader.id if s.leader else None,
             leader_name=s.leader.name if s.leader else None, reopen_count=s.reopen_count,

@@ -30,6 +30,10 @@ class CaseRow(SQLModel, table=True):
     street: str = Field(index=True)
     community: str
     grid: str | None = None
+    title: str | None = None  # public: Open311 shows it (the description is personal, never stored here)
+    address: str | None = None
+    lat: float | None = None
+    long: float | None = None
     department: str | None = Field(default=None, index=True)
     first_department: str | None = None
     status: str = Field(index=True)

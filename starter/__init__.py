@@ -8,10 +8,13 @@ import settings
 from starter.cases import (
     UPDATES,
     Filed,
+    Forbidden,
     InvalidInput,
     Rejected,
+    Stale,
     UnknownCase,
     act,
+    complaint_of,
     file_and_act,
     file_complaint,
     state,
@@ -32,6 +35,6 @@ async def connect(address: str | None = None, namespace: str | None = None) -> C
 
 
 __all__ = [
-    "UPDATES", "Filed", "InvalidInput", "Rejected", "act", "connect", "data_converter", "file_and_act", "file_complaint",
+    "UPDATES", "Filed", "Forbidden", "InvalidInput", "Rejected", "Stale", "act", "complaint_of", "connect", "data_converter", "file_and_act", "file_complaint",
     "state", "UnknownCase", "validate_case_input", "validate_command",
 ]

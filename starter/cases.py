@@ -10,7 +10,7 @@ from typing import Any
 import pydantic
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from models import (
@@ -18,6 +18,7 @@ from models import (
     CaseInput,
     CaseState,
     Command,
+    Complaint,
     DecideExtension,
     DecideSuspension,
     Dispatch,
@@ -37,10 +38,11 @@ from models import (
     Transfer,
     received_at_problem,
 )
-from starter.converter import describe
+from starter.converter import field_errors
 
 WORKFLOW_TYPE = "ComplaintCase"
-_CASE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
+CASE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
+_CASE_ID = re.compile(CASE_ID_PATTERN)
 
 # Update name -> payload model: the contract's updates.
 UPDATES: dict[str, type[Command]] = {
@@ -66,11 +68,29 @@ UPDATES: dict[str, type[Command]] = {
 
 
 class InvalidInput(ValueError):
-    """Refused at the edge, before anything reaches Temporal. The message names each bad field."""
+    """Refused at the edge, before anything reaches Temporal. The message names each bad field;
+    `errors` holds them one by one, as (field, message)."""
+
+    def __init__(self, message: str, errors: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors if errors is not None else [(message.split(":", 1)[0], message)]
+
+    @classmethod
+    def of(cls, err: pydantic.ValidationError, prefix: str = "") -> "InvalidInput":
+        errors = [(f"{prefix}{where}", message) for where, message in field_errors(err)]
+        return cls("; ".join(f"{where}: {message}" for where, message in errors), errors)
 
 
 class Rejected(Exception):
     """The case refused an update; the message says why. Nothing changed."""
+
+
+class Forbidden(Rejected):
+    """Refused for who asked: this actor may not do this to this case (the access table)."""
+
+
+class Stale(Rejected):
+    """The update named an older version of the case (expected_version) than the case now has."""
 
 
 class UnknownCase(LookupError):
@@ -96,12 +116,12 @@ def validate_case_input(data: CaseInput | dict[str, Any], now: datetime | None =
     try:
         case_input = data if isinstance(data, CaseInput) else CaseInput.model_validate(data)
     except pydantic.ValidationError as err:
-        raise InvalidInput(describe(err)) from None
+        raise InvalidInput.of(err) from None
     if case_input.carried is not None:
         raise InvalidInput("carried: set by the engine only, when a case continues as new")
     problem = received_at_problem(case_input.complaint.received_at, now or datetime.now(timezone.utc))
     if problem:
-        raise InvalidInput(problem)
+        raise InvalidInput(problem, [("complaint.received_at", problem.split(": ", 1)[1])])
     return case_input
 
 
@@ -114,7 +134,7 @@ def validate_command(update: str, data: Command | dict[str, Any]) -> Command:
     try:
         return model.model_validate(data if isinstance(data, dict) else data.model_dump())
     except pydantic.ValidationError as err:
-        raise InvalidInput(describe(err)) from None
+        raise InvalidInput.of(err) from None
 
 
 def _start_options(case_id: str, task_queue: str, if_running: WorkflowIDConflictPolicy) -> dict[str, Any]:
@@ -171,12 +191,16 @@ async def file_and_act(
         raise _rejected(err) from None
 
 
-async def act(client: Client, case_id: str, update: str, payload: Command | dict[str, Any]) -> CaseState:
-    """Run one update on a case; the case's new state, or Rejected with the reason."""
+async def act(client: Client, case_id: str, update: str, payload: Command | dict[str, Any], *,
+              update_id: str | None = None) -> CaseState:
+    """Run one update on a case; the case's new state, or Rejected with the reason.
+
+    With an update_id, the update is applied at most once per case and id: a retry with the same
+    id returns the first answer (Temporal's update id)."""
     command = validate_command(update, payload)
     handle = client.get_workflow_handle(validate_case_id(case_id))
     try:
-        return await handle.execute_update(update, command, result_type=CaseState)
+        return await handle.execute_update(update, command, id=update_id, result_type=CaseState)
     except WorkflowUpdateFailedError as err:
         raise _rejected(err) from None
     except RPCError as err:
@@ -193,15 +217,32 @@ async def act(client: Client, case_id: str, update: str, payload: Command | dict
         ) from None
 
 
+_REFUSALS: dict[str | None, type[Rejected]] = {"NotAllowed": Forbidden, "Stale": Stale}
+
+
 def _rejected(err: WorkflowUpdateFailedError) -> Rejected:
     cause = err.cause
-    return Rejected(getattr(cause, "message", None) or str(cause or err))
+    if isinstance(cause, ApplicationError) and cause.type == "InvalidInput":
+        raise InvalidInput(cause.message) from None  # the payload failed the engine's own decoding
+    kind = _REFUSALS.get(cause.type if isinstance(cause, ApplicationError) else None, Rejected)
+    return kind(getattr(cause, "message", None) or str(cause or err))
 
 
 async def state(client: Client, case_id: str) -> CaseState:
     handle = client.get_workflow_handle(validate_case_id(case_id))
     try:
         return await handle.query("state", result_type=CaseState)
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise UnknownCase(f"no case {case_id}") from None
+        raise
+
+
+async def complaint_of(client: Client, case_id: str) -> Complaint:
+    """The complaint as filed, personal data included: for those who handle or supervise the case."""
+    handle = client.get_workflow_handle(validate_case_id(case_id))
+    try:
+        return await handle.query("complaint", result_type=Complaint)
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
             raise UnknownCase(f"no case {case_id}") from None

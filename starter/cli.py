@@ -13,6 +13,9 @@ Auditors:
     python -m starter export CASE_ID... | --closed [--since DATE]  [--out DIR]
     python -m starter replay PATH|CASE_ID
 Operators:
+    python -m starter identity add ID --role ROLE [--department D] [--name N] [--password-stdin]
+    python -m starter identity revoke ID
+    python -m starter identity list
     python -m starter setup-cluster
     python -m starter rebuild-read-model
     python -m starter codec-server [--port 8081] [--origin http://localhost:8233]
@@ -34,6 +37,7 @@ from typing import Any
 from temporalio.service import RPCError
 
 from starter import UPDATES, InvalidInput, Rejected, UnknownCase, act, connect, file_complaint, state
+from models import Role
 from starter.show import render
 
 EXIT_NONDETERMINISTIC = 6
@@ -70,13 +74,12 @@ def _read_json(path: str) -> Any:
 
 def _date(value: str) -> datetime:
     """An ISO date or time; a bare date is midnight in Asia/Shanghai."""
-    from sla import BUSINESS_TZ
+    from readmodel.stats import parse_moment
 
     try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not an ISO date such as 2026-11-01") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=BUSINESS_TZ)
+        return parse_moment(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 async def cmd_file(args: argparse.Namespace) -> int:
@@ -212,19 +215,55 @@ async def cmd_setup_cluster(args: argparse.Namespace) -> int:
 
 
 async def cmd_codec_server(args: argparse.Namespace) -> int:
-    import os
-
+    import settings
+    from gateway.auth import RateLimiter
+    from gateway.codec import CodecState, codec_app
+    from gateway.identities import IdentityStore
+    from gateway.serve import serve_until_cancelled, server
     from starter.codec import EncryptionCodec, keyring_from_settings
-    from starter.codec_server import make_server
 
-    server = make_server(EncryptionCodec(keyring_from_settings()), port=args.port, origin=args.origin,
-                         token=os.environ.get("COMPLAINTS_CODEC_TOKEN") or None, host=args.host)
-    print(f"codec server on http://{args.host}:{server.server_port} for {args.origin}", flush=True)
+    # The gateway's own codec endpoint, served alone at / (the gateway serves it at /codec).
+    config = settings.load()
+    state = CodecState(IdentityStore(config.identities_file), RateLimiter(config.rate_limit, config.rate_burst),
+                       EncryptionCodec(keyring_from_settings()))
+    running = server(codec_app(state, args.origin), args.host, args.port)
+    print(f"codec server on http://{args.host}:{args.port} for {args.origin} "
+          "(supervisor and auditor keys only)", flush=True)
+    await serve_until_cancelled(running)
+    return 0
+
+
+async def cmd_identity(args: argparse.Namespace) -> int:
+    import settings
+    from gateway.identities import IdentityError, IdentityStore
+    from models import Role
+
+    store = IdentityStore(settings.load().identities_file)
     try:
-        await asyncio.to_thread(server.serve_forever)
-    finally:
-        server.shutdown()  # ends serve_forever in its thread, so the process can leave
-        server.server_close()
+        if args.action == "add":
+            password = None
+            if args.password_stdin:
+                password = sys.stdin.readline().rstrip("\r\n")
+            key = store.add(args.id, Role(args.role), department=args.department, name=args.name, password=password)
+            print(f"identity {args.id}: {args.role}" + (f" of {args.department}" if args.department else "")
+                  + f" in {store.path}")
+            if key is None:
+                print("console password set (stored as a scrypt hash)")
+            else:
+                print("API key (shown this once; only its hash is kept):")
+                print(key)
+        elif args.action == "revoke":
+            count = store.revoke(args.id)
+            print(f"revoked {args.id}: {count} key{'s' if count != 1 else ''} and any console password end now")
+        else:
+            for identity in sorted(store.identities().values(), key=lambda i: i.id):
+                state = f"revoked {identity.revoked_at}" if identity.revoked_at else (
+                    f"{len(identity.keys)} key{'s' if len(identity.keys) != 1 else ''}"
+                    + (", console password" if identity.password else ""))
+                print(f"{identity.id:<24} {identity.role.value:<11} {identity.department or '-':<16} "
+                      f"{identity.name or '-':<10} {state}")
+    except IdentityError as err:
+        raise InvalidInput(str(err)) from None
     return 0
 
 
@@ -294,9 +333,21 @@ def parser() -> argparse.ArgumentParser:
     c = sub.add_parser("replay", help="replay histories against this code; exit 6 on any non-determinism")
     c.add_argument("target", help="a history file, a folder of them, or a case id")
     c.set_defaults(run=cmd_replay)
+    c = sub.add_parser("identity", help="who may call the gateway: API keys and console passwords")
+    actions = c.add_subparsers(dest="action", required=True)
+    a = actions.add_parser("add", help="create an identity and print its API key (once), or set its password")
+    a.add_argument("id")
+    a.add_argument("--role", required=True, choices=[r.value for r in Role])
+    a.add_argument("--department", help="the department it acts for (a community's name for role community)")
+    a.add_argument("--name", help="a person's or system's name, for people to read")
+    a.add_argument("--password-stdin", action="store_true", help="set a console password read from stdin instead")
+    a = actions.add_parser("revoke", help="end every key and the password of an identity at once")
+    a.add_argument("id")
+    actions.add_parser("list", help="the identities (never a key or a password)")
+    c.set_defaults(run=cmd_identity)
     c = sub.add_parser("setup-cluster", help="register the engine's search attributes on the namespace")
     c.set_defaults(run=cmd_setup_cluster)
-    c = sub.add_parser("codec-server", help="decrypt payloads for the Temporal Web UI (for key holders)")
+    c = sub.add_parser("codec-server", help="decrypt payloads for the Temporal Web UI (supervisors and auditors)")
     c.add_argument("--port", type=int, default=8081)
     c.add_argument("--host", default="127.0.0.1")
     c.add_argument("--origin", default="http://localhost:8233", help="the Web UI's origin (CORS)")

@@ -15,13 +15,14 @@ if TYPE_CHECKING:
     from starter.codec import Keyring
 
 
+def field_errors(err: pydantic.ValidationError) -> list[tuple[str, str]]:
+    """(field.path, what is wrong) for each bad field."""
+    return [(".".join(str(p) for p in e["loc"]) or "(input)", e["msg"]) for e in err.errors(include_url=False)]
+
+
 def describe(err: pydantic.ValidationError) -> str:
     """'field.path: what is wrong' for each bad field, on one line."""
-    parts = []
-    for e in err.errors(include_url=False):
-        where = ".".join(str(p) for p in e["loc"]) or "(input)"
-        parts.append(f"{where}: {e['msg']}")
-    return "; ".join(parts)
+    return "; ".join(f"{where}: {message}" for where, message in field_errors(err))
 
 
 class CasePayloadConverter(PydanticPayloadConverter):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecution
 
 from starter.cases import WORKFLOW_TYPE
 from workflows import search_attributes as sa
@@ -38,6 +38,7 @@ def list_query(
     status: str | None = None,
     department: str | None = None,
     street: str | None = None,
+    category: str | None = None,
     overdue: bool = False,
     escalated: bool = False,
     due_within: timedelta | None = None,
@@ -50,6 +51,8 @@ def list_query(
         parts.append(f"{sa.DEPARTMENT.name} = {_quote(department)}")
     if street:
         parts.append(f"{sa.STREET.name} = {_quote(street)}")
+    if category:
+        parts.append(f"{sa.CATEGORY.name} = {_quote(category)}")
     if overdue:
         parts.append(f"{sa.OVERDUE_COUNT.name} > 0")
     if escalated:
@@ -60,14 +63,23 @@ def list_query(
     return " AND ".join(parts)
 
 
+def listed(execution: WorkflowExecution) -> ListedCase:
+    a = execution.typed_search_attributes
+    return ListedCase(
+        case_id=execution.id, status=a.get(sa.CASE_STATUS), department=a.get(sa.DEPARTMENT),
+        street=a.get(sa.STREET), category=a.get(sa.CATEGORY), next_deadline=a.get(sa.NEXT_DEADLINE),
+        breaches=a.get(sa.BREACH_COUNT) or 0, overdue=a.get(sa.OVERDUE_COUNT) or 0,
+        escalated=bool(a.get(sa.ESCALATED)),
+    )
+
+
 async def list_cases(client: Client, query: str, limit: int = 200) -> list[ListedCase]:
-    found: list[ListedCase] = []
-    async for execution in client.list_workflows(query, limit=limit):
-        a = execution.typed_search_attributes
-        found.append(ListedCase(
-            case_id=execution.id, status=a.get(sa.CASE_STATUS), department=a.get(sa.DEPARTMENT),
-            street=a.get(sa.STREET), category=a.get(sa.CATEGORY), next_deadline=a.get(sa.NEXT_DEADLINE),
-            breaches=a.get(sa.BREACH_COUNT) or 0, overdue=a.get(sa.OVERDUE_COUNT) or 0,
-            escalated=bool(a.get(sa.ESCALATED)),
-        ))
-    return found
+    return [listed(execution) async for execution in client.list_workflows(query, limit=limit)]
+
+
+async def list_page(client: Client, query: str, page_size: int,
+                    page_token: bytes | None = None) -> tuple[list[ListedCase], bytes | None]:
+    """One page of cases and the token of the next (None: this was the last)."""
+    pages = client.list_workflows(query, page_size=page_size, next_page_token=page_token)
+    await pages.fetch_next_page()
+    return [listed(e) for e in pages.current_page or []], pages.next_page_token or None

@@ -19,7 +19,6 @@ from models import CaseState
 from sla import WorkingCalendar
 from starter import act, data_converter, file_complaint
 from starter.codec import ENCODING, EncryptionCodec, Keyring, load_keyring, payloads_to_json
-from starter.codec_server import make_server
 from tests.conftest import RecordingSender, actor, complaint, unique_phone
 from workflows import WORKFLOWS
 from worker import create_worker
@@ -111,40 +110,42 @@ async def test_rotated_key_still_decodes_and_replays_old_cases(env, client):
     assert failed.replay_failure is not None  # the old key really is needed, and really is used
 
 
-async def test_codec_server_for_the_web_ui():
+async def test_codec_server_for_the_web_ui(tmp_path):
+    """`python -m starter codec-server` serves the gateway's codec app alone, at / as before."""
+    import httpx
+
+    from gateway.auth import RateLimiter
+    from gateway.codec import CodecState, codec_app
+    from gateway.identities import IdentityStore
+    from models import Role
+
     ring = Keyring.generate("k1")
     codec = EncryptionCodec(ring)
-    server = make_server(codec, port=0, origin="http://localhost:8233", token="tok")
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    try:
-        sealed = await codec.encode([Payload(metadata={"encoding": b"json/plain"}, data=b'"13800138000"')])
+    store = IdentityStore(tmp_path / "identities.toml")
+    supervisor, handler = store.add("sup-1", Role.supervisor), store.add("h-1", Role.handler, department="住建局")
+    app = codec_app(CodecState(store, RateLimiter(0, 1), codec), "http://localhost:8233")
+    sealed = await codec.encode([Payload(metadata={"encoding": b"json/plain"}, data=b'"13800138000"')])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://codec.test") as h:
 
-        def post(path: str, body: str, token: str | None = "tok") -> tuple[int, dict, str]:
-            headers = {"Content-Type": "application/json", "X-Namespace": "default"}
-            if token:
-                headers["Authorization"] = f"Bearer {token}"
-            request = urllib.request.Request(base + path, data=body.encode(), headers=headers, method="POST")
-            try:
-                with urllib.request.urlopen(request) as response:
-                    return response.status, dict(response.headers), response.read().decode()
-            except urllib.error.HTTPError as err:
-                return err.code, dict(err.headers), err.read().decode()
+        async def post(path: str, body: str, key: str | None) -> httpx.Response:
+            headers = {"Content-Type": "application/json", "X-Namespace": "default",
+                       "Origin": "http://localhost:8233"}
+            return await h.post(path, content=body, headers=headers | ({"Authorization": f"Bearer {key}"} if key else {}))
 
-        status, headers, body = post("/decode", payloads_to_json(sealed))
-        assert status == 200 and headers["Access-Control-Allow-Origin"] == "http://localhost:8233"
-        decoded = json.loads(body)["payloads"][0]
+        answer = await post("/decode", payloads_to_json(sealed), supervisor)
+        assert answer.status_code == 200 and answer.headers["access-control-allow-origin"] == "http://localhost:8233"
+        decoded = answer.json()["payloads"][0]
         assert base64.b64decode(decoded["data"]) == b'"13800138000"'
-        assert post("/decode", payloads_to_json(sealed), token="wrong")[0] == 401
-        assert post("/decode", "not json")[0] == 400
-        status, _, body = post("/encode", json.dumps({"payloads": [decoded]}))
-        assert status == 200 and json.loads(body)["payloads"][0]["metadata"]["encoding"] == \
-            base64.b64encode(ENCODING).decode()
-        preflight = urllib.request.Request(base + "/decode", method="OPTIONS")
-        with urllib.request.urlopen(preflight) as response:
-            assert "X-Namespace" in response.headers["Access-Control-Allow-Headers"]
-    finally:
-        server.shutdown()
+        assert (await post("/decode", payloads_to_json(sealed), "wrong")).status_code == 401
+        assert (await post("/decode", payloads_to_json(sealed), handler)).status_code == 403
+        assert (await post("/decode", "not json", supervisor)).status_code == 400
+        encoded = await post("/encode", json.dumps({"payloads": [decoded]}), supervisor)
+        assert encoded.status_code == 200
+        assert encoded.json()["payloads"][0]["metadata"]["encoding"] == base64.b64encode(ENCODING).decode()
+        preflight = await h.options("/decode", headers={"Origin": "http://localhost:8233",
+                                                        "Access-Control-Request-Method": "POST",
+                                                        "Access-Control-Request-Headers": "X-Namespace"})
+        assert "X-Namespace" in preflight.headers["access-control-allow-headers"]
 
 
 def _read_model(tmp_path: Path):

@@ -24,6 +24,14 @@ class Rejected(ValueError):
     """An update the case refuses: the message says why."""
 
 
+class NotAllowed(Rejected):
+    """Refused for who asks, not for where the case stands: this actor may not do this."""
+
+
+class Stale(Rejected):
+    """The sender saw an older version of the case than the one it is now."""
+
+
 HANDLING = (CaseStatus.dispatched, CaseStatus.handling)
 
 
@@ -49,13 +57,13 @@ def _department_or_leader(state: CaseState, actor: Actor, update: str) -> None:
     who = f"a handler of {state.department}"
     if state.escalated:
         who += f" or the case's leader ({state.leader.id})" if state.leader else " (no leader is assigned yet)"
-    raise Rejected(f"{update}: {_describe(actor)} may not; only {who} may")
+    raise NotAllowed(f"{update}: {_describe(actor)} may not; only {who} may")
 
 
 def _roles(actor: Actor, update: str, *roles: Role) -> None:
     if actor.role not in roles:
         names = " or ".join(r.value for r in roles)
-        raise Rejected(f"{update}: {_describe(actor)} may not; only a {names} may")
+        raise NotAllowed(f"{update}: {_describe(actor)} may not; only a {names} may")
 
 
 def _describe(actor: Actor) -> str:
@@ -121,7 +129,7 @@ def _supervisor_decides(update: str, state: CaseState, cmd: Command, pending: ob
 
 def _handler_or_supervisor(state: CaseState, actor: Actor, update: str) -> None:
     if not (_is_handler(state, actor) or actor.role == Role.supervisor):
-        raise Rejected(f"{update}: {_describe(actor)} may not; only a handler of {state.department} or a supervisor may")
+        raise NotAllowed(f"{update}: {_describe(actor)} may not; only a handler of {state.department} or a supervisor may")
 
 
 def may_decide_extension(state: CaseState, cmd: Command) -> None:
@@ -134,7 +142,7 @@ def may_resolve(state: CaseState, cmd: Command) -> None:
         if state.leader is None:
             raise Rejected("resolve: the case is escalated and no leader is assigned yet; only that leader may resolve")
         if not _is_leader(state, cmd.actor):
-            raise Rejected(f"resolve: the case is escalated; only its leader {state.leader.id} may resolve it")
+            raise NotAllowed(f"resolve: the case is escalated; only its leader {state.leader.id} may resolve it")
         return
     _department_or_leader(state, cmd.actor, "resolve")
 
@@ -161,7 +169,7 @@ def may_assign_leader(state: CaseState, cmd: Command) -> None:
 def may_request_suspension(state: CaseState, cmd: Command) -> None:
     _status(state, "request_suspension", HANDLING)
     if not _is_handler(state, cmd.actor):
-        raise Rejected(f"request_suspension: {_describe(cmd.actor)} may not; only a handler of {state.department} may")
+        raise NotAllowed(f"request_suspension: {_describe(cmd.actor)} may not; only a handler of {state.department} may")
     if state.suspended:
         raise Rejected("request_suspension: the resolve clock is already stopped")
     if state.pending_suspension is not None:
@@ -190,7 +198,7 @@ def may_summon_departments(state: CaseState, cmd: Command) -> None:
     _status(state, "summon_departments", OPEN_STATUSES)
     actor = cmd.actor
     if not (actor.role == Role.supervisor or (actor.role == Role.community and actor.department == state.community)):
-        raise Rejected(f"summon_departments: {_describe(actor)} may not; only the case's community "
+        raise NotAllowed(f"summon_departments: {_describe(actor)} may not; only the case's community "
                        f"({state.community}) or a supervisor may")
     assert isinstance(cmd, SummonDepartments)
     already = _summoned(state) & set(cmd.departments)
@@ -203,7 +211,7 @@ def may_report_in(state: CaseState, cmd: Command) -> None:
     owed = _summoned(state)
     if cmd.actor.role != Role.handler or cmd.actor.department not in owed:
         who = ", ".join(sorted(owed)) or "none is summoned"
-        raise Rejected(f"report_in: {_describe(cmd.actor)} may not; only a handler of a summoned department ({who})")
+        raise NotAllowed(f"report_in: {_describe(cmd.actor)} may not; only a handler of a summoned department ({who})")
 
 
 RULES: dict[str, Callable[[CaseState, Command], None]] = {
@@ -229,5 +237,19 @@ RULES: dict[str, Callable[[CaseState, Command], None]] = {
 
 
 def check(update: str, state: CaseState, cmd: Command) -> None:
-    """Raise Rejected with the reason when `cmd` may not run on `state`."""
-    RULES[update](state, cmd)
+    """Raise Rejected with the reason when `cmd` may not run on `state`: NotAllowed for who asks
+    (checked first, so nothing is told to those who may not act), Stale when the sender saw an
+    older version, else the case's own reason."""
+    if cmd.actor.role == Role.auditor:
+        raise NotAllowed(f"{update}: {_describe(cmd.actor)} may not; an auditor reads cases and changes nothing")
+    stale = cmd.expected_version is not None and cmd.expected_version != state.version
+    try:
+        RULES[update](state, cmd)
+    except NotAllowed:
+        raise
+    except Rejected:
+        if not stale:
+            raise
+    if stale:
+        raise Stale(f"{update}: the case is at version {state.version}, not {cmd.expected_version}; "
+                    "read it again and decide on what it is now")

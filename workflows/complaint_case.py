@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         CaseState,
         CaseStatus,
         Command,
+        Complaint,
         DecideExtension,
         DecideSuspension,
         Dispatch,
@@ -157,6 +158,11 @@ class ComplaintCase:
     @workflow.query
     def state(self) -> CaseState:
         return self._state
+
+    @workflow.query
+    def complaint(self) -> Complaint:
+        """The complaint as filed (personal data included: the gateway masks it by role)."""
+        return self._input.complaint
 
     @workflow.signal
     def record_repeat(self, repeat: RepeatComplaint) -> None:
@@ -695,8 +701,8 @@ class ComplaintCase:
     def _check(self, update: str, cmd: Command) -> None:
         try:
             access.check(update, self._state, cmd)
-        except access.Rejected as err:
-            raise ApplicationError(str(err), type="Rejected", non_retryable=True) from None
+        except access.Rejected as err:  # its type (Rejected, NotAllowed, Stale) tells the caller which
+            raise ApplicationError(str(err), type=type(err).__name__, non_retryable=True) from None
 
     def _event(self, kind: str, actor: Actor | None, *, at: datetime | None = None, **detail: Any) -> TimelineEvent:
         event = TimelineEvent(at=at or workflow.now(), kind=kind, actor=actor,

@@ -1,0 +1,130 @@
+"""The gateway's app: wiring in one place (the Temporal client, the read model, identities, limits).
+
+One Temporal client per process, made in the lifespan and used only from the app's event loop.
+It connects lazily, so the gateway starts (and says 503) while Temporal is still coming up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
+from temporalio.client import Client
+
+import logs
+import settings
+from gateway import open311, problems, v1
+from gateway.auth import Gateway, RateLimiter, gateway
+from gateway.codec import CodecState, codec_app
+from gateway.identities import IdentityStore
+from readmodel import ReadModel, open_read_model
+from starter import data_converter
+from starter.codec import EncryptionCodec, keyring_from_settings
+
+log = logs.get("gateway")
+MAX_BODY = 64 * 1024
+
+DESCRIPTION = """HTTP for integrators in any language: file complaints, act on cases, read them.
+
+Every request but `/healthz`, `/openapi.json`, `/docs` and Open311's GETs carries
+`Authorization: Bearer <key>` (keys from `python -m starter identity add`). The caller's
+identity is the actor of every update. Errors are `application/problem+json`.
+"""
+
+
+class BodyLimit:
+    """413 for a body over MAX_BODY, whether it says its length or streams it. The body is read
+    here (it is small by then) and handed on whole, so no handler ever sees part of one."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
+            return await self._refuse(scope, receive, send)
+        body, more = bytearray(), True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return None
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > MAX_BODY:
+                return await self._refuse(scope, receive, send)
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if sent:
+                return await receive()  # after the body: wait for a disconnect, as the server would
+            sent = True
+            return {"type": "http.request", "body": bytes(body), "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    @staticmethod
+    async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:
+        answer = problems.problem(413, f"the body is over {MAX_BODY // 1024} KiB")
+        await answer(scope, receive, send)
+
+
+def create_app(*, client: Client | None = None, read_model: ReadModel | None = None,
+               config: settings.Settings | None = None) -> FastAPI:
+    """The gateway. Tests may hand in a client and a read model; otherwise the settings decide."""
+    config = config or settings.load()
+    identities = IdentityStore(config.identities_file)
+    limiter = RateLimiter(config.rate_limit, config.rate_burst)
+    codec = codec_app(CodecState(identities, limiter, EncryptionCodec(keyring_from_settings())), config.codec_origin)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        temporal = client or await Client.connect(
+            config.temporal_address or f"localhost:{config.dev_server_port}", namespace=config.namespace,
+            data_converter=data_converter(), lazy=True)
+        app.state.gateway = Gateway(config, temporal, read_model or open_read_model(config), identities, limiter)
+        log.info("gateway ready", temporal=config.temporal_address or f"localhost:{config.dev_server_port}",
+                 namespace=config.namespace, identities=str(config.identities_file))
+        yield
+
+    app = FastAPI(title="Complaint cases (接诉即办) gateway", version="1", description=DESCRIPTION, lifespan=lifespan)
+    problems.install(app, {open311.router.prefix + "/": open311.error_answer})
+    app.add_middleware(BodyLimit)
+    app.include_router(v1.router)
+    app.include_router(open311.router)
+    app.mount("/codec", codec)
+
+    @app.get("/healthz", tags=["operators"], summary="200 when Temporal and the read model answer",
+             responses={503: {"description": "Names what does not answer", "model": problems.Problem,
+                              "content": {problems.PROBLEM: {}}}})
+    async def healthz(request: Request) -> JSONResponse:
+        g = gateway(request)
+        failing = {}
+        try:
+            await g.client.workflow_service.get_system_info(GetSystemInfoRequest(), timeout=timedelta(seconds=3))
+        except Exception as err:  # anything at all: the answer is "Temporal does not answer", and why
+            failing["temporal"] = f"{type(err).__name__}: {err}"
+        try:
+            await asyncio.wait_for(asyncio.to_thread(_ping, g.read_model), 3)
+        except Exception as err:
+            failing["read_model"] = f"{type(err).__name__}: {err}"
+        if failing:
+            return problems.problem(503, "; ".join(f"{k} does not answer ({v})" for k, v in failing.items()))
+        return JSONResponse({"status": "ok", "temporal": "ok", "read_model": "ok"})
+
+    return app
+
+
+def _ping(read_model: ReadModel) -> Any:
+    with read_model.engine.connect() as conn:
+        return conn.execute(text("SELECT 1")).scalar()

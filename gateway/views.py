@@ -1,0 +1,103 @@
+"""What the gateway takes and gives beyond the engine's own models, and who sees personal data."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from gateway.identities import Identity
+from models import CaseInput, CaseState, CaseStatus, Complaint, Policy, Role, TimelineEvent
+from readmodel.privacy import mask
+
+
+class CaseFiling(BaseModel):
+    """A complaint to file: the case contract's `CaseInput` as integrators send it."""
+
+    model_config = {"extra": "forbid"}
+    complaint: Complaint
+    policy: Policy = Policy.p1030
+
+    def as_case_input(self) -> CaseInput:
+        return CaseInput(complaint=self.complaint, policy=self.policy)
+
+
+class ComplainantAnswer(BaseModel):
+    name: str
+    phone: str
+    email: str | None = None
+    masked: bool = Field(description="true: name and phone are masked for this caller")
+
+
+class ComplaintAnswer(BaseModel):
+    channel: str
+    category: str
+    track: str
+    title: str
+    description: str
+    location: dict[str, Any]
+    media_url: str | None = None
+    received_at: datetime | None = None
+    complainant: ComplainantAnswer | None = None
+
+
+class CaseAnswer(CaseState):
+    """The case's state, and the complaint as filed."""
+
+    complaint: ComplaintAnswer
+
+
+class CaseSummary(BaseModel):
+    case_id: str
+    status: str | None
+    department: str | None
+    street: str | None
+    category: str | None
+    next_deadline: datetime | None
+    breaches: int
+    overdue: int
+    escalated: bool
+
+
+class CaseList(BaseModel):
+    cases: list[CaseSummary]
+    next_page_token: str | None = Field(description="Pass it back for the next page; null on the last")
+
+
+class TimelineAnswer(BaseModel):
+    case_id: str
+    status: CaseStatus
+    runs: int = Field(description="Workflow runs that carried the case (a long case continues as new)")
+    timeline: list[TimelineEvent]
+
+
+def sees_personal_data(identity: Identity, case: CaseState) -> bool:
+    """Names and phones in clear only for those who handle or supervise the case: supervisors, the
+    dispatchers who take complaints in, the handlers of its (first) department and its leader.
+    Auditors and everyone else see them masked."""
+    if identity.role in (Role.supervisor, Role.dispatcher):
+        return True
+    if identity.role == Role.handler:
+        return identity.department is not None and identity.department in (case.department, case.first_department)
+    if identity.role == Role.leader:
+        return case.leader is not None and case.leader.id == identity.id
+    return False
+
+
+def mask_name(name: str) -> str:
+    return name[:1] + "*" * max(len(name) - 1, 1)
+
+
+def case_answer(case: CaseState, complaint: Complaint, identity: Identity) -> dict[str, Any]:
+    """The complaint as this caller may see it."""
+    body = complaint.model_dump(mode="json", exclude={"complainant"})
+    person = complaint.complainant
+    if person is not None:
+        clear = sees_personal_data(identity, case)
+        body["complainant"] = ComplainantAnswer(
+            name=person.name if clear else mask_name(person.name),
+            phone=person.phone if clear else mask(person.phone),
+            email=person.email if clear or person.email is None else mask_name(person.email),
+            masked=not clear).model_dump(mode="json")
+    return body
