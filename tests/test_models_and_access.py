@@ -75,7 +75,7 @@ def test_cli_fields():
 
 # ---- who may do what: every update x every role x own/other department -------------------
 
-ROLES = ("dispatcher", "handler", "leader", "supervisor", "community")
+ROLES = ("dispatcher", "handler", "leader", "supervisor", "community", "auditor")
 DEPARTMENT_UPDATES = ("record_contact", "record_verification", "reply", "submit_opinion", "report_progress",
                       "transfer", "request_extension", "resolve")
 PAYLOADS = {
@@ -192,3 +192,43 @@ def test_status_rules():
                                          "to_department": "住建局", "explanation": "e"})
     with pytest.raises(access.Rejected, match="already the assigned department"):
         access.check("transfer", _state(CaseStatus.handling), same)
+
+
+@pytest.mark.parametrize("status", [s.value for s in CaseStatus])
+@pytest.mark.parametrize("update", sorted(UPDATES))
+def test_an_auditor_reads_and_never_acts(update, status):
+    cmd = validate_command(update, {"actor": {"id": "a1", "role": "auditor", "department": "住建局"},
+                                    **PAYLOADS[update]})
+    with pytest.raises(access.NotAllowed, match="auditor"):
+        access.check(update, _state(CaseStatus(status), escalated=True, leader=True, pending=True), cmd)
+
+
+def test_who_may_not_is_told_apart_from_what_the_case_refuses():
+    handler = {"id": "h", "role": "handler", "department": "住建局"}
+    stranger = {"id": "t", "role": "handler", "department": "交通局"}
+    received, handling = _state(CaseStatus.received), _state(CaseStatus.handling)
+    with pytest.raises(access.NotAllowed):
+        access.check("resolve", handling, validate_command("resolve", {"actor": stranger, "resolution": "r"}))
+    with pytest.raises(access.Rejected) as refused:
+        access.check("resolve", received, validate_command("resolve", {"actor": handler, "resolution": "r"}))
+    assert not isinstance(refused.value, access.NotAllowed)
+
+
+def test_expected_version_guards_every_update():
+    s = _state(CaseStatus.handling)
+    s.version = 7
+    handler = {"id": "h", "role": "handler", "department": "住建局"}
+    note = {"actor": handler, "note": "n"}
+    access.check("record_contact", s, validate_command("record_contact", note | {"expected_version": 7}))
+    access.check("record_contact", s, validate_command("record_contact", note))  # no version: no guard
+    with pytest.raises(access.Stale, match="version 7, not 6"):
+        access.check("record_contact", s, validate_command("record_contact", note | {"expected_version": 6}))
+    # A stale sender who may not act at all hears that first; a stale view of the status is Stale.
+    with pytest.raises(access.NotAllowed):
+        access.check("escalate", s, validate_command("escalate", {"actor": handler, "reason": "r",
+                                                                  "expected_version": 6}))
+    with pytest.raises(access.Stale):
+        access.check("dispatch", s, validate_command("dispatch", {"actor": {"id": "d", "role": "dispatcher"},
+                                                                  "department": "d", "expected_version": 6}))
+    with pytest.raises(InvalidInput, match="expected_version"):
+        validate_command("record_contact", note | {"expected_version": -1})
