@@ -1,5 +1,6 @@
-"""The demo: boots the embedded dev server and the worker, files three complaints from the
-source documents, walks one through the whole closed loop, and shows one breaching its clock.
+"""The demo: boots the embedded dev server, the worker and the HTTP gateway, files complaints from
+the source documents, walks one through the whole closed loop, shows one breaching its clock, and
+files and acts on one over plain HTTP with API keys, as a Java or Go backend would.
 
     make demo        (or: python demo.py)
 """
@@ -90,6 +91,70 @@ async def walk_closed_loop(client: Client, case_id: str) -> None:
     for update, payload in steps:
         s = await act(client, case_id, update, payload)
         print(f"  {update:<20} -> {_summary(s)}")
+
+
+def _curl(method: str, path: str, key_name: str, body: dict | None = None, form: bool = False) -> str:
+    data = ""
+    if body is not None:
+        data = (" " + " ".join(f"--data-urlencode '{k}={v}'" for k, v in body.items()) if form
+                else f" -H 'Content-Type: application/json' -d '{json.dumps(body, ensure_ascii=False)}'")
+    auth = f" -H \"Authorization: Bearer ${key_name}\"" if key_name else ""
+    return f"curl -X {method} $GATEWAY{path}{auth}{data}"
+
+
+async def over_http(client: Client, read_model: ReadModel, folder) -> None:
+    """The gateway beside the worker: identities with keys, and the calls any language can make."""
+    import dataclasses
+
+    import httpx
+
+    from gateway import create_app
+    from gateway.identities import IdentityStore
+    from gateway.serve import server
+    from models import Role
+
+    store = IdentityStore(folder / "identities.toml")
+    keys = {"DISPATCHER_KEY": store.add("hotline-07", Role.dispatcher, department="区群众诉求服务中心", name="热线话务员"),
+            "HANDLER_KEY": store.add("housing-zhang", Role.handler, department="区住建局", name="张工")}
+    config = dataclasses.replace(settings.load(), identities_file=store.path, rate_limit=0.0)
+    port = next(p for p in (8080, 18080, 28080) if _free(p))
+    running = server(create_app(client=client, read_model=read_model, config=config), "127.0.0.1", port)
+    serving = asyncio.create_task(running.serve())
+    while not running.started:
+        await asyncio.sleep(0.05)
+    base = f"http://127.0.0.1:{port}"
+    print(f"demo-http-6: over HTTP, through the gateway at {base} (OpenAPI: {base}/docs)")
+    print(f"  identities in {store.path}: hotline-07 (dispatcher), housing-zhang (handler of 区住建局);")
+    print("  keys are shown once and stored only as hashes (python -m starter identity add ...)")
+    filing = {"complaint": {**WATER_CUT, "complainant": {"name": "周先生", "phone": "13688889999"},
+                            "title": "出租屋被断水", "location": {**WATER_CUT["location"], "community": "凤凰社区"}}}
+    calls = [
+        ("PUT", "/v1/cases/demo-http-6", "DISPATCHER_KEY", filing),
+        ("POST", "/v1/cases/demo-http-6/dispatch", "DISPATCHER_KEY", {"department": "区住建局"}),
+        ("POST", "/v1/cases/demo-http-6/record_contact", "HANDLER_KEY", {"note": "已电话联系周先生, 约定上门"}),
+        # A handler's system claims to be a supervisor: the caller's identity is the actor, always.
+        ("POST", "/v1/cases/demo-http-6/escalate", "HANDLER_KEY",
+         {"reason": "我是督办", "actor": {"id": "sup-wang", "role": "supervisor"}}),
+        ("GET", "/open311/v2/requests/demo-http-6.json", "", None),
+    ]
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as h:
+            for method, path, key_name, body in calls:
+                headers = {"Authorization": f"Bearer {keys[key_name]}"} if key_name else {}
+                answer = await h.request(method, path, json=body, headers=headers)
+                shown = answer.json()
+                if isinstance(shown, list):  # Open311: a list of requests
+                    summary = f"{shown[0]['status']}: {shown[0]['status_notes']}, {shown[0]['agency_responsible']}"
+                elif "version" in shown:
+                    summary = f"status {shown['status']}, version {shown['version']} (ETag {answer.headers['etag']})"
+                else:
+                    summary = shown["detail"]
+                print(f"  {_curl(method, path, key_name, body)[:150]}")
+                print(f"    -> {answer.status_code} {summary}")
+    finally:
+        running.should_exit = True
+        await serving
+    print()
 
 
 async def main() -> None:
@@ -185,8 +250,10 @@ async def main() -> None:
                     if m.name.startswith("report_in:")}
             print(f"  whistle 塘家〔2026〕7号: {owed}\n")
 
+            await over_http(client, read_model, folder)
+
             print(f"Read model ({read_model.url}):")
-            for case_id, *_ in cases + [("demo-factory-4",), ("demo-water-5",)]:
+            for case_id, *_ in cases + [("demo-factory-4",), ("demo-water-5",), ("demo-http-6",)]:
                 row = read_model.case(case_id)
                 if row:
                     print(f"  {row.case_id:<15} {row.status:<10} {row.category:<10} {row.community:<6} "
