@@ -9,10 +9,12 @@ Prints a table, then one JSON line with every number.
 
 1. throughput: whole closed loops per second (file, dispatch, contact, verify, reply, opinion,
    resolve, satisfied follow-up, closed) at each concurrency, engine and bare workflow in turn;
-2. acknowledgement: start to the acknowledgement notice recorded in the outbox, at a steady rate;
-3. open cases: many cases open on their clocks (one in ten received an hour ago, so overdue);
+2. gateway: the same closed loops through HTTP (`python -m gateway`, API keys) and through the
+   Python API, in turn; every request timed, so what HTTP adds shows in the p99 of one request;
+3. acknowledgement: start to the acknowledgement notice recorded in the outbox, at a steady rate;
+4. open cases: many cases open on their clocks (one in ten received an hour ago, so overdue);
    the engine worker's RSS and the databases' size before and after; time to list the overdue;
-4. replay: exported histories replayed by the auditors' command (`python -m starter replay`).
+5. replay: exported histories replayed by the auditors' command (`python -m starter replay`).
 """
 
 from __future__ import annotations
@@ -322,7 +324,41 @@ def machine() -> dict[str, Any]:
                                            text=True).stdout.strip()}
 
 
-PARTS = ["throughput", "acknowledgement", "open_cases", "replay"]
+PARTS = ["throughput", "gateway", "acknowledgement", "open_cases", "replay"]
+
+
+async def through_gateway(client: Client, environ: dict[str, str], folder: Path, scale: Scale, numbers: Numbers,
+                          say: Any) -> dict[str, Any]:
+    """Closed loops through HTTP next to the same loops through the Python API, per concurrency."""
+    import httpx
+
+    from bench.gateway import GatewayProcess, api_case, http_case, make_keys
+
+    identities = folder / "identities.toml"
+    keys = make_keys(identities, DISPATCHER, HANDLER)
+    gateway = GatewayProcess({**environ, "COMPLAINTS_TASK_QUEUE": ENGINE_QUEUE, "COMPLAINTS_RATE_LIMIT": "0",
+                              "COMPLAINTS_IDENTITIES_FILE": str(identities)}, _free_port(), folder / "gateway.log")
+    result: dict[str, Any] = {}
+    try:
+        for c in scale.concurrency:
+            limits = httpx.Limits(max_connections=c + 10, max_keepalive_connections=c + 10)
+            async with httpx.AsyncClient(base_url=gateway.base, timeout=120, limits=limits) as h:
+                latencies: dict[str, list[float]] = {"api": [], "http": []}
+                for name, run_case in (("api", api_case(STEPS, complaint, ENGINE_QUEUE, latencies["api"])),
+                                       ("http", http_case(h, keys, STEPS, complaint, latencies["http"]))):
+                    say(f"Closed loops through the {name.upper()}, concurrency {c}, {scale.seconds:.0f} s ...")
+                    loops = await closed_loops(client, run_case, f"{name}-c{c}", c, scale.seconds, numbers)
+                    ms = latencies[name]
+                    result[f"{name}_c{c}"] = loops | {
+                        "requests": len(ms), "request_p50_ms": round(_p(ms, 0.5) * 1000, 1),
+                        "request_p99_ms": round(_p(ms, 0.99) * 1000, 1)}
+            api, http = result[f"api_c{c}"], result[f"http_c{c}"]
+            result[f"ratio_c{c}"] = round(http["per_second"] / api["per_second"], 2)
+            result[f"added_p99_ms_c{c}"] = round(http["request_p99_ms"] - api["request_p99_ms"], 1)
+            result[f"added_p50_ms_c{c}"] = round(http["request_p50_ms"] - api["request_p50_ms"], 1)
+    finally:
+        gateway.stop()
+    return result
 
 
 async def bench(scale: Scale, folder: Path, say: Any, parts: list[str] = PARTS) -> dict[str, Any]:
@@ -349,6 +385,8 @@ async def bench(scale: Scale, folder: Path, say: Any, parts: list[str] = PARTS) 
             ratio = (result["throughput"][f"engine_c{c}"]["per_second"]
                      / result["throughput"][f"bare_c{c}"]["per_second"])
             result["throughput"][f"ratio_c{c}"] = round(ratio, 2)
+        if "gateway" in parts:
+            result["gateway"] = await through_gateway(client, environ, folder, scale, numbers, say)
         if "acknowledgement" in parts:
             say(f"Acknowledgement latency at {scale.ack_rate:.0f} cases/s for {scale.ack_seconds:.0f} s ...")
             result["acknowledgement"] = await acknowledgement(client, read_model, scale.ack_rate,
@@ -382,6 +420,15 @@ def table(r: dict[str, Any]) -> str:
         e, b = t[f"engine_c{c}"], t[f"bare_c{c}"]
         lines.append(f"{'concurrency ' + c:<24}{e['per_second']:>10}{b['per_second']:>10}{t[key]:>8}"
                      f"{e['case_p50_ms']:>10}ms{b['case_p50_ms']:>8}ms")
+    if "gateway" in r:
+        g = r["gateway"]
+        lines += ["", f"{'gateway closed loops':<24}{'http/s':>10}{'api/s':>10}{'ratio':>8}{'http p99':>12}"
+                      f"{'api p99':>10}{'added p99':>12}"]
+        for key in sorted(k for k in g if k.startswith("ratio_")):
+            c = key.removeprefix("ratio_c")
+            h, a = g[f"http_c{c}"], g[f"api_c{c}"]
+            lines.append(f"{'concurrency ' + c:<24}{h['per_second']:>10}{a['per_second']:>10}{g[key]:>8}"
+                         f"{h['request_p99_ms']:>10}ms{a['request_p99_ms']:>8}ms{g[f'added_p99_ms_c{c}']:>10}ms")
     if "acknowledgement" in r:
         a = r["acknowledgement"]
         lines += ["", f"acknowledgement: {a['acknowledged']}/{a['cases']} cases, p50 {a['p50_ms']} ms, "

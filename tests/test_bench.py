@@ -21,6 +21,12 @@ def test_quick_bench_runs_every_measurement(tmp_path):
     for c in (2, 5):
         assert t[f"engine_c{c}"]["cases"] > 0 and t[f"bare_c{c}"]["cases"] > 0
         assert t[f"ratio_c{c}"] > 0
+    g = result["gateway"]
+    for c in (2, 5):
+        assert g[f"http_c{c}"]["cases"] > 0 and g[f"api_c{c}"]["cases"] > 0
+        # Every loop is eight requests (file and seven updates), each timed.
+        assert g[f"http_c{c}"]["requests"] >= 8 * g[f"http_c{c}"]["cases"]
+        assert g[f"ratio_c{c}"] > 0 and f"added_p99_ms_c{c}" in g
     a = result["acknowledgement"]
     assert a["acknowledged"] == a["cases"] > 0
     o = result["open_cases"]
