@@ -21,10 +21,46 @@ from activities import Notifier, Planner, Records, Sender, sender_from_setting
 from readmodel import ReadModel, open_read_model
 from sla import WorkingCalendar
 from starter import connect, data_converter
-from starter.cluster import missing_search_attributes
+from starter.cluster import NamespaceNotReady, check_namespace
 from workflows import WORKFLOWS, workflow_runner
 
 log = logs.get("worker")
+
+
+class EngineWorker(Worker):
+    """A worker that checks its namespace before it polls: on a namespace without the engine's
+    search attributes every case would fail its workflow task in a loop, so it refuses to start
+    (`NamespaceNotReady`, naming the fix) and takes no task at all."""
+
+    _namespace_checked = False
+
+    async def _check(self) -> None:
+        if self._namespace_checked:
+            return
+        try:
+            await check_namespace(self.client)
+        except BaseException:
+            await self._release()
+            raise
+        self._namespace_checked = True
+
+    async def _release(self) -> None:
+        """Free the core worker the SDK registered at construction (the SDK does not when it
+        fails to start), so a worker for the same queue can start once the namespace is fixed;
+        and mark this one shut down, so `shutdown()` and `async with` do not wait forever."""
+        try:
+            self._bridge_worker.initiate_shutdown()  # unregisters it; nothing polled, nothing to drain
+        except Exception:  # at worst the core worker is freed with this object
+            log.debug("core worker not shut down", exc_info=True)
+        self._shutdown_complete_event.set()
+
+    async def __aenter__(self) -> Worker:
+        await self._check()  # before the SDK starts polling in the background
+        return await super().__aenter__()
+
+    async def run(self) -> None:
+        await self._check()
+        await super().run()
 
 
 def create_worker(
@@ -36,13 +72,14 @@ def create_worker(
     read_model: ReadModel | None = None,
     **options: Any,
 ) -> Worker:
-    """A worker with the whole engine registered, configured from settings unless told otherwise."""
+    """A worker with the whole engine registered, configured from settings unless told otherwise.
+    It refuses to start (`NamespaceNotReady`) on a namespace the engine cannot serve."""
     config = settings.load()
     read_model = read_model or open_read_model(config)
     planner = Planner(calendar or WorkingCalendar.from_file(config.calendar_file), config.warn_at)
     notifier = Notifier(sender or sender_from_setting(config.notifier, config.sms_url, config.sms_token), read_model)
     records = Records(read_model)
-    return Worker(
+    return EngineWorker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
@@ -57,12 +94,6 @@ async def serve(stop: asyncio.Event) -> None:
     if config.temporal_address:
         client = await connect()
         log.info("connected", address=config.temporal_address, namespace=config.namespace)
-        missing = await missing_search_attributes(client)
-        if missing:
-            # Cases would fail every workflow task upserting them: refuse to serve instead.
-            log.error("the namespace lacks the engine's search attributes; run `python -m starter setup-cluster`",
-                      missing=missing)
-            raise SystemExit(2)
     else:
         db_file = config.data_dir / "temporal.db"
         env = await devserver.start_dev_server(
@@ -81,6 +112,9 @@ async def serve(stop: asyncio.Event) -> None:
             log.info("worker serving", task_queue=config.task_queue)
             await stop.wait()
             log.info("worker shutting down")
+    except NamespaceNotReady as err:
+        log.error("refusing to serve this namespace", namespace=config.namespace, error=str(err))
+        raise SystemExit(2) from None
     finally:
         if env is not None:
             await env.shutdown()
