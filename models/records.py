@@ -24,6 +24,9 @@ class RepeatQuery(BaseModel):
     case_id: str
     complaint: Complaint
     received_at: datetime
+    # Cases the workflow found gone (closed or ended) although the read model still had them
+    # open: their claim is taken over instead of matched again.
+    gone: list[str] = []
 
 
 class RepeatMatch(BaseModel):

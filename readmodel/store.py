@@ -3,7 +3,9 @@ never duplicates or reorders a row, so the database always matches the workflows
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from sqlalchemy import event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -13,9 +15,10 @@ from sqlmodel import Session, SQLModel, create_engine
 from models import CaseState, Complaint, Notice
 from models.records import CaseSnapshot, RepeatMatch, RepeatQuery
 from readmodel.privacy import mask, phone_hash
-from readmodel.tables import CaseRow, EventRow, MilestoneRow, OutboxRow
+from readmodel.tables import CaseRow, ClaimRow, EventRow, MilestoneRow, OutboxRow
 
-CASES, MILESTONES, EVENTS, OUTBOX = (t.__table__ for t in (CaseRow, MilestoneRow, EventRow, OutboxRow))
+CASES, MILESTONES, EVENTS, OUTBOX, CLAIMS = (
+    t.__table__ for t in (CaseRow, MilestoneRow, EventRow, OutboxRow, ClaimRow))
 REPEAT_WINDOW = timedelta(days=180)  # a closed case repeated within this is escalated
 PATROL_WINDOW = timedelta(days=7)  # grid-patrol finds in the same grid within this are one problem
 OPEN = ("received", "dispatched", "handling", "resolved")
@@ -70,6 +73,8 @@ class ReadModel:
                          actor_department=e.actor.department if e.actor else None,
                          detail=_jsonable(e.detail))
                     for seq, e in enumerate(snap.events, start=snap.first_seq)])
+            if s.status.value not in OPEN:  # closed or merged: the next complaint may open a case
+                conn.execute(CLAIMS.delete().where(CLAIMS.c.case_id == s.case_id))
 
     def _insert(self, table):  # noqa: ANN001, ANN202
         """INSERT with ON CONFLICT, in the dialect at hand (SQLite and PostgreSQL both have it)."""
@@ -123,29 +128,62 @@ class ReadModel:
     # ---- repeat complaints -----------------------------------------------------------------
 
     def find_earlier_case(self, q: RepeatQuery) -> RepeatMatch | None:
-        """The case this complaint repeats: an open one (to merge into), else one closed recently."""
+        """The case this complaint repeats: an open one (to merge into), else one closed recently.
+        For a complainant the look-up and the claim of "the open case" are one transaction, so
+        complaints filed at the same instant end as one open case and the rest merged into it."""
         c: Complaint = q.complaint
-        received = utc(q.received_at)
-        where = [CaseRow.case_id != q.case_id, CaseRow.category == c.category.value,
-                 CaseRow.community == c.location.community, CaseRow.merged_into.is_(None)]
-        if c.complainant is not None:
-            where.append(CaseRow.complainant_hash == phone_hash(c.complainant.phone, self.phone_key))
-            window = REPEAT_WINDOW
-        else:
-            # Nobody complained: a grid worker's find repeats one in the same grid within days.
-            where += [CaseRow.complainant_hash.is_(None), CaseRow.grid == c.location.grid,
-                      CaseRow.received_at >= received - PATROL_WINDOW]
-            window = PATROL_WINDOW
-        with Session(self.engine) as session:
-            rows = list(session.exec(select(CaseRow).where(*where)).scalars())
+        if c.complainant is None:
+            return self._earlier_patrol_case(q)
+        person = phone_hash(c.complainant.phone, self.phone_key)
+        key = f"{person}|{c.category.value}|{c.location.community}"
+        now = datetime.now(timezone.utc)
+        with self.engine.begin() as conn:
+            conn.execute(self._insert(CLAIMS).values(key=key, case_id=q.case_id, claimed_at=now)
+                         .on_conflict_do_nothing(index_elements=["key"]))
+            holder = self._holder(conn, key)
+            if holder != q.case_id:
+                if self._still_open(conn, holder, q.gone):
+                    return RepeatMatch(case_id=holder, open=True)
+                # It closed, and its release has not landed (or it ended without one): take over.
+                conn.execute(update(CLAIMS).where(CLAIMS.c.key == key, CLAIMS.c.case_id == holder)
+                             .values(case_id=q.case_id, claimed_at=now))
+                holder = self._holder(conn, key)
+                if holder != q.case_id:  # another complaint took it over first
+                    return RepeatMatch(case_id=holder, open=True)
+            rows = conn.execute(select(CASES.c.case_id, CASES.c.status, CASES.c.received_at, CASES.c.closed_at).where(
+                CASES.c.case_id != q.case_id, CASES.c.case_id.not_in(q.gone), CASES.c.category == c.category.value,
+                CASES.c.community == c.location.community, CASES.c.merged_into.is_(None),
+                CASES.c.complainant_hash == person)).all()
+            older_open = sorted((r for r in rows if r.status in OPEN), key=lambda r: utc(r.received_at))
+            if older_open:  # filed before claims existed: the oldest open case keeps the claim
+                conn.execute(update(CLAIMS).where(CLAIMS.c.key == key).values(case_id=older_open[0].case_id))
+                return RepeatMatch(case_id=older_open[0].case_id, open=True)
+        return _recently_closed(rows, utc(q.received_at), REPEAT_WINDOW)
+
+    @staticmethod
+    def _holder(conn: Connection, key: str) -> str:
+        return conn.execute(select(CLAIMS.c.case_id).where(CLAIMS.c.key == key)).scalar_one()
+
+    @staticmethod
+    def _still_open(conn: Connection, case_id: str, gone: list[str]) -> bool:
+        if case_id in gone:
+            return False
+        status = conn.execute(select(CASES.c.status).where(CASES.c.case_id == case_id)).scalar_one_or_none()
+        return status is None or status in OPEN  # no row yet: it claimed a moment ago
+
+    def _earlier_patrol_case(self, q: RepeatQuery) -> RepeatMatch | None:
+        """Nobody complained: a grid worker's find repeats one in the same grid within days."""
+        c, received = q.complaint, utc(q.received_at)
+        with self.engine.begin() as conn:
+            rows = conn.execute(select(CASES.c.case_id, CASES.c.status, CASES.c.received_at, CASES.c.closed_at).where(
+                CASES.c.case_id != q.case_id, CASES.c.case_id.not_in(q.gone), CASES.c.category == c.category.value,
+                CASES.c.community == c.location.community, CASES.c.merged_into.is_(None),
+                CASES.c.complainant_hash.is_(None), CASES.c.grid == c.location.grid,
+                CASES.c.received_at >= received - PATROL_WINDOW)).all()
         open_rows = sorted((r for r in rows if r.status in OPEN), key=lambda r: utc(r.received_at))
         if open_rows:
             return RepeatMatch(case_id=open_rows[0].case_id, open=True)
-        closed = [r for r in rows if r.status == "closed" and r.closed_at and utc(r.closed_at) >= received - window]
-        if closed:
-            latest = max(closed, key=lambda r: utc(r.closed_at))
-            return RepeatMatch(case_id=latest.case_id, open=False, closed_at=utc(latest.closed_at))
-        return None
+        return _recently_closed(rows, received, PATROL_WINDOW)
 
     # ---- outbox ----------------------------------------------------------------------------
 
@@ -188,6 +226,15 @@ def add_missing_columns(engine: Engine) -> None:
                 if engine.dialect.name == "postgresql" and isinstance(default, bool):
                     literal = f" DEFAULT {str(default).lower()}"
                 conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}{literal}'))
+
+
+def _recently_closed(rows: Sequence[Any], received: datetime | None, window: timedelta) -> RepeatMatch | None:
+    assert received is not None
+    closed = [r for r in rows if r.status == "closed" and r.closed_at and utc(r.closed_at) >= received - window]
+    if not closed:
+        return None
+    latest = max(closed, key=lambda r: utc(r.closed_at))
+    return RepeatMatch(case_id=latest.case_id, open=False, closed_at=utc(latest.closed_at))
 
 
 def _jsonable(value: object) -> object:

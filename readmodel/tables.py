@@ -98,3 +98,13 @@ class OutboxRow(SQLModel, table=True):
     sent_at: datetime | None = _when(nullable=True)
     attempts: int = 0
     last_error: str | None = None
+
+
+class ClaimRow(SQLModel, table=True):
+    """Who holds "the open case" of a complainant, category and community: one row per key, so
+    two identical complaints filed at once cannot both become open cases. Released at close."""
+
+    __tablename__ = "open_claims"
+    key: str = Field(primary_key=True)  # phone hash | category | community
+    case_id: str = Field(index=True)
+    claimed_at: datetime = _when(nullable=False)

@@ -5,7 +5,7 @@
 Run it only to add histories for new behaviour; never to refresh old ones (that would hide the
 very break the replay test is there to catch). The first four were recorded before the read
 model existed; the `read_model_*` ones after (workflow.patched("read-model")); the `lean_*` ones
-after workflow.patched("lean-history").
+after workflow.patched("lean-history"); `claim_taken_over` after workflow.patched("repeat-claim").
 """
 
 from __future__ import annotations
@@ -146,8 +146,25 @@ async def second_stage_warning_suspension_whistle(client: Client, case_id: str, 
     return filed.run_id
 
 
+async def claim_taken_over(client: Client, case_id: str, env) -> str | None:
+    """The open case the read model names is gone (terminated): the signal fails, the look-up runs
+    again with it marked gone (workflow.patched("repeat-claim")), and this case goes on alone."""
+    person = {"name": "赵", "phone": "13811112222"}
+    gone = f"gone-{case_id}"
+    await file_complaint(client, gone, {"complaint": complaint(complainant=person)}, task_queue=client.task_queue)
+    await asyncio.sleep(1)  # its row and claim reach the read model
+    await client.get_workflow_handle(gone).terminate(reason="recording: gone without closing")
+    filed = await file_complaint(client, case_id, {"complaint": complaint(complainant=person)},
+                                 task_queue=client.task_queue)
+    for update, payload in [("dispatch", {"actor": D, "department": "住建局"}),
+                            ("resolve", {"actor": H, "resolution": "r"}),
+                            ("record_follow_up", {"actor": H, "satisfaction": "satisfied"})]:
+        await act(client, case_id, update, payload)
+    return filed.run_id
+
+
 def lean(scenario):  # noqa: ANN001, ANN201
-    """The same story recorded again after workflow.patched("lean-history")."""
+    """The same story recorded again after workflow.patched("lean-history"); `claim_taken_over` after workflow.patched("repeat-claim")."""
     async def recorded(client: Client, case_id: str, env) -> str | None:
         return await scenario(client, case_id, env)
 
@@ -157,7 +174,7 @@ def lean(scenario):  # noqa: ANN001, ANN201
 
 SCENARIOS = {f.__name__: f for f in (
     second_stage_warning_suspension_whistle, closed_loop, breached_escalated_reopened, major_13710_monthly,
-    continued_as_new, read_model_closed_loop, read_model_merged, read_model_repeat_of_closed,
+    continued_as_new, read_model_closed_loop, read_model_merged, read_model_repeat_of_closed, claim_taken_over,
     *map(lean, (closed_loop, breached_escalated_reopened, major_13710_monthly, continued_as_new, read_model_merged,
                 read_model_repeat_of_closed, second_stage_warning_suspension_whistle)))}
 

@@ -66,6 +66,8 @@ LOOKUP_TIMEOUT = timedelta(seconds=10)
 # outage never holds up the case's updates.
 LOCAL_RETRY_THRESHOLD = timedelta(milliseconds=500)
 FINISHED = (CaseStatus.closed, CaseStatus.merged)
+# What a signal to a case that is no longer running fails with (the SDK's failure type).
+CLOSED_MEANWHILE = "ExternalWorkflowExecutionNotFound"
 
 
 @workflow.defn(name="ComplaintCase")
@@ -612,25 +614,23 @@ class ComplaintCase:
         escalate from the start when it repeats one closed recently."""
         s = self._state
         query = RepeatQuery(case_id=s.case_id, complaint=self._input.complaint, received_at=s.received_at)
-        match: RepeatMatch | None
-        if self._lean:  # one indexed read: a local activity, no round trip through the server
-            match = await workflow.execute_local_activity_method(
-                Records.find_earlier_case, query, start_to_close_timeout=LOOKUP_TIMEOUT, retry_policy=RECORD_RETRY,
-                local_retry_threshold=LOCAL_RETRY_THRESHOLD)
-        else:
-            match = await workflow.execute_activity_method(
-                Records.find_earlier_case, query, start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=RECORD_RETRY)
-        if match is None:
-            return
-        if match.open:
+        match = await self._find_earlier_case(query)
+        while match is not None and match.open:
             try:
                 await workflow.get_external_workflow_handle(match.case_id).signal(
                     ComplaintCase.record_repeat,
                     RepeatComplaint(case_id=s.case_id, title=self._input.complaint.title, received_at=s.received_at),
                 )
-            except Exception:  # it closed in the meantime: then this repeats a closed case
-                match = RepeatMatch(case_id=match.case_id, open=False, closed_at=workflow.now())
+            except ApplicationError as err:
+                if err.type != CLOSED_MEANWHILE:
+                    # Not "it closed": fail this task (retried, and `list --stuck` shows it), never guess.
+                    raise RuntimeError(f"telling case {match.case_id} of a repeat failed: {err}") from err
+                if not workflow.patched("repeat-claim"):
+                    match = RepeatMatch(case_id=match.case_id, open=False, closed_at=workflow.now())
+                    break
+                # It closed meanwhile and gave up its claim: look again, it may be someone else's now.
+                query = query.model_copy(update={"gone": [*query.gone, match.case_id]})
+                match = await self._find_earlier_case(query)
             else:
                 s.status = CaseStatus.merged
                 s.merged_into = match.case_id
@@ -641,6 +641,8 @@ class ComplaintCase:
                 self._notify_complainant(NoticeKind.acknowledgement,
                                          f"Your complaint is accepted and handled with your open case {match.case_id}.")
                 return
+        if match is None:
+            return
         s.repeat_of = match.case_id
         self._event("repeat_of", None, case_id=match.case_id,
                     closed_at=match.closed_at.isoformat() if match.closed_at else None)
@@ -648,6 +650,15 @@ class ComplaintCase:
             await self._escalate(f"repeats case {match.case_id}, closed "
                                  f"{match.closed_at.date().isoformat() if match.closed_at else 'recently'}",
                                  None, workflow.now())
+
+    async def _find_earlier_case(self, query: RepeatQuery) -> RepeatMatch | None:
+        if self._lean:  # one indexed read: a local activity, no round trip through the server
+            return await workflow.execute_local_activity_method(
+                Records.find_earlier_case, query, start_to_close_timeout=LOOKUP_TIMEOUT, retry_policy=RECORD_RETRY,
+                local_retry_threshold=LOCAL_RETRY_THRESHOLD)
+        return await workflow.execute_activity_method(
+            Records.find_earlier_case, query, start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RECORD_RETRY)
 
     async def _keep_records(self) -> None:
         """Write each change to the read model, one snapshot at a time, in order."""
