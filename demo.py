@@ -13,12 +13,14 @@ import shutil
 import socket
 from datetime import datetime, timedelta, timezone
 
+import httpx
 from temporalio.client import Client
 
 import devserver
 import logs
 import process
 import settings
+import telemetry
 from models import CaseState
 from sla import BUSINESS_TZ
 from readmodel import ReadModel
@@ -70,6 +72,18 @@ SUPERVISOR = {"id": "sup-wang", "role": "supervisor", "department": "区信访�
 def _free(port: int) -> bool:
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+async def _show_metrics(url: str) -> None:
+    """The engine's own counters as Prometheus scrapes them (the SDK's temporal_* beside them)."""
+    async with httpx.AsyncClient() as http:
+        text = (await http.get(url, timeout=10)).text
+    lines = [line for line in text.splitlines() if line.startswith("complaints_") and "_bucket{" not in line]
+    print(f"Metrics at {url} ({sum(line.startswith('temporal_') for line in text.splitlines())} lines of the SDK's; "
+          "the engine's:")
+    for line in lines[:12]:
+        print(f"  {line}")
+    print()
 
 
 def _summary(s: CaseState) -> str:
@@ -166,10 +180,16 @@ async def main() -> None:
     logs.configure(stream=log_file)
     ui_port = config.dev_ui_port if _free(config.dev_ui_port) else None
     print(f"Booting the embedded Temporal dev server (SQLite: {folder / 'temporal.db'}) ...")
-    env = await devserver.start_dev_server(data_converter(), db_file=folder / "temporal.db", ui_port=ui_port)
+    metrics = config.metrics_address
+    if metrics and not _free(int(metrics.rpartition(":")[2])):
+        metrics = None  # a worker already serves them there
+    env = await devserver.start_dev_server(data_converter(), db_file=folder / "temporal.db", ui_port=ui_port,
+                                           runtime=telemetry.runtime_with_metrics(metrics))
     client = env.client
     if ui_port:
         print(f"  Temporal Web UI: http://localhost:{ui_port}")
+    if metrics:
+        print(f"  Metrics (Prometheus): {telemetry.metrics_url(metrics)}")
     read_model = ReadModel(f"sqlite:///{folder / 'complaints.db'}", load_key(config.phone_key, config.phone_key_file))
     try:
         async with create_worker(client, task_queue="complaints", read_model=read_model):
@@ -260,6 +280,8 @@ async def main() -> None:
                           f"complainant {row.complainant_masked or '-':<14} breaches {row.breach_count} "
                           f"events {len(read_model.events(case_id))}")
             print()
+            if metrics:
+                await _show_metrics(telemetry.metrics_url(metrics))
     finally:
         await env.shutdown()
         log_file.close()

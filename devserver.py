@@ -10,6 +10,7 @@ import sysconfig
 from pathlib import Path
 
 from temporalio.converter import DataConverter
+from temporalio.runtime import Runtime
 from temporalio.testing import WorkflowEnvironment
 
 from starter.cluster import ensure_search_attributes
@@ -46,12 +47,14 @@ async def start_dev_server(
     ui_port: int | None = None,
     namespace: str = "default",
     codec_endpoint: str | None = None,
+    runtime: Runtime | None = None,
 ) -> WorkflowEnvironment:
     """Start `temporal server start-dev`; with db_file, cases survive restarts. With a codec
     endpoint, the Web UI asks that codec server to decrypt payloads."""
     if db_file is not None:
         db_file.parent.mkdir(parents=True, exist_ok=True)
     env = await WorkflowEnvironment.start_local(
+        runtime=runtime,
         namespace=namespace,
         data_converter=data_converter,
         port=port,

@@ -30,6 +30,7 @@ class Settings:
     rate_limit: float  # COMPLAINTS_RATE_LIMIT: requests per second per identity (or per address); 0: no limit
     rate_burst: int  # COMPLAINTS_RATE_BURST: how many requests may come at once before the limit bites
     codec_origin: str  # COMPLAINTS_CODEC_ORIGIN: the Temporal Web UI's origin, allowed to call /codec (CORS)
+    metrics_address: str | None  # COMPLAINTS_METRICS_ADDRESS: the worker's Prometheus host:port; "off": none
 
     @property
     def codec_key_file(self) -> Path:
@@ -63,7 +64,17 @@ def load() -> Settings:
         rate_limit=_number("COMPLAINTS_RATE_LIMIT", env.get("COMPLAINTS_RATE_LIMIT"), 20.0),
         rate_burst=int(_number("COMPLAINTS_RATE_BURST", env.get("COMPLAINTS_RATE_BURST"), 60)),
         codec_origin=env.get("COMPLAINTS_CODEC_ORIGIN", "http://localhost:8233"),
+        metrics_address=_address("COMPLAINTS_METRICS_ADDRESS", env.get("COMPLAINTS_METRICS_ADDRESS", "127.0.0.1:9464")),
     )
+
+
+def _address(name: str, text: str) -> str | None:
+    if text.strip().lower() in ("", "off", "0", "no", "none"):
+        return None
+    host, sep, port = text.strip().rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{name}={text!r}: expected host:port, e.g. 0.0.0.0:9464, or off")
+    return text.strip()
 
 
 def _number(name: str, text: str | None, default: float) -> float:

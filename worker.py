@@ -17,6 +17,7 @@ import devserver
 import logs
 import process
 import settings
+import telemetry
 from activities import Notifier, Planner, Records, Sender, sender_from_setting
 from readmodel import ReadModel, open_read_model
 from sla import WorkingCalendar
@@ -90,15 +91,21 @@ def create_worker(
 
 async def serve(stop: asyncio.Event) -> None:
     config = settings.load()
+    try:
+        runtime = telemetry.runtime_with_metrics(config.metrics_address)
+    except ValueError as err:  # a taken port, a bad address: say which setting
+        log.error("cannot serve metrics; set COMPLAINTS_METRICS_ADDRESS to a free host:port, or off",
+                  address=config.metrics_address, error=str(err))
+        raise SystemExit(2) from None
     env = None
     if config.temporal_address:
-        client = await connect()
+        client = await connect(runtime=runtime)
         log.info("connected", address=config.temporal_address, namespace=config.namespace)
     else:
         db_file = config.data_dir / "temporal.db"
         env = await devserver.start_dev_server(
             data_converter(), db_file=db_file, port=config.dev_server_port, ui_port=config.dev_ui_port,
-            codec_endpoint=os.environ.get("COMPLAINTS_CODEC_ENDPOINT") or None,
+            codec_endpoint=os.environ.get("COMPLAINTS_CODEC_ENDPOINT") or None, runtime=runtime,
         )
         client = env.client
         log.info(
@@ -107,6 +114,8 @@ async def serve(stop: asyncio.Event) -> None:
             ui=f"http://localhost:{config.dev_ui_port}",
             db_file=str(db_file),
         )
+    if config.metrics_address:
+        log.info("metrics", url=telemetry.metrics_url(config.metrics_address))
     try:
         async with create_worker(client, task_queue=config.task_queue):
             log.info("worker serving", task_queue=config.task_queue)

@@ -63,6 +63,9 @@ class Notifier:
         try:
             await self.sender.send(notice)
         except Exception as err:
+            activity.metric_meter().create_counter(
+                "complaints_notice_failures", "attempts to send a notice that failed (each is retried)").add(
+                1, {"kind": notice.kind.value})
             if outbox:
                 await asyncio.to_thread(outbox.outbox_result, notice.id, f"{type(err).__name__}: {err}")
             raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta, timezone
 
 from temporalio import activity
 
@@ -17,6 +18,11 @@ class Records:
     @activity.defn(name="record_case")
     async def record_case(self, snapshot: CaseSnapshot) -> None:
         await asyncio.to_thread(self.read_model.record, snapshot)
+        # How far the read model trails the case: from the change (the write's scheduling) to now.
+        scheduled = activity.info().scheduled_time
+        activity.metric_meter().create_histogram_timedelta(
+            "complaints_read_model_lag", "from a case's change to its row in the read model", "ms").record(
+            max(timedelta(0), datetime.now(timezone.utc) - scheduled))
 
     @activity.defn(name="find_earlier_case")
     async def find_earlier_case(self, query: RepeatQuery) -> RepeatMatch | None:

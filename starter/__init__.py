@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 
 import settings
 from starter.cases import (
@@ -24,13 +25,14 @@ from starter.cases import (
 from starter.converter import data_converter
 
 
-async def connect(address: str | None = None, namespace: str | None = None) -> Client:
+async def connect(address: str | None = None, namespace: str | None = None, runtime: Runtime | None = None) -> Client:
     """A client on TEMPORAL_ADDRESS (default: the embedded dev server's localhost:7233)."""
     config = settings.load()
     return await Client.connect(
         address or config.temporal_address or f"localhost:{config.dev_server_port}",
         namespace=namespace or config.namespace,
         data_converter=data_converter(),
+        runtime=runtime,
     )
 
 

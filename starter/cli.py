@@ -117,6 +117,8 @@ async def cmd_list(args: argparse.Namespace) -> int:
     query = list_query(status=args.status, department=args.department, street=args.street, overdue=args.overdue,
                        escalated=args.escalated,
                        due_within=timedelta(hours=args.due_within) if args.due_within is not None else None)
+    if args.stuck:
+        return await _list_stuck(query, args.json)
     cases = await list_cases(await connect(), query, limit=args.limit)
     if args.json:
         print(json.dumps([c.as_json() for c in cases], ensure_ascii=False))
@@ -130,6 +132,23 @@ async def cmd_list(args: argparse.Namespace) -> int:
         print(f"{c.case_id:<24} {c.status or '-':<10} {c.department or '-':<14} {c.street or '-':<10} {due:<17} "
               f"{c.breaches:>8} {c.overdue:>7} {'yes' if c.escalated else ''}")
     print(f"{len(cases)} case{'s' if len(cases) != 1 else ''} ({query})")
+    return 0
+
+
+async def _list_stuck(query: str, as_json: bool) -> int:
+    from sla import BUSINESS_TZ
+    from starter.supervise import stuck_cases
+
+    stuck = await stuck_cases(await connect(), query)
+    if as_json:
+        print(json.dumps([s.as_json() for s in stuck], ensure_ascii=False))
+        return 0
+    print(f"{'case':<24} {'attempts':>8} {'failing since':<17} {'cause':<22} error")
+    for s in stuck:
+        since = s.failing_since.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M") if s.failing_since else "-"
+        error = " ".join(s.error.split())
+        print(f"{s.case_id:<24} {s.attempts:>8} {since:<17} {s.cause or '-':<22} {error[:160]}")
+    print(f"{len(stuck)} case{'s' if len(stuck) != 1 else ''} failing their workflow task ({query})")
     return 0
 
 
@@ -301,6 +320,8 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--overdue", action="store_true", help="a deadline has passed and is not met")
     c.add_argument("--escalated", action="store_true")
     c.add_argument("--due-within", type=float, metavar="HOURS", help="next deadline within this many hours")
+    c.add_argument("--stuck", action="store_true",
+                   help="only cases whose workflow task keeps failing, with the error (describes each open case)")
     c.add_argument("--limit", type=int, default=200)
     c.add_argument("--json", action="store_true")
     c.set_defaults(run=cmd_list)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 
+from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from temporalio.client import Client, WorkflowExecution
 
 from starter.cases import WORKFLOW_TYPE
@@ -83,3 +85,47 @@ async def list_page(client: Client, query: str, page_size: int,
     pages = client.list_workflows(query, page_size=page_size, next_page_token=page_token)
     await pages.fetch_next_page()
     return [listed(e) for e in pages.current_page or []], pages.next_page_token or None
+
+
+@dataclass
+class StuckCase:
+    """An open case whose workflow task keeps failing: no update reaches it, no timer moves it."""
+
+    case_id: str
+    attempts: int
+    failing_since: datetime | None
+    cause: str | None
+    error: str
+
+    def as_json(self) -> dict:
+        d = asdict(self)
+        d["failing_since"] = self.failing_since.isoformat() if self.failing_since else None
+        return d
+
+
+async def stuck_cases(client: Client, query: str, *, concurrency: int = 16) -> list[StuckCase]:
+    """Describe every case the query lists (one call each: visibility cannot say whether a task
+    fails) and keep those retrying a failed workflow task, with the failure from the history."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def look(case_id: str) -> StuckCase | None:
+        async with gate:
+            handle = client.get_workflow_handle(case_id)
+            pending = (await handle.describe()).raw_description.pending_workflow_task
+            if pending.attempt < 2:
+                return None
+            last = None
+            async for event in handle.fetch_history_events():
+                if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+                    last = event
+        failure = last.workflow_task_failed_event_attributes if last else None
+        return StuckCase(
+            case_id=case_id, attempts=pending.attempt,
+            failing_since=last.event_time.ToDatetime(tzinfo=timezone.utc) if last else None,
+            cause=WorkflowTaskFailedCause.Name(failure.cause).removeprefix("WORKFLOW_TASK_FAILED_CAUSE_")
+            if failure else None,
+            error=failure.failure.message if failure else "(the failure is not in the history yet)")
+
+    ids = [execution.id async for execution in client.list_workflows(query)]
+    found = await asyncio.gather(*(look(case_id) for case_id in ids))
+    return [s for s in found if s is not None]

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,8 @@ def free_port() -> int:
 def environ(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "TEMPORAL_ADDRESS"}
     env.update(COMPLAINTS_DATA_DIR=str(tmp_path / "data"), COMPLAINTS_DEV_PORT=str(free_port()),
-               COMPLAINTS_DEV_UI_PORT=str(free_port()), PYTHONUNBUFFERED="1")
+               COMPLAINTS_DEV_UI_PORT=str(free_port()), COMPLAINTS_METRICS_ADDRESS=f"127.0.0.1:{free_port()}",
+               PYTHONUNBUFFERED="1")
     return env
 
 
@@ -129,6 +131,8 @@ def test_demo_runs_to_the_end_cleanly(environ, tmp_path):
     assert "-> 201 status received" in done.stdout and "-> 403 the actor of an update is the caller" in done.stdout
     assert "warning: dispatch due" in done.stdout and "suspended: True" in done.stdout
     assert "'report_in:区水务局': 'reported'" in done.stdout
+    assert f"Metrics (Prometheus): http://{environ['COMPLAINTS_METRICS_ADDRESS']}/metrics" in done.stdout
+    assert 'complaints_breaches{' in done.stdout and 'milestone="dispatch"' in done.stdout
     assert "Traceback" not in done.stderr and "PyGILState" not in done.stderr
     assert not _stray(tmp_path)
 
@@ -156,3 +160,51 @@ def test_cli_long_command_stops_cleanly(environ, sig):
     server.send_signal(sig)
     _, err = server.communicate(timeout=30)
     assert server.returncode == 130 and "Traceback" not in err and "PyGILState" not in err
+
+
+def _metric(text: str, name: str, **labels: str) -> float:
+    """The sum of a metric's samples whose labels include these."""
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_the_worker_serves_metrics_and_the_engine_counters_move_as_cases_breach(environ, tmp_path):
+    import httpx
+
+    url = f"http://{environ['COMPLAINTS_METRICS_ADDRESS']}/metrics"
+    worker = WorkerProcess(environ, tmp_path / "worker.log")
+    try:
+        assert any(line.get("event") == "metrics" and line.get("url") == url for line in worker.lines())
+        before = httpx.get(url, timeout=10).text
+        assert _metric(before, "complaints_breaches", milestone="dispatch") == 0
+        two_hours_ago = (datetime.now(timezone.utc) - timedelta(hours=2)).isoformat()
+        for n in (1, 2):
+            filed = cli(environ, "file", f"metrics-{n}", "-",
+                        stdin=json.dumps(complaint(received_at=two_hours_ago,
+                                                   complainant={"name": "陈", "phone": f"1380013800{n}"})))
+            assert filed.returncode == 0, filed.stderr
+            deadline = time.monotonic() + 30
+            while True:  # its dispatch deadline passed an hour ago: breached in its first task
+                text = httpx.get(url, timeout=10).text
+                if _metric(text, "complaints_breaches", milestone="dispatch", policy="1030") == n:
+                    break
+                assert time.monotonic() < deadline, [l for l in text.splitlines() if l.startswith("complaints_")]
+                time.sleep(0.2)
+        assert _metric(text, "complaints_cases_accepted", policy="1030") == 2
+        assert _metric(text, "complaints_read_model_lag_count") >= 2
+        assert "temporal_workflow_completed" in text or "temporal_request" in text  # the SDK's own
+    finally:
+        assert worker.stop(signal.SIGTERM) == 0
+
+
+def test_a_taken_metrics_port_is_refused_naming_the_setting(environ, tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        run = subprocess.run([sys.executable, "worker.py"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                             env={**environ, "COMPLAINTS_METRICS_ADDRESS": f"127.0.0.1:{port}"})
+    assert run.returncode == 2 and "COMPLAINTS_METRICS_ADDRESS" in run.stderr and "Traceback" not in run.stderr

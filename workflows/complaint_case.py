@@ -54,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.records import CaseSnapshot, RepeatComplaint, RepeatMatch, RepeatQuery
     from workflows import access
+    from workflows import metrics
     from workflows import search_attributes as attributes
 
 PLAN_TIMEOUT = timedelta(seconds=30)
@@ -139,6 +140,7 @@ class ComplaintCase:
         async with self._clock():
             pass  # accepts the case: fixes the acceptance deadlines
         if input.carried is None:
+            metrics.case_accepted(self._state)
             if input.complaint.complainant is None:
                 # Found on patrol: nobody to tell, so acceptance is the acknowledgement.
                 self._complete("acknowledge", self._state.received_at,
@@ -567,6 +569,7 @@ class ComplaintCase:
                 continue
             m.warned = True
             department = s.owner(m)
+            metrics.warning(s, m.name, department)
             self._event("warning", None, milestone=m.name, due_at=m.due_at.isoformat(), department=department)
             self._notify(f"department:{department}" if department else "supervisor", NoticeKind.warning,
                          f"Case {s.case_id}: {m.name} is due {m.due_at.isoformat()}; it is not done yet.")
@@ -581,6 +584,7 @@ class ComplaintCase:
             m.breached_at = now
             s.breaches.append(m.name)
             department = s.owner(m)
+            metrics.breach(s, m.name, department)
             self._event("breach", None, milestone=m.name, due_at=m.due_at.isoformat(), department=department)
             text = f"Case {s.case_id}: {m.name} was due {m.due_at.isoformat()} and is overdue."
             self._notify("supervisor", NoticeKind.breach, text)
@@ -638,6 +642,7 @@ class ComplaintCase:
                     if m.open:
                         m.superseded = True
                 self._event("merged", None, into=match.case_id)
+                metrics.case_merged(s)
                 self._notify_complainant(NoticeKind.acknowledgement,
                                          f"Your complaint is accepted and handled with your open case {match.case_id}.")
                 return
@@ -767,6 +772,7 @@ class ComplaintCase:
             # A notice that could not be sent in a day is recorded, never allowed to stop the case.
             self._event("notice_failed", None, recipient=notice.recipient, kind=notice.kind.value,
                         error=str(err.cause or err))
+            metrics.notice_abandoned(notice.kind.value)
             return False
 
     def _spawn(self, coro: Any) -> None:
