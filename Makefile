@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test worker bench clean
+.PHONY: install demo test lint worker bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,11 @@ demo: install
 test: install
 	$(BIN)/python -m pytest -q
 
+# ruff (errors, bugbear, import order, pyupgrade) and mypy on the whole project.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy .
+
 worker: install
 	$(BIN)/python worker.py
 
@@ -27,4 +32,4 @@ bench: install
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) data .pytest_cache *.egg-info
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache *.egg-info

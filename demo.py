@@ -12,6 +12,7 @@ import json
 import shutil
 import socket
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import httpx
 from temporalio.client import Client
@@ -22,14 +23,14 @@ import process
 import settings
 import telemetry
 from models import CaseState
-from sla import BUSINESS_TZ
 from readmodel import ReadModel
 from readmodel.privacy import load_key
+from sla import BUSINESS_TZ
 from starter import Rejected, act, data_converter, file_complaint, state
 from starter.show import render
 from worker import create_worker
 
-GUANGMING_SCHOOL = {  # 000: a child refused school for being over age, heard at 新羌社区
+GUANGMING_SCHOOL: dict[str, Any] = {  # 000: a child refused school for being over age, heard at 新羌社区
     "channel": "walk_in",
     "complainant": {"name": "刘先生", "phone": "13800138000"},
     "category": "education",
@@ -37,14 +38,14 @@ GUANGMING_SCHOOL = {  # 000: a child refused school for being over age, heard at
     "description": "孩子超过入学年龄几个月,学校拒绝办理一年级入学,家长请求协调。",
     "location": {"district": "光明区", "street": "光明街道", "community": "新羌社区"},
 }
-DONGMEN_SHOP = {  # 002: a grid leader on patrol finds a shop taken over by a new property company
+DONGMEN_SHOP: dict[str, Any] = {  # 002: a grid leader on patrol finds a shop taken over by a new property company
     "channel": "grid_patrol",
     "category": "property",
     "title": "商铺被物业私自改造经营",
     "description": "东门社区03综合网格巡查发现,商场内一商铺被新入驻的物业公司私自改造并用作经营。",
     "location": {"district": "罗湖区", "street": "东门街道", "community": "东门社区", "grid": "03综合网格"},
 }
-GUANGMING_FACTORY = {  # 004: workers gathering at a mask-equipment factory gate
+GUANGMING_FACTORY: dict[str, Any] = {  # 004: workers gathering at a mask-equipment factory gate
     "channel": "hotline",
     "complainant": {"name": "李先生", "phone": "0755-27400000"},
     "category": "labour",
@@ -54,7 +55,7 @@ GUANGMING_FACTORY = {  # 004: workers gathering at a mask-equipment factory gate
     "location": {"district": "光明区", "street": "光明街道", "community": "东周社区"},
 }
 
-WATER_CUT = {  # the brief's example: a landlord who cut the water
+WATER_CUT: dict[str, Any] = {  # the brief's example: a landlord who cut the water
     "channel": "mini_program",
     "complainant": {"name": "陈女士", "phone": "13912345678"},
     "category": "housing",
@@ -128,7 +129,7 @@ async def over_http(client: Client, read_model: ReadModel, folder) -> None:
     from models import Role
 
     store = IdentityStore(folder / "identities.toml")
-    keys = {"DISPATCHER_KEY": store.add("hotline-07", Role.dispatcher, department="区群众诉求服务中心", name="热线话务员"),
+    keys: dict[str, str | None] = {"DISPATCHER_KEY": store.add("hotline-07", Role.dispatcher, department="区群众诉求服务中心", name="热线话务员"),
             "HANDLER_KEY": store.add("housing-zhang", Role.handler, department="区住建局", name="张工")}
     config = dataclasses.replace(settings.load(), identities_file=store.path, rate_limit=0.0)
     port = next(p for p in (8080, 18080, 28080) if _free(p))
@@ -140,9 +141,9 @@ async def over_http(client: Client, read_model: ReadModel, folder) -> None:
     print(f"demo-http-6: over HTTP, through the gateway at {base} (OpenAPI: {base}/docs)")
     print(f"  identities in {store.path}: hotline-07 (dispatcher), housing-zhang (handler of 区住建局);")
     print("  keys are shown once and stored only as hashes (python -m starter identity add ...)")
-    filing = {"complaint": {**WATER_CUT, "complainant": {"name": "周先生", "phone": "13688889999"},
+    filing: dict[str, Any] = {"complaint": {**WATER_CUT, "complainant": {"name": "周先生", "phone": "13688889999"},
                             "title": "出租屋被断水", "location": {**WATER_CUT["location"], "community": "凤凰社区"}}}
-    calls = [
+    calls: list[tuple[str, str, str, dict[str, Any] | None]] = [
         ("PUT", "/v1/cases/demo-http-6", "DISPATCHER_KEY", filing),
         ("POST", "/v1/cases/demo-http-6/dispatch", "DISPATCHER_KEY", {"department": "区住建局"}),
         ("POST", "/v1/cases/demo-http-6/record_contact", "HANDLER_KEY", {"note": "已电话联系周先生, 约定上门"}),
@@ -195,14 +196,14 @@ async def main() -> None:
         async with create_worker(client, task_queue="complaints", read_model=read_model):
             print("Worker running on task queue 'complaints'.\n")
             hour_ago = (datetime.now(timezone.utc) - timedelta(minutes=61)).isoformat()
-            cases = [
+            cases: list[tuple[str, dict[str, Any]]] = [
                 ("demo-school-1", {"complaint": GUANGMING_SCHOOL}),
                 # Found on patrol an hour ago and entered only now: its 1-hour dispatch clock has run out.
                 ("demo-shop-2", {"complaint": {**DONGMEN_SHOP, "received_at": hour_ago}}),
                 ("demo-factory-3", {"complaint": GUANGMING_FACTORY, "policy": "13710"}),
             ]
             for case_id, case_input in cases:
-                filed = await file_complaint(client, case_id, case_input)
+                await file_complaint(client, case_id, case_input)
                 print(f"Filed {case_id} ({case_input['complaint']['title']})")
             again = await file_complaint(client, "demo-school-1", cases[0][1])
             print(f"Filed demo-school-1 again: created={again.created} (the case id is the idempotency key)\n")

@@ -17,7 +17,7 @@ import temporalio.workflow
 _configured = False
 
 
-def _temporal_ids(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+def _temporal_ids(_: Any, __: str, event: Any) -> Any:
     record = event.get("_record")
     if record is not None:
         wf = getattr(record, "temporal_workflow", None)
@@ -41,7 +41,7 @@ def configure(level: str = "INFO", stream: Any = None) -> None:
     if _configured:
         return
     _configured = True
-    shared = [
+    shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,

@@ -16,7 +16,6 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any, NoReturn
 
-
 INTERRUPTED = 130
 
 

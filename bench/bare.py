@@ -13,8 +13,16 @@ import os
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from models import (CaseInput, Dispatch, RecordContact, RecordFollowUp, RecordVerification, Reply, Resolve,
-                        SubmitOpinion)
+    from models import (
+        CaseInput,
+        Dispatch,
+        RecordContact,
+        RecordFollowUp,
+        RecordVerification,
+        Reply,
+        Resolve,
+        SubmitOpinion,
+    )
 
 STEPS = 7
 

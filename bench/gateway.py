@@ -16,7 +16,7 @@ import httpx
 from temporalio.client import Client
 
 from gateway.identities import IdentityStore
-from models import Role
+from models import Actor, Role
 
 
 class GatewayProcess:
@@ -43,12 +43,12 @@ class GatewayProcess:
             self.proc.kill()
 
 
-def make_keys(identities_file: Path, dispatcher: dict[str, str], handler: dict[str, str]) -> dict[str, str]:
+def make_keys(identities_file: Path, dispatcher: Actor, handler: Actor) -> dict[str, str]:
     """API keys for the bench's two actors, so HTTP acts as exactly the same people."""
     store = IdentityStore(identities_file)
     keys = {}
     for actor, role in ((dispatcher, Role.dispatcher), (handler, Role.handler)):
-        key = store.add(actor["id"], role, department=actor["department"])
+        key = store.add(actor.id, role, department=actor.department)
         assert key is not None
         keys[role.value] = key
     return keys

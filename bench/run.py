@@ -38,14 +38,25 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 from temporalio.client import Client
 
 import devserver
 import process
 import settings
-from models import (CaseInput, Dispatch, RecordContact, RecordFollowUp, RecordVerification, Reply, Resolve,
-                    SubmitOpinion)
+from models import (
+    Actor,
+    CaseInput,
+    Dispatch,
+    RecordContact,
+    RecordFollowUp,
+    RecordVerification,
+    Reply,
+    Resolve,
+    Role,
+    Satisfaction,
+    SubmitOpinion,
+)
 from readmodel.store import make_engine
 from readmodel.tables import OutboxRow
 from starter import act, data_converter, file_complaint
@@ -54,8 +65,8 @@ from starter.supervise import list_cases, list_query
 ROOT = Path(__file__).resolve().parent.parent
 ENGINE_QUEUE, BARE_QUEUE = "bench-engine", "bench-bare"
 
-DISPATCHER = {"id": "hotline-07", "role": "dispatcher", "department": "区群众诉求服务中心"}
-HANDLER = {"id": "housing-zhang", "role": "handler", "department": "区住建局"}
+DISPATCHER = Actor(id="hotline-07", role=Role.dispatcher, department="区群众诉求服务中心")
+HANDLER = Actor(id="housing-zhang", role=Role.handler, department="区住建局")
 STEPS: list[tuple[str, Any]] = [
     ("dispatch", Dispatch(actor=DISPATCHER, department="区住建局")),
     ("record_contact", RecordContact(actor=HANDLER, note="电话联系诉求人,约定上门时间")),
@@ -64,7 +75,7 @@ STEPS: list[tuple[str, Any]] = [
     ("submit_opinion", SubmitOpinion(actor=HANDLER, findings="井盖松动", handling="更换井盖",
                                      next_steps="一周后复查")),
     ("resolve", Resolve(actor=HANDLER, resolution="井盖已更换")),
-    ("record_follow_up", RecordFollowUp(actor=HANDLER, satisfaction="satisfied", note="诉求人表示满意")),
+    ("record_follow_up", RecordFollowUp(actor=HANDLER, satisfaction=Satisfaction.satisfied, note="诉求人表示满意")),
 ]
 
 
@@ -118,7 +129,9 @@ class Process:
 
     def rss_mib(self) -> float:
         status = Path(f"/proc/{self.proc.pid}/status").read_text()
-        return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024
+        found = re.search(r"VmRSS:\s+(\d+) kB", status)
+        assert found is not None
+        return int(found.group(1)) / 1024
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -214,14 +227,14 @@ async def acknowledgement(client: Client, read_model: Engine, rate: float, secon
 
 
 # Acknowledgements sent: the outbox rows the engine's worker marked sent.
-ACKNOWLEDGED = (OutboxRow.kind == "acknowledgement", OutboxRow.sent_at.is_not(None))
+ACKNOWLEDGED = (col(OutboxRow.kind) == "acknowledgement", col(OutboxRow.sent_at).is_not(None))
 
 
 async def _wait_for_acknowledgements(read_model: Engine, case_ids: set[str], timeout: float) -> dict[str, float]:
     deadline = time.monotonic() + timeout
     while True:
         with Session(read_model) as session:
-            rows = session.execute(select(OutboxRow.case_id, OutboxRow.sent_at).where(*ACKNOWLEDGED)).all()
+            rows = session.execute(select(col(OutboxRow.case_id), col(OutboxRow.sent_at)).where(*ACKNOWLEDGED)).all()
         sent = {case_id: _utc(at).timestamp() for case_id, at in rows if case_id in case_ids}
         if len(sent) == len(case_ids) or time.monotonic() > deadline:
             return sent
@@ -318,7 +331,8 @@ def replay(environ: dict[str, str], folder: Path, case_ids: list[str]) -> dict:
 def machine() -> dict[str, Any]:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
-    mem = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1)) / 2**20
+    found = re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())
+    mem = int(found.group(1)) / 2**20 if found else 0.0
     return {"cpus": os.cpu_count(), "cpu": cpu, "memory_gib": round(mem), "python": platform.python_version(),
             "temporal_cli": subprocess.run([devserver.dev_server_path(), "--version"], capture_output=True,
                                            text=True).stdout.strip()}

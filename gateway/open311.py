@@ -18,12 +18,11 @@ from xml.etree import ElementTree
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from gateway.auth import Gateway, gateway, identify, public
 from gateway.problems import ApiProblem
-from models import CaseState, CaseStatus, Category, Policy, Role, Track
+from models import CaseState, Category, Policy, Role, Track
 from readmodel.store import OPEN, utc
 from readmodel.tables import CaseRow, MilestoneRow
 from sla import BUSINESS_TZ
@@ -411,25 +410,25 @@ def _find(g: Gateway, *, ids: list[str] | None = None, category: str | None = No
           since: datetime | None = None, until: datetime | None = None) -> list[PublicCase]:
     query = select(CaseRow)
     if ids is not None:
-        query = query.where(CaseRow.case_id.in_(ids))
+        query = query.where(col(CaseRow.case_id).in_(ids))
     if category:
-        query = query.where(CaseRow.category == category)
+        query = query.where(col(CaseRow.category) == category)
     if status == "open":
-        query = query.where(CaseRow.status.in_(OPEN))
+        query = query.where(col(CaseRow.status).in_(OPEN))
     elif status == "closed":
-        query = query.where(CaseRow.status.in_(("closed", "merged")))
+        query = query.where(col(CaseRow.status).in_(("closed", "merged")))
     if since is not None:
-        query = query.where(CaseRow.received_at >= since)
+        query = query.where(col(CaseRow.received_at) >= since)
     if until is not None:
-        query = query.where(CaseRow.received_at <= until)
-    query = query.order_by(CaseRow.received_at.desc()).limit(MAX_RESULTS)
+        query = query.where(col(CaseRow.received_at) <= until)
+    query = query.order_by(col(CaseRow.received_at).desc()).limit(MAX_RESULTS)
     with Session(g.read_model.engine) as session:
-        rows = list(session.exec(query).scalars())  # type: ignore[call-overload]
+        rows = list(session.exec(query).all())
         due: dict[str, datetime] = {}
         if rows:
-            milestones = session.exec(select(MilestoneRow).where(  # type: ignore[call-overload]
-                MilestoneRow.case_id.in_([r.case_id for r in rows]), MilestoneRow.name == "resolve")
-                .order_by(MilestoneRow.seq)).scalars()
+            milestones = session.exec(select(MilestoneRow).where(
+                col(MilestoneRow.case_id).in_([r.case_id for r in rows]), col(MilestoneRow.name) == "resolve")
+                .order_by(col(MilestoneRow.seq))).all()
             due = {m.case_id: m.due_at for m in milestones}  # the latest resolve clock wins
     return [PublicCase.from_row(r, due.get(r.case_id)) for r in rows]
 

@@ -64,7 +64,12 @@ def problem(status: int, detail: str, *, errors: list[tuple[str, str]] | None = 
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
-def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+def success(model: Any, description: str, headers: dict[str, Any] | None = None) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI `responses` entry of a 200 answer."""
+    return {200: {"model": model, "description": description} | ({"headers": headers} if headers else {})}
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:  # FastAPI's own type for `responses`
     """The OpenAPI `responses` entries for these problem statuses."""
     return {s: {"model": Problem, "description": TITLES[s], "content": {PROBLEM: {}}} for s in statuses}
 

@@ -24,7 +24,7 @@ from temporalio.client import Client
 
 from gateway.auth import Gateway, caller, gateway, role_in
 from gateway.identities import Identity
-from gateway.problems import ApiProblem, responses
+from gateway.problems import ApiProblem, responses, success
 from gateway.views import CaseAnswer, CaseFiling, CaseList, CaseSummary, TimelineAnswer, case_answer
 from models import Actor, CaseInput, CaseState, CaseStatus, Category, Role
 from readmodel.stats import GROUPS, compute, default_period, parse_moment
@@ -113,8 +113,7 @@ async def file_new_case(body: CaseFiling, request: Request,
 # ---- reading -----------------------------------------------------------------------------
 
 @router.get("/cases/{case_id}", response_model=None, summary="A case's state, with the complaint as filed",
-            responses={200: {"model": CaseAnswer, "description": "The case", "headers": ETAG_HEADER}}
-            | responses(401, 404, 422, 429, 503))
+            responses=success(CaseAnswer, "The case", ETAG_HEADER) | responses(401, 404, 422, 429, 503))
 async def read_case(case_id: CaseId, request: Request, identity: Identity = Depends(caller)) -> JSONResponse:
     g = gateway(request)
     current, complaint = await _engine(asyncio.gather(state(g.client, case_id), complaint_of(g.client, case_id)))
@@ -237,7 +236,7 @@ def _add_update_route(update: str) -> None:
     router.add_api_route(
         f"/cases/{{case_id}}/{update}", run, methods=["POST"], response_model=None, name=update,
         summary=f"The case contract's `{update}`, acted by the caller",
-        responses={200: {"model": CaseState, "description": "The case after the update", "headers": ETAG_HEADER}}
+        responses=success(CaseState, "The case after the update", ETAG_HEADER)
         | responses(401, 403, 404, 409, 412, 413, 422, 429, 503))
 
 

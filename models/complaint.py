@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
@@ -112,7 +112,7 @@ class Complaint(Strict):
     received_at: AwareDatetime | None = None
 
     @model_validator(mode="after")
-    def _complainant_unless_patrol(self) -> "Complaint":
+    def _complainant_unless_patrol(self) -> Complaint:
         if self.channel != Channel.grid_patrol and self.complainant is None:
             raise ValueError("complainant is required unless channel is grid_patrol")
         return self
@@ -122,7 +122,7 @@ class CaseInput(Strict):
     complaint: Complaint
     policy: Policy = Policy.p1030
     # Set by the engine itself when a long case continues as new: the state so far.
-    carried: "CaseState | None" = None
+    carried: CaseState | None = None
     # Continue as new after this many history events (Temporal's own suggestion also counts).
     max_history_events: int = Field(default=10_000, ge=200, le=50_000)
 

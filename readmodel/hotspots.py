@@ -8,8 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from readmodel.store import ReadModel, utc
 from readmodel.tables import CaseRow
@@ -59,7 +58,7 @@ def find_hotspots(read_model: ReadModel, *, since: datetime, until: datetime, wi
         raise ValueError("--by must be community or grid")
     with Session(read_model.engine) as session:
         rows = list(session.exec(select(CaseRow).where(
-            CaseRow.received_at >= since, CaseRow.received_at < until)).scalars())
+            col(CaseRow.received_at) >= since, col(CaseRow.received_at) < until)).all())
     places: dict[tuple, list[CaseRow]] = defaultdict(list)
     for row in rows:
         key = (row.category, row.district, row.street, row.community, row.grid if by == "grid" else None)

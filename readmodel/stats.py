@@ -12,12 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from readmodel.store import OPEN, ReadModel, utc
-from sla import BUSINESS_TZ, WorkingCalendar
 from readmodel.tables import CaseRow, EventRow, MilestoneRow
+from sla import BUSINESS_TZ, WorkingCalendar
 
 GROUPS = ("department", "street", "category", "channel")
 SATISFIED = ("satisfied", "basically_satisfied")
@@ -88,14 +87,14 @@ def compute(read_model: ReadModel, *, since: datetime, until: datetime, by: str 
         raise ValueError(f"--by must be one of {', '.join(GROUPS)}")
     with Session(read_model.engine) as session:
         cases = list(session.exec(select(CaseRow).where(
-            CaseRow.received_at >= since, CaseRow.received_at < until)).scalars())
+            col(CaseRow.received_at) >= since, col(CaseRow.received_at) < until)).all())
         ids = [c.case_id for c in cases]
         milestones = _for_cases(session, MilestoneRow, ids)
         events = _for_cases(session, EventRow, ids)
     visits = [e for e in events if e.kind == "followed_up"]
     cal = calendar or WorkingCalendar()
     stops = _stops(events)
-    paused = defaultdict(float)
+    paused: defaultdict[str, float] = defaultdict(float)
     for m in milestones:
         if m.name == "resolve":
             paused[m.case_id] += m.paused_seconds or 0
@@ -170,7 +169,7 @@ def _working_days(cal: WorkingCalendar, start: datetime, end: datetime) -> int:
 def _for_cases(session: Session, table, ids: list[str]) -> list:
     rows = []
     for start in range(0, len(ids), 500):  # bounded IN lists
-        rows += list(session.exec(select(table).where(table.case_id.in_(ids[start:start + 500]))).scalars())
+        rows += list(session.exec(select(table).where(col(table.case_id).in_(ids[start:start + 500]))).all())
     return rows
 
 

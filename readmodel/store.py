@@ -5,25 +5,34 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, overload
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import Table, event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, SQLModel, col, create_engine
+from sqlmodel import select as sm_select
 
 from models import CaseState, Complaint, Notice
 from models.records import CaseSnapshot, RepeatMatch, RepeatQuery
 from readmodel.privacy import mask, phone_hash
 from readmodel.tables import CaseRow, ClaimRow, EventRow, MilestoneRow, OutboxRow
 
-CASES, MILESTONES, EVENTS, OUTBOX, CLAIMS = (
-    t.__table__ for t in (CaseRow, MilestoneRow, EventRow, OutboxRow, ClaimRow))
+
+def _table(model: type[SQLModel]) -> Table:
+    return model.__table__  # type: ignore[attr-defined,no-any-return]  # SQLModel sets it on table models
+
+
+CASES, MILESTONES, EVENTS, OUTBOX, CLAIMS = (_table(t) for t in (CaseRow, MilestoneRow, EventRow, OutboxRow, ClaimRow))
 REPEAT_WINDOW = timedelta(days=180)  # a closed case repeated within this is escalated
 PATROL_WINDOW = timedelta(days=7)  # grid-patrol finds in the same grid within this are one problem
 OPEN = ("received", "dispatched", "handling", "resolved")
 
 
+@overload
+def utc(moment: datetime) -> datetime: ...
+@overload
+def utc(moment: None) -> None: ...
 def utc(moment: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes: everything is stored and read as UTC."""
     if moment is None:
@@ -36,7 +45,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
-        def _pragmas(conn, _record) -> None:  # noqa: ANN001
+        def _pragmas(conn, _record) -> None:
             cur = conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
@@ -76,7 +85,7 @@ class ReadModel:
             if s.status.value not in OPEN:  # closed or merged: the next complaint may open a case
                 conn.execute(CLAIMS.delete().where(CLAIMS.c.case_id == s.case_id))
 
-    def _insert(self, table):  # noqa: ANN001, ANN202
+    def _insert(self, table):
         """INSERT with ON CONFLICT, in the dialect at hand (SQLite and PostgreSQL both have it)."""
         return (postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert)(table)
 
@@ -117,13 +126,13 @@ class ReadModel:
 
     def events(self, case_id: str) -> list[EventRow]:
         with Session(self.engine) as session:
-            return list(session.exec(select(EventRow).where(EventRow.case_id == case_id)
-                                     .order_by(EventRow.seq)).scalars())
+            return list(session.exec(sm_select(EventRow).where(col(EventRow.case_id) == case_id)
+                                     .order_by(col(EventRow.seq))).all())
 
     def milestones(self, case_id: str) -> list[MilestoneRow]:
         with Session(self.engine) as session:
-            return list(session.exec(select(MilestoneRow).where(MilestoneRow.case_id == case_id)
-                                     .order_by(MilestoneRow.seq)).scalars())
+            return list(session.exec(sm_select(MilestoneRow).where(col(MilestoneRow.case_id) == case_id)
+                                     .order_by(col(MilestoneRow.seq))).all())
 
     # ---- repeat complaints -----------------------------------------------------------------
 
@@ -203,10 +212,10 @@ class ReadModel:
 
     def outbox(self, case_id: str | None = None) -> list[OutboxRow]:
         with Session(self.engine) as session:
-            query = select(OutboxRow).order_by(OutboxRow.created_at, OutboxRow.id)
+            query = sm_select(OutboxRow).order_by(col(OutboxRow.created_at), col(OutboxRow.id))
             if case_id:
-                query = query.where(OutboxRow.case_id == case_id)
-            return list(session.exec(query).scalars())
+                query = query.where(col(OutboxRow.case_id) == case_id)
+            return list(session.exec(query).all())
 
 
 def add_missing_columns(engine: Engine) -> None:
@@ -221,7 +230,8 @@ def add_missing_columns(engine: Engine) -> None:
                 if column.name in have:
                     continue
                 kind = column.type.compile(dialect=engine.dialect)
-                default = column.default.arg if column.default is not None and column.default.is_scalar else None
+                default = getattr(column.default, "arg", None) if column.default is not None and column.default.is_scalar \
+                    else None
                 literal = "" if default is None else f" DEFAULT {int(default) if isinstance(default, bool) else default}"
                 if engine.dialect.name == "postgresql" and isinstance(default, bool):
                     literal = f" DEFAULT {str(default).lower()}"

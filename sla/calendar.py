@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import holidays
 from holidays.countries.china import ChinaStaticHolidays
@@ -34,7 +35,7 @@ class WorkingCalendar:
     _years: dict[int, YearSchedule] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_file(cls, path: str | Path | None) -> "WorkingCalendar":
+    def from_file(cls, path: str | Path | None) -> WorkingCalendar:
         if path is None or not Path(path).exists():
             return cls()
         return cls(overrides=load_overrides(Path(path)))
@@ -88,9 +89,10 @@ def _package_schedule(year: int) -> YearSchedule:
     # Each substitution (holiday month, day, worked month, day[, worked year]) names the
     # weekend day worked in exchange for a day off.
     for entry in ChinaStaticHolidays.special_public_holidays.get(year, ()):
-        if len(entry) in (4, 5):
-            worked_year = entry[4] if len(entry) == 5 else year
-            workdays.add(date(worked_year, entry[2], entry[3]))
+        fields: tuple[Any, ...] = tuple(entry)  # the holidays package types these loosely
+        if len(fields) in (4, 5):
+            worked_year = int(fields[4]) if len(fields) == 5 else year
+            workdays.add(date(worked_year, int(fields[2]), int(fields[3])))
     return YearSchedule(days_off=days_off, workdays=frozenset(workdays))
 
 

@@ -13,7 +13,6 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
 from temporalio.worker import Replayer
 
 import settings
-
 from models import CaseState
 from sla import BUSINESS_TZ
 from starter.cases import WORKFLOW_TYPE, UnknownCase, validate_case_id
@@ -43,7 +42,8 @@ async def case_from_temporal(client: Client, case_id: str) -> CaseState:
     history = await handle.fetch_history()
     last = history.events[-1]
     if not last.HasField("workflow_execution_completed_event_attributes"):
-        raise UnknownCase(f"case {case_id} did not complete ({description.status.name.lower()}): no case state")
+        status = description.status.name.lower() if description.status else "unknown"
+        raise UnknownCase(f"case {case_id} did not complete ({status}): no case state")
     [state] = await client.data_converter.decode(
         last.workflow_execution_completed_event_attributes.result.payloads, [CaseState])
     return state

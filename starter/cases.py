@@ -76,7 +76,7 @@ class InvalidInput(ValueError):
         self.errors = errors if errors is not None else [(message.split(":", 1)[0], message)]
 
     @classmethod
-    def of(cls, err: pydantic.ValidationError, prefix: str = "") -> "InvalidInput":
+    def of(cls, err: pydantic.ValidationError, prefix: str = "") -> InvalidInput:
         errors = [(f"{prefix}{where}", message) for where, message in field_errors(err)]
         return cls("; ".join(f"{where}: {message}" for where, message in errors), errors)
 
@@ -180,7 +180,7 @@ async def file_and_act(
     validate_case_id(case_id)
     case_input = validate_case_input(case_input)
     command = validate_command(update, payload)
-    start = WithStartWorkflowOperation(
+    start: WithStartWorkflowOperation[Any, CaseState] = WithStartWorkflowOperation(
         WORKFLOW_TYPE, case_input, **_start_options(case_id, task_queue, WorkflowIDConflictPolicy.USE_EXISTING)
     )
     try:

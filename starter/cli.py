@@ -27,7 +27,6 @@ Operators:
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from datetime import datetime, timedelta, timezone
@@ -36,8 +35,8 @@ from typing import Any
 
 from temporalio.service import RPCError
 
-from starter import UPDATES, InvalidInput, Rejected, UnknownCase, act, connect, file_complaint, state
 from models import Role
+from starter import UPDATES, InvalidInput, Rejected, UnknownCase, act, connect, file_complaint, state
 from starter.show import render
 
 EXIT_NONDETERMINISTIC = 6
@@ -153,10 +152,9 @@ async def _list_stuck(query: str, as_json: bool) -> int:
 
 
 async def cmd_stats(args: argparse.Namespace) -> int:
+    import settings
     from readmodel import open_read_model
     from readmodel.stats import compute, default_period, render_csv, render_json, render_table
-
-    import settings
     from sla import WorkingCalendar
 
     since, until = default_period(args.since, args.until)

@@ -32,7 +32,7 @@ class Keyring:
     keys: dict[str, bytes]
 
     @classmethod
-    def parse(cls, text: str) -> "Keyring":
+    def parse(cls, text: str) -> Keyring:
         """'id:base64key,id2:base64key': the first encrypts, all decrypt."""
         keys: dict[str, bytes] = {}
         order = []
@@ -55,10 +55,10 @@ class Keyring:
         return ",".join(f"{k}:{base64.b64encode(self.keys[k]).decode()}" for k in ordered)
 
     @classmethod
-    def generate(cls, key_id: str) -> "Keyring":
+    def generate(cls, key_id: str) -> Keyring:
         return cls(current=key_id, keys={key_id: AESGCM.generate_key(bit_length=256)})
 
-    def rotated(self, new_id: str) -> "Keyring":
+    def rotated(self, new_id: str) -> Keyring:
         """A new current key; the old ones stay to decrypt what they encrypted."""
         return Keyring(current=new_id, keys={new_id: AESGCM.generate_key(bit_length=256), **self.keys})
 
@@ -107,7 +107,6 @@ class EncryptionCodec(PayloadCodec):
 def payloads_from_json(body: bytes) -> list[Payload]:
     """The codec server's wire format: {"payloads": [{"metadata": {k: base64}, "data": base64}]}."""
     from google.protobuf import json_format
-
     from temporalio.api.common.v1 import Payloads
 
     return list(json_format.Parse(body, Payloads()).payloads)
@@ -115,7 +114,6 @@ def payloads_from_json(body: bytes) -> list[Payload]:
 
 def payloads_to_json(payloads: list[Payload]) -> str:
     from google.protobuf import json_format
-
     from temporalio.api.common.v1 import Payloads
 
     return json_format.MessageToJson(Payloads(payloads=payloads))

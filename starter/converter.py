@@ -44,7 +44,7 @@ class CasePayloadConverter(PydanticPayloadConverter):
             ) from None
 
 
-def data_converter(keyring: "Keyring | None" = None) -> DataConverter:
+def data_converter(keyring: Keyring | None = None) -> DataConverter:
     """Pydantic payloads, encrypted with the keyring (default: from settings)."""
     from starter.codec import EncryptionCodec, keyring_from_settings
 

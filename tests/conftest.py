@@ -17,17 +17,17 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 
 import pytest
-from temporalio.client import Client, WorkflowHandle
+from sqlmodel import SQLModel
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 import devserver
 from models import CaseState, Notice
 from readmodel import ReadModel
 from readmodel.store import make_engine
-from sqlmodel import SQLModel
-from tests.postgres import postgres_url
 from sla import WorkingCalendar
 from starter import data_converter
+from tests.postgres import postgres_url
 from worker import create_worker
 
 

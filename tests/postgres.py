@@ -28,9 +28,10 @@ class PostgresServer:
     """A PostgreSQL cluster in a temporary folder, which a test may stop and start again."""
 
     def __init__(self) -> None:
-        initdb, self.pg_ctl = _binary("initdb"), _binary("pg_ctl")
-        if not initdb or not self.pg_ctl:
+        initdb, pg_ctl = _binary("initdb"), _binary("pg_ctl")
+        if not initdb or not pg_ctl:
             raise FileNotFoundError("PostgreSQL's initdb and pg_ctl")
+        self.pg_ctl: str = pg_ctl
         self.folder = tempfile.mkdtemp(prefix="complaints-pg-")
         # PostgreSQL refuses to run as root: run it as the postgres user the package created.
         self.as_user: list[str] = []

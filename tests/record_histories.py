@@ -62,7 +62,7 @@ async def major_13710_monthly(client: Client, case_id: str, env) -> None:
                          task_queue=client.task_queue)
     await act(client, case_id, "dispatch", {"actor": D, "department": "住建局"})
     await act(client, case_id, "report_progress", {"actor": H, "note": "三日报告"})
-    s = await act(client, case_id, "request_extension",
+    await act(client, case_id, "request_extension",
                   {"actor": H, "reason": "r", "until": (await state(client, case_id)).milestones[3].due_at.replace(
                       year=2099).isoformat()})
     await act(client, case_id, "decide_extension", {"actor": S, "approve": False})
@@ -163,7 +163,7 @@ async def claim_taken_over(client: Client, case_id: str, env) -> str | None:
     return filed.run_id
 
 
-def lean(scenario):  # noqa: ANN001, ANN201
+def lean(scenario):
     """The same story recorded again after workflow.patched("lean-history"); `claim_taken_over` after workflow.patched("repeat-claim")."""
     async def recorded(client: Client, case_id: str, env) -> str | None:
         return await scenario(client, case_id, env)

@@ -6,14 +6,13 @@ from __future__ import annotations
 import string
 from datetime import datetime, timezone
 
+import pydantic
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
-
-import pydantic
 
 from models import CaseInput
 from starter import InvalidInput, validate_case_input, validate_command

@@ -358,6 +358,33 @@ async def test_notice_failures_are_retried_until_sent(env, client, sender):
     await sender.wait_for(case_id, "complainant", "acknowledgement")
 
 
+async def test_a_notice_never_sent_is_recorded_after_a_day_and_the_case_goes_on(env, client, sender):
+    original = sender.send
+    case_id = new_id()
+
+    async def down_for_this_case(notice):
+        if notice.case_id == case_id:
+            raise ConnectionError("SMS gateway down")
+        await original(notice)
+
+    sender.send = down_for_this_case
+    try:
+        await file_complaint(client, case_id, {"complaint": complaint()}, task_queue=client.task_queue)
+        s = await eventually(client, case_id, lambda s: milestone(s, "acknowledge"))
+        for _ in range(60):
+            if "notice_failed" in kinds(s):
+                break
+            await env.sleep(timedelta(hours=1))
+            s = await state(client, case_id)
+    finally:
+        sender.send = original
+    failed = next(e for e in s.timeline if e.kind == "notice_failed")
+    assert failed.detail["recipient"] == "complainant" and failed.detail["notice_kind"] == "acknowledgement"
+    assert "SMS gateway down" in failed.detail["error"]
+    s = await act(client, case_id, "dispatch", {"actor": DISPATCHER, "department": "住建局"})
+    assert s.status.value == "dispatched"
+
+
 async def _acknowledged_after_retries(env, client, case_id, failures):
     s = await eventually(client, case_id, lambda s: milestone(s, "acknowledge"))
     for _ in range(100):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -20,8 +18,8 @@ from sla import WorkingCalendar
 from starter import act, data_converter, file_complaint
 from starter.codec import ENCODING, EncryptionCodec, Keyring, load_keyring, payloads_to_json
 from tests.conftest import RecordingSender, actor, complaint, unique_phone
-from workflows import WORKFLOWS
 from worker import create_worker
+from workflows import WORKFLOWS
 
 SECRET = {"name": "欧阳娜娜", "description": "隐私描述: 邻居家暴, 住址某栋某号"}
 
@@ -29,7 +27,7 @@ SECRET = {"name": "欧阳娜娜", "description": "隐私描述: 邻居家暴, �
 async def test_roundtrip_and_key_ids():
     ring = Keyring.generate("k1")
     codec = EncryptionCodec(ring)
-    plain = Payload(metadata={"encoding": b"json/plain"}, data="13800138000".encode())
+    plain = Payload(metadata={"encoding": b"json/plain"}, data=b"13800138000")
     [sealed] = await codec.encode([plain])
     assert sealed.metadata["encoding"] == ENCODING and sealed.metadata["encryption-key-id"] == b"k1"
     assert b"13800138000" not in sealed.SerializeToString()

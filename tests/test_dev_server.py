@@ -12,9 +12,9 @@ from temporalio.worker import Replayer
 
 import devserver
 from models import CaseState
+from readmodel import ReadModel
 from sla import WorkingCalendar
 from starter import Rejected, act, data_converter, file_and_act, file_complaint, state
-from readmodel import ReadModel
 from tests.conftest import TEST_PHONE_KEY, RecordingSender, actor, complaint, eventually, kinds, milestone, new_id
 from worker import create_worker
 from workflows import WORKFLOWS

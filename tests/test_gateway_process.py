@@ -17,14 +17,13 @@ from pathlib import Path
 import httpx
 import pytest
 import schemathesis
-from schemathesis.generation.modes import GenerationMode
-from schemathesis.specs.openapi.checks import positive_data_acceptance
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
+from schemathesis.generation.modes import GenerationMode
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.conftest import complaint
 from tests.test_worker_process import ROOT, WorkerProcess, cli, free_port
-
 
 FUZZ_EXAMPLES = 12  # per operation and mode (valid data, then invalid): about 700 requests in all
 
@@ -118,10 +117,11 @@ def test_codec_decodes_are_logged_with_who_and_which_cases(running):
     gateway, keys, _ = running
     with httpx.Client(base_url=gateway.base, timeout=30) as h:
         h.put("/v1/cases/codec-case-7", json={"complaint": complaint()}, headers=bearer(keys["dispatcher"]))
+        import asyncio
+
+        from models import Notice, NoticeKind
         from starter import data_converter
         from starter.codec import payloads_to_json
-        import asyncio
-        from models import Notice, NoticeKind
 
         payloads = asyncio.run(data_converter().encode([Notice(case_id="codec-case-7", recipient="supervisor",
                                                                kind=NoticeKind.breach, text="超时")]))

@@ -1,10 +1,11 @@
 """The edge: validation that names fields, and the contract's who-may-do-what on pure state."""
 
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
-from models import CaseState, CaseStatus, LeaderRef, Milestone
+from models import CaseState, CaseStatus, LeaderRef, Milestone, RequestExtension
 from starter import InvalidInput, validate_case_input, validate_command
 from starter.cases import UPDATES, validate_case_id
 from starter.cli import parse_fields
@@ -78,7 +79,7 @@ def test_cli_fields():
 ROLES = ("dispatcher", "handler", "leader", "supervisor", "community", "auditor")
 DEPARTMENT_UPDATES = ("record_contact", "record_verification", "reply", "submit_opinion", "report_progress",
                       "transfer", "request_extension", "resolve")
-PAYLOADS = {
+PAYLOADS: dict[str, dict[str, Any]] = {
     "dispatch": {"department": "住建局"}, "record_contact": {"note": "n"}, "record_verification": {"findings": "f"},
     "reply": {"message": "m"}, "submit_opinion": {"findings": "f", "handling": "h", "next_steps": "n"},
     "report_progress": {"note": "n"}, "transfer": {"to_department": "水务局", "explanation": "e"},
@@ -98,8 +99,10 @@ def _state(status: CaseStatus, *, escalated: bool = False, leader: bool = False,
                   escalated=escalated, leader=LeaderRef(id="L1", name="张书记") if leader else None)
     s.milestones.append(Milestone(name="resolve", due_at=NOW + timedelta(days=60)))
     if pending:
-        s.pending_extension = validate_command("request_extension", {"actor": {"id": "h", "role": "handler"},
-                                                                      **PAYLOADS["request_extension"]})
+        request = validate_command("request_extension", {"actor": {"id": "h", "role": "handler"},
+                                                         **PAYLOADS["request_extension"]})
+        assert isinstance(request, RequestExtension)
+        s.pending_extension = request
     return s
 
 

@@ -19,12 +19,12 @@ from temporalio.testing import WorkflowEnvironment
 
 import devserver
 from models import CaseInput, CaseState, CaseStatus
+from readmodel import ReadModel
 from sla import WorkingCalendar
 from starter import data_converter
 from starter.cluster import NamespaceNotReady, ensure_search_attributes
 from tests.conftest import TEST_PHONE_KEY, RecordingSender, complaint
 from worker import create_worker
-from readmodel import ReadModel
 
 ROOT = Path(__file__).resolve().parent.parent
 

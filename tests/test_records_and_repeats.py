@@ -14,8 +14,18 @@ from activities import HttpSmsSender
 from models import CaseState, Notice, NoticeKind
 from readmodel import ReadModel
 from sla import WorkingCalendar
-from starter import act, file_complaint, state
-from tests.conftest import TEST_PHONE_KEY, actor, fresh_postgres, complaint, eventually, kinds, milestone, new_id, unique_phone
+from starter import act, file_complaint
+from tests.conftest import (
+    TEST_PHONE_KEY,
+    actor,
+    complaint,
+    eventually,
+    fresh_postgres,
+    kinds,
+    milestone,
+    new_id,
+    unique_phone,
+)
 from worker import create_worker
 
 D, H, S = actor("dispatcher"), actor("handler", "住建局"), actor("supervisor")
@@ -143,7 +153,7 @@ class Gateway(BaseHTTPRequestHandler):
     received: list[dict] = []
     fail_next = 0
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         if Gateway.fail_next:
             Gateway.fail_next -= 1

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from contextlib import asynccontextmanager
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 from temporalio.client import Client
@@ -17,7 +17,16 @@ from models import CaseState, CaseStatus
 from readmodel import ReadModel
 from sla import WorkingCalendar
 from starter import data_converter, file_complaint
-from tests.conftest import TEST_PHONE_KEY, RecordingSender, complaint, eventually, fresh_postgres, kinds, new_id, unique_phone
+from tests.conftest import (
+    TEST_PHONE_KEY,
+    RecordingSender,
+    complaint,
+    eventually,
+    fresh_postgres,
+    kinds,
+    new_id,
+    unique_phone,
+)
 from worker import create_worker
 
 ROUNDS, AT_ONCE = 20, 50

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from sla import BUSINESS_TZ, WorkingCalendar, plan, shifted
-from sla.durations import Unit, working_days
+from sla.durations import Unit
 from starter import Rejected, act, file_complaint, state
 from tests.conftest import actor, complaint, eventually, kinds, milestone, new_id
 
@@ -16,8 +16,8 @@ WATER = actor("handler", "水务局")
 SECRETARY = actor("community", "塘家社区", id="secretary-1")
 
 
-def at(*args: int) -> datetime:
-    return datetime(*args, tzinfo=BUSINESS_TZ)
+def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=BUSINESS_TZ)
 
 
 async def dispatched(client, **fields) -> str:

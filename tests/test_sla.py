@@ -10,8 +10,8 @@ from sla.durations import days, hours, minutes, months, working_days
 CAL = WorkingCalendar()
 
 
-def at(*args: int) -> datetime:
-    return datetime(*args, tzinfo=BUSINESS_TZ)
+def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=BUSINESS_TZ)
 
 
 def test_three_working_days_after_national_day_eve_end_on_the_worked_saturday():

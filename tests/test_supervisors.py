@@ -92,11 +92,11 @@ async def _file_the_cases(c: Cases) -> None:
     assert final.runs >= 2
     await eventually(c.client, ids["B"], lambda s: "dispatch" in s.breaches)
     for case_id in ids.values():  # the read model has caught up with every case
-        await eventually(c.client, case_id, lambda s, i=case_id: c.read_model.case(i) is not None
-                         and c.read_model.case(i).version == s.version)
+        await eventually(c.client, case_id, lambda s, i=case_id: getattr(c.read_model.case(i), "version", None)
+                         == s.version)
 
 
-async def listed(c: Cases, *args: str, expect: set[str], absent: set[str] = frozenset()) -> None:
+async def listed(c: Cases, *args: str, expect: set[str], absent: frozenset[str] | set[str] = frozenset()) -> None:
     """Visibility is eventually consistent: poll until the list shows what it must."""
     got: set[str] = set()
     for _ in range(60):

@@ -81,9 +81,9 @@ def test_worker_cli_restart_and_clean_shutdown(environ, tmp_path):
     text = worker.log.read_text()
     assert "Traceback" not in text and "PyGILState" not in text
     lines = worker.lines()
-    notices = [l for l in lines if l.get("event") == "notice"]
+    notices = [line for line in lines if line.get("event") == "notice"]
     assert any(n["kind"] == "acknowledgement" and n["case_id"] == "cli-case-1" and n["run_id"] for n in notices)
-    transitions = [l for l in lines if l.get("case_event") == "dispatched"]
+    transitions = [line for line in lines if line.get("case_event") == "dispatched"]
     assert transitions and transitions[0]["case_id"] == "cli-case-1" and transitions[0]["run_id"]
     assert transitions[0]["actor"] == "d1" and transitions[0]["deadline"]  # the next deadline after dispatch
     assert lines[-1]["event"] == "stopped"
@@ -191,7 +191,7 @@ def test_the_worker_serves_metrics_and_the_engine_counters_move_as_cases_breach(
                 text = httpx.get(url, timeout=10).text
                 if _metric(text, "complaints_breaches", milestone="dispatch", policy="1030") == n:
                     break
-                assert time.monotonic() < deadline, [l for l in text.splitlines() if l.startswith("complaints_")]
+                assert time.monotonic() < deadline, [line for line in text.splitlines() if line.startswith("complaints_")]
                 time.sleep(0.2)
         assert _metric(text, "complaints_cases_accepted", policy="1030") == 2
         assert _metric(text, "complaints_read_model_lag_count") >= 2
