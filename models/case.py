@@ -47,10 +47,27 @@ class Milestone(BaseModel):
     warned: bool = False
     paused_since: datetime | None = None  # the clock is stopped (中止计时) since then
     paused_seconds: float = 0.0  # time the clock stood still, in all
+    # How a milestone still open when the case resolved, closed or merged was settled:
+    # "resolution" (done by it), "closed" or "merged" (no longer owed), "missed" (its deadline passed).
+    settled: str | None = None
 
     @property
     def open(self) -> bool:
         return self.done_at is None and not self.superseded
+
+    @property
+    def outcome(self) -> str:
+        """How it stands, in a word: met, late, BREACHED (passed, still owed), missed (passed, and
+        the case ended), open, superseded (a transfer), or not owed (the case ended first)."""
+        if self.settled == "missed":
+            return "missed"
+        if self.settled in ("closed", "merged"):
+            return "not owed"
+        if self.superseded:
+            return "superseded"
+        if self.done_at is not None:
+            return "late" if self.breached else "met"
+        return "BREACHED" if self.breached else "open"
 
 
 class TimelineEvent(BaseModel):
@@ -87,9 +104,40 @@ class CaseState(BaseModel):
     suspended: bool = False  # the resolve clock is stopped (中止计时)
     pending_suspension: RequestSuspension | None = None  # awaiting decide_suspension
     version: int = 0  # counts every change: the read model never lets an older write win
+    has_complainant: bool = True  # False: found on patrol (未诉先办), nobody to contact or visit
 
     def open_milestones(self, name: str | None = None) -> list[Milestone]:
         return [m for m in self.milestones if m.open and (name is None or m.name == name)]
+
+    def contacted(self) -> bool:
+        """Whether the department now assigned has recorded contact with the complainant (a
+        failed attempt included) since it was assigned; contact by an earlier one does not count."""
+        for e in reversed(self.timeline):
+            if e.kind == "contacted":
+                return True
+            if e.kind in ("dispatched", "transferred"):
+                return False
+        return False
+
+    def settle(self, how: str, at: datetime, names: tuple[str, ...] | None = None) -> list[Milestone]:
+        """Settle the milestones still open (of these names) as the case resolves ("resolution":
+        done by it) or ends ("closed", "merged": no longer owed). One whose deadline has passed is
+        late whatever settles it: a resolution completes it late, an end leaves it "missed"."""
+        settled = []
+        for m in self.milestones:
+            if not m.open or (names is not None and m.name not in names):
+                continue
+            if not m.breached and m.due_at <= at:  # due this instant; its timer has not fired yet
+                m.breached, m.breached_at = True, at
+                self.breaches.append(m.name)
+            if how == "resolution":
+                m.done_at = at
+                m.settled = how
+            else:
+                m.superseded = True
+                m.settled = "missed" if m.breached else how
+            settled.append(m)
+        return settled
 
     def running_milestones(self) -> list[Milestone]:
         """Open milestones whose clock runs: not yet breached, not stopped (中止计时)."""

@@ -22,6 +22,7 @@ class Dispatch(Command):
 
 class RecordContact(Command):
     note: LongText
+    reached: bool = True  # False: an attempt that failed (无人接听, 号码错误); it is recorded and counts
 
 
 class RecordVerification(Command):

@@ -124,13 +124,13 @@ def compute(read_model: ReadModel, *, since: datetime, until: datetime, by: str 
             for s in _targets(groups, total, key_of[c.case_id]):
                 s.overdue += 1
     for m in milestones:
-        if m.superseded or (m.done_at is None and not m.breached and utc(m.due_at) > now):
-            continue  # not yet due: neither met nor late
+        if (m.superseded and m.settled != "missed") or (m.done_at is None and not m.breached and utc(m.due_at) > now):
+            continue  # moved by a transfer, not owed once the case ended, or not yet due: neither met nor late
         for s in _targets(groups, total, key_of[m.case_id]):
             met_late = s.on_time.setdefault(m.name, [0, 0])
             met_late[0 if (m.done_at is not None and not m.breached) else 1] += 1
     for m in milestones:
-        if not m.name.startswith("report_in:") or m.superseded:
+        if not m.name.startswith("report_in:") or (m.superseded and m.settled != "missed"):
             continue
         for s in _targets(groups, total, key_of[m.case_id]):
             w = s.whistle.setdefault(m.name.removeprefix("report_in:"), [0, 0, 0])

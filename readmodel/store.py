@@ -111,7 +111,7 @@ class ReadModel:
         milestones = [
             dict(case_id=s.case_id, seq=seq, name=m.name, department=m.department, anchor=m.anchor,
                  duration=m.duration, due_at=utc(m.due_at), done_at=utc(m.done_at), breached=m.breached,
-                 breached_at=utc(m.breached_at), superseded=m.superseded, estimated=m.estimated,
+                 breached_at=utc(m.breached_at), superseded=m.superseded, settled=m.settled, estimated=m.estimated,
                  anchor_at=utc(m.anchor_at), warned=m.warned, paused_seconds=m.paused_seconds)
             for seq, m in enumerate(s.milestones)]
         if milestones:

@@ -72,6 +72,7 @@ class MilestoneRow(SQLModel, table=True):
     anchor_at: datetime | None = _when(nullable=True)
     warned: bool = False
     paused_seconds: float = 0.0
+    settled: str | None = None  # resolution, closed, merged or missed: see Milestone.settled
 
 
 class EventRow(SQLModel, table=True):

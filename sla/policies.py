@@ -48,6 +48,10 @@ FOLLOW_UP = MilestoneRule("follow_up", ("resolution",), working_days(5))
 # 社区吹哨、部门报到: every summoned department reports within 24 hours (2 on the fast track).
 REPORT_IN = MilestoneRule("report_in", ("summons",), hours(24), by_track={"fast": hours(2)}, per_department=True)
 
+# What a resolution settles: the department's steps toward it, still owed until it comes. (Contact
+# is never among them in practice: resolve is refused until the complainant has been contacted.)
+SETTLED_BY_RESOLUTION = ("contact", "verify", "reply", "opinion", "progress_report")
+
 # 临期预警: the department is warned at these fractions of each milestone's time.
 WARN_AT: dict[str, tuple[float, ...]] = {"1030": (0.75,), "13710": (0.75,)}
 

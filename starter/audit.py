@@ -15,7 +15,7 @@ from temporalio.worker import Replayer
 import settings
 from models import CaseState
 from sla import BUSINESS_TZ
-from starter.cases import WORKFLOW_TYPE, UnknownCase, validate_case_id
+from starter.cases import WORKFLOW_TYPE, UnknownCase, execution_status, validate_case_id
 from starter.converter import data_converter
 from workflows import WORKFLOWS, workflow_runner
 
@@ -36,14 +36,14 @@ async def case_from_temporal(client: Client, case_id: str) -> CaseState:
     """The case as Temporal's history makes it: the result recorded in the history of an ended case,
     or, while it runs, the worker's replay of its history (the `state` query)."""
     handle = client.get_workflow_handle(validate_case_id(case_id))
-    description = await handle.describe()
-    if description.status == WorkflowExecutionStatus.RUNNING:
+    status = await execution_status(client, case_id)
+    if status == WorkflowExecutionStatus.RUNNING:
         return await handle.query("state", result_type=CaseState)
     history = await handle.fetch_history()
     last = history.events[-1]
     if not last.HasField("workflow_execution_completed_event_attributes"):
-        status = description.status.name.lower() if description.status else "unknown"
-        raise UnknownCase(f"case {case_id} did not complete ({status}): no case state")
+        raise UnknownCase(f"case {case_id} did not complete ({status.name.lower() if status else 'unknown'}): "
+                          "no case state")
     [state] = await client.data_converter.decode(
         last.workflow_execution_completed_event_attributes.result.payloads, [CaseState])
     return state
@@ -74,8 +74,7 @@ def render_timeline(state: CaseState, runs: int) -> str:
         lines.append(line)
     lines += ["", f"{'milestone':<17} {'due':<19} {'done':<19} result"]
     for m in state.milestones:
-        result = "superseded" if m.superseded else ("late" if m.breached and m.done_at else "BREACHED" if m.breached
-                                                    else "met" if m.done_at else "open")
+        result = m.outcome + (" (by the resolution)" if m.settled == "resolution" else "")
         lines.append(f"{m.name:<17} {_t(m.due_at):<19} {_t(m.done_at):<19} {result}"
                      + (f" ({m.department})" if m.department else ""))
     lines.append(f"\nbreaches: {', '.join(state.breaches) or 'none'}; escalated: "

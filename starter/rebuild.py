@@ -11,7 +11,7 @@ from temporalio.service import RPCError
 
 from models import CaseInput, CaseState
 from readmodel import ReadModel, snapshot_of
-from starter.cases import WORKFLOW_TYPE
+from starter.cases import WORKFLOW_TYPE, execution_info
 
 
 @dataclass
@@ -51,11 +51,12 @@ async def rebuild_read_model(client: Client, read_model: ReadModel) -> RebuildRe
 
 async def _restore(client: Client, read_model: ReadModel, case_id: str) -> CaseState | str:
     handle = client.get_workflow_handle(case_id)
-    description = await handle.describe()
+    info = await execution_info(client, case_id)
+    status = WorkflowExecutionStatus(info.status) if info.status else None
     history = await handle.fetch_history()
     started = history.events[0].workflow_execution_started_event_attributes
     [case_input] = await client.data_converter.decode(started.input.payloads, [CaseInput])
-    match description.status:
+    match status:
         case WorkflowExecutionStatus.RUNNING:
             state = await handle.query("state", result_type=CaseState)
         case WorkflowExecutionStatus.COMPLETED:
@@ -63,5 +64,5 @@ async def _restore(client: Client, read_model: ReadModel, case_id: str) -> CaseS
             [state] = await client.data_converter.decode(completed.result.payloads, [CaseState])
         case status:
             return f"the workflow {status.name.lower() if status else 'is in an unknown state'}: no case state to restore"
-    await asyncio.to_thread(read_model.record, snapshot_of(state, case_input.complaint, description.run_id))
+    await asyncio.to_thread(read_model.record, snapshot_of(state, case_input.complaint, info.execution.run_id))
     return state

@@ -25,8 +25,7 @@ def render(state: CaseState) -> str:
                      f"reopened {state.reopen_count}x")
     lines.append("  milestone         due               done              state")
     for m in state.milestones:
-        status = "superseded" if m.superseded else (
-            ("late" if m.breached else "met") if m.done_at else ("BREACHED" if m.breached else "open"))
+        status = m.outcome
         owner = f" ({m.department})" if m.department else ""
         lines.append(f"  {m.name:<17} {_t(m.due_at):<17} {_t(m.done_at):<17} {status}{owner}")
     lines.append("  timeline")

@@ -5,7 +5,8 @@
 Run it only to add histories for new behaviour; never to refresh old ones (that would hide the
 very break the replay test is there to catch). The first four were recorded before the read
 model existed; the `read_model_*` ones after (workflow.patched("read-model")); the `lean_*` ones
-after workflow.patched("lean-history"); `claim_taken_over` after workflow.patched("repeat-claim").
+after workflow.patched("lean-history"); `claim_taken_over` after workflow.patched("repeat-claim"); `settled_*` after
+workflow.patched("closed-loop").
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ async def breached_escalated_reopened(client: Client, case_id: str, env) -> None
     await act(client, case_id, "transfer", {"actor": H, "to_department": "水务局", "explanation": "供水"})
     await env.sleep(timedelta(hours=25))  # contact, verify and the fast track's 24-hour resolve all breach
     await act(client, case_id, "assign_leader", {"actor": S, "leader": {"id": "L1", "name": "张书记"}})
+    await act(client, case_id, "record_contact", {"actor": LEADER, "note": "领导约见诉求人"})
     await act(client, case_id, "resolve", {"actor": LEADER, "resolution": "r"})
     await act(client, case_id, "record_follow_up", {"actor": S, "satisfaction": "dissatisfied"})
     await act(client, case_id, "resolve", {"actor": LEADER, "resolution": "r2"})
@@ -69,6 +71,7 @@ async def major_13710_monthly(client: Client, case_id: str, env) -> None:
     await env.sleep(timedelta(days=65))
     await act(client, case_id, "report_progress", {"actor": H, "note": "月报"})
     await act(client, case_id, "assign_leader", {"actor": S, "leader": {"id": "L1", "name": "张书记"}})
+    await act(client, case_id, "record_contact", {"actor": LEADER, "note": "领导约见诉求人"})
     await act(client, case_id, "resolve", {"actor": LEADER, "resolution": "r"})
     await act(client, case_id, "record_follow_up", {"actor": S, "satisfaction": "basically_satisfied"})
 
@@ -97,6 +100,7 @@ async def read_model_merged(client: Client, case_id: str, env) -> str | None:
     carrier = f"carrier-{case_id}"
     await file_complaint(client, carrier, {"complaint": complaint(complainant=person)}, task_queue=client.task_queue)
     await act(client, carrier, "dispatch", {"actor": D, "department": "住建局"})
+    await act(client, carrier, "record_contact", {"actor": H, "note": "n"})
     await asyncio.sleep(1)  # the carrier's row reaches the read model
     filed = await file_complaint(client, case_id, {"complaint": complaint(complainant=person)},
                                  task_queue=client.task_queue)
@@ -114,6 +118,7 @@ async def read_model_repeat_of_closed(client: Client, case_id: str, env) -> str 
                                  task_queue=client.task_queue)
     await act(client, case_id, "dispatch", {"actor": D, "department": "住建局"})
     await act(client, case_id, "assign_leader", {"actor": S, "leader": {"id": "L1", "name": "张书记"}})
+    await act(client, case_id, "record_contact", {"actor": LEADER, "note": "领导约见诉求人"})
     await act(client, case_id, "resolve", {"actor": LEADER, "resolution": "r"})
     await act(client, case_id, "record_follow_up", {"actor": S, "satisfaction": "satisfied"})
     return filed.run_id
@@ -122,6 +127,7 @@ async def read_model_repeat_of_closed(client: Client, case_id: str, env) -> str 
 async def closed_loop_for(client: Client, case_id: str, person: dict) -> None:
     await file_complaint(client, case_id, {"complaint": complaint(complainant=person)}, task_queue=client.task_queue)
     for update, payload in [("dispatch", {"actor": D, "department": "住建局"}),
+                            ("record_contact", {"actor": H, "note": "n"}),
                             ("resolve", {"actor": H, "resolution": "r"}),
                             ("record_follow_up", {"actor": H, "satisfaction": "satisfied"})]:
         await act(client, case_id, update, payload)
@@ -157,10 +163,20 @@ async def claim_taken_over(client: Client, case_id: str, env) -> str | None:
     filed = await file_complaint(client, case_id, {"complaint": complaint(complainant=person)},
                                  task_queue=client.task_queue)
     for update, payload in [("dispatch", {"actor": D, "department": "住建局"}),
+                            ("record_contact", {"actor": H, "note": "n"}),
                             ("resolve", {"actor": H, "resolution": "r"}),
                             ("record_follow_up", {"actor": H, "satisfaction": "satisfied"})]:
         await act(client, case_id, update, payload)
     return filed.run_id
+
+
+def settled(scenario):
+    """The same story recorded again after workflow.patched("closed-loop") (milestones settled)."""
+    async def recorded(client: Client, case_id: str, env) -> str | None:
+        return await scenario(client, case_id, env)
+
+    recorded.__name__ = f"settled_{scenario.__name__}"
+    return recorded
 
 
 def lean(scenario):
@@ -176,7 +192,9 @@ SCENARIOS = {f.__name__: f for f in (
     second_stage_warning_suspension_whistle, closed_loop, breached_escalated_reopened, major_13710_monthly,
     continued_as_new, read_model_closed_loop, read_model_merged, read_model_repeat_of_closed, claim_taken_over,
     *map(lean, (closed_loop, breached_escalated_reopened, major_13710_monthly, continued_as_new, read_model_merged,
-                read_model_repeat_of_closed, second_stage_warning_suspension_whistle)))}
+                read_model_repeat_of_closed, second_stage_warning_suspension_whistle)),
+    *map(settled, (closed_loop, breached_escalated_reopened, major_13710_monthly,
+                   second_stage_warning_suspension_whistle)))}
 
 
 async def main() -> None:

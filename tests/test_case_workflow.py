@@ -13,6 +13,7 @@ from models import CaseInput, CaseState
 from sla import BUSINESS_TZ, WorkingCalendar, deadline
 from sla.durations import working_days
 from starter import InvalidInput, Rejected, UnknownCase, act, file_complaint, state
+from starter.cases import execution_status
 from tests.conftest import actor, complaint, eventually, kinds, milestone, new_id
 from tests.record_histories import closed_loop
 
@@ -44,6 +45,7 @@ async def history_length(client: Client, case_id: str) -> int:
 
 async def through_resolve(client: Client, case_id: str) -> CaseState:
     await act(client, case_id, "dispatch", {"actor": DISPATCHER, "department": "住建局"})
+    await act(client, case_id, "record_contact", {"actor": HANDLER, "note": "已电话联系"})
     return await act(client, case_id, "resolve", {"actor": HANDLER, "resolution": "修好了"})
 
 
@@ -270,6 +272,7 @@ async def test_13710_major_case_owes_monthly_reports_after_its_month(env, client
     assert s.breaches.count("progress_report") == 1
     assert len([m for m in s.milestones if m.anchor == "progress_cycle"]) == 2
     await act(client, case_id, "assign_leader", {"actor": SUPERVISOR, "leader": LEADER})
+    await act(client, case_id, "record_contact", {"actor": actor("leader", id="L1"), "note": "领导约见诉求人"})
     s = await act(client, case_id, "resolve", {"actor": actor("leader", id="L1"), "resolution": "解决"})
     assert not s.open_milestones("progress_report")  # nothing more is owed once resolved
 
@@ -318,7 +321,7 @@ async def test_nothing_after_closed_and_ids_are_idempotent(client):
         await state(client, "never-filed")
     again = await file_complaint(client, case_id, {"complaint": complaint()}, task_queue=client.task_queue)
     assert not again.created
-    assert (await client.get_workflow_handle(case_id).describe()).status.name == "COMPLETED"
+    assert (await execution_status(client, case_id)).name == "COMPLETED"
 
 
 async def test_invalid_input_fails_the_workflow_at_once(client):
@@ -402,6 +405,7 @@ async def test_long_case_continues_as_new_carrying_its_state(client):
     await act(client, case_id, "dispatch", {"actor": DISPATCHER, "department": "住建局"})
     for i in range(45):
         await act(client, case_id, "report_progress", {"actor": HANDLER, "note": f"进展 {i}"})
+    await act(client, case_id, "record_contact", {"actor": HANDLER, "note": "电话联系"})
     # It moves to a new run at the first quiet moment (notices sent, read model caught up).
     s = await eventually(client, case_id, lambda s: s.runs >= 2)
     assert [e.kind for e in s.timeline].count("progress_reported") == 45

@@ -116,6 +116,7 @@ async def test_rebuild_read_model_from_temporal(dev, tmp_path):
     closed_id, open_id = new_id(), new_id()
     await file_complaint(client, closed_id, {"complaint": complaint()}, task_queue=client.task_queue)
     for update, payload in [("dispatch", {"actor": actor("dispatcher"), "department": "区教育局"}),
+                            ("record_contact", {"actor": HANDLER, "note": "n"}),
                             ("resolve", {"actor": HANDLER, "resolution": "r"}),
                             ("record_follow_up", {"actor": HANDLER, "satisfaction": "satisfied"})]:
         await act(client, closed_id, update, payload)

@@ -23,7 +23,8 @@ from tests.postgres import postgres_server
 from tests.test_worker_process import WorkerProcess, free_port
 
 D, H, S = actor("dispatcher"), actor("handler", "住建局"), actor("supervisor")
-CLOSE = [("dispatch", {"actor": D, "department": "住建局"}), ("resolve", {"actor": H, "resolution": "r"}),
+CLOSE = [("dispatch", {"actor": D, "department": "住建局"}), ("record_contact", {"actor": H, "note": "n"}),
+         ("resolve", {"actor": H, "resolution": "r"}),
          ("record_follow_up", {"actor": S, "satisfaction": "satisfied"})]
 
 

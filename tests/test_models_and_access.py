@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from models import CaseState, CaseStatus, LeaderRef, Milestone, RequestExtension
+from models import CaseState, CaseStatus, LeaderRef, Milestone, RequestExtension, TimelineEvent
 from starter import InvalidInput, validate_case_input, validate_command
 from starter.cases import UPDATES, validate_case_id
 from starter.cli import parse_fields
@@ -98,6 +98,8 @@ def _state(status: CaseStatus, *, escalated: bool = False, leader: bool = False,
                   status=status, department="住建局" if status != CaseStatus.received else None,
                   escalated=escalated, leader=LeaderRef(id="L1", name="张书记") if leader else None)
     s.milestones.append(Milestone(name="resolve", due_at=NOW + timedelta(days=60)))
+    if status != CaseStatus.received:  # dispatched, and the department has phoned the complainant
+        s.timeline += [TimelineEvent(at=NOW, kind="dispatched"), TimelineEvent(at=NOW, kind="contacted")]
     if pending:
         request = validate_command("request_extension", {"actor": {"id": "h", "role": "handler"},
                                                          **PAYLOADS["request_extension"]})
@@ -235,3 +237,62 @@ def test_expected_version_guards_every_update():
                                                                   "department": "d", "expected_version": 6}))
     with pytest.raises(InvalidInput, match="expected_version"):
         validate_command("record_contact", note | {"expected_version": -1})
+
+
+# ---- the closed loop: no resolution before the complainant is contacted ---------------------
+
+def _resolvable(*kinds: str, has_complainant: bool = True, escalated: bool = False) -> CaseState:
+    s = _state(CaseStatus.handling, escalated=escalated, leader=escalated)
+    s.has_complainant = has_complainant
+    s.timeline = [TimelineEvent(at=NOW, kind=k) for k in ("received", *kinds)]
+    return s
+
+
+@pytest.mark.parametrize("role, department", [("handler", "住建局"), ("leader", None)])
+def test_resolve_is_refused_until_the_department_has_contacted_the_complainant(role, department):
+    escalated = role == "leader"
+    for kinds in (("dispatched",), ("dispatched", "verified"), ("dispatched", "contacted", "transferred")):
+        state = _resolvable(*kinds, escalated=escalated)
+        cmd = validate_command("resolve", {"actor": {"id": "L1", "role": role, "department": department},
+                                           "resolution": "r"})
+        with pytest.raises(access.Rejected, match="has not recorded contact with the complainant"):
+            access.check("resolve", state, cmd)
+    for kinds in (("dispatched", "contacted"), ("dispatched", "contacted", "transferred", "contacted"),
+                  ("dispatched", "contacted", "resolved", "followed_up", "reopened")):
+        state = _resolvable(*kinds, escalated=escalated)
+        access.check("resolve", state, validate_command(
+            "resolve", {"actor": {"id": "L1", "role": role, "department": department}, "resolution": "r"}))
+
+
+def test_a_grid_patrol_find_is_resolved_without_contact():
+    state = _resolvable("dispatched", has_complainant=False)
+    access.check("resolve", state, validate_command(
+        "resolve", {"actor": {"id": "h", "role": "handler", "department": "住建局"}, "resolution": "r"}))
+
+
+def test_who_may_not_resolve_is_told_so_before_the_missing_contact():
+    state = _resolvable("dispatched")
+    with pytest.raises(access.NotAllowed):
+        access.check("resolve", state, validate_command(
+            "resolve", {"actor": {"id": "h", "role": "handler", "department": "交通局"}, "resolution": "r"}))
+
+
+def test_settling_at_resolution_and_close():
+    s = _state(CaseStatus.handling)
+    s.milestones = [
+        Milestone(name="contact", due_at=NOW + timedelta(minutes=10), done_at=NOW),
+        Milestone(name="verify", due_at=NOW + timedelta(minutes=30)),
+        Milestone(name="reply", due_at=NOW - timedelta(hours=1), breached=True, breached_at=NOW),
+        Milestone(name="opinion", due_at=NOW + timedelta(days=3)),
+        Milestone(name="resolve", due_at=NOW + timedelta(days=60)),
+        Milestone(name="report_in:水务局", due_at=NOW - timedelta(hours=2), breached=True),
+        Milestone(name="report_in:城管局", due_at=NOW + timedelta(hours=20)),
+    ]
+    at = NOW + timedelta(minutes=40)  # verify's deadline passed a moment ago, its timer not yet fired
+    settled = s.settle("resolution", at, ("contact", "verify", "reply", "opinion", "progress_report"))
+    assert [(m.name, m.outcome) for m in settled] == [("verify", "late"), ("reply", "late"), ("opinion", "met")]
+    assert s.breaches == ["verify"] and all(m.settled == "resolution" and m.done_at == at for m in settled)
+    s.milestones[4].done_at = at
+    ended = s.settle("closed", at)
+    assert [(m.name, m.outcome) for m in ended] == [("report_in:水务局", "missed"), ("report_in:城管局", "not owed")]
+    assert not s.open_milestones()

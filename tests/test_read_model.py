@@ -256,3 +256,27 @@ def test_fifty_identical_look_ups_at_once_claim_one_case(db, round_):
     owners = [case for case, match in answers.items() if match is None]
     assert len(owners) == 1, answers
     assert {match.case_id for match in answers.values() if match is not None} == set(owners)
+
+
+def test_stats_count_a_settled_milestone_past_its_deadline_as_late_never_met(db):
+    from readmodel.stats import compute
+
+    s = case_state(status="closed", events=0, closed_at=T0 + timedelta(days=2))
+    s.milestones = [
+        # done by the resolution before its deadline: met
+        Milestone(name="opinion", due_at=T0 + timedelta(days=3), done_at=T0 + timedelta(days=1), settled="resolution"),
+        # done by the resolution after its deadline: late
+        Milestone(name="reply", due_at=T0 + timedelta(hours=72), done_at=T0 + timedelta(days=4), breached=True,
+                  settled="resolution"),
+        # still owed when the case closed, deadline passed: missed, so late
+        Milestone(name="report_in:城管局", due_at=T0 + timedelta(hours=24), breached=True, superseded=True,
+                  settled="missed"),
+        # not yet due when the case closed: no longer owed, neither met nor late
+        Milestone(name="verify", due_at=T0 + timedelta(days=300), superseded=True, settled="closed"),
+    ]
+    db.record(snap(s, complaint()))
+    assert [m.settled for m in db.milestones("c1")] == ["resolution", "resolution", "missed", "closed"]
+    [total] = compute(db, since=T0 - timedelta(days=1), until=T0 + timedelta(days=30))
+    on_time = total.as_json()["on_time"]
+    assert on_time["opinion"]["met"] == 1 and on_time["reply"]["late"] == 1
+    assert on_time["report_in:城管局"]["late"] == 1 and "verify" not in on_time

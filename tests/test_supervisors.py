@@ -74,6 +74,7 @@ async def _file_the_cases(c: Cases) -> None:
     await act(c.client, ids["C"], "escalate", {"actor": actor("supervisor"), "reason": "群体性诉求"})
     await file_complaint(c.client, ids["D"], {"complaint": complaint(category="education")})
     for update, payload in [("dispatch", {"actor": actor("dispatcher"), "department": DEPT}),
+                            ("record_contact", {"actor": H, "note": "n"}),
                             ("resolve", {"actor": H, "resolution": "r"}),
                             ("record_follow_up", {"actor": H, "satisfaction": "satisfied"})]:
         await act(c.client, ids["D"], update, payload)
@@ -84,6 +85,7 @@ async def _file_the_cases(c: Cases) -> None:
     for i in range(45):
         await act(c.client, ids["E"], "report_progress", {"actor": H, "note": f"{i}"})
     await eventually(c.client, ids["E"], lambda s: s.runs >= 2)
+    await act(c.client, ids["E"], "record_contact", {"actor": H, "note": "n", "reached": False})
     await act(c.client, ids["E"], "resolve", {"actor": H, "resolution": "r"})
     await act(c.client, ids["E"], "record_follow_up", {"actor": H, "satisfaction": "dissatisfied"})
     await act(c.client, ids["E"], "resolve", {"actor": H, "resolution": "r2"})

@@ -143,8 +143,12 @@ def may_resolve(state: CaseState, cmd: Command) -> None:
             raise Rejected("resolve: the case is escalated and no leader is assigned yet; only that leader may resolve")
         if not _is_leader(state, cmd.actor):
             raise NotAllowed(f"resolve: the case is escalated; only its leader {state.leader.id} may resolve it")
-        return
-    _department_or_leader(state, cmd.actor, "resolve")
+    else:
+        _department_or_leader(state, cmd.actor, "resolve")
+    # 1030: the department phones the complainant before anything else; no resolution without it.
+    if state.has_complainant and not state.contacted():
+        raise Rejected(f"resolve: {state.department} has not recorded contact with the complainant yet; "
+                       "record_contact first (a failed attempt counts: record it with reached=false and a note)")
 
 
 def may_record_follow_up(state: CaseState, cmd: Command) -> None:

@@ -53,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
         received_at_problem,
     )
     from models.records import CaseSnapshot, RepeatComplaint, RepeatMatch, RepeatQuery
+    from sla.policies import SETTLED_BY_RESOLUTION
     from workflows import access, metrics
     from workflows import search_attributes as attributes
 
@@ -66,6 +67,8 @@ LOOKUP_TIMEOUT = timedelta(seconds=10)
 # outage never holds up the case's updates.
 LOCAL_RETRY_THRESHOLD = timedelta(milliseconds=500)
 FINISHED = (CaseStatus.closed, CaseStatus.merged)
+# Resolve settles the department's open steps and close settles the rest (no milestone left open).
+CLOSED_LOOP = "closed-loop"
 # What a signal to a case that is no longer running fails with (the SDK's failure type).
 CLOSED_MEANWHILE = "ExternalWorkflowExecutionNotFound"
 
@@ -108,6 +111,7 @@ class ComplaintCase:
             category=complaint.category,
             received_at=received_at,
             community=complaint.location.community,
+            has_complainant=complaint.complainant is not None,
         )
         self._accepted = False
         self._event(
@@ -199,7 +203,7 @@ class ComplaintCase:
 
     @workflow.update
     async def record_contact(self, cmd: RecordContact) -> CaseState:
-        return await self._department_step("contact", "contacted", cmd, note=cmd.note)
+        return await self._department_step("contact", "contacted", cmd, note=cmd.note, reached=cmd.reached)
 
     @record_contact.validator
     def _check_record_contact(self, cmd: RecordContact) -> None:
@@ -311,8 +315,11 @@ class ComplaintCase:
         event = self._event("resolved", cmd.actor, resolution=cmd.resolution)
         async with self._clock():
             self._complete("resolve", at, event)
-            for m in s.open_milestones("progress_report"):
-                m.superseded = True  # reports are owed until the case is resolved
+            if workflow.patched(CLOSED_LOOP):
+                self._record_settled(event, s.settle("resolution", at, SETTLED_BY_RESOLUTION))
+            else:
+                for m in s.open_milestones("progress_report"):
+                    m.superseded = True  # reports are owed until the case is resolved
             await self._plan("resolution", at)
         return s
 
@@ -331,7 +338,9 @@ class ComplaintCase:
             if cmd.satisfaction != Satisfaction.dissatisfied:
                 s.status = CaseStatus.closed  # 销号
                 s.closed_at = at
-                self._event("closed", None, satisfaction=cmd.satisfaction.value)
+                closed = self._event("closed", None, satisfaction=cmd.satisfaction.value)
+                if workflow.patched(CLOSED_LOOP):  # nothing stays promised on a closed case
+                    self._record_settled(closed, s.settle("closed", at))
                 return s
             s.reopen_count += 1
             s.status = CaseStatus.handling
@@ -708,6 +717,12 @@ class ComplaintCase:
         async with self._clock():
             self._complete(milestone, at, event, every=every)
         return self._state
+
+    @staticmethod
+    def _record_settled(event: TimelineEvent, settled: list[Milestone]) -> None:
+        if settled:
+            event.detail["settled"] = [{"name": m.name, "how": m.settled, "due_at": m.due_at.isoformat(),
+                                        "department": m.department} for m in settled]
 
     def _start_handling(self) -> None:
         if self._state.status == CaseStatus.dispatched:
