@@ -31,6 +31,9 @@ class Settings:
     rate_burst: int  # COMPLAINTS_RATE_BURST: how many requests may come at once before the limit bites
     codec_origin: str  # COMPLAINTS_CODEC_ORIGIN: the Temporal Web UI's origin, allowed to call /codec (CORS)
     metrics_address: str | None  # COMPLAINTS_METRICS_ADDRESS: the worker's Prometheus host:port; "off": none
+    notice_templates: Path  # COMPLAINTS_NOTICE_TEMPLATES: the notices' texts; default config/notices.toml
+    notice_language: str  # COMPLAINTS_NOTICE_LANGUAGE: zh (default) or en, a language of that file
+    sms_max_segments: int  # COMPLAINTS_SMS_MAX_SEGMENTS: SMS parts a complainant's notice may take (2)
 
     @property
     def codec_key_file(self) -> Path:
@@ -64,6 +67,9 @@ def load() -> Settings:
         rate_limit=_number("COMPLAINTS_RATE_LIMIT", env.get("COMPLAINTS_RATE_LIMIT"), 20.0),
         rate_burst=int(_number("COMPLAINTS_RATE_BURST", env.get("COMPLAINTS_RATE_BURST"), 60)),
         codec_origin=env.get("COMPLAINTS_CODEC_ORIGIN", "http://localhost:8233"),
+        notice_templates=Path(env.get("COMPLAINTS_NOTICE_TEMPLATES") or PROJECT_DIR / "config" / "notices.toml"),
+        notice_language=env.get("COMPLAINTS_NOTICE_LANGUAGE", "zh"),
+        sms_max_segments=max(1, int(_number("COMPLAINTS_SMS_MAX_SEGMENTS", env.get("COMPLAINTS_SMS_MAX_SEGMENTS"), 2))),
         metrics_address=_address("COMPLAINTS_METRICS_ADDRESS", env.get("COMPLAINTS_METRICS_ADDRESS", "127.0.0.1:9464")),
     )
 

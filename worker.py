@@ -19,6 +19,7 @@ import process
 import settings
 import telemetry
 from activities import Notifier, Planner, Records, Sender, sender_from_setting
+from activities.templates import NoticeTemplates, TemplateError
 from readmodel import ReadModel, open_read_model
 from sla import WorkingCalendar
 from starter import connect, data_converter
@@ -71,14 +72,19 @@ def create_worker(
     sender: Sender | None = None,
     calendar: WorkingCalendar | None = None,
     read_model: ReadModel | None = None,
+    templates: NoticeTemplates | None = None,
     **options: Any,
 ) -> Worker:
     """A worker with the whole engine registered, configured from settings unless told otherwise.
-    It refuses to start (`NamespaceNotReady`) on a namespace the engine cannot serve."""
+    It refuses to start (`NamespaceNotReady`) on a namespace the engine cannot serve, and
+    (`TemplateError`, naming it) when a notice template is missing or broken."""
     config = settings.load()
     read_model = read_model or open_read_model(config)
     planner = Planner(calendar or WorkingCalendar.from_file(config.calendar_file), config.warn_at)
-    notifier = Notifier(sender or sender_from_setting(config.notifier, config.sms_url, config.sms_token), read_model)
+    templates = templates or NoticeTemplates.load(config.notice_templates, config.notice_language,
+                                                  config.sms_max_segments)
+    notifier = Notifier(sender or sender_from_setting(config.notifier, config.sms_url, config.sms_token), read_model,
+                        templates)
     records = Records(read_model)
     return EngineWorker(
         client,
@@ -91,6 +97,11 @@ def create_worker(
 
 async def serve(stop: asyncio.Event) -> None:
     config = settings.load()
+    try:  # before anything starts: a broken template is the operator's to fix, now
+        templates = NoticeTemplates.load(config.notice_templates, config.notice_language, config.sms_max_segments)
+    except TemplateError as err:
+        log.error("refusing to start: a notice template is missing or broken", error=str(err))
+        raise SystemExit(2) from None
     try:
         runtime = telemetry.runtime_with_metrics(config.metrics_address)
     except ValueError as err:  # a taken port, a bad address: say which setting
@@ -117,7 +128,7 @@ async def serve(stop: asyncio.Event) -> None:
     if config.metrics_address:
         log.info("metrics", url=telemetry.metrics_url(config.metrics_address))
     try:
-        async with create_worker(client, task_queue=config.task_queue):
+        async with create_worker(client, task_queue=config.task_queue, templates=templates):
             log.info("worker serving", task_queue=config.task_queue)
             await stop.wait()
             log.info("worker shutting down")

@@ -9,6 +9,7 @@ from typing import Protocol
 from temporalio import activity
 
 import logs
+from activities.templates import NoticeTemplates
 from models import Notice
 from readmodel import ReadModel
 
@@ -49,14 +50,25 @@ def sender_from_setting(setting: str, sms_url: str | None = None, sms_token: str
 
 
 class Notifier:
-    """Every notice is kept in the outbox (attempts, last error, when sent) and handed to the sender."""
+    """Renders each notice from its template, keeps it in the outbox (attempts, last error, when
+    sent) and hands it to the sender."""
 
-    def __init__(self, sender: Sender, read_model: ReadModel | None = None) -> None:
+    def __init__(self, sender: Sender, read_model: ReadModel | None = None,
+                 templates: NoticeTemplates | None = None) -> None:
         self.sender = sender
         self.read_model = read_model
+        self.templates = templates
+
+    def render(self, notice: Notice) -> Notice:
+        if not notice.template:
+            return notice  # sent ready-made by a case started before templates
+        if self.templates is None:
+            raise RuntimeError("the notifier has no templates to render notices with")
+        return notice.model_copy(update={"text": self.templates.render(notice.template, notice.params)})
 
     @activity.defn(name="send_notice")
     async def send_notice(self, notice: Notice) -> None:
+        notice = self.render(notice)
         outbox = self.read_model if notice.id else None  # notices of old histories carry no id
         if outbox:
             await asyncio.to_thread(outbox.outbox_attempt, notice)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class NoticeKind(StrEnum):
@@ -23,6 +23,10 @@ class Notice(BaseModel):
     case_id: str
     recipient: str  # "complainant", "supervisor", "department:<name>", "leader:<id>"
     kind: NoticeKind
-    text: str
+    # What to say: a template of config/notices.toml and its parameters, rendered by the notifier
+    # in the configured language. `text` is the rendered text (older cases sent it ready-made).
+    template: str = ""
+    params: dict[str, str] = Field(default_factory=dict)
+    text: str = ""
     address: str | None = None  # phone for the complainant
     id: str = ""  # run id and sequence: the same notice on every retry (the outbox key)

@@ -180,17 +180,18 @@ def _targets(groups: dict[str, Stats], total: Stats, key: str | None) -> list[St
 
 
 def render_table(rows: list[Stats], by: str | None) -> str:
-    head = f"{by or 'all':<16} {'accepted':>8} {'resolved':>8} {'化解率':>8} {'办结率':>8} {'满意率':>8} " \
-           f"{'repeats':>7} {'escal.':>6} {'open':>5} {'overdue':>7} {'median h':>8}  on time"
-    lines = [head]
+    from starter.columns import table
+
+    headers = [by or "all", "accepted", "resolved", "化解率", "办结率", "满意率", "repeats", "escal.", "open",
+               "overdue", "median h", "on time"]
+    body = []
     for r in rows:
         j = r.as_json()
         on_time = ", ".join(f"{n} {v['rate']}" for n, v in j["on_time"].items() if not n.startswith("report_in:"))
         median = "-" if r.median_hours_to_resolve is None else f"{r.median_hours_to_resolve}"
-        lines.append(f"{r.group[:16]:<16} {r.accepted:>8} {r.resolved:>8} {j['resolution_rate']:>11} "
-                     f"{j['completion_rate']:>11} {j['satisfaction_rate']:>11} {r.repeats:>7} {r.escalations:>6} "
-                     f"{r.open:>5} {r.overdue:>7} {median:>8}  {on_time}")
-    return "\n".join(lines)
+        body.append([r.group, r.accepted, r.resolved, j["resolution_rate"], j["completion_rate"],
+                     j["satisfaction_rate"], r.repeats, r.escalations, r.open, r.overdue, median, on_time])
+    return "\n".join(table(headers, body, right=range(1, 11)))
 
 
 def render_json(rows: list[Stats]) -> str:

@@ -17,6 +17,7 @@ from models import CaseState
 from sla import BUSINESS_TZ
 from starter.cases import WORKFLOW_TYPE, UnknownCase, execution_status, validate_case_id
 from starter.converter import data_converter
+from starter.progress import progress
 from workflows import WORKFLOWS, workflow_runner
 
 
@@ -93,12 +94,14 @@ async def export(client: Client, out: Path, *, case_ids: list[str] | None = None
             query += f" AND CloseTime >= '{closed_since.isoformat()}'"
         case_ids = sorted({e.id async for e in client.list_workflows(query)})
     written = []
-    for case_id in case_ids or []:
-        for history in await histories_of(client, case_id):
-            run_id = history.events[0].workflow_execution_started_event_attributes.original_execution_run_id
-            path = out / f"{case_id}__{run_id}.json"
-            path.write_text(history.to_json(), encoding="utf-8")
-            written.append(path)
+    with progress("exporting", len(case_ids or [])) as advance:
+        for case_id in case_ids or []:
+            for history in await histories_of(client, case_id):
+                run_id = history.events[0].workflow_execution_started_event_attributes.original_execution_run_id
+                path = out / f"{case_id}__{run_id}.json"
+                path.write_text(history.to_json(), encoding="utf-8")
+                written.append(path)
+            advance(1)
     return written
 
 
@@ -130,10 +133,12 @@ async def replay(histories: list[WorkflowHistory]) -> ReplayReport:
         for history in histories:
             yield history
 
-    async with replayer.workflow_replay_iterator(each()) as results:
-        async for result in results:
-            report.replayed += 1
-            if result.replay_failure is not None:
-                report.failures[f"{result.history.workflow_id}"] = str(result.replay_failure)
+    with progress("replaying", len(histories)) as advance:
+        async with replayer.workflow_replay_iterator(each()) as results:
+            async for result in results:
+                report.replayed += 1
+                advance(1)
+                if result.replay_failure is not None:
+                    report.failures[f"{result.history.workflow_id}"] = str(result.replay_failure)
     report.seconds = time.perf_counter() - started
     return report

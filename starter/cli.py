@@ -123,13 +123,13 @@ async def cmd_list(args: argparse.Namespace) -> int:
         print(json.dumps([c.as_json() for c in cases], ensure_ascii=False))
         return 0
     from sla import BUSINESS_TZ
+    from starter.columns import table
 
-    print(f"{'case':<24} {'status':<10} {'department':<14} {'street':<10} {'next deadline':<17} "
-          f"{'breaches':>8} {'overdue':>7} escalated")
-    for c in cases:
-        due = c.next_deadline.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M") if c.next_deadline else "-"
-        print(f"{c.case_id:<24} {c.status or '-':<10} {c.department or '-':<14} {c.street or '-':<10} {due:<17} "
-              f"{c.breaches:>8} {c.overdue:>7} {'yes' if c.escalated else ''}")
+    rows = [[c.case_id, c.status or "-", c.department or "-", c.street or "-",
+             c.next_deadline.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M") if c.next_deadline else "-",
+             c.breaches, c.overdue, "yes" if c.escalated else ""] for c in cases]
+    print("\n".join(table(["case", "status", "department", "street", "next deadline", "breaches", "overdue",
+                           "escalated"], rows, right=(5, 6))))
     print(f"{len(cases)} case{'s' if len(cases) != 1 else ''} ({query})")
     return 0
 
@@ -142,11 +142,12 @@ async def _list_stuck(query: str, as_json: bool) -> int:
     if as_json:
         print(json.dumps([s.as_json() for s in stuck], ensure_ascii=False))
         return 0
-    print(f"{'case':<24} {'attempts':>8} {'failing since':<17} {'cause':<22} error")
-    for s in stuck:
-        since = s.failing_since.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M") if s.failing_since else "-"
-        error = " ".join(s.error.split())
-        print(f"{s.case_id:<24} {s.attempts:>8} {since:<17} {s.cause or '-':<22} {error[:160]}")
+    from starter.columns import table
+
+    rows = [[s.case_id, s.attempts,
+             s.failing_since.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M") if s.failing_since else "-",
+             s.cause or "-", " ".join(s.error.split())[:160]] for s in stuck]
+    print("\n".join(table(["case", "attempts", "failing since", "cause", "error"], rows, right=(1,))))
     print(f"{len(stuck)} case{'s' if len(stuck) != 1 else ''} failing their workflow task ({query})")
     return 0
 
@@ -183,11 +184,15 @@ async def cmd_hotspots(args: argparse.Namespace) -> int:
         print(f"{len(spots)} cluster{'s' if len(spots) != 1 else ''} of at least {args.min} people "
               f"within {args.days} days")
     if args.open_cases and spots:
+        from starter.progress import progress
+
         client = await connect()
-        for h in spots:
-            filed = await file_complaint(client, h.patrol_case_id, {"complaint": h.patrol_complaint()})
-            print(f"{'opened' if filed.created else 'already open'}: grid-patrol case {h.patrol_case_id}",
-                  file=sys.stderr if args.json else sys.stdout)
+        with progress("opening patrol cases", len(spots)) as advance:
+            for h in spots:
+                filed = await file_complaint(client, h.patrol_case_id, {"complaint": h.patrol_complaint()})
+                advance(1)
+                print(f"{'opened' if filed.created else 'already open'}: grid-patrol case {h.patrol_case_id}",
+                      file=sys.stderr if args.json else sys.stdout)
     return 0
 
 
@@ -273,12 +278,15 @@ async def cmd_identity(args: argparse.Namespace) -> int:
             count = store.revoke(args.id)
             print(f"revoked {args.id}: {count} key{'s' if count != 1 else ''} and any console password end now")
         else:
+            from starter.columns import table
+
+            rows = []
             for identity in sorted(store.identities().values(), key=lambda i: i.id):
                 state = f"revoked {identity.revoked_at}" if identity.revoked_at else (
                     f"{len(identity.keys)} key{'s' if len(identity.keys) != 1 else ''}"
                     + (", console password" if identity.password else ""))
-                print(f"{identity.id:<24} {identity.role.value:<11} {identity.department or '-':<16} "
-                      f"{identity.name or '-':<10} {state}")
+                rows.append([identity.id, identity.role.value, identity.department or "-", identity.name or "-", state])
+            print("\n".join(table(["identity", "role", "department", "name", "state"], rows)))
     except IdentityError as err:
         raise InvalidInput(str(err)) from None
     return 0

@@ -12,6 +12,7 @@ from temporalio.service import RPCError
 from models import CaseInput, CaseState
 from readmodel import ReadModel, snapshot_of
 from starter.cases import WORKFLOW_TYPE, execution_info
+from starter.progress import progress
 
 
 @dataclass
@@ -31,21 +32,25 @@ class RebuildReport:
 async def rebuild_read_model(client: Client, read_model: ReadModel) -> RebuildReport:
     report = RebuildReport()
     seen: set[str] = set()
-    async for execution in client.list_workflows(f"WorkflowType = '{WORKFLOW_TYPE}'"):
-        if execution.id in seen:
-            continue  # an earlier run of a case that continued as new: its latest run carries it all
-        seen.add(execution.id)
-        try:
-            restored = await _restore(client, read_model, execution.id)
-        except (RPCError, RuntimeError) as err:
-            report.skipped[execution.id] = f"{type(err).__name__}: {err}"
-            continue
-        if isinstance(restored, str):
-            report.skipped[execution.id] = restored
-            continue
-        report.restored.append(execution.id)
-        report.open += restored.status.value not in ("closed", "merged")
-        report.events += len(restored.timeline)
+    query = f"WorkflowType = '{WORKFLOW_TYPE}'"
+    total = (await client.count_workflows(query)).count
+    with progress("rebuilding the read model", total) as advance:
+        async for execution in client.list_workflows(query):
+            advance(1)
+            if execution.id in seen:
+                continue  # an earlier run of a case that continued as new: its latest run carries it all
+            seen.add(execution.id)
+            try:
+                restored = await _restore(client, read_model, execution.id)
+            except (RPCError, RuntimeError) as err:
+                report.skipped[execution.id] = f"{type(err).__name__}: {err}"
+                continue
+            if isinstance(restored, str):
+                report.skipped[execution.id] = restored
+                continue
+            report.restored.append(execution.id)
+            report.open += restored.status.value not in ("closed", "merged")
+            report.events += len(restored.timeline)
     return report
 
 

@@ -77,7 +77,7 @@ async def test_sigkill_mid_case_then_another_worker(server, tmp_path):
         final = await close_case(server, case_id)
         assert final.status.value == "closed" and final.breaches.count("dispatch") == 1
         breach_notices = [o for o in read_model(variables).outbox(case_id)
-                          if o.kind == "breach" and ": dispatch was due" in o.text]
+                          if o.kind == "breach" and "的派单已于" in o.text]
         assert len(breach_notices) == 1 and breach_notices[0].sent_at  # told once, not twice
     finally:
         assert second.stop(signal.SIGTERM) == 0

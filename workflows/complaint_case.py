@@ -178,8 +178,8 @@ class ComplaintCase:
         self._event("repeat_complaint", None, case_id=repeat.case_id, title=repeat.title,
                     received_at=repeat.received_at.isoformat())
         if s.department:
-            self._notify(f"department:{s.department}", NoticeKind.repeat,
-                         f"Case {s.case_id}: the complainant came back about it ({repeat.case_id}: {repeat.title}).")
+            self._notify(f"department:{s.department}", NoticeKind.repeat, "repeat",
+                         repeat_case_id=repeat.case_id, title=repeat.title)
 
     # ---- updates -------------------------------------------------------------------------
 
@@ -194,7 +194,7 @@ class ComplaintCase:
         async with self._clock():
             self._complete("dispatch", at, event)
             await self._plan("assignment", at, department=cmd.department)
-        self._notify(f"department:{cmd.department}", NoticeKind.assignment, f"Case {s.case_id} is assigned to you.")
+        self._notify(f"department:{cmd.department}", NoticeKind.assignment, "assignment", department=cmd.department)
         return s
 
     @dispatch.validator
@@ -259,10 +259,10 @@ class ComplaintCase:
                 if m.open and m.department == previous:
                     m.superseded = True
             await self._plan("assignment", at, department=cmd.to_department)
-        self._notify(f"department:{cmd.to_department}", NoticeKind.assignment,
-                     f"Case {s.case_id} is transferred to you from {previous}: {cmd.explanation}")
-        self._notify_complainant(NoticeKind.transfer,
-                                 f"Your case {s.case_id} is now handled by {cmd.to_department}: {cmd.explanation}")
+        self._notify(f"department:{cmd.to_department}", NoticeKind.assignment, "transfer_in",
+                     from_department=previous or "", explanation=cmd.explanation)
+        self._notify_complainant(NoticeKind.transfer, "transfer", department=cmd.to_department,
+                                 explanation=cmd.explanation)
         return s
 
     @transfer.validator
@@ -275,8 +275,8 @@ class ComplaintCase:
         self._start_handling()
         s.pending_extension = cmd
         self._event("extension_requested", cmd.actor, reason=cmd.reason, until=cmd.until.isoformat())
-        self._notify("supervisor", NoticeKind.assignment,
-                     f"Case {s.case_id}: {s.department} asks to extend the resolve deadline to {cmd.until.isoformat()}.")
+        self._notify("supervisor", NoticeKind.assignment, "extension_requested", department=s.department or "",
+                     until=cmd.until.isoformat())
         return s
 
     @request_extension.validator
@@ -376,8 +376,8 @@ class ComplaintCase:
                             replaces=previous.id if previous else None)
         async with self._clock():
             self._complete("leader", at, event)
-        self._notify(f"leader:{cmd.leader.id}", NoticeKind.escalation,
-                     f"{cmd.leader.name}, you now lead case {s.case_id} (领导包案): {s.escalation_reason}")
+        self._notify(f"leader:{cmd.leader.id}", NoticeKind.escalation, "leader_assigned", leader=cmd.leader.name,
+                     reason=s.escalation_reason or "")
         return s
 
     @assign_leader.validator
@@ -390,8 +390,8 @@ class ComplaintCase:
         self._start_handling()
         s.pending_suspension = cmd
         self._event("suspension_requested", cmd.actor, reason=cmd.reason)
-        self._notify("supervisor", NoticeKind.assignment,
-                     f"Case {s.case_id}: {s.department} asks to stop the resolve clock: {cmd.reason}")
+        self._notify("supervisor", NoticeKind.assignment, "suspension_requested", department=s.department or "",
+                     reason=cmd.reason)
         return s
 
     @request_suspension.validator
@@ -459,8 +459,8 @@ class ComplaintCase:
         async with self._clock():
             await self._plan("summons", at, departments=cmd.departments)
         for department in cmd.departments:
-            self._notify(f"department:{department}", NoticeKind.summons,
-                         f"《通知》{cmd.notice_no}: report to case {s.case_id} in {s.community}: {cmd.reason}")
+            self._notify(f"department:{department}", NoticeKind.summons, "summons", notice_no=cmd.notice_no,
+                         community=s.community or "", reason=cmd.reason)
         return s
 
     @summon_departments.validator
@@ -579,8 +579,8 @@ class ComplaintCase:
             department = s.owner(m)
             metrics.warning(s, m.name, department)
             self._event("warning", None, milestone=m.name, due_at=m.due_at.isoformat(), department=department)
-            self._notify(f"department:{department}" if department else "supervisor", NoticeKind.warning,
-                         f"Case {s.case_id}: {m.name} is due {m.due_at.isoformat()}; it is not done yet.")
+            self._notify(f"department:{department}" if department else "supervisor", NoticeKind.warning, "warning",
+                         milestone=m.name, due_at=m.due_at.isoformat())
 
     async def _watch_deadlines(self) -> None:
         """Time has passed: warn of deadlines near, and record those passed the moment they pass."""
@@ -594,10 +594,8 @@ class ComplaintCase:
             department = s.owner(m)
             metrics.breach(s, m.name, department)
             self._event("breach", None, milestone=m.name, due_at=m.due_at.isoformat(), department=department)
-            text = f"Case {s.case_id}: {m.name} was due {m.due_at.isoformat()} and is overdue."
-            self._notify("supervisor", NoticeKind.breach, text)
-            if department:
-                self._notify(f"department:{department}", NoticeKind.breach, text)
+            for recipient in ("supervisor", *([f"department:{department}"] if department else [])):
+                self._notify(recipient, NoticeKind.breach, "breach", milestone=m.name, due_at=m.due_at.isoformat())
             for action in m.on_breach:
                 if action == "escalate":
                     await self._escalate(f"{m.name} deadline {m.due_at.isoformat()} passed", None, now)
@@ -616,8 +614,7 @@ class ComplaintCase:
         s.escalation_reason = reason
         self._event("escalated", actor, reason=reason)
         await self._plan("escalation", at)
-        self._notify("supervisor", NoticeKind.escalation,
-                     f"Case {s.case_id} is escalated to leadership case-handling: {reason}. Assign a leader.")
+        self._notify("supervisor", NoticeKind.escalation, "escalation", reason=reason)
 
     # ---- repeat complaints and the read model --------------------------------------------
 
@@ -651,8 +648,7 @@ class ComplaintCase:
                         m.superseded = True
                 self._event("merged", None, into=match.case_id)
                 metrics.case_merged(s)
-                self._notify_complainant(NoticeKind.acknowledgement,
-                                         f"Your complaint is accepted and handled with your open case {match.case_id}.")
+                self._notify_complainant(NoticeKind.acknowledgement, "merged", into=match.case_id)
                 return
         if match is None:
             return
@@ -754,23 +750,26 @@ class ComplaintCase:
         sent = await self._send(Notice(
             case_id=self._state.case_id, recipient="complainant", kind=NoticeKind.acknowledgement,
             address=complaint.complainant.phone,
-            text=f"Your complaint \u201c{complaint.title}\u201d is accepted as case {self._state.case_id}.",
+            template="acknowledgement", params={"case_id": self._state.case_id, "title": complaint.title},
         ))
         if sent:
             self._complete("acknowledge", workflow.now(), self._event("acknowledged", None, to="complainant"))
 
-    def _notify(self, recipient: str, kind: NoticeKind, text: str) -> None:
-        self._spawn(self._send(Notice(case_id=self._state.case_id, recipient=recipient, kind=kind, text=text)))
+    def _notify(self, recipient: str, kind: NoticeKind, template: str, **params: str) -> None:
+        """A notice as a template and its parameters: the notifier writes the text (config/notices.toml)."""
+        self._spawn(self._send(Notice(case_id=self._state.case_id, recipient=recipient, kind=kind, template=template,
+                                      params={"case_id": self._state.case_id, **params})))
 
     def _notice_id(self) -> str:
         self._notice_seq += 1
         return f"{workflow.info().run_id}/{self._notice_seq}"
 
-    def _notify_complainant(self, kind: NoticeKind, text: str) -> None:
+    def _notify_complainant(self, kind: NoticeKind, template: str, **params: str) -> None:
         complainant = self._input.complaint.complainant
         if complainant is not None:
             self._spawn(self._send(Notice(case_id=self._state.case_id, recipient="complainant", kind=kind,
-                                          text=text, address=complainant.phone)))
+                                          template=template, params={"case_id": self._state.case_id, **params},
+                                          address=complainant.phone)))
 
     async def _send(self, notice: Notice) -> bool:
         notice.id = self._notice_id()

@@ -1,0 +1,140 @@
+"""Notice texts from templates (config/notices.toml): the workflow sends a kind and parameters,
+never text; the notifier renders them here, in the configured language. Loading checks every
+template, so a missing or broken one stops the worker at start instead of failing at send time."""
+
+from __future__ import annotations
+
+import string
+import tomllib
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sla import BUSINESS_TZ
+
+# Each template and the parameters the workflow sends it (the renderer adds sign and hotline).
+PARAMS: dict[str, tuple[str, ...]] = {
+    "acknowledgement": ("case_id", "title"),
+    "merged": ("case_id", "into"),
+    "transfer": ("case_id", "department", "explanation"),
+    "assignment": ("case_id", "department"),
+    "transfer_in": ("case_id", "from_department", "explanation"),
+    "extension_requested": ("case_id", "department", "until"),
+    "suspension_requested": ("case_id", "department", "reason"),
+    "leader_assigned": ("case_id", "leader", "reason"),
+    "escalation": ("case_id", "reason"),
+    "summons": ("case_id", "notice_no", "community", "reason"),
+    "warning": ("case_id", "milestone", "due_at"),
+    "breach": ("case_id", "milestone", "due_at"),
+    "repeat": ("case_id", "repeat_case_id", "title"),
+}
+ADDED = ("sign", "hotline")
+TIMES = ("due_at", "until")  # ISO datetimes from the workflow, written in Beijing time
+SHORTENED = ("title", "explanation", "reason")  # what an SMS too long gives up first
+MILESTONES = ("acknowledge", "dispatch", "contact", "verify", "reply", "opinion", "resolve", "follow_up",
+              "leader", "progress_report", "report_in")
+
+
+class TemplateError(ValueError):
+    """A notice template is missing or cannot be rendered: named, at worker start."""
+
+
+def sms_segments(text: str) -> int:
+    """How many SMS parts a text takes: 70 characters in one Chinese (UCS-2) message, 67 per
+    part of a long one; 160 and 153 for plain ASCII (GSM-7, approximately)."""
+    if all(ord(c) < 128 for c in text):
+        single, part = 160, 153
+    else:
+        single, part = 70, 67
+    n = len(text)
+    return 1 if n <= single else -(-n // part)
+
+
+@dataclass
+class NoticeTemplates:
+    language: str
+    templates: dict[str, str]
+    milestones: dict[str, str]
+    sign: str = ""
+    hotline: str = "12345"
+    time_format: str = "%m-%d %H:%M"
+    max_segments: int = 2
+    source: str = field(default="", compare=False)
+
+    @classmethod
+    def load(cls, path: Path, language: str = "zh", max_segments: int = 2) -> NoticeTemplates:
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise TemplateError(f"notice templates: no file {path} (COMPLAINTS_NOTICE_TEMPLATES)") from None
+        except tomllib.TOMLDecodeError as err:
+            raise TemplateError(f"notice templates {path}: not valid TOML: {err}") from None
+        if language not in data:
+            raise TemplateError(f"notice templates {path}: no language [{language}] "
+                                f"(COMPLAINTS_NOTICE_LANGUAGE; the file has {', '.join(sorted(data)) or 'none'})")
+        section = data[language]
+        templates = cls(
+            language=language, templates=dict(section.get("templates", {})),
+            milestones=dict(section.get("milestones", {})), sign=section.get("sign", ""),
+            hotline=section.get("hotline", "12345"), time_format=section.get("time_format", "%m-%d %H:%M"),
+            max_segments=max_segments, source=str(path))
+        templates.check()
+        return templates
+
+    def check(self) -> None:
+        """Every template present and renderable with exactly its parameters; every complainant
+        text fits the SMS limit with a short title."""
+        where = f"notice templates {self.source or '(given)'} [{self.language}]"
+        for name, params in PARAMS.items():
+            text = self.templates.get(name)
+            if not isinstance(text, str) or not text.strip():
+                raise TemplateError(f"{where}: template {name!r} is missing")
+            try:
+                fields = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+            except ValueError as err:
+                raise TemplateError(f"{where}: template {name!r} is broken: {err}") from None
+            unknown = fields - set(params) - set(ADDED)
+            if unknown:
+                raise TemplateError(f"{where}: template {name!r} uses unknown placeholder(s) "
+                                    f"{', '.join(sorted('{' + f + '}' for f in unknown))}; it may use "
+                                    f"{', '.join('{' + p + '}' for p in (*params, *ADDED))}")
+            sample = {p: "2026-11-26T09:00:00+08:00" if p in TIMES else "1" for p in params}
+            rendered = self.render(name, sample)
+            if name in COMPLAINANT and sms_segments(rendered) > self.max_segments:
+                raise TemplateError(f"{where}: template {name!r} takes {sms_segments(rendered)} SMS parts even "
+                                    f"with a one-character title; the limit is {self.max_segments}")
+        missing = [m for m in MILESTONES if not self.milestones.get(m)]
+        if missing:
+            raise TemplateError(f"{where}: no name for milestone(s) {', '.join(missing)} in [milestones]")
+
+    def render(self, name: str, params: dict[str, str]) -> str:
+        """The text of one notice; a complainant's is shortened to fit the SMS limit."""
+        values = {p: self._value(p, str(params.get(p, ""))) for p in PARAMS.get(name, ())}
+        values |= {"sign": self.sign, "hotline": self.hotline}
+        text = self.templates[name].format(**values)
+        if name not in COMPLAINANT:
+            return text
+        while sms_segments(text) > self.max_segments:
+            longest = max((p for p in SHORTENED if p in values), key=lambda p: len(values[p]), default=None)
+            if longest is None or len(values[longest]) <= 2:
+                break  # check() made sure this cannot happen with the shipped and loaded templates
+            values[longest] = values[longest][: max(1, len(values[longest]) - max(4, len(text) // 10)) - 1] + "…"
+            text = self.templates[name].format(**values)
+        return text
+
+    def _value(self, name: str, value: str) -> str:
+        if name in TIMES and value:
+            try:
+                return datetime.fromisoformat(value).astimezone(BUSINESS_TZ).strftime(self.time_format)
+            except ValueError:
+                return value
+        if name == "milestone":
+            base, _, who = value.partition(":")
+            label = self.milestones.get(base, base)
+            if who:
+                return f"{who}{label}" if self.language == "zh" else f"{label} of {who}"
+            return label
+        return value
+
+
+COMPLAINANT = {"acknowledgement", "merged", "transfer"}  # sent as SMS to the complainant
