@@ -27,6 +27,7 @@ from readmodel import ReadModel
 from readmodel.privacy import load_key
 from sla import BUSINESS_TZ
 from starter import Rejected, act, data_converter, file_complaint, state
+from starter.columns import pad
 from starter.show import render
 from worker import create_worker
 
@@ -277,7 +278,7 @@ async def main() -> None:
             for case_id, *_ in cases + [("demo-factory-4",), ("demo-water-5",), ("demo-http-6",)]:
                 row = read_model.case(case_id)
                 if row:
-                    print(f"  {row.case_id:<15} {row.status:<10} {row.category:<10} {row.community:<6} "
+                    print(f"  {row.case_id:<15} {row.status:<10} {row.category:<10} {pad(row.community, 8)} "
                           f"complainant {row.complainant_masked or '-':<14} breaches {row.breach_count} "
                           f"events {len(read_model.events(case_id))}")
             print()
@@ -290,7 +291,7 @@ async def main() -> None:
                if '"notice"' in line]
     print(f"Notices sent ({len(notices)}; every one a JSON log line in {folder / 'engine.log'}):")
     for n in notices[:6]:
-        print(f"  {n['case_id']:<15} -> {n['recipient']:<22} {n['kind']:<16} {n['text'][:60]}")
+        print(f"  {n['case_id']:<15} -> {pad(n['recipient'], 22)} {n['kind']:<16} {n['text'][:60]}")
     print("\nDone: the dev server and the worker shut down cleanly.")
 
 
