@@ -6,7 +6,7 @@ Run it only to add histories for new behaviour; never to refresh old ones (that 
 very break the replay test is there to catch). The first four were recorded before the read
 model existed; the `read_model_*` ones after (workflow.patched("read-model")); the `lean_*` ones
 after workflow.patched("lean-history"); `claim_taken_over` after workflow.patched("repeat-claim"); `settled_*` after
-workflow.patched("closed-loop").
+workflow.patched("closed-loop"); `answered_*` once update answers carry only their own events.
 """
 
 from __future__ import annotations
@@ -179,6 +179,15 @@ def settled(scenario):
     return recorded
 
 
+def answered(scenario):  # noqa: ANN001, ANN201
+    """The same story recorded again once update answers carry only their own events."""
+    async def recorded(client: Client, case_id: str, env) -> str | None:
+        return await scenario(client, case_id, env)
+
+    recorded.__name__ = f"answered_{scenario.__name__}"
+    return recorded
+
+
 def lean(scenario):
     """The same story recorded again after workflow.patched("lean-history"); `claim_taken_over` after workflow.patched("repeat-claim")."""
     async def recorded(client: Client, case_id: str, env) -> str | None:
@@ -194,7 +203,8 @@ SCENARIOS = {f.__name__: f for f in (
     *map(lean, (closed_loop, breached_escalated_reopened, major_13710_monthly, continued_as_new, read_model_merged,
                 read_model_repeat_of_closed, second_stage_warning_suspension_whistle)),
     *map(settled, (closed_loop, breached_escalated_reopened, major_13710_monthly,
-                   second_stage_warning_suspension_whistle)))}
+                   second_stage_warning_suspension_whistle)),
+    *map(answered, (closed_loop, second_stage_warning_suspension_whistle)))}
 
 
 async def main() -> None:

@@ -245,7 +245,9 @@ async def test_extension_request_and_decision(client):
     await act(client, case_id, "request_extension", {"actor": HANDLER, "reason": "r", "until": until.isoformat()})
     s = await act(client, case_id, "decide_extension", {"actor": SUPERVISOR, "approve": True})
     assert milestone(s, "resolve").due_at == until
-    assert [e.kind for e in s.timeline if e.kind.startswith("extension")] == [
+    assert [e.kind for e in s.timeline] == ["extension_approved"]  # the answer: only what this update added
+    everything = await state(client, case_id)  # the query: the whole story
+    assert [e.kind for e in everything.timeline if e.kind.startswith("extension")] == [
         "extension_requested", "extension_refused", "extension_requested", "extension_approved"]
 
 
@@ -429,3 +431,20 @@ async def test_closed_loop_history_is_lean(client):
                  if e.HasField("activity_task_scheduled_event_attributes")]
     assert "find_earlier_case" not in scheduled and scheduled.count("send_notice") == 2
     assert names.count("TIMER_STARTED") <= 2 and names.count("TIMER_CANCELED") <= 1
+
+
+async def test_an_updates_answer_carries_only_the_events_it_added(client):
+    case_id = await start(client)
+    dispatched = await act(client, case_id, "dispatch", {"actor": DISPATCHER, "department": "住建局"})
+    assert [e.kind for e in dispatched.timeline] == ["dispatched"]
+    assert dispatched.department == "住建局" and milestone(dispatched, "contact").open  # the rest is whole
+    contacted = await act(client, case_id, "record_contact", {"actor": HANDLER, "note": "n"})
+    assert [e.kind for e in contacted.timeline] == ["contacted"] and contacted.version > dispatched.version
+    whole = await state(client, case_id)
+    assert [e.kind for e in whole.timeline][:1] == ["received"] and {"dispatched", "contacted"} <= set(kinds(whole))
+    # What the history records for each update is that small answer too.
+    history = await client.get_workflow_handle(case_id).fetch_history()
+    recorded = [e.workflow_execution_update_completed_event_attributes.outcome.success.payloads
+                for e in history.events if e.HasField("workflow_execution_update_completed_event_attributes")]
+    answers = [(await client.data_converter.decode(p, [CaseState]))[0] for p in recorded]
+    assert [[e.kind for e in a.timeline] for a in answers] == [["dispatched"], ["contacted"]]

@@ -9,7 +9,8 @@ built in __init__, so an update may arrive in the same task as the start.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -73,11 +74,30 @@ CLOSED_LOOP = "closed-loop"
 CLOSED_MEANWHILE = "ExternalWorkflowExecutionNotFound"
 
 
+def answer(handler: Callable[[ComplaintCase, Any], Awaitable[CaseState]]) -> Callable[..., Awaitable[CaseState]]:
+    """An update's answer: the case after it, its timeline holding only the events this update
+    added (the contract), so the answer recorded in history with every update stays small."""
+
+    @functools.wraps(handler)
+    async def answered(self: ComplaintCase, cmd: Any) -> CaseState:
+        info = workflow.current_update_info()
+        key = info.id if info else ""
+        self._answers[key] = []
+        try:
+            state = await handler(self, cmd)
+            return state.model_copy(update={"timeline": list(self._answers[key])})
+        finally:
+            del self._answers[key]
+
+    return answered
+
+
 @workflow.defn(name="ComplaintCase")
 class ComplaintCase:
     @workflow.init
     def __init__(self, input: CaseInput) -> None:
         self._input = input
+        self._answers: dict[str, list[TimelineEvent]] = {}  # update id -> the events it added
         self._lock = asyncio.Lock()  # clock changes happen one at a time, in arrival order
         self._notices: list[asyncio.Task[None]] = []
         self._notice_seq = 0
@@ -184,6 +204,7 @@ class ComplaintCase:
     # ---- updates -------------------------------------------------------------------------
 
     @workflow.update
+    @answer
     async def dispatch(self, cmd: Dispatch) -> CaseState:
         at = workflow.now()
         s = self._state
@@ -202,6 +223,7 @@ class ComplaintCase:
         self._check("dispatch", cmd)
 
     @workflow.update
+    @answer
     async def record_contact(self, cmd: RecordContact) -> CaseState:
         return await self._department_step("contact", "contacted", cmd, note=cmd.note, reached=cmd.reached)
 
@@ -210,6 +232,7 @@ class ComplaintCase:
         self._check("record_contact", cmd)
 
     @workflow.update
+    @answer
     async def record_verification(self, cmd: RecordVerification) -> CaseState:
         return await self._department_step("verify", "verified", cmd, findings=cmd.findings)
 
@@ -218,6 +241,7 @@ class ComplaintCase:
         self._check("record_verification", cmd)
 
     @workflow.update
+    @answer
     async def reply(self, cmd: Reply) -> CaseState:
         return await self._department_step("reply", "replied", cmd, message=cmd.message)
 
@@ -226,6 +250,7 @@ class ComplaintCase:
         self._check("reply", cmd)
 
     @workflow.update
+    @answer
     async def submit_opinion(self, cmd: SubmitOpinion) -> CaseState:
         return await self._department_step(
             "opinion", "opinion_filed", cmd, findings=cmd.findings, handling=cmd.handling, next_steps=cmd.next_steps
@@ -236,6 +261,7 @@ class ComplaintCase:
         self._check("submit_opinion", cmd)
 
     @workflow.update
+    @answer
     async def report_progress(self, cmd: ReportProgress) -> CaseState:
         # Each report meets the earliest progress report owed (13710: the 3-day one, then monthly).
         return await self._department_step("progress_report", "progress_reported", cmd, every=False, note=cmd.note)
@@ -245,6 +271,7 @@ class ComplaintCase:
         self._check("report_progress", cmd)
 
     @workflow.update
+    @answer
     async def transfer(self, cmd: Transfer) -> CaseState:
         at = workflow.now()
         s = self._state
@@ -270,6 +297,7 @@ class ComplaintCase:
         self._check("transfer", cmd)
 
     @workflow.update
+    @answer
     async def request_extension(self, cmd: RequestExtension) -> CaseState:
         s = self._state
         self._start_handling()
@@ -284,6 +312,7 @@ class ComplaintCase:
         self._check("request_extension", cmd)
 
     @workflow.update
+    @answer
     async def decide_extension(self, cmd: DecideExtension) -> CaseState:
         s = self._state
         request = s.pending_extension
@@ -307,6 +336,7 @@ class ComplaintCase:
         self._check("decide_extension", cmd)
 
     @workflow.update
+    @answer
     async def resolve(self, cmd: Resolve) -> CaseState:
         at = workflow.now()
         s = self._state
@@ -328,6 +358,7 @@ class ComplaintCase:
         self._check("resolve", cmd)
 
     @workflow.update
+    @answer
     async def record_follow_up(self, cmd: RecordFollowUp) -> CaseState:
         at = workflow.now()
         s = self._state
@@ -356,6 +387,7 @@ class ComplaintCase:
         self._check("record_follow_up", cmd)
 
     @workflow.update
+    @answer
     async def escalate(self, cmd: Escalate) -> CaseState:
         at = workflow.now()
         async with self._clock():
@@ -367,6 +399,7 @@ class ComplaintCase:
         self._check("escalate", cmd)
 
     @workflow.update
+    @answer
     async def assign_leader(self, cmd: AssignLeader) -> CaseState:
         at = workflow.now()
         s = self._state
@@ -385,6 +418,7 @@ class ComplaintCase:
         self._check("assign_leader", cmd)
 
     @workflow.update
+    @answer
     async def request_suspension(self, cmd: RequestSuspension) -> CaseState:
         s = self._state
         self._start_handling()
@@ -399,6 +433,7 @@ class ComplaintCase:
         self._check("request_suspension", cmd)
 
     @workflow.update
+    @answer
     async def decide_suspension(self, cmd: DecideSuspension) -> CaseState:
         at = workflow.now()
         s = self._state
@@ -422,6 +457,7 @@ class ComplaintCase:
         self._check("decide_suspension", cmd)
 
     @workflow.update
+    @answer
     async def resume(self, cmd: Resume) -> CaseState:
         at = workflow.now()
         s = self._state
@@ -451,6 +487,7 @@ class ComplaintCase:
         self._check("resume", cmd)
 
     @workflow.update
+    @answer
     async def summon_departments(self, cmd: SummonDepartments) -> CaseState:
         at = workflow.now()
         s = self._state
@@ -468,6 +505,7 @@ class ComplaintCase:
         self._check("summon_departments", cmd)
 
     @workflow.update
+    @answer
     async def report_in(self, cmd: ReportIn) -> CaseState:
         at = workflow.now()
         event = self._event("reported_in", cmd.actor, department=cmd.actor.department, note=cmd.note)
@@ -735,6 +773,9 @@ class ComplaintCase:
                               detail={k: v for k, v in detail.items() if v is not None})
         self._state.timeline.append(event)
         self._state.version += 1
+        update = workflow.current_update_info()  # asyncio tasks carry it: the handler's own events
+        if update is not None and update.id in self._answers:
+            self._answers[update.id].append(event)
         due = attributes.next_deadline(self._state)
         workflow.logger.info(
             f"case {kind}",
