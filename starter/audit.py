@@ -3,8 +3,12 @@ them against the current code (the check an auditor or a release runs)."""
 
 from __future__ import annotations
 
+import asyncio
+import multiprocessing
 import time
 from collections.abc import AsyncIterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -119,12 +123,7 @@ class ReplayReport:
         return "\n".join(lines)
 
 
-def load_histories(path: Path) -> list[WorkflowHistory]:
-    files = sorted(path.glob("*.json")) if path.is_dir() else [path]
-    return [WorkflowHistory.from_json(f.stem.split("__")[0], f.read_text(encoding="utf-8")) for f in files]
-
-
-async def replay(histories: list[WorkflowHistory]) -> ReplayReport:
+async def replay(histories: list[WorkflowHistory], *, quiet: bool = False, stop_at_first: bool = False) -> ReplayReport:
     replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter(),
                         workflow_runner=workflow_runner(settings.load().sandbox))
     report = ReplayReport()
@@ -133,12 +132,60 @@ async def replay(histories: list[WorkflowHistory]) -> ReplayReport:
         for history in histories:
             yield history
 
-    with progress("replaying", len(histories)) as advance:
+    with (nullcontext(_ignore) if quiet else progress("replaying", len(histories))) as advance:
         async with replayer.workflow_replay_iterator(each()) as results:
             async for result in results:
                 report.replayed += 1
                 advance(1)
                 if result.replay_failure is not None:
                     report.failures[f"{result.history.workflow_id}"] = str(result.replay_failure)
+                    if stop_at_first:
+                        break
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _ignore(n: int = 1) -> None:
+    pass
+
+
+def history_files(path: Path) -> list[Path]:
+    return sorted(path.glob("*.json")) if path.is_dir() else [path]
+
+
+def _replay_chunk(paths: list[str]) -> ReplayReport:
+    """In a worker process: replay these files, stopping at the first non-determinism."""
+    histories = [WorkflowHistory.from_json(Path(p).stem.split("__")[0], Path(p).read_text(encoding="utf-8"))
+                 for p in paths]
+    return asyncio.run(replay(histories, quiet=True, stop_at_first=True))
+
+
+async def replay_files(files: list[Path], jobs: int) -> ReplayReport:
+    """Replay history files on `jobs` processes (spawned: the SDK's runtime threads do not
+    survive a fork), in small chunks so the progress moves and the first non-determinism stops
+    the rest at once."""
+    if jobs <= 1 or len(files) <= 1:
+        return await replay([WorkflowHistory.from_json(f.stem.split("__")[0], f.read_text(encoding="utf-8"))
+                             for f in files], stop_at_first=True)
+    size = max(1, min(50, len(files) // (jobs * 4)))
+    chunks = [[str(f) for f in files[i:i + size]] for i in range(0, len(files), size)]
+    report = ReplayReport()
+    started = time.perf_counter()
+    loop = asyncio.get_running_loop()
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool, \
+            progress(f"replaying on {jobs} processes", len(files)) as advance:
+        pending = {loop.run_in_executor(pool, _replay_chunk, chunk) for chunk in chunks}
+        try:
+            while pending and not report.failures:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for future in done:
+                    part = future.result()
+                    report.replayed += part.replayed
+                    report.failures |= part.failures
+                    advance(part.replayed)
+        finally:
+            for future in pending:
+                future.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)
     report.seconds = time.perf_counter() - started
     return report

@@ -217,13 +217,20 @@ async def cmd_export(args: argparse.Namespace) -> int:
 
 
 async def cmd_replay(args: argparse.Namespace) -> int:
-    from starter.audit import histories_of, load_histories, replay
+    import os
+
+    from starter.audit import histories_of, history_files, replay, replay_files
 
     target = Path(args.target)
-    histories = load_histories(target) if target.exists() else await histories_of(await connect(), args.target)
-    if not histories:
-        raise InvalidInput(f"replay: no histories in {target}")
-    report = await replay(histories)
+    if args.jobs is not None and args.jobs < 1:
+        raise InvalidInput("replay: --jobs must be at least 1")
+    if target.exists():
+        files = history_files(target)
+        if not files:
+            raise InvalidInput(f"replay: no histories in {target}")
+        report = await replay_files(files, args.jobs or os.cpu_count() or 1)
+    else:  # a case id: its runs, straight from Temporal
+        report = await replay(await histories_of(await connect(), args.target), stop_at_first=True)
     print(report)
     return EXIT_NONDETERMINISTIC if report.failures else 0
 
@@ -359,6 +366,7 @@ def parser() -> argparse.ArgumentParser:
     c.set_defaults(run=cmd_export)
     c = sub.add_parser("replay", help="replay histories against this code; exit 6 on any non-determinism")
     c.add_argument("target", help="a history file, a folder of them, or a case id")
+    c.add_argument("--jobs", type=int, help="processes replaying a folder at once (default: every core)")
     c.set_defaults(run=cmd_replay)
     c = sub.add_parser("identity", help="who may call the gateway: API keys and console passwords")
     actions = c.add_subparsers(dest="action", required=True)

@@ -179,7 +179,7 @@ def settled(scenario):
     return recorded
 
 
-def answered(scenario):  # noqa: ANN001, ANN201
+def answered(scenario):
     """The same story recorded again once update answers carry only their own events."""
     async def recorded(client: Client, case_id: str, env) -> str | None:
         return await scenario(client, case_id, env)
