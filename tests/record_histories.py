@@ -3,10 +3,9 @@
     python -m tests.record_histories SCENARIO [SCENARIO ...]
 
 Run it only to add histories for new behaviour; never to refresh old ones (that would hide the
-very break the replay test is there to catch). The first four were recorded before the read
-model existed; the `read_model_*` ones after (workflow.patched("read-model")); the `lean_*` ones
-after workflow.patched("lean-history"); `claim_taken_over` after workflow.patched("repeat-claim"); `settled_*` after
-workflow.patched("closed-loop"); `answered_*` once update answers carry only their own events.
+very break the replay test is there to catch). All of today's were recorded on 2026-11-26, when
+the patch gates of the first versions were folded into one path (no production case had run);
+from then on every workflow change is guarded (workflow.patched) and adds its own.
 """
 
 from __future__ import annotations
@@ -90,11 +89,7 @@ async def continued_as_new(client: Client, case_id: str, env) -> str | None:
     return filed.run_id
 
 
-async def read_model_closed_loop(client: Client, case_id: str, env) -> str | None:
-    return await closed_loop(client, case_id, env)
-
-
-async def read_model_merged(client: Client, case_id: str, env) -> str | None:
+async def merged(client: Client, case_id: str, env) -> str | None:
     """An open case, then the same person about the same thing: this history is the merged one."""
     person = {"name": "王", "phone": "13812345678"}
     carrier = f"carrier-{case_id}"
@@ -111,7 +106,7 @@ async def read_model_merged(client: Client, case_id: str, env) -> str | None:
     return filed.run_id
 
 
-async def read_model_repeat_of_closed(client: Client, case_id: str, env) -> str | None:
+async def repeat_of_closed(client: Client, case_id: str, env) -> str | None:
     person = {"name": "李", "phone": "13887654321"}
     await closed_loop_for(client, f"earlier-{case_id}", person)
     filed = await file_complaint(client, case_id, {"complaint": complaint(complainant=person)},
@@ -154,7 +149,7 @@ async def second_stage_warning_suspension_whistle(client: Client, case_id: str, 
 
 async def claim_taken_over(client: Client, case_id: str, env) -> str | None:
     """The open case the read model names is gone (terminated): the signal fails, the look-up runs
-    again with it marked gone (workflow.patched("repeat-claim")), and this case goes on alone."""
+    again with it marked gone, and this case goes on alone."""
     person = {"name": "赵", "phone": "13811112222"}
     gone = f"gone-{case_id}"
     await file_complaint(client, gone, {"complaint": complaint(complainant=person)}, task_queue=client.task_queue)
@@ -170,41 +165,9 @@ async def claim_taken_over(client: Client, case_id: str, env) -> str | None:
     return filed.run_id
 
 
-def settled(scenario):
-    """The same story recorded again after workflow.patched("closed-loop") (milestones settled)."""
-    async def recorded(client: Client, case_id: str, env) -> str | None:
-        return await scenario(client, case_id, env)
-
-    recorded.__name__ = f"settled_{scenario.__name__}"
-    return recorded
-
-
-def answered(scenario):
-    """The same story recorded again once update answers carry only their own events."""
-    async def recorded(client: Client, case_id: str, env) -> str | None:
-        return await scenario(client, case_id, env)
-
-    recorded.__name__ = f"answered_{scenario.__name__}"
-    return recorded
-
-
-def lean(scenario):
-    """The same story recorded again after workflow.patched("lean-history"); `claim_taken_over` after workflow.patched("repeat-claim")."""
-    async def recorded(client: Client, case_id: str, env) -> str | None:
-        return await scenario(client, case_id, env)
-
-    recorded.__name__ = f"lean_{scenario.__name__.removeprefix('read_model_')}"
-    return recorded
-
-
 SCENARIOS = {f.__name__: f for f in (
-    second_stage_warning_suspension_whistle, closed_loop, breached_escalated_reopened, major_13710_monthly,
-    continued_as_new, read_model_closed_loop, read_model_merged, read_model_repeat_of_closed, claim_taken_over,
-    *map(lean, (closed_loop, breached_escalated_reopened, major_13710_monthly, continued_as_new, read_model_merged,
-                read_model_repeat_of_closed, second_stage_warning_suspension_whistle)),
-    *map(settled, (closed_loop, breached_escalated_reopened, major_13710_monthly,
-                   second_stage_warning_suspension_whistle)),
-    *map(answered, (closed_loop, second_stage_warning_suspension_whistle)))}
+    closed_loop, breached_escalated_reopened, major_13710_monthly, continued_as_new, merged, repeat_of_closed,
+    second_stage_warning_suspension_whistle, claim_taken_over)}
 
 
 async def main() -> None:

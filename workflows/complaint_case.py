@@ -68,8 +68,6 @@ LOOKUP_TIMEOUT = timedelta(seconds=10)
 # outage never holds up the case's updates.
 LOCAL_RETRY_THRESHOLD = timedelta(milliseconds=500)
 FINISHED = (CaseStatus.closed, CaseStatus.merged)
-# Resolve settles the department's open steps and close settles the rest (no milestone left open).
-CLOSED_LOOP = "closed-loop"
 # What a signal to a case that is no longer running fails with (the SDK's failure type).
 CLOSED_MEANWHILE = "ExternalWorkflowExecutionNotFound"
 
@@ -104,12 +102,7 @@ class ComplaintCase:
         self._clocks_changed = False
         self._records: asyncio.Task[None] | None = None  # keeps the read model in step
         self._records_stop = False
-        self._warns = False  # 临期预警 (cases started before warnings existed are never warned)
-        self._publishes = False  # search attributes (cases started before them have none)
         self._published: dict[str, Any] = {}
-        # Cases started before "lean-history" look up earlier cases in an activity and start a
-        # fresh timer on every wake; they replay that way.
-        self._lean = False
         self._timer: asyncio.Task[None] | None = None
         self._timer_at: datetime | None = None  # when self._timer fires
         if input.carried is not None:
@@ -145,21 +138,14 @@ class ComplaintCase:
 
     @workflow.run
     async def run(self, input: CaseInput) -> CaseState:
-        self._publishes = workflow.patched("search-attributes")
-        self._warns = workflow.patched("warnings")
-        # Cases started before the read model existed replay without it.
-        if workflow.patched("read-model"):
-            self._lean = workflow.patched("lean-history")
-            if not self._lean:
-                self._records = asyncio.create_task(self._keep_records())
-            if input.carried is None:
-                await self._look_for_earlier_case()
-            if self._lean:  # the first write then carries the look-up's outcome too
-                self._records = asyncio.create_task(self._keep_records())
-            if self._state.status == CaseStatus.merged:
-                await self._drain()
-                self._publish()
-                return self._state
+        if input.carried is None:
+            await self._look_for_earlier_case()
+        # After the look-up: the first write to the read model carries its outcome too.
+        self._records = asyncio.create_task(self._keep_records())
+        if self._state.status == CaseStatus.merged:
+            await self._drain()
+            self._publish()
+            return self._state
         async with self._clock():
             pass  # accepts the case: fixes the acceptance deadlines
         if input.carried is None:
@@ -345,11 +331,7 @@ class ComplaintCase:
         event = self._event("resolved", cmd.actor, resolution=cmd.resolution)
         async with self._clock():
             self._complete("resolve", at, event)
-            if workflow.patched(CLOSED_LOOP):
-                self._record_settled(event, s.settle("resolution", at, SETTLED_BY_RESOLUTION))
-            else:
-                for m in s.open_milestones("progress_report"):
-                    m.superseded = True  # reports are owed until the case is resolved
+            self._record_settled(event, s.settle("resolution", at, SETTLED_BY_RESOLUTION))
             await self._plan("resolution", at)
         return s
 
@@ -370,8 +352,7 @@ class ComplaintCase:
                 s.status = CaseStatus.closed  # 销号
                 s.closed_at = at
                 closed = self._event("closed", None, satisfaction=cmd.satisfaction.value)
-                if workflow.patched(CLOSED_LOOP):  # nothing stays promised on a closed case
-                    self._record_settled(closed, s.settle("closed", at))
+                self._record_settled(closed, s.settle("closed", at))  # nothing stays promised on a closed case
                 return s
             s.reopen_count += 1
             s.status = CaseStatus.handling
@@ -565,7 +546,7 @@ class ComplaintCase:
         self._spawn(plan_next())
 
     def _next_warning(self, m: Milestone) -> datetime | None:
-        return m.warn_at[m.warnings_sent] if self._warns and m.warnings_sent < len(m.warn_at) else None
+        return m.warn_at[m.warnings_sent] if m.warnings_sent < len(m.warn_at) else None
 
     async def _sleep_until_next_deadline(self) -> None:
         self._clocks_changed = False
@@ -574,19 +555,9 @@ class ComplaintCase:
         wait = min(pending) - workflow.now() if pending else None
         if wait is not None and wait <= timedelta(0):
             return
-        if self._lean:
-            await self._sleep_lean(min(pending) if pending else None)
-            return
-        try:
-            await workflow.wait_condition(
-                lambda: self._clocks_changed or self._state.status in FINISHED or self._time_to_continue()
-                or self._unpublished(),
-                timeout=wait,
-            )
-        except TimeoutError:
-            pass  # a deadline is here
+        await self._sleep(min(pending) if pending else None)
 
-    async def _sleep_lean(self, wake_at: datetime | None) -> None:
+    async def _sleep(self, wake_at: datetime | None) -> None:
         """Sleep until wake_at, or until the case changes. A timer that fires too early costs one
         idle wake; one that fires too late would miss a breach. So a running timer is kept while
         it fires no later than wake_at, instead of a new timer (and a cancelled one) per update."""
@@ -672,9 +643,6 @@ class ComplaintCase:
                 if err.type != CLOSED_MEANWHILE:
                     # Not "it closed": fail this task (retried, and `list --stuck` shows it), never guess.
                     raise RuntimeError(f"telling case {match.case_id} of a repeat failed: {err}") from err
-                if not workflow.patched("repeat-claim"):
-                    match = RepeatMatch(case_id=match.case_id, open=False, closed_at=workflow.now())
-                    break
                 # It closed meanwhile and gave up its claim: look again, it may be someone else's now.
                 query = query.model_copy(update={"gone": [*query.gone, match.case_id]})
                 match = await self._find_earlier_case(query)
@@ -699,13 +667,10 @@ class ComplaintCase:
                                  None, workflow.now())
 
     async def _find_earlier_case(self, query: RepeatQuery) -> RepeatMatch | None:
-        if self._lean:  # one indexed read: a local activity, no round trip through the server
-            return await workflow.execute_local_activity_method(
-                Records.find_earlier_case, query, start_to_close_timeout=LOOKUP_TIMEOUT, retry_policy=RECORD_RETRY,
-                local_retry_threshold=LOCAL_RETRY_THRESHOLD)
-        return await workflow.execute_activity_method(
-            Records.find_earlier_case, query, start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=RECORD_RETRY)
+        # One indexed read: a local activity, no round trip through the server.
+        return await workflow.execute_local_activity_method(
+            Records.find_earlier_case, query, start_to_close_timeout=LOOKUP_TIMEOUT, retry_policy=RECORD_RETRY,
+            local_retry_threshold=LOCAL_RETRY_THRESHOLD)
 
     async def _keep_records(self) -> None:
         """Write each change to the read model, one snapshot at a time, in order."""
@@ -727,16 +692,11 @@ class ComplaintCase:
 
     def _publish(self) -> None:
         """Bring the case's search attributes up to date (only what changed)."""
-        if not self._publishes:
-            return
         current = attributes.values(self._state, self._input.complaint)
         changes = attributes.updates(current, self._published)
         if changes:
             workflow.upsert_search_attributes(changes)
             self._published = current
-
-    def _unpublished(self) -> bool:
-        return self._publishes and attributes.values(self._state, self._input.complaint) != self._published
 
     def _recorded(self) -> bool:
         return self._records is None or self._state.version <= self._recorded_version
