@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint worker bench clean
+.PHONY: install demo test lint format worker bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,10 +19,16 @@ demo: install
 test: install
 	$(BIN)/python -m pytest -q
 
-# ruff (errors, bugbear, import order, pyupgrade) and mypy on the whole project.
+# ruff (errors, bugbear, import order, pyupgrade; and the format) and mypy on the whole project.
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+
+# Rewrites the code in the project's format (ruff format) and fixes what ruff can.
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 worker: install
 	$(BIN)/python worker.py

@@ -81,8 +81,10 @@ async def _show_metrics(url: str) -> None:
     async with httpx.AsyncClient() as http:
         text = (await http.get(url, timeout=10)).text
     lines = [line for line in text.splitlines() if line.startswith("complaints_") and "_bucket{" not in line]
-    print(f"Metrics at {url} ({sum(line.startswith('temporal_') for line in text.splitlines())} lines of the SDK's; "
-          "the engine's:")
+    print(
+        f"Metrics at {url} ({sum(line.startswith('temporal_') for line in text.splitlines())} lines of the SDK's; "
+        "the engine's:"
+    )
     for line in lines[:12]:
         print(f"  {line}")
     print()
@@ -99,8 +101,10 @@ async def walk_closed_loop(client: Client, case_id: str) -> None:
         ("record_contact", {"actor": EDUCATION, "note": "电话联系刘先生,了解孩子出生日期和学籍情况"}),
         ("record_verification", {"actor": EDUCATION, "findings": "孩子超龄4个月,符合特殊情况入学条件"}),
         ("reply", {"actor": EDUCATION, "message": "已协调学校按特殊情况办理入学,三日内通知"}),
-        ("submit_opinion", {"actor": EDUCATION, "findings": "超龄4个月", "handling": "协调学位",
-                            "next_steps": "学校办理入学手续"}),
+        (
+            "submit_opinion",
+            {"actor": EDUCATION, "findings": "超龄4个月", "handling": "协调学位", "next_steps": "学校办理入学手续"},
+        ),
         ("resolve", {"actor": EDUCATION, "resolution": "孩子已入学一年级"}),
         ("record_follow_up", {"actor": EDUCATION, "satisfaction": "satisfied", "note": "家长表示满意"}),
     ]
@@ -112,9 +116,12 @@ async def walk_closed_loop(client: Client, case_id: str) -> None:
 def _curl(method: str, path: str, key_name: str, body: dict | None = None, form: bool = False) -> str:
     data = ""
     if body is not None:
-        data = (" " + " ".join(f"--data-urlencode '{k}={v}'" for k, v in body.items()) if form
-                else f" -H 'Content-Type: application/json' -d '{json.dumps(body, ensure_ascii=False)}'")
-    auth = f" -H \"Authorization: Bearer ${key_name}\"" if key_name else ""
+        data = (
+            " " + " ".join(f"--data-urlencode '{k}={v}'" for k, v in body.items())
+            if form
+            else f" -H 'Content-Type: application/json' -d '{json.dumps(body, ensure_ascii=False)}'"
+        )
+    auth = f' -H "Authorization: Bearer ${key_name}"' if key_name else ""
     return f"curl -X {method} $GATEWAY{path}{auth}{data}"
 
 
@@ -130,8 +137,10 @@ async def over_http(client: Client, read_model: ReadModel, folder) -> None:
     from models import Role
 
     store = IdentityStore(folder / "identities.toml")
-    keys: dict[str, str | None] = {"DISPATCHER_KEY": store.add("hotline-07", Role.dispatcher, department="区群众诉求服务中心", name="热线话务员"),
-            "HANDLER_KEY": store.add("housing-zhang", Role.handler, department="区住建局", name="张工")}
+    keys: dict[str, str | None] = {
+        "DISPATCHER_KEY": store.add("hotline-07", Role.dispatcher, department="区群众诉求服务中心", name="热线话务员"),
+        "HANDLER_KEY": store.add("housing-zhang", Role.handler, department="区住建局", name="张工"),
+    }
     config = dataclasses.replace(settings.load(), identities_file=store.path, rate_limit=0.0)
     port = next(p for p in (8080, 18080, 28080) if _free(p))
     running = server(create_app(client=client, read_model=read_model, config=config), "127.0.0.1", port)
@@ -142,15 +151,25 @@ async def over_http(client: Client, read_model: ReadModel, folder) -> None:
     print(f"demo-http-6: over HTTP, through the gateway at {base} (OpenAPI: {base}/docs)")
     print(f"  identities in {store.path}: hotline-07 (dispatcher), housing-zhang (handler of 区住建局);")
     print("  keys are shown once and stored only as hashes (python -m starter identity add ...)")
-    filing: dict[str, Any] = {"complaint": {**WATER_CUT, "complainant": {"name": "周先生", "phone": "13688889999"},
-                            "title": "出租屋被断水", "location": {**WATER_CUT["location"], "community": "凤凰社区"}}}
+    filing: dict[str, Any] = {
+        "complaint": {
+            **WATER_CUT,
+            "complainant": {"name": "周先生", "phone": "13688889999"},
+            "title": "出租屋被断水",
+            "location": {**WATER_CUT["location"], "community": "凤凰社区"},
+        }
+    }
     calls: list[tuple[str, str, str, dict[str, Any] | None]] = [
         ("PUT", "/v1/cases/demo-http-6", "DISPATCHER_KEY", filing),
         ("POST", "/v1/cases/demo-http-6/dispatch", "DISPATCHER_KEY", {"department": "区住建局"}),
         ("POST", "/v1/cases/demo-http-6/record_contact", "HANDLER_KEY", {"note": "已电话联系周先生, 约定上门"}),
         # A handler's system claims to be a supervisor: the caller's identity is the actor, always.
-        ("POST", "/v1/cases/demo-http-6/escalate", "HANDLER_KEY",
-         {"reason": "我是督办", "actor": {"id": "sup-wang", "role": "supervisor"}}),
+        (
+            "POST",
+            "/v1/cases/demo-http-6/escalate",
+            "HANDLER_KEY",
+            {"reason": "我是督办", "actor": {"id": "sup-wang", "role": "supervisor"}},
+        ),
         ("GET", "/open311/v2/requests/demo-http-6.json", "", None),
     ]
     try:
@@ -185,8 +204,12 @@ async def main() -> None:
     metrics = config.metrics_address
     if metrics and not _free(int(metrics.rpartition(":")[2])):
         metrics = None  # a worker already serves them there
-    env = await devserver.start_dev_server(data_converter(), db_file=folder / "temporal.db", ui_port=ui_port,
-                                           runtime=telemetry.runtime_with_metrics(metrics))
+    env = await devserver.start_dev_server(
+        data_converter(),
+        db_file=folder / "temporal.db",
+        ui_port=ui_port,
+        runtime=telemetry.runtime_with_metrics(metrics),
+    )
     client = env.client
     if ui_port:
         print(f"  Temporal Web UI: http://localhost:{ui_port}")
@@ -230,7 +253,9 @@ async def main() -> None:
             print(render(await state(client, "demo-factory-3")), "\n")
 
             print("demo-factory-4: 李先生 calls again about the same dispute while demo-factory-3 is open")
-            await file_complaint(client, "demo-factory-4", {"complaint": {**GUANGMING_FACTORY, "title": "讨薪仍未解决"}})
+            await file_complaint(
+                client, "demo-factory-4", {"complaint": {**GUANGMING_FACTORY, "title": "讨薪仍未解决"}}
+            )
             merged = await client.get_workflow_handle("demo-factory-4", result_type=CaseState).result()
             print(f"  demo-factory-4 ended {merged.status.value}, carried by {merged.merged_into}")
             for _ in range(50):
@@ -252,24 +277,44 @@ async def main() -> None:
             warning = next(e for e in water.timeline if e.kind == "warning")
             print(f"  warning: {warning.detail['milestone']} due {warning.detail['due_at']}")
             await act(client, "demo-water-5", "dispatch", {"actor": DISPATCHER, "department": "区住建局"})
-            await act(client, "demo-water-5", "request_suspension",
-                      {"actor": HOUSING, "reason": "等待法院对房屋租赁纠纷的裁定"})
+            await act(
+                client,
+                "demo-water-5",
+                "request_suspension",
+                {"actor": HOUSING, "reason": "等待法院对房屋租赁纠纷的裁定"},
+            )
             s = await act(client, "demo-water-5", "decide_suspension", {"actor": SUPERVISOR, "approve": True})
             print(f"  suspended: {s.suspended}; the resolve clock stands still")
             await asyncio.sleep(1)
             s = await act(client, "demo-water-5", "resume", {"actor": SUPERVISOR, "note": "裁定已出"})
             moved = next(e for e in s.timeline if e.kind == "resumed").detail["moved"][0]
-            print(f"  resumed: resolve deadline {moved['from']} -> {moved['to']} "
-                  f"(stopped {next(m for m in s.milestones if m.name == 'resolve').paused_seconds:.0f}s; a working-day "
-                  "deadline moves by the working days the stop covered, none within one day)")
-            s = await act(client, "demo-water-5", "summon_departments", {
-                "actor": SECRETARY, "notice_no": "塘家〔2026〕7号", "departments": ["区水务局", "区城管局"],
-                "reason": "断水涉及供水管网和占道施工, 请到场"})
-            s = await act(client, "demo-water-5", "report_in",
-                          {"actor": {"id": "water-1", "role": "handler", "department": "区水务局"}, "note": "已到场"})
-            owed = {m.name: ("reported" if m.done_at else f"due {m.due_at.astimezone(BUSINESS_TZ):%m-%d %H:%M}")
-                    for m in s.milestones
-                    if m.name.startswith("report_in:")}
+            print(
+                f"  resumed: resolve deadline {moved['from']} -> {moved['to']} "
+                f"(stopped {next(m for m in s.milestones if m.name == 'resolve').paused_seconds:.0f}s; a working-day "
+                "deadline moves by the working days the stop covered, none within one day)"
+            )
+            s = await act(
+                client,
+                "demo-water-5",
+                "summon_departments",
+                {
+                    "actor": SECRETARY,
+                    "notice_no": "塘家〔2026〕7号",
+                    "departments": ["区水务局", "区城管局"],
+                    "reason": "断水涉及供水管网和占道施工, 请到场",
+                },
+            )
+            s = await act(
+                client,
+                "demo-water-5",
+                "report_in",
+                {"actor": {"id": "water-1", "role": "handler", "department": "区水务局"}, "note": "已到场"},
+            )
+            owed = {
+                m.name: ("reported" if m.done_at else f"due {m.due_at.astimezone(BUSINESS_TZ):%m-%d %H:%M}")
+                for m in s.milestones
+                if m.name.startswith("report_in:")
+            }
             print(f"  whistle 塘家〔2026〕7号: {owed}\n")
 
             await over_http(client, read_model, folder)
@@ -278,17 +323,22 @@ async def main() -> None:
             for case_id, *_ in cases + [("demo-factory-4",), ("demo-water-5",), ("demo-http-6",)]:
                 row = read_model.case(case_id)
                 if row:
-                    print(f"  {row.case_id:<15} {row.status:<10} {row.category:<10} {pad(row.community, 8)} "
-                          f"complainant {row.complainant_masked or '-':<14} breaches {row.breach_count} "
-                          f"events {len(read_model.events(case_id))}")
+                    print(
+                        f"  {row.case_id:<15} {row.status:<10} {row.category:<10} {pad(row.community, 8)} "
+                        f"complainant {row.complainant_masked or '-':<14} breaches {row.breach_count} "
+                        f"events {len(read_model.events(case_id))}"
+                    )
             print()
             if metrics:
                 await _show_metrics(telemetry.metrics_url(metrics))
     finally:
         await env.shutdown()
         log_file.close()
-    notices = [json.loads(line) for line in (folder / "engine.log").read_text(encoding="utf-8").splitlines()
-               if '"notice"' in line]
+    notices = [
+        json.loads(line)
+        for line in (folder / "engine.log").read_text(encoding="utf-8").splitlines()
+        if '"notice"' in line
+    ]
     print(f"Notices sent ({len(notices)}; every one a JSON log line in {folder / 'engine.log'}):")
     for n in notices[:6]:
         print(f"  {n['case_id']:<15} -> {pad(n['recipient'], 22)} {n['kind']:<16} {n['text'][:60]}")

@@ -1,6 +1,6 @@
 """The worker: every workflow and activity of the engine, on the `complaints` task queue.
 
-    python worker.py        # TEMPORAL_ADDRESS set: that cluster; unset: the embedded dev server
+python worker.py        # TEMPORAL_ADDRESS set: that cluster; unset: the embedded dev server
 """
 
 from __future__ import annotations
@@ -81,16 +81,24 @@ def create_worker(
     config = settings.load()
     read_model = read_model or open_read_model(config)
     planner = Planner(calendar or WorkingCalendar.from_file(config.calendar_file), config.warn_at)
-    templates = templates or NoticeTemplates.load(config.notice_templates, config.notice_language,
-                                                  config.sms_max_segments)
-    notifier = Notifier(sender or sender_from_setting(config.notifier, config.sms_url, config.sms_token), read_model,
-                        templates)
+    templates = templates or NoticeTemplates.load(
+        config.notice_templates, config.notice_language, config.sms_max_segments
+    )
+    notifier = Notifier(
+        sender or sender_from_setting(config.notifier, config.sms_url, config.sms_token), read_model, templates
+    )
     records = Records(read_model)
     return EngineWorker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=[planner.plan_milestones, planner.shift_deadline, notifier.send_notice, records.record_case, records.find_earlier_case],
+        activities=[
+            planner.plan_milestones,
+            planner.shift_deadline,
+            notifier.send_notice,
+            records.record_case,
+            records.find_earlier_case,
+        ],
         **{"workflow_runner": workflow_runner(config.sandbox)} | options,
     )
 
@@ -105,8 +113,11 @@ async def serve(stop: asyncio.Event) -> None:
     try:
         runtime = telemetry.runtime_with_metrics(config.metrics_address)
     except ValueError as err:  # a taken port, a bad address: say which setting
-        log.error("cannot serve metrics; set COMPLAINTS_METRICS_ADDRESS to a free host:port, or off",
-                  address=config.metrics_address, error=str(err))
+        log.error(
+            "cannot serve metrics; set COMPLAINTS_METRICS_ADDRESS to a free host:port, or off",
+            address=config.metrics_address,
+            error=str(err),
+        )
         raise SystemExit(2) from None
     env = None
     if config.temporal_address:
@@ -115,8 +126,12 @@ async def serve(stop: asyncio.Event) -> None:
     else:
         db_file = config.data_dir / "temporal.db"
         env = await devserver.start_dev_server(
-            data_converter(), db_file=db_file, port=config.dev_server_port, ui_port=config.dev_ui_port,
-            codec_endpoint=os.environ.get("COMPLAINTS_CODEC_ENDPOINT") or None, runtime=runtime,
+            data_converter(),
+            db_file=db_file,
+            port=config.dev_server_port,
+            ui_port=config.dev_ui_port,
+            codec_endpoint=os.environ.get("COMPLAINTS_CODEC_ENDPOINT") or None,
+            runtime=runtime,
         )
         client = env.client
         log.info(

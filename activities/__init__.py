@@ -6,5 +6,13 @@ from activities.records import Records
 from activities.sms import HttpSmsSender
 
 __all__ = [
-    "HttpSmsSender", "LogSender", "Notifier", "PlanRequest", "Planner", "Records", "ShiftRequest", "Sender", "sender_from_setting",
+    "HttpSmsSender",
+    "LogSender",
+    "Notifier",
+    "PlanRequest",
+    "Planner",
+    "Records",
+    "ShiftRequest",
+    "Sender",
+    "sender_from_setting",
 ]

@@ -53,8 +53,9 @@ class Notifier:
     """Renders each notice from its template, keeps it in the outbox (attempts, last error, when
     sent) and hands it to the sender."""
 
-    def __init__(self, sender: Sender, read_model: ReadModel | None = None,
-                 templates: NoticeTemplates | None = None) -> None:
+    def __init__(
+        self, sender: Sender, read_model: ReadModel | None = None, templates: NoticeTemplates | None = None
+    ) -> None:
         self.sender = sender
         self.read_model = read_model
         self.templates = templates
@@ -76,8 +77,8 @@ class Notifier:
             await self.sender.send(notice)
         except Exception as err:
             activity.metric_meter().create_counter(
-                "complaints_notice_failures", "attempts to send a notice that failed (each is retried)").add(
-                1, {"kind": notice.kind.value})
+                "complaints_notice_failures", "attempts to send a notice that failed (each is retried)"
+            ).add(1, {"kind": notice.kind.value})
             if outbox:
                 await asyncio.to_thread(outbox.outbox_result, notice.id, f"{type(err).__name__}: {err}")
             raise

@@ -21,8 +21,8 @@ class Records:
         # How far the read model trails the case: from the change (the write's scheduling) to now.
         scheduled = activity.info().scheduled_time
         activity.metric_meter().create_histogram_timedelta(
-            "complaints_read_model_lag", "from a case's change to its row in the read model", "ms").record(
-            max(timedelta(0), datetime.now(timezone.utc) - scheduled))
+            "complaints_read_model_lag", "from a case's change to its row in the read model", "ms"
+        ).record(max(timedelta(0), datetime.now(timezone.utc) - scheduled))
 
     @activity.defn(name="find_earlier_case")
     async def find_earlier_case(self, query: RepeatQuery) -> RepeatMatch | None:

@@ -18,10 +18,17 @@ class HttpSmsSender:
         await asyncio.to_thread(self._post, notice)
 
     def _post(self, notice: Notice) -> None:
-        body = json.dumps({
-            "id": notice.id, "case_id": notice.case_id, "to": notice.address or notice.recipient,
-            "recipient": notice.recipient, "kind": notice.kind.value, "text": notice.text,
-        }, ensure_ascii=False).encode()
+        body = json.dumps(
+            {
+                "id": notice.id,
+                "case_id": notice.case_id,
+                "to": notice.address or notice.recipient,
+                "recipient": notice.recipient,
+                "kind": notice.kind.value,
+                "text": notice.text,
+            },
+            ensure_ascii=False,
+        ).encode()
         headers = {"Content-Type": "application/json; charset=utf-8", "Idempotency-Key": notice.id}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"

@@ -31,8 +31,19 @@ PARAMS: dict[str, tuple[str, ...]] = {
 ADDED = ("sign", "hotline")
 TIMES = ("due_at", "until")  # ISO datetimes from the workflow, written in Beijing time
 SHORTENED = ("title", "explanation", "reason")  # what an SMS too long gives up first
-MILESTONES = ("acknowledge", "dispatch", "contact", "verify", "reply", "opinion", "resolve", "follow_up",
-              "leader", "progress_report", "report_in")
+MILESTONES = (
+    "acknowledge",
+    "dispatch",
+    "contact",
+    "verify",
+    "reply",
+    "opinion",
+    "resolve",
+    "follow_up",
+    "leader",
+    "progress_report",
+    "report_in",
+)
 
 
 class TemplateError(ValueError):
@@ -70,14 +81,21 @@ class NoticeTemplates:
         except tomllib.TOMLDecodeError as err:
             raise TemplateError(f"notice templates {path}: not valid TOML: {err}") from None
         if language not in data:
-            raise TemplateError(f"notice templates {path}: no language [{language}] "
-                                f"(COMPLAINTS_NOTICE_LANGUAGE; the file has {', '.join(sorted(data)) or 'none'})")
+            raise TemplateError(
+                f"notice templates {path}: no language [{language}] "
+                f"(COMPLAINTS_NOTICE_LANGUAGE; the file has {', '.join(sorted(data)) or 'none'})"
+            )
         section = data[language]
         templates = cls(
-            language=language, templates=dict(section.get("templates", {})),
-            milestones=dict(section.get("milestones", {})), sign=section.get("sign", ""),
-            hotline=section.get("hotline", "12345"), time_format=section.get("time_format", "%m-%d %H:%M"),
-            max_segments=max_segments, source=str(path))
+            language=language,
+            templates=dict(section.get("templates", {})),
+            milestones=dict(section.get("milestones", {})),
+            sign=section.get("sign", ""),
+            hotline=section.get("hotline", "12345"),
+            time_format=section.get("time_format", "%m-%d %H:%M"),
+            max_segments=max_segments,
+            source=str(path),
+        )
         templates.check()
         return templates
 
@@ -95,14 +113,18 @@ class NoticeTemplates:
                 raise TemplateError(f"{where}: template {name!r} is broken: {err}") from None
             unknown = fields - set(params) - set(ADDED)
             if unknown:
-                raise TemplateError(f"{where}: template {name!r} uses unknown placeholder(s) "
-                                    f"{', '.join(sorted('{' + f + '}' for f in unknown))}; it may use "
-                                    f"{', '.join('{' + p + '}' for p in (*params, *ADDED))}")
+                raise TemplateError(
+                    f"{where}: template {name!r} uses unknown placeholder(s) "
+                    f"{', '.join(sorted('{' + f + '}' for f in unknown))}; it may use "
+                    f"{', '.join('{' + p + '}' for p in (*params, *ADDED))}"
+                )
             sample = {p: "2026-11-26T09:00:00+08:00" if p in TIMES else "1" for p in params}
             rendered = self.render(name, sample)
             if name in COMPLAINANT and sms_segments(rendered) > self.max_segments:
-                raise TemplateError(f"{where}: template {name!r} takes {sms_segments(rendered)} SMS parts even "
-                                    f"with a one-character title; the limit is {self.max_segments}")
+                raise TemplateError(
+                    f"{where}: template {name!r} takes {sms_segments(rendered)} SMS parts even "
+                    f"with a one-character title; the limit is {self.max_segments}"
+                )
         missing = [m for m in MILESTONES if not self.milestones.get(m)]
         if missing:
             raise TemplateError(f"{where}: no name for milestone(s) {', '.join(missing)} in [milestones]")

@@ -22,8 +22,12 @@ from models import Actor, Role
 class GatewayProcess:
     def __init__(self, environ: dict[str, str], port: int, log: Path) -> None:
         self.base = f"http://127.0.0.1:{port}"
-        self.proc = subprocess.Popen([sys.executable, "-m", "gateway", "--port", str(port)], env=environ,
-                                     stdout=log.open("w"), stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gateway", "--port", str(port)],
+            env=environ,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -68,8 +72,9 @@ def timer(latencies: list[float]) -> Timed:
     return timed
 
 
-def http_case(h: httpx.AsyncClient, keys: dict[str, str], steps: list[tuple[str, Any]], complaint: Any,
-              latencies: list[float]) -> Callable[[Client, str, int], Awaitable[None]]:
+def http_case(
+    h: httpx.AsyncClient, keys: dict[str, str], steps: list[tuple[str, Any]], complaint: Any, latencies: list[float]
+) -> Callable[[Client, str, int], Awaitable[None]]:
     """One closed loop over HTTP, each request timed."""
     timed = timer(latencies)
     dispatcher = {"Authorization": f"Bearer {keys['dispatcher']}"}
@@ -81,16 +86,21 @@ def http_case(h: httpx.AsyncClient, keys: dict[str, str], steps: list[tuple[str,
         answer.raise_for_status()
         for update, payload in steps:
             body = payload.model_dump(mode="json", exclude={"actor", "expected_version"}, exclude_none=True)
-            answer = await timed(update, h.post(f"/v1/cases/{case_id}/{update}", json=body,
-                                                headers=dispatcher if update == "dispatch" else handler))
+            answer = await timed(
+                update,
+                h.post(
+                    f"/v1/cases/{case_id}/{update}", json=body, headers=dispatcher if update == "dispatch" else handler
+                ),
+            )
             answer.raise_for_status()
         await client.get_workflow_handle(case_id).result()
 
     return run
 
 
-def api_case(steps: list[tuple[str, Any]], complaint: Any, queue: str,
-             latencies: list[float]) -> Callable[[Client, str, int], Awaitable[None]]:
+def api_case(
+    steps: list[tuple[str, Any]], complaint: Any, queue: str, latencies: list[float]
+) -> Callable[[Client, str, int], Awaitable[None]]:
     """The same closed loop through the Python API, each call timed."""
     from starter import act, file_complaint
 

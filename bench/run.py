@@ -72,8 +72,7 @@ STEPS: list[tuple[str, Any]] = [
     ("record_contact", RecordContact(actor=HANDLER, note="电话联系诉求人,约定上门时间")),
     ("record_verification", RecordVerification(actor=HANDLER, findings="现场核实:井盖松动,存在安全隐患")),
     ("reply", Reply(actor=HANDLER, message="已安排维修队今日更换井盖")),
-    ("submit_opinion", SubmitOpinion(actor=HANDLER, findings="井盖松动", handling="更换井盖",
-                                     next_steps="一周后复查")),
+    ("submit_opinion", SubmitOpinion(actor=HANDLER, findings="井盖松动", handling="更换井盖", next_steps="一周后复查")),
     ("resolve", Resolve(actor=HANDLER, resolution="井盖已更换")),
     ("record_follow_up", RecordFollowUp(actor=HANDLER, satisfaction=Satisfaction.satisfied, note="诉求人表示满意")),
 ]
@@ -94,15 +93,19 @@ QUICK = Scale(seconds=4, concurrency=(2, 5), ack_rate=5, ack_seconds=3, open_cas
 
 
 def complaint(n: int, *, received_at: datetime | None = None) -> CaseInput:
-    return CaseInput.model_validate({"complaint": {
-        "channel": "hotline",
-        "complainant": {"name": "王女士", "phone": f"139{n:08d}"},  # one person each: no repeats
-        "category": "housing",
-        "title": "小区井盖松动",
-        "description": "小区3栋门口井盖松动,夜间行人容易踩空。",
-        "location": {"district": "光明区", "street": "凤凰街道", "community": "塘家社区"},
-        "received_at": received_at.isoformat() if received_at else None,
-    }})
+    return CaseInput.model_validate(
+        {
+            "complaint": {
+                "channel": "hotline",
+                "complainant": {"name": "王女士", "phone": f"139{n:08d}"},  # one person each: no repeats
+                "category": "housing",
+                "title": "小区井盖松动",
+                "description": "小区3栋门口井盖松动,夜间行人容易踩空。",
+                "location": {"district": "光明区", "street": "凤凰街道", "community": "塘家社区"},
+                "received_at": received_at.isoformat() if received_at else None,
+            }
+        }
+    )
 
 
 # ---- the processes ---------------------------------------------------------------------------
@@ -119,8 +122,9 @@ class Process:
 
     def __init__(self, args: list[str], environ: dict[str, str], log: Path) -> None:
         self.log = log
-        self.proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=environ, stdout=log.open("w"),
-                                     stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, *args], cwd=ROOT, env=environ, stdout=log.open("w"), stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + 60
         while "worker serving" not in log.read_text(errors="replace"):
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -175,8 +179,9 @@ class Numbers:
         return self.next
 
 
-async def closed_loops(client: Client, run_case: Any, prefix: str, concurrency: int, seconds: float,
-                       numbers: Numbers) -> dict[str, float]:
+async def closed_loops(
+    client: Client, run_case: Any, prefix: str, concurrency: int, seconds: float, numbers: Numbers
+) -> dict[str, float]:
     """Each of `concurrency` integrators walks one case after another until time is up."""
     done: list[float] = []
     start = time.perf_counter()
@@ -191,8 +196,13 @@ async def closed_loops(client: Client, run_case: Any, prefix: str, concurrency: 
 
     await asyncio.gather(*(integrator() for _ in range(concurrency)))
     elapsed = time.perf_counter() - start
-    return {"cases": len(done), "seconds": round(elapsed, 1), "per_second": round(len(done) / elapsed, 2),
-            "case_p50_ms": round(statistics.median(done) * 1000), "case_p99_ms": round(_p(done, 0.99) * 1000)}
+    return {
+        "cases": len(done),
+        "seconds": round(elapsed, 1),
+        "per_second": round(len(done) / elapsed, 2),
+        "case_p50_ms": round(statistics.median(done) * 1000),
+        "case_p99_ms": round(_p(done, 0.99) * 1000),
+    }
 
 
 def _p(values: list[float], q: float) -> float:
@@ -222,8 +232,13 @@ async def acknowledgement(client: Client, read_model: Engine, rate: float, secon
     await asyncio.gather(*tasks)
     sent = await _wait_for_acknowledgements(read_model, set(started), timeout=120)
     latencies = [sent[c] - started[c] for c in started if c in sent]
-    return {"cases": count, "acknowledged": len(latencies), "p50_ms": round(_p(latencies, 0.5) * 1000),
-            "p99_ms": round(_p(latencies, 0.99) * 1000), "max_ms": round(max(latencies) * 1000)}
+    return {
+        "cases": count,
+        "acknowledged": len(latencies),
+        "p50_ms": round(_p(latencies, 0.5) * 1000),
+        "p99_ms": round(_p(latencies, 0.99) * 1000),
+        "max_ms": round(max(latencies) * 1000),
+    }
 
 
 # Acknowledgements sent: the outbox rows the engine's worker marked sent.
@@ -253,8 +268,9 @@ def _acknowledged(read_model: Engine) -> int:
 # ---- 3. open cases ---------------------------------------------------------------------------
 
 
-async def open_cases(client: Client, worker: Process, read_model: Engine, files: list[Path], count: int,
-                     numbers: Numbers, say: Any) -> dict:
+async def open_cases(
+    client: Client, worker: Process, read_model: Engine, files: list[Path], count: int, numbers: Numbers, say: Any
+) -> dict:
     rss = [(0, round(worker.rss_mib()))]
     size_before = _size_mib(*files)
     acknowledged_before = _acknowledged(read_model)
@@ -273,8 +289,9 @@ async def open_cases(client: Client, worker: Process, read_model: Engine, files:
             n = numbers.take()
             late = i % 10 == 0  # its one-hour dispatch clock ran out before it was entered
             overdue_expected += late
-            await file_complaint(client, f"open-{n}", complaint(n, received_at=hour_ago if late else None),
-                                 task_queue=ENGINE_QUEUE)
+            await file_complaint(
+                client, f"open-{n}", complaint(n, received_at=hour_ago if late else None), task_queue=ENGINE_QUEUE
+            )
 
     await asyncio.gather(*(starter() for _ in range(20)))
     started_in = time.perf_counter() - began
@@ -298,51 +315,81 @@ async def open_cases(client: Client, worker: Process, read_model: Engine, files:
         t = time.perf_counter()
         found = await list_cases(client, query, limit=1_000_000)
         listing.append(time.perf_counter() - t)
-    return {"cases": count, "started_per_second": round(count / started_in, 1),
-            "settled_per_second": round(count / settled_in, 1), "visible_after_seconds": round(visible_in),
-            "worker_rss_mib": rss, "db_mib_before": round(size_before, 1), "db_mib_after": round(_size_mib(*files), 1),
-            "overdue_expected": overdue_expected, "overdue_listed": len(found),
-            "list_overdue_seconds": round(min(listing), 2)}
+    return {
+        "cases": count,
+        "started_per_second": round(count / started_in, 1),
+        "settled_per_second": round(count / settled_in, 1),
+        "visible_after_seconds": round(visible_in),
+        "worker_rss_mib": rss,
+        "db_mib_before": round(size_before, 1),
+        "db_mib_after": round(_size_mib(*files), 1),
+        "overdue_expected": overdue_expected,
+        "overdue_listed": len(found),
+        "list_overdue_seconds": round(min(listing), 2),
+    }
 
 
 # ---- 4. replay -------------------------------------------------------------------------------
 
 
 def replay(environ: dict[str, str], folder: Path, case_ids: list[str]) -> dict:
-    exported = subprocess.run([sys.executable, "-m", "starter", "export", "--out", str(folder), *case_ids],
-                              cwd=ROOT, env=environ, capture_output=True, text=True)
+    exported = subprocess.run(
+        [sys.executable, "-m", "starter", "export", "--out", str(folder), *case_ids],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+    )
     if exported.returncode != 0:
         raise RuntimeError(f"export failed: {exported.stderr}")
-    replayed = subprocess.run([sys.executable, "-m", "starter", "replay", str(folder)], cwd=ROOT, env=environ,
-                              capture_output=True, text=True)
+    replayed = subprocess.run(
+        [sys.executable, "-m", "starter", "replay", str(folder)], cwd=ROOT, env=environ, capture_output=True, text=True
+    )
     m = re.search(r"replayed (\d+) histories in ([\d.]+)s, (\d+)/s: all deterministic", replayed.stdout)
     if replayed.returncode != 0 or not m:
         raise RuntimeError(f"replay failed: {replayed.stdout}{replayed.stderr}")
     files = list(folder.glob("*.json"))
     events = sum(len(json.loads(f.read_text(encoding="utf-8"))["events"]) for f in files)
-    return {"histories": int(m.group(1)), "seconds": float(m.group(2)), "per_second": int(m.group(3)),
-            "events_per_history": round(events / len(files)),
-            "kib_per_history": round(sum(f.stat().st_size for f in files) / len(files) / 1024, 1)}
+    return {
+        "histories": int(m.group(1)),
+        "seconds": float(m.group(2)),
+        "per_second": int(m.group(3)),
+        "events_per_history": round(events / len(files)),
+        "kib_per_history": round(sum(f.stat().st_size for f in files) / len(files) / 1024, 1),
+    }
 
 
 # ---- the run ---------------------------------------------------------------------------------
 
 
 def machine() -> dict[str, Any]:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     found = re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())
     mem = int(found.group(1)) / 2**20 if found else 0.0
-    return {"cpus": os.cpu_count(), "cpu": cpu, "memory_gib": round(mem), "python": platform.python_version(),
-            "temporal_cli": subprocess.run([devserver.dev_server_path(), "--version"], capture_output=True,
-                                           text=True).stdout.strip()}
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "memory_gib": round(mem),
+        "python": platform.python_version(),
+        "temporal_cli": subprocess.run(
+            [devserver.dev_server_path(), "--version"], capture_output=True, text=True
+        ).stdout.strip(),
+    }
 
 
 PARTS = ["throughput", "gateway", "acknowledgement", "open_cases", "replay"]
 
 
-async def through_gateway(client: Client, environ: dict[str, str], folder: Path, scale: Scale, numbers: Numbers,
-                          say: Any) -> dict[str, Any]:
+async def through_gateway(
+    client: Client, environ: dict[str, str], folder: Path, scale: Scale, numbers: Numbers, say: Any
+) -> dict[str, Any]:
     """Closed loops through HTTP next to the same loops through the Python API, per concurrency."""
     import httpx
 
@@ -350,22 +397,34 @@ async def through_gateway(client: Client, environ: dict[str, str], folder: Path,
 
     identities = folder / "identities.toml"
     keys = make_keys(identities, DISPATCHER, HANDLER)
-    gateway = GatewayProcess({**environ, "COMPLAINTS_TASK_QUEUE": ENGINE_QUEUE, "COMPLAINTS_RATE_LIMIT": "0",
-                              "COMPLAINTS_IDENTITIES_FILE": str(identities)}, _free_port(), folder / "gateway.log")
+    gateway = GatewayProcess(
+        {
+            **environ,
+            "COMPLAINTS_TASK_QUEUE": ENGINE_QUEUE,
+            "COMPLAINTS_RATE_LIMIT": "0",
+            "COMPLAINTS_IDENTITIES_FILE": str(identities),
+        },
+        _free_port(),
+        folder / "gateway.log",
+    )
     result: dict[str, Any] = {}
     try:
         for c in scale.concurrency:
             limits = httpx.Limits(max_connections=c + 10, max_keepalive_connections=c + 10)
             async with httpx.AsyncClient(base_url=gateway.base, timeout=120, limits=limits) as h:
                 latencies: dict[str, list[float]] = {"api": [], "http": []}
-                for name, run_case in (("api", api_case(STEPS, complaint, ENGINE_QUEUE, latencies["api"])),
-                                       ("http", http_case(h, keys, STEPS, complaint, latencies["http"]))):
+                for name, run_case in (
+                    ("api", api_case(STEPS, complaint, ENGINE_QUEUE, latencies["api"])),
+                    ("http", http_case(h, keys, STEPS, complaint, latencies["http"])),
+                ):
                     say(f"Closed loops through the {name.upper()}, concurrency {c}, {scale.seconds:.0f} s ...")
                     loops = await closed_loops(client, run_case, f"{name}-c{c}", c, scale.seconds, numbers)
                     ms = latencies[name]
                     result[f"{name}_c{c}"] = loops | {
-                        "requests": len(ms), "request_p50_ms": round(_p(ms, 0.5) * 1000, 1),
-                        "request_p99_ms": round(_p(ms, 0.99) * 1000, 1)}
+                        "requests": len(ms),
+                        "request_p50_ms": round(_p(ms, 0.5) * 1000, 1),
+                        "request_p99_ms": round(_p(ms, 0.99) * 1000, 1),
+                    }
             api, http = result[f"api_c{c}"], result[f"http_c{c}"]
             result[f"ratio_c{c}"] = round(http["per_second"] / api["per_second"], 2)
             result[f"added_p99_ms_c{c}"] = round(http["request_p99_ms"] - api["request_p99_ms"], 1)
@@ -394,27 +453,40 @@ async def bench(scale: Scale, folder: Path, say: Any, parts: list[str] = PARTS) 
         for c in scale.concurrency if "throughput" in parts else ():
             for name, run_case in (("engine", engine_case), ("bare", bare_case)):
                 say(f"Closed loops, {name}, concurrency {c}, {scale.seconds:.0f} s ...")
-                result["throughput"][f"{name}_c{c}"] = await closed_loops(client, run_case, f"{name}-c{c}", c,
-                                                                          scale.seconds, numbers)
-            ratio = (result["throughput"][f"engine_c{c}"]["per_second"]
-                     / result["throughput"][f"bare_c{c}"]["per_second"])
+                result["throughput"][f"{name}_c{c}"] = await closed_loops(
+                    client, run_case, f"{name}-c{c}", c, scale.seconds, numbers
+                )
+            ratio = (
+                result["throughput"][f"engine_c{c}"]["per_second"] / result["throughput"][f"bare_c{c}"]["per_second"]
+            )
             result["throughput"][f"ratio_c{c}"] = round(ratio, 2)
         if "gateway" in parts:
             result["gateway"] = await through_gateway(client, environ, folder, scale, numbers, say)
         if "acknowledgement" in parts:
             say(f"Acknowledgement latency at {scale.ack_rate:.0f} cases/s for {scale.ack_seconds:.0f} s ...")
-            result["acknowledgement"] = await acknowledgement(client, read_model, scale.ack_rate,
-                                                              scale.ack_seconds, numbers)
+            result["acknowledgement"] = await acknowledgement(
+                client, read_model, scale.ack_rate, scale.ack_seconds, numbers
+            )
         if "replay" in parts:  # before the open cases, on a quiet system
             say(f"Replaying {scale.replay} closed cases' histories ...")
-            closed = [e.id async for e in client.list_workflows(
-                "WorkflowType = 'ComplaintCase' AND ExecutionStatus = 'Completed'", limit=scale.replay)]
+            closed = [
+                e.id
+                async for e in client.list_workflows(
+                    "WorkflowType = 'ComplaintCase' AND ExecutionStatus = 'Completed'", limit=scale.replay
+                )
+            ]
             result["replay"] = replay(environ, folder / "histories", closed)
         if "open_cases" in parts:
             say(f"Opening {scale.open_cases} cases ...")
-            result["open_cases"] = await open_cases(client, engine, read_model,
-                                                    [folder / "temporal.db", folder / "complaints.db"],
-                                                    scale.open_cases, numbers, say)
+            result["open_cases"] = await open_cases(
+                client,
+                engine,
+                read_model,
+                [folder / "temporal.db", folder / "complaints.db"],
+                scale.open_cases,
+                numbers,
+                say,
+            )
     finally:
         engine.stop()
         bare.stop()
@@ -425,39 +497,56 @@ async def bench(scale: Scale, folder: Path, say: Any, parts: list[str] = PARTS) 
 
 def table(r: dict[str, Any]) -> str:
     m = r["machine"]
-    lines = [f"machine: {m['cpus']} cpus ({m['cpu']}), {m['memory_gib']} GiB, Python {m['python']}, "
-             f"{m['temporal_cli'].splitlines()[0] if m['temporal_cli'] else 'temporal'}", "",
-             f"{'closed loops':<24}{'engine/s':>10}{'bare/s':>10}{'ratio':>8}{'engine p50':>12}{'bare p50':>10}"]
+    lines = [
+        f"machine: {m['cpus']} cpus ({m['cpu']}), {m['memory_gib']} GiB, Python {m['python']}, "
+        f"{m['temporal_cli'].splitlines()[0] if m['temporal_cli'] else 'temporal'}",
+        "",
+        f"{'closed loops':<24}{'engine/s':>10}{'bare/s':>10}{'ratio':>8}{'engine p50':>12}{'bare p50':>10}",
+    ]
     t = r["throughput"]
     for key in sorted(k for k in t if k.startswith("ratio_")):
         c = key.removeprefix("ratio_c")
         e, b = t[f"engine_c{c}"], t[f"bare_c{c}"]
-        lines.append(f"{'concurrency ' + c:<24}{e['per_second']:>10}{b['per_second']:>10}{t[key]:>8}"
-                     f"{e['case_p50_ms']:>10}ms{b['case_p50_ms']:>8}ms")
+        lines.append(
+            f"{'concurrency ' + c:<24}{e['per_second']:>10}{b['per_second']:>10}{t[key]:>8}"
+            f"{e['case_p50_ms']:>10}ms{b['case_p50_ms']:>8}ms"
+        )
     if "gateway" in r:
         g = r["gateway"]
-        lines += ["", f"{'gateway closed loops':<24}{'http/s':>10}{'api/s':>10}{'ratio':>8}{'http p99':>12}"
-                      f"{'api p99':>10}{'added p99':>12}"]
+        lines += [
+            "",
+            f"{'gateway closed loops':<24}{'http/s':>10}{'api/s':>10}{'ratio':>8}{'http p99':>12}"
+            f"{'api p99':>10}{'added p99':>12}",
+        ]
         for key in sorted(k for k in g if k.startswith("ratio_")):
             c = key.removeprefix("ratio_c")
             h, a = g[f"http_c{c}"], g[f"api_c{c}"]
-            lines.append(f"{'concurrency ' + c:<24}{h['per_second']:>10}{a['per_second']:>10}{g[key]:>8}"
-                         f"{h['request_p99_ms']:>10}ms{a['request_p99_ms']:>8}ms{g[f'added_p99_ms_c{c}']:>10}ms")
+            lines.append(
+                f"{'concurrency ' + c:<24}{h['per_second']:>10}{a['per_second']:>10}{g[key]:>8}"
+                f"{h['request_p99_ms']:>10}ms{a['request_p99_ms']:>8}ms{g[f'added_p99_ms_c{c}']:>10}ms"
+            )
     if "acknowledgement" in r:
         a = r["acknowledgement"]
-        lines += ["", f"acknowledgement: {a['acknowledged']}/{a['cases']} cases, p50 {a['p50_ms']} ms, "
-                      f"p99 {a['p99_ms']} ms, max {a['max_ms']} ms"]
+        lines += [
+            "",
+            f"acknowledgement: {a['acknowledged']}/{a['cases']} cases, p50 {a['p50_ms']} ms, "
+            f"p99 {a['p99_ms']} ms, max {a['max_ms']} ms",
+        ]
     if "open_cases" in r:
         o = r["open_cases"]
-        lines += [f"open cases: {o['cases']} started at {o['started_per_second']}/s (settled {o['settled_per_second']}/s); "
-                  f"worker RSS MiB {' '.join(f'{n}:{mib}' for n, mib in o['worker_rss_mib'])}",
-                  f"  databases {o['db_mib_before']} -> {o['db_mib_after']} MiB; all overdue visible after "
-                  f"{o['visible_after_seconds']} s; {o['overdue_listed']} overdue listed (expected "
-                  f"{o['overdue_expected']}) in {o['list_overdue_seconds']} s"]
+        lines += [
+            f"open cases: {o['cases']} started at {o['started_per_second']}/s (settled {o['settled_per_second']}/s); "
+            f"worker RSS MiB {' '.join(f'{n}:{mib}' for n, mib in o['worker_rss_mib'])}",
+            f"  databases {o['db_mib_before']} -> {o['db_mib_after']} MiB; all overdue visible after "
+            f"{o['visible_after_seconds']} s; {o['overdue_listed']} overdue listed (expected "
+            f"{o['overdue_expected']}) in {o['list_overdue_seconds']} s",
+        ]
     if "replay" in r:
         p = r["replay"]
-        lines.append(f"replay: {p['histories']} histories in {p['seconds']} s, {p['per_second']}/s "
-                     f"(a closed case: {p['events_per_history']} events, {p['kib_per_history']} KiB as JSON)")
+        lines.append(
+            f"replay: {p['histories']} histories in {p['seconds']} s, {p['per_second']}/s "
+            f"(a closed case: {p['events_per_history']} events, {p['kib_per_history']} KiB as JSON)"
+        )
     return "\n".join(lines)
 
 

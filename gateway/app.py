@@ -79,8 +79,9 @@ class BodyLimit:
         await answer(scope, receive, send)
 
 
-def create_app(*, client: Client | None = None, read_model: ReadModel | None = None,
-               config: settings.Settings | None = None) -> FastAPI:
+def create_app(
+    *, client: Client | None = None, read_model: ReadModel | None = None, config: settings.Settings | None = None
+) -> FastAPI:
     """The gateway. Tests may hand in a client and a read model; otherwise the settings decide."""
     config = config or settings.load()
     identities = IdentityStore(config.identities_file)
@@ -90,11 +91,18 @@ def create_app(*, client: Client | None = None, read_model: ReadModel | None = N
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         temporal = client or await Client.connect(
-            config.temporal_address or f"localhost:{config.dev_server_port}", namespace=config.namespace,
-            data_converter=data_converter(), lazy=True)
+            config.temporal_address or f"localhost:{config.dev_server_port}",
+            namespace=config.namespace,
+            data_converter=data_converter(),
+            lazy=True,
+        )
         app.state.gateway = Gateway(config, temporal, read_model or open_read_model(config), identities, limiter)
-        log.info("gateway ready", temporal=config.temporal_address or f"localhost:{config.dev_server_port}",
-                 namespace=config.namespace, identities=str(config.identities_file))
+        log.info(
+            "gateway ready",
+            temporal=config.temporal_address or f"localhost:{config.dev_server_port}",
+            namespace=config.namespace,
+            identities=str(config.identities_file),
+        )
         yield
 
     app = FastAPI(title="Complaint cases (接诉即办) gateway", version="1", description=DESCRIPTION, lifespan=lifespan)
@@ -104,9 +112,18 @@ def create_app(*, client: Client | None = None, read_model: ReadModel | None = N
     app.include_router(open311.router)
     app.mount("/codec", codec)
 
-    @app.get("/healthz", tags=["operators"], summary="200 when Temporal and the read model answer",
-             responses={503: {"description": "Names what does not answer", "model": problems.Problem,
-                              "content": {problems.PROBLEM: {}}}})
+    @app.get(
+        "/healthz",
+        tags=["operators"],
+        summary="200 when Temporal and the read model answer",
+        responses={
+            503: {
+                "description": "Names what does not answer",
+                "model": problems.Problem,
+                "content": {problems.PROBLEM: {}},
+            }
+        },
+    )
     async def healthz(request: Request) -> JSONResponse:
         g = gateway(request)
         failing = {}

@@ -61,8 +61,11 @@ _bearer = HTTPBearer(auto_error=False, description="An API key from `python -m s
 def throttle(g: Gateway, who: str) -> None:
     wait = g.limiter.wait(who)
     if wait > 0:
-        raise ApiProblem(429, f"rate limit: {g.limiter.rate:g} requests a second; try again in {wait:.1f} s",
-                         headers={"Retry-After": str(max(1, round(wait + 0.5)))})
+        raise ApiProblem(
+            429,
+            f"rate limit: {g.limiter.rate:g} requests a second; try again in {wait:.1f} s",
+            headers={"Retry-After": str(max(1, round(wait + 0.5)))},
+        )
 
 
 def identify(g: Gateway, key: str | None) -> Identity:
@@ -90,8 +93,9 @@ def role_in(*roles: Role) -> Callable[..., Awaitable[Identity]]:
 
     async def check(identity: Identity = Depends(caller)) -> Identity:
         if identity.role not in roles:
-            raise ApiProblem(403, f"{identity.role.value} {identity.id} may not; only "
-                                  f"{' or '.join(r.value for r in roles)} may")
+            raise ApiProblem(
+                403, f"{identity.role.value} {identity.id} may not; only {' or '.join(r.value for r in roles)} may"
+            )
         return identity
 
     return check

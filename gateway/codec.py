@@ -38,12 +38,14 @@ class CodecState:
 _bearer = HTTPBearer(auto_error=False)
 
 
-async def _key_holder(request: Request,
-                      credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Identity:
+async def _key_holder(
+    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
+) -> Identity:
     identity = identify(request.app.state.codec, credentials.credentials if credentials else None)
     if identity.role not in MAY_DECODE:
-        raise ApiProblem(403, f"{identity.role.value} {identity.id} may not; only a supervisor or auditor "
-                              "may see payloads in clear")
+        raise ApiProblem(
+            403, f"{identity.role.value} {identity.id} may not; only a supervisor or auditor may see payloads in clear"
+        )
     return identity
 
 
@@ -67,7 +69,7 @@ async def _body(request: Request) -> list[Any]:
     try:
         return payloads_from_json(await request.body())
     except Exception as err:  # protobuf's ParseError and the like: the body is not a codec request
-        raise ApiProblem(400, f"not a codec request ({{\"payloads\": [...]}}): {err}") from None
+        raise ApiProblem(400, f'not a codec request ({{"payloads": [...]}}): {err}') from None
 
 
 def codec_app(state: CodecState, origin: str) -> FastAPI:
@@ -76,8 +78,13 @@ def codec_app(state: CodecState, origin: str) -> FastAPI:
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     app.state.codec = state
     problems.install(app)
-    app.add_middleware(CORSMiddleware, allow_origins=[origin], allow_credentials=True, allow_methods=["POST"],
-                       allow_headers=["Content-Type", "X-Namespace", "Authorization"])
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=[origin],
+        allow_credentials=True,
+        allow_methods=["POST"],
+        allow_headers=["Content-Type", "X-Namespace", "Authorization"],
+    )
 
     @app.post("/encode")
     async def encode(request: Request, identity: Identity = Depends(_key_holder)) -> Response:
@@ -90,17 +97,30 @@ def codec_app(state: CodecState, origin: str) -> FastAPI:
         try:
             decoded = await state.codec.decode(payloads)
         except Exception as err:  # a key we do not hold, a corrupt payload: say so, keep serving
-            return JSONResponse({"type": "about:blank", "title": "Bad request", "status": 400,
-                                 "detail": f"cannot decode: {type(err).__name__}: {err}"},
-                                status_code=400, media_type=problems.PROBLEM)
+            return JSONResponse(
+                {
+                    "type": "about:blank",
+                    "title": "Bad request",
+                    "status": 400,
+                    "detail": f"cannot decode: {type(err).__name__}: {err}",
+                },
+                status_code=400,
+                media_type=problems.PROBLEM,
+            )
         opened: set[str] = set()
         for payload in decoded:
             try:
                 case_ids_in(json.loads(payload.data), opened)
             except (ValueError, UnicodeDecodeError):
                 pass  # not JSON: nothing to name
-        log.info("payloads decoded", identity=identity.id, role=identity.role.value,
-                 namespace=request.headers.get("X-Namespace"), payloads=len(decoded), case_ids=sorted(opened))
+        log.info(
+            "payloads decoded",
+            identity=identity.id,
+            role=identity.role.value,
+            namespace=request.headers.get("X-Namespace"),
+            payloads=len(decoded),
+            case_ids=sorted(opened),
+        )
         return Response(payloads_to_json(decoded), media_type="application/json")
 
     return app

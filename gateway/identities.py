@@ -81,8 +81,15 @@ def check_password(password: str, stored: str | None) -> bool:
     try:
         _, n, r, p, salt, digest = (stored or "").split("$")
         expected = base64.urlsafe_b64decode(digest)
-        got = hashlib.scrypt(password.encode(), salt=base64.urlsafe_b64decode(salt), n=int(n), r=int(r), p=int(p),
-                             maxmem=64 * 2**20, dklen=len(expected))
+        got = hashlib.scrypt(
+            password.encode(),
+            salt=base64.urlsafe_b64decode(salt),
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            maxmem=64 * 2**20,
+            dklen=len(expected),
+        )
     except (ValueError, TypeError):
         hash_password(password)  # as slow as a real check: a missing password is not told apart
         return False
@@ -107,8 +114,7 @@ class IdentityStore:
             seen = None
         if seen != self._seen or seen is None:
             self._identities = self._read() if seen else {}
-            self._by_key = {k["id"]: (i.id, k["sha256"]) for i in self._identities.values() if i.active
-                            for k in i.keys}
+            self._by_key = {k["id"]: (i.id, k["sha256"]) for i in self._identities.values() if i.active for k in i.keys}
             self._seen = seen
         return self._identities
 
@@ -118,9 +124,15 @@ class IdentityStore:
         found = {}
         for ident, entry in data.get("identity", {}).items():
             found[ident] = Identity(
-                id=ident, role=Role(entry["role"]), department=entry.get("department"), name=entry.get("name"),
-                created_at=entry.get("created_at", ""), keys=list(entry.get("keys", [])),
-                password=entry.get("password"), revoked_at=entry.get("revoked_at"))
+                id=ident,
+                role=Role(entry["role"]),
+                department=entry.get("department"),
+                name=entry.get("name"),
+                created_at=entry.get("created_at", ""),
+                keys=list(entry.get("keys", [])),
+                password=entry.get("password"),
+                revoked_at=entry.get("revoked_at"),
+            )
         return found
 
     def by_key(self, key: str) -> Identity | None:
@@ -141,16 +153,25 @@ class IdentityStore:
 
     # ---- writing (the CLI) -------------------------------------------------------------------
 
-    def add(self, identity_id: str, role: Role, *, department: str | None = None, name: str | None = None,
-            password: str | None = None) -> str | None:
+    def add(
+        self,
+        identity_id: str,
+        role: Role,
+        *,
+        department: str | None = None,
+        name: str | None = None,
+        password: str | None = None,
+    ) -> str | None:
         """Create an identity (or give an existing one of the same role another key or a new
         password). Returns the new API key, shown once, or None when a password was set instead."""
         if not _ID.fullmatch(identity_id):
-            raise IdentityError(f"identity id {identity_id!r}: 1-100 letters, digits or _.:@- "
-                                "starting with a letter or digit")
+            raise IdentityError(
+                f"identity id {identity_id!r}: 1-100 letters, digits or _.:@- starting with a letter or digit"
+            )
         if role in (Role.handler, Role.community) and not department:
-            raise IdentityError(f"role {role.value} needs --department (the department it acts for, "
-                                "or for community the community)")
+            raise IdentityError(
+                f"role {role.value} needs --department (the department it acts for, or for community the community)"
+            )
         if password is not None and len(password) < MIN_PASSWORD:
             raise IdentityError(f"password: at least {MIN_PASSWORD} characters")
         with self._editing() as identities:
@@ -162,15 +183,17 @@ class IdentityStore:
                 raise IdentityError(
                     f"identity {identity_id} exists as {current.role.value}"
                     + (f" of {current.department}" if current.department else "")
-                    + "; revoke it first to give it another role or department")
+                    + "; revoke it first to give it another role or department"
+                )
             if name:
                 current.name = name
             if password is not None:
                 current.password = hash_password(password)
                 return None
             key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
-            current.keys.append({"id": key_id, "sha256": hashlib.sha256(secret.encode()).hexdigest(),
-                                 "created_at": now})
+            current.keys.append(
+                {"id": key_id, "sha256": hashlib.sha256(secret.encode()).hexdigest(), "created_at": now}
+            )
             return f"{KEY_PREFIX}_{key_id}_{secret}"
 
     def revoke(self, identity_id: str) -> int:
@@ -191,9 +214,11 @@ class IdentityStore:
             fcntl.flock(lock, fcntl.LOCK_EX)
             identities = self._read() if self.path.exists() else {}
             yield identities
-            text = ("# Identities of the complaints gateway, written by `python -m starter identity`.\n"
-                    "# API keys are stored only as SHA-256 hashes, passwords as scrypt hashes.\n"
-                    + tomli_w.dumps({"identity": {i.id: i.as_toml() for i in identities.values()}}))
+            text = (
+                "# Identities of the complaints gateway, written by `python -m starter identity`.\n"
+                "# API keys are stored only as SHA-256 hashes, passwords as scrypt hashes.\n"
+                + tomli_w.dumps({"identity": {i.id: i.as_toml() for i in identities.values()}})
+            )
             tmp = self.path.with_suffix(".tmp")
             tmp.write_text(text, encoding="utf-8")
             tmp.chmod(0o600)

@@ -40,25 +40,46 @@ class Problem(BaseModel):
 
 
 TITLES = {
-    400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
-    409: "Refused by the case", 412: "The case has changed", 413: "Body too large", 415: "Unsupported media type",
-    422: "Invalid input", 429: "Too many requests", 500: "Internal error", 503: "Unavailable",
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Refused by the case",
+    412: "The case has changed",
+    413: "Body too large",
+    415: "Unsupported media type",
+    422: "Invalid input",
+    429: "Too many requests",
+    500: "Internal error",
+    503: "Unavailable",
 }
 
 
 class ApiProblem(Exception):
     """Raise anywhere in a handler to answer with this problem."""
 
-    def __init__(self, status: int, detail: str, *, errors: list[tuple[str, str]] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        errors: list[tuple[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.status, self.detail, self.errors, self.headers = status, detail, errors, headers or {}
 
 
-def problem(status: int, detail: str, *, errors: list[tuple[str, str]] | None = None,
-            headers: dict[str, str] | None = None) -> JSONResponse:
-    body: dict[str, Any] = {"type": "about:blank", "title": TITLES.get(status, "Error"), "status": status,
-                            "detail": detail}
+def problem(
+    status: int, detail: str, *, errors: list[tuple[str, str]] | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+    }
     if errors is not None:
         body["errors"] = [{"field": f, "message": m} for f, m in errors]
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
@@ -85,8 +106,12 @@ def _loc(loc: tuple[Any, ...]) -> str:
 
 def unavailable(err: Exception) -> str | None:
     """Why Temporal or the read model is out of reach (a 503), or None for any other error."""
-    if isinstance(err, RPCError) and err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED,
-                                                     RPCStatusCode.CANCELLED, RPCStatusCode.RESOURCE_EXHAUSTED):
+    if isinstance(err, RPCError) and err.status in (
+        RPCStatusCode.UNAVAILABLE,
+        RPCStatusCode.DEADLINE_EXCEEDED,
+        RPCStatusCode.CANCELLED,
+        RPCStatusCode.RESOURCE_EXHAUSTED,
+    ):
         return f"Temporal did not answer: {err.message}"
     if isinstance(err, RPCError) and err.status == RPCStatusCode.UNIMPLEMENTED:
         return f"this Temporal server cannot do that ({err.message}); a dev server or cluster with visibility can"
@@ -107,8 +132,13 @@ def install(app: FastAPI, others: dict[str, Renderer] | None = None) -> None:
     """Answer every error as problem+json, except under the prefixes of `others`."""
     others = others or {}
 
-    def answer(request: Request, status: int, detail: str, errors: list[tuple[str, str]] | None = None,
-               headers: dict[str, str] | None = None) -> Response:
+    def answer(
+        request: Request,
+        status: int,
+        detail: str,
+        errors: list[tuple[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
         for prefix, render in others.items():
             if request.url.path.startswith(prefix):
                 return render(request, status, detail, errors, headers)

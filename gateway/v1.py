@@ -46,8 +46,9 @@ async def _engine(call: Any) -> Any:
         return await call
 
 
-def _case(current: CaseState, status: int = 200, headers: dict[str, str] | None = None,
-          extra: dict[str, Any] | None = None) -> JSONResponse:
+def _case(
+    current: CaseState, status: int = 200, headers: dict[str, str] | None = None, extra: dict[str, Any] | None = None
+) -> JSONResponse:
     body = current.model_dump(mode="json") | (extra or {})
     return JSONResponse(body, status_code=status, headers={"ETag": f'"{current.version}"'} | (headers or {}))
 
@@ -58,15 +59,18 @@ def _if_match(value: str | None) -> int | None:
         return None
     tags = [v.strip() for v in value.split(",")]
     if len(tags) != 1:
-        raise InvalidInput("If-Match: name one version", [("header.If-Match", "name exactly one version, as \"7\"")])
+        raise InvalidInput("If-Match: name one version", [("header.If-Match", 'name exactly one version, as "7"')])
     tag = tags[0].removeprefix("W/").strip('"')
     if not tag.isdigit():
-        raise InvalidInput(f"If-Match: {value!r} is not a case version",
-                           [("header.If-Match", "a case version, as \"7\" (the ETag of the case)")])
+        raise InvalidInput(
+            f"If-Match: {value!r} is not a case version",
+            [("header.If-Match", 'a case version, as "7" (the ETag of the case)')],
+        )
     return int(tag)
 
 
 # ---- filing ------------------------------------------------------------------------------
+
 
 async def _filed_input(client: Client, case_id: str) -> CaseInput:
     """What the case with this id was started with (from its history: no worker needed)."""
@@ -83,45 +87,70 @@ async def _file(g: Gateway, case_id: str, body: CaseFiling, location: str | None
     if not filed.created:
         earlier = await _engine(_filed_input(g.client, case_id))
         if earlier.complaint != case_input.complaint or earlier.policy != case_input.policy:
-            raise ApiProblem(409, f"case {case_id} already holds a different complaint; "
-                                  "a case id is filed once (choose another id, or POST /v1/cases)")
+            raise ApiProblem(
+                409,
+                f"case {case_id} already holds a different complaint; "
+                "a case id is filed once (choose another id, or POST /v1/cases)",
+            )
     current = await _engine(state(g.client, case_id))
     headers = {"Location": f"/v1/cases/{case_id}"} if location or filed.created else None
     return _case(current, 201 if filed.created else 200, headers)
 
 
-FILE_RESPONSES = {201: {"model": CaseState, "description": "Filed: the new case", "headers": ETAG_HEADER},
-                  200: {"model": CaseState, "description": "That id already holds this same complaint",
-                        "headers": ETAG_HEADER}} | responses(401, 403, 409, 413, 422, 429, 503)
+FILE_RESPONSES = {
+    201: {"model": CaseState, "description": "Filed: the new case", "headers": ETAG_HEADER},
+    200: {"model": CaseState, "description": "That id already holds this same complaint", "headers": ETAG_HEADER},
+} | responses(401, 403, 409, 413, 422, 429, 503)
 
 
-@router.put("/cases/{case_id}", status_code=201, response_model=None, responses=FILE_RESPONSES,
-            summary="File a complaint under your own case id")
-async def file_case(case_id: CaseId, body: CaseFiling, request: Request,
-                    identity: Identity = Depends(role_in(*FILERS))) -> JSONResponse:
+@router.put(
+    "/cases/{case_id}",
+    status_code=201,
+    response_model=None,
+    responses=FILE_RESPONSES,
+    summary="File a complaint under your own case id",
+)
+async def file_case(
+    case_id: CaseId, body: CaseFiling, request: Request, identity: Identity = Depends(role_in(*FILERS))
+) -> JSONResponse:
     return await _file(gateway(request), case_id, body)
 
 
-@router.post("/cases", status_code=201, response_model=None, responses=FILE_RESPONSES,
-             summary="File a complaint; the gateway makes the case id (in Location and the body)")
-async def file_new_case(body: CaseFiling, request: Request,
-                        identity: Identity = Depends(role_in(*FILERS))) -> JSONResponse:
+@router.post(
+    "/cases",
+    status_code=201,
+    response_model=None,
+    responses=FILE_RESPONSES,
+    summary="File a complaint; the gateway makes the case id (in Location and the body)",
+)
+async def file_new_case(
+    body: CaseFiling, request: Request, identity: Identity = Depends(role_in(*FILERS))
+) -> JSONResponse:
     now = datetime.now(timezone.utc)
     return await _file(gateway(request), f"c{now:%Y%m%d}-{secrets.token_hex(5)}", body, location="new")
 
 
 # ---- reading -----------------------------------------------------------------------------
 
-@router.get("/cases/{case_id}", response_model=None, summary="A case's state, with the complaint as filed",
-            responses=success(CaseAnswer, "The case", ETAG_HEADER) | responses(401, 404, 422, 429, 503))
+
+@router.get(
+    "/cases/{case_id}",
+    response_model=None,
+    summary="A case's state, with the complaint as filed",
+    responses=success(CaseAnswer, "The case", ETAG_HEADER) | responses(401, 404, 422, 429, 503),
+)
 async def read_case(case_id: CaseId, request: Request, identity: Identity = Depends(caller)) -> JSONResponse:
     g = gateway(request)
     current, complaint = await _engine(asyncio.gather(state(g.client, case_id), complaint_of(g.client, case_id)))
     return _case(current, extra={"complaint": case_answer(current, complaint, identity)})
 
 
-@router.get("/cases/{case_id}/timeline", response_model=TimelineAnswer, summary="A case's timeline, from its history",
-            responses=responses(401, 404, 422, 429, 503))
+@router.get(
+    "/cases/{case_id}/timeline",
+    response_model=TimelineAnswer,
+    summary="A case's timeline, from its history",
+    responses=responses(401, 404, 422, 429, 503),
+)
 async def read_timeline(case_id: CaseId, request: Request, identity: Identity = Depends(caller)) -> TimelineAnswer:
     from starter.audit import case_from_temporal, runs_of
 
@@ -131,8 +160,12 @@ async def read_timeline(case_id: CaseId, request: Request, identity: Identity = 
     return TimelineAnswer(case_id=case_id, status=current.status, runs=len(runs), timeline=current.timeline)
 
 
-@router.get("/cases", response_model=CaseList, summary="Open cases (or those of a status), through Temporal visibility",
-            responses=responses(401, 422, 429, 503))
+@router.get(
+    "/cases",
+    response_model=CaseList,
+    summary="Open cases (or those of a status), through Temporal visibility",
+    responses=responses(401, 422, 429, 503),
+)
 async def list_open_cases(
     request: Request,
     identity: Identity = Depends(caller),
@@ -154,14 +187,23 @@ async def list_open_cases(
         if token == b"":
             raise ValueError("empty")
     except (binascii.Error, ValueError):
-        raise InvalidInput("next_page_token: not a token this API gave",
-                           [("next_page_token", "not a token this API gave")]) from None
-    query = list_query(status=status.value if status else None, department=department, street=street,
-                       category=category.value if category else None, overdue=overdue, escalated=escalated,
-                       due_within=timedelta(hours=due_within_hours) if due_within_hours is not None else None)
+        raise InvalidInput(
+            "next_page_token: not a token this API gave", [("next_page_token", "not a token this API gave")]
+        ) from None
+    query = list_query(
+        status=status.value if status else None,
+        department=department,
+        street=street,
+        category=category.value if category else None,
+        overdue=overdue,
+        escalated=escalated,
+        due_within=timedelta(hours=due_within_hours) if due_within_hours is not None else None,
+    )
     cases, following = await _engine(list_page(g.client, query, page_size, token))
-    return CaseList(cases=[CaseSummary(**c.as_json()) for c in cases],
-                    next_page_token=base64.urlsafe_b64encode(following).decode() if following else None)
+    return CaseList(
+        cases=[CaseSummary(**c.as_json()) for c in cases],
+        next_page_token=base64.urlsafe_b64encode(following).decode() if following else None,
+    )
 
 
 Group = StrEnum("Group", {g: g for g in GROUPS})  # type: ignore[misc]
@@ -171,11 +213,17 @@ class StatsAnswer(BaseModel):
     since: datetime
     until: datetime
     by: str | None
-    rows: list[dict[str, Any]] = Field(description="One row per group, then the total (as `python -m starter stats --json`)")
+    rows: list[dict[str, Any]] = Field(
+        description="One row per group, then the total (as `python -m starter stats --json`)"
+    )
 
 
-@router.get("/stats", response_model=StatsAnswer, summary="Rates and counts from the read model",
-            responses=responses(401, 422, 429, 503))
+@router.get(
+    "/stats",
+    response_model=StatsAnswer,
+    summary="Rates and counts from the read model",
+    responses=responses(401, 422, 429, 503),
+)
 async def read_stats(
     request: Request,
     identity: Identity = Depends(caller),
@@ -203,27 +251,41 @@ async def read_stats(
 
 # ---- updates -----------------------------------------------------------------------------
 
+
 def _add_update_route(update: str) -> None:
     model = UPDATES[update]
     # The payload as the contract has it, with `actor` optional: the caller's identity is the actor.
-    body_model = create_model(f"{model.__name__}Body", __base__=model,
-                              actor=(Actor | None, Field(default=None, description="Leave out: the caller is the actor")))
+    body_model = create_model(
+        f"{model.__name__}Body",
+        __base__=model,
+        actor=(Actor | None, Field(default=None, description="Leave out: the caller is the actor")),
+    )
 
     async def run(
         case_id: CaseId,
         body: Any,
         request: Request,
         identity: Identity = Depends(caller),
-        if_match: Annotated[str | None, Header(alias="If-Match", max_length=100,
-                                               description='The version you saw (the ETag): "7"')] = None,
-        idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", pattern=r"^[!-~]{1,200}$",
-                                                      description="A retry with the same key gets the first answer")] = None,
+        if_match: Annotated[
+            str | None, Header(alias="If-Match", max_length=100, description='The version you saw (the ETag): "7"')
+        ] = None,
+        idempotency_key: Annotated[
+            str | None,
+            Header(
+                alias="Idempotency-Key",
+                pattern=r"^[!-~]{1,200}$",
+                description="A retry with the same key gets the first answer",
+            ),
+        ] = None,
     ) -> JSONResponse:
         g = gateway(request)
         actor = identity.actor
         if body.actor is not None and body.actor != actor:
-            raise ApiProblem(403, f"the actor of an update is the caller ({actor.role.value} {actor.id}); "
-                                  f"the body names {body.actor.role.value} {body.actor.id}")
+            raise ApiProblem(
+                403,
+                f"the actor of an update is the caller ({actor.role.value} {actor.id}); "
+                f"the body names {body.actor.role.value} {body.actor.id}",
+            )
         payload = body.model_dump(exclude={"actor"}) | {"actor": actor}
         expected = _if_match(if_match)
         if expected is not None:
@@ -234,10 +296,15 @@ def _add_update_route(update: str) -> None:
     run.__annotations__["body"] = body_model
     run.__name__ = update
     router.add_api_route(
-        f"/cases/{{case_id}}/{update}", run, methods=["POST"], response_model=None, name=update,
+        f"/cases/{{case_id}}/{update}",
+        run,
+        methods=["POST"],
+        response_model=None,
+        name=update,
         summary=f"The case contract's `{update}`, acted by the caller",
         responses=success(CaseState, "The case after the update", ETAG_HEADER)
-        | responses(401, 403, 404, 409, 412, 413, 422, 429, 503))
+        | responses(401, 403, 404, 409, 412, 413, 422, 429, 503),
+    )
 
 
 for _update in UPDATES:

@@ -99,5 +99,6 @@ def case_answer(case: CaseState, complaint: Complaint, identity: Identity) -> di
             name=person.name if clear else mask_name(person.name),
             phone=person.phone if clear else mask(person.phone),
             email=person.email if clear or person.email is None else mask_name(person.email),
-            masked=not clear).model_dump(mode="json")
+            masked=not clear,
+        ).model_dump(mode="json")
     return body

@@ -62,8 +62,7 @@ def _phone(value: str) -> str:
     if _LANDLINE.fullmatch(v):
         return v.replace(" ", "-")
     raise ValueError(
-        "must be a mainland mobile (11 digits starting with 1) "
-        "or a landline with area code, such as 0755-12345678"
+        "must be a mainland mobile (11 digits starting with 1) or a landline with area code, such as 0755-12345678"
     )
 
 

@@ -33,32 +33,57 @@ class Hotspot:
         return f"hotspot-{self.category}-{place}-{self.first_at:%Y%m%d}"
 
     def as_json(self) -> dict:
-        return {"category": self.category, "district": self.district, "street": self.street,
-                "community": self.community, "grid": self.grid, "people": self.people,
-                "first_at": self.first_at.isoformat(), "last_at": self.last_at.isoformat(),
-                "case_ids": self.case_ids, "patrol_case_id": self.patrol_case_id}
+        return {
+            "category": self.category,
+            "district": self.district,
+            "street": self.street,
+            "community": self.community,
+            "grid": self.grid,
+            "people": self.people,
+            "first_at": self.first_at.isoformat(),
+            "last_at": self.last_at.isoformat(),
+            "case_ids": self.case_ids,
+            "patrol_case_id": self.patrol_case_id,
+        }
 
     def patrol_complaint(self) -> dict:
         return {
-            "channel": "grid_patrol", "category": self.category,
+            "channel": "grid_patrol",
+            "category": self.category,
             "title": f"类案预警: {self.people} similar complaints in {self.community}",
-            "description": (f"{self.people} people complained about {self.category} in {self.community}"
-                            f"{' ' + self.grid if self.grid else ''} between {self.first_at:%Y-%m-%d} and "
-                            f"{self.last_at:%Y-%m-%d}: {', '.join(self.case_ids)}. Handle the cause at the source."),
-            "location": {"district": self.district, "street": self.street, "community": self.community,
-                         "grid": self.grid},
+            "description": (
+                f"{self.people} people complained about {self.category} in {self.community}"
+                f"{' ' + self.grid if self.grid else ''} between {self.first_at:%Y-%m-%d} and "
+                f"{self.last_at:%Y-%m-%d}: {', '.join(self.case_ids)}. Handle the cause at the source."
+            ),
+            "location": {
+                "district": self.district,
+                "street": self.street,
+                "community": self.community,
+                "grid": self.grid,
+            },
         }
 
 
-def find_hotspots(read_model: ReadModel, *, since: datetime, until: datetime, window: timedelta = timedelta(days=7),
-                  threshold: int = 3, by: str = "community") -> list[Hotspot]:
+def find_hotspots(
+    read_model: ReadModel,
+    *,
+    since: datetime,
+    until: datetime,
+    window: timedelta = timedelta(days=7),
+    threshold: int = 3,
+    by: str = "community",
+) -> list[Hotspot]:
     """For each category and place, the window of `window` length with the most distinct people,
     when that is at least `threshold`. Largest clusters first."""
     if by not in ("community", "grid"):
         raise ValueError("--by must be community or grid")
     with Session(read_model.engine) as session:
-        rows = list(session.exec(select(CaseRow).where(
-            col(CaseRow.received_at) >= since, col(CaseRow.received_at) < until)).all())
+        rows = list(
+            session.exec(
+                select(CaseRow).where(col(CaseRow.received_at) >= since, col(CaseRow.received_at) < until)
+            ).all()
+        )
     places: dict[tuple, list[CaseRow]] = defaultdict(list)
     for row in rows:
         key = (row.category, row.district, row.street, row.community, row.grid if by == "grid" else None)
@@ -71,11 +96,22 @@ def find_hotspots(read_model: ReadModel, *, since: datetime, until: datetime, wi
         for end in range(len(cases)):
             while utc(cases[end].received_at) - utc(cases[start].received_at) > window:
                 start += 1
-            if _people(cases[start:end + 1]) > _people(best):
-                best = cases[start:end + 1]
+            if _people(cases[start : end + 1]) > _people(best):
+                best = cases[start : end + 1]
         if _people(best) >= threshold:
-            found.append(Hotspot(category, district, street, community, grid, _people(best),
-                                 utc(best[0].received_at), utc(best[-1].received_at), [r.case_id for r in best]))
+            found.append(
+                Hotspot(
+                    category,
+                    district,
+                    street,
+                    community,
+                    grid,
+                    _people(best),
+                    utc(best[0].received_at),
+                    utc(best[-1].received_at),
+                    [r.case_id for r in best],
+                )
+            )
     return sorted(found, key=lambda h: (-h.people, h.first_at))
 
 

@@ -28,7 +28,7 @@ def mask(phone: str) -> str:
     if len(digits) == 11 and digits.startswith("1"):
         return f"{digits[:3]}****{digits[-4:]}"
     area = phone.split("-", 1)[0] if "-" in phone else digits[: 4 if digits[1] not in "12" else 3]
-    local = digits[len(area):]
+    local = digits[len(area) :]
     return f"{area}-{'*' * (len(local) - 4)}{local[-4:]}"
 
 
@@ -40,6 +40,7 @@ def load_key(secret: str | None, key_file: Path) -> bytes:
         key_file.parent.mkdir(parents=True, exist_ok=True)
         key_file.write_text(secrets.token_hex(32))
         key_file.chmod(0o600)
-        log.warning("created a development phone-hash key; set COMPLAINTS_PHONE_KEY in production",
-                    key_file=str(key_file))
+        log.warning(
+            "created a development phone-hash key; set COMPLAINTS_PHONE_KEY in production", key_file=str(key_file)
+        )
     return key_file.read_text().strip().encode()

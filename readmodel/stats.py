@@ -65,29 +65,54 @@ class Stats:
 
     def as_json(self) -> dict:
         return {
-            "group": self.group, "accepted": self.accepted, "resolved": self.resolved,
-            "resolution_rate": percent(self.resolved, self.accepted), "closed": self.closed,
-            "completion_rate": percent(self.closed, self.accepted), "visited": self.visited,
-            "satisfied": self.satisfied, "satisfaction_rate": percent(self.satisfied, self.visited),
-            "repeats": self.repeats, "escalations": self.escalations, "open": self.open, "overdue": self.overdue,
+            "group": self.group,
+            "accepted": self.accepted,
+            "resolved": self.resolved,
+            "resolution_rate": percent(self.resolved, self.accepted),
+            "closed": self.closed,
+            "completion_rate": percent(self.closed, self.accepted),
+            "visited": self.visited,
+            "satisfied": self.satisfied,
+            "satisfaction_rate": percent(self.satisfied, self.visited),
+            "repeats": self.repeats,
+            "escalations": self.escalations,
+            "open": self.open,
+            "overdue": self.overdue,
             "median_hours_to_resolve": self.median_hours_to_resolve,
             "median_working_days_to_resolve": self.median_working_days_to_resolve,
-            "whistle": {dept: {"summoned": w[0], "reported": w[1], "late": w[2],
-                               "median_minutes_to_report": round(statistics.median(w[3:]), 1) if w[3:] else None}
-                        for dept, w in sorted(self.whistle.items())},
-            "on_time": {name: {"met": met, "late": late, "rate": percent(met, met + late)}
-                        for name, (met, late) in sorted(self.on_time.items())},
+            "whistle": {
+                dept: {
+                    "summoned": w[0],
+                    "reported": w[1],
+                    "late": w[2],
+                    "median_minutes_to_report": round(statistics.median(w[3:]), 1) if w[3:] else None,
+                }
+                for dept, w in sorted(self.whistle.items())
+            },
+            "on_time": {
+                name: {"met": met, "late": late, "rate": percent(met, met + late)}
+                for name, (met, late) in sorted(self.on_time.items())
+            },
         }
 
 
-def compute(read_model: ReadModel, *, since: datetime, until: datetime, by: str | None = None,
-            calendar: WorkingCalendar | None = None) -> list[Stats]:
+def compute(
+    read_model: ReadModel,
+    *,
+    since: datetime,
+    until: datetime,
+    by: str | None = None,
+    calendar: WorkingCalendar | None = None,
+) -> list[Stats]:
     """One row per group (sorted), then the total; cases counted by when they were received."""
     if by is not None and by not in GROUPS:
         raise ValueError(f"--by must be one of {', '.join(GROUPS)}")
     with Session(read_model.engine) as session:
-        cases = list(session.exec(select(CaseRow).where(
-            col(CaseRow.received_at) >= since, col(CaseRow.received_at) < until)).all())
+        cases = list(
+            session.exec(
+                select(CaseRow).where(col(CaseRow.received_at) >= since, col(CaseRow.received_at) < until)
+            ).all()
+        )
         ids = [c.case_id for c in cases]
         milestones = _for_cases(session, MilestoneRow, ids)
         events = _for_cases(session, EventRow, ids)
@@ -116,8 +141,9 @@ def compute(read_model: ReadModel, *, since: datetime, until: datetime, by: str 
             if c.resolved_at is not None:
                 received, resolved = utc(c.received_at), utc(c.resolved_at)
                 s.resolve_times.append((resolved - received).total_seconds() - paused[c.case_id])
-                s.resolve_working_days.append(_working_days(cal, received, resolved) - sum(
-                    _working_days(cal, a, b) for a, b in stops[c.case_id]))
+                s.resolve_working_days.append(
+                    _working_days(cal, received, resolved) - sum(_working_days(cal, a, b) for a, b in stops[c.case_id])
+                )
     overdue_cases = {m.case_id for m in milestones if m.breached and m.done_at is None and not m.superseded}
     for c in cases:
         if c.status in OPEN and c.case_id in overdue_cases:
@@ -169,7 +195,7 @@ def _working_days(cal: WorkingCalendar, start: datetime, end: datetime) -> int:
 def _for_cases(session: Session, table, ids: list[str]) -> list:
     rows = []
     for start in range(0, len(ids), 500):  # bounded IN lists
-        rows += list(session.exec(select(table).where(col(table.case_id).in_(ids[start:start + 500]))).all())
+        rows += list(session.exec(select(table).where(col(table.case_id).in_(ids[start : start + 500]))).all())
     return rows
 
 
@@ -182,15 +208,41 @@ def _targets(groups: dict[str, Stats], total: Stats, key: str | None) -> list[St
 def render_table(rows: list[Stats], by: str | None) -> str:
     from starter.columns import table
 
-    headers = [by or "all", "accepted", "resolved", "化解率", "办结率", "满意率", "repeats", "escal.", "open",
-               "overdue", "median h", "on time"]
+    headers = [
+        by or "all",
+        "accepted",
+        "resolved",
+        "化解率",
+        "办结率",
+        "满意率",
+        "repeats",
+        "escal.",
+        "open",
+        "overdue",
+        "median h",
+        "on time",
+    ]
     body = []
     for r in rows:
         j = r.as_json()
         on_time = ", ".join(f"{n} {v['rate']}" for n, v in j["on_time"].items() if not n.startswith("report_in:"))
         median = "-" if r.median_hours_to_resolve is None else f"{r.median_hours_to_resolve}"
-        body.append([r.group, r.accepted, r.resolved, j["resolution_rate"], j["completion_rate"],
-                     j["satisfaction_rate"], r.repeats, r.escalations, r.open, r.overdue, median, on_time])
+        body.append(
+            [
+                r.group,
+                r.accepted,
+                r.resolved,
+                j["resolution_rate"],
+                j["completion_rate"],
+                j["satisfaction_rate"],
+                r.repeats,
+                r.escalations,
+                r.open,
+                r.overdue,
+                median,
+                on_time,
+            ]
+        )
     return "\n".join(table(headers, body, right=range(1, 11)))
 
 
@@ -202,14 +254,30 @@ def render_csv(rows: list[Stats]) -> str:
     out = io.StringIO()
     names = sorted({n for r in rows for n in r.on_time})
     writer = csv.writer(out)
-    fixed = ["group", "accepted", "resolved", "resolution_rate", "closed", "completion_rate", "visited",
-             "satisfied", "satisfaction_rate", "repeats", "escalations", "open", "overdue", "median_hours_to_resolve",
-             "median_working_days_to_resolve"]
+    fixed = [
+        "group",
+        "accepted",
+        "resolved",
+        "resolution_rate",
+        "closed",
+        "completion_rate",
+        "visited",
+        "satisfied",
+        "satisfaction_rate",
+        "repeats",
+        "escalations",
+        "open",
+        "overdue",
+        "median_hours_to_resolve",
+        "median_working_days_to_resolve",
+    ]
     writer.writerow(fixed + [f"on_time_{n}" for n in names])
     for r in rows:
         j = r.as_json()
-        writer.writerow([j[k] if j[k] is not None else "" for k in fixed]
-                        + [j["on_time"].get(n, {}).get("rate", "-") for n in names])
+        writer.writerow(
+            [j[k] if j[k] is not None else "" for k in fixed]
+            + [j["on_time"].get(n, {}).get("rate", "-") for n in names]
+        )
     return out.getvalue()
 
 

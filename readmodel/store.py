@@ -75,13 +75,22 @@ class ReadModel:
             if stored is None or stored <= s.version:
                 self._write_case(conn, snap)
             if snap.events:
-                conn.execute(self._insert(EVENTS).on_conflict_do_nothing(index_elements=["case_id", "seq"]), [
-                    dict(case_id=s.case_id, seq=seq, at=utc(e.at), kind=e.kind,
-                         actor_id=e.actor.id if e.actor else None,
-                         actor_role=e.actor.role.value if e.actor else None,
-                         actor_department=e.actor.department if e.actor else None,
-                         detail=_jsonable(e.detail))
-                    for seq, e in enumerate(snap.events, start=snap.first_seq)])
+                conn.execute(
+                    self._insert(EVENTS).on_conflict_do_nothing(index_elements=["case_id", "seq"]),
+                    [
+                        dict(
+                            case_id=s.case_id,
+                            seq=seq,
+                            at=utc(e.at),
+                            kind=e.kind,
+                            actor_id=e.actor.id if e.actor else None,
+                            actor_role=e.actor.role.value if e.actor else None,
+                            actor_department=e.actor.department if e.actor else None,
+                            detail=_jsonable(e.detail),
+                        )
+                        for seq, e in enumerate(snap.events, start=snap.first_seq)
+                    ],
+                )
             if s.status.value not in OPEN:  # closed or merged: the next complaint may open a case
                 conn.execute(CLAIMS.delete().where(CLAIMS.c.case_id == s.case_id))
 
@@ -92,33 +101,76 @@ class ReadModel:
     def _write_case(self, conn: Connection, snap: CaseSnapshot) -> None:
         s, c = snap.state, snap.complaint
         fields = dict(
-            run_id=snap.run_id, version=s.version, channel=c.channel.value, category=s.category.value,
-            track=s.track.value, policy=s.policy.value, district=c.location.district, street=c.location.street,
-            community=c.location.community, grid=c.location.grid, title=c.title, address=c.location.address,
-            lat=c.location.lat, long=c.location.long, department=s.department,
-            first_department=s.first_department, status=s.status.value, escalated=s.escalated,
-            escalation_reason=s.escalation_reason, leader_id=s.leader.id if s.leader else None,
-            leader_name=s.leader.name if s.leader else None, reopen_count=s.reopen_count,
-            satisfaction=s.satisfaction.value if s.satisfaction else None, repeat_of=s.repeat_of,
-            merged_into=s.merged_into, breach_count=len(s.breaches), suspended=s.suspended, received_at=utc(s.received_at),
-            resolved_at=utc(s.resolved_at), closed_at=utc(s.closed_at), updated_at=datetime.now(timezone.utc),
+            run_id=snap.run_id,
+            version=s.version,
+            channel=c.channel.value,
+            category=s.category.value,
+            track=s.track.value,
+            policy=s.policy.value,
+            district=c.location.district,
+            street=c.location.street,
+            community=c.location.community,
+            grid=c.location.grid,
+            title=c.title,
+            address=c.location.address,
+            lat=c.location.lat,
+            long=c.location.long,
+            department=s.department,
+            first_department=s.first_department,
+            status=s.status.value,
+            escalated=s.escalated,
+            escalation_reason=s.escalation_reason,
+            leader_id=s.leader.id if s.leader else None,
+            leader_name=s.leader.name if s.leader else None,
+            reopen_count=s.reopen_count,
+            satisfaction=s.satisfaction.value if s.satisfaction else None,
+            repeat_of=s.repeat_of,
+            merged_into=s.merged_into,
+            breach_count=len(s.breaches),
+            suspended=s.suspended,
+            received_at=utc(s.received_at),
+            resolved_at=utc(s.resolved_at),
+            closed_at=utc(s.closed_at),
+            updated_at=datetime.now(timezone.utc),
             complainant_hash=phone_hash(c.complainant.phone, self.phone_key) if c.complainant else None,
             complainant_masked=mask(c.complainant.phone) if c.complainant else None,
         )
         row = self._insert(CASES).values(case_id=s.case_id, **fields)
-        conn.execute(row.on_conflict_do_update(index_elements=["case_id"], set_=fields,
-                                               where=CASES.c.version <= row.excluded.version))
+        conn.execute(
+            row.on_conflict_do_update(
+                index_elements=["case_id"], set_=fields, where=CASES.c.version <= row.excluded.version
+            )
+        )
         milestones = [
-            dict(case_id=s.case_id, seq=seq, name=m.name, department=m.department, anchor=m.anchor,
-                 duration=m.duration, due_at=utc(m.due_at), done_at=utc(m.done_at), breached=m.breached,
-                 breached_at=utc(m.breached_at), superseded=m.superseded, settled=m.settled, estimated=m.estimated,
-                 anchor_at=utc(m.anchor_at), warned=m.warned, paused_seconds=m.paused_seconds)
-            for seq, m in enumerate(s.milestones)]
+            dict(
+                case_id=s.case_id,
+                seq=seq,
+                name=m.name,
+                department=m.department,
+                anchor=m.anchor,
+                duration=m.duration,
+                due_at=utc(m.due_at),
+                done_at=utc(m.done_at),
+                breached=m.breached,
+                breached_at=utc(m.breached_at),
+                superseded=m.superseded,
+                settled=m.settled,
+                estimated=m.estimated,
+                anchor_at=utc(m.anchor_at),
+                warned=m.warned,
+                paused_seconds=m.paused_seconds,
+            )
+            for seq, m in enumerate(s.milestones)
+        ]
         if milestones:
             upsert = self._insert(MILESTONES)
-            conn.execute(upsert.on_conflict_do_update(
-                index_elements=["case_id", "seq"],
-                set_={k: upsert.excluded[k] for k in milestones[0] if k not in ("case_id", "seq")}), milestones)
+            conn.execute(
+                upsert.on_conflict_do_update(
+                    index_elements=["case_id", "seq"],
+                    set_={k: upsert.excluded[k] for k in milestones[0] if k not in ("case_id", "seq")},
+                ),
+                milestones,
+            )
 
     def case(self, case_id: str) -> CaseRow | None:
         with Session(self.engine) as session:
@@ -126,13 +178,19 @@ class ReadModel:
 
     def events(self, case_id: str) -> list[EventRow]:
         with Session(self.engine) as session:
-            return list(session.exec(sm_select(EventRow).where(col(EventRow.case_id) == case_id)
-                                     .order_by(col(EventRow.seq))).all())
+            return list(
+                session.exec(
+                    sm_select(EventRow).where(col(EventRow.case_id) == case_id).order_by(col(EventRow.seq))
+                ).all()
+            )
 
     def milestones(self, case_id: str) -> list[MilestoneRow]:
         with Session(self.engine) as session:
-            return list(session.exec(sm_select(MilestoneRow).where(col(MilestoneRow.case_id) == case_id)
-                                     .order_by(col(MilestoneRow.seq))).all())
+            return list(
+                session.exec(
+                    sm_select(MilestoneRow).where(col(MilestoneRow.case_id) == case_id).order_by(col(MilestoneRow.seq))
+                ).all()
+            )
 
     # ---- repeat complaints -----------------------------------------------------------------
 
@@ -147,22 +205,34 @@ class ReadModel:
         key = f"{person}|{c.category.value}|{c.location.community}"
         now = datetime.now(timezone.utc)
         with self.engine.begin() as conn:
-            conn.execute(self._insert(CLAIMS).values(key=key, case_id=q.case_id, claimed_at=now)
-                         .on_conflict_do_nothing(index_elements=["key"]))
+            conn.execute(
+                self._insert(CLAIMS)
+                .values(key=key, case_id=q.case_id, claimed_at=now)
+                .on_conflict_do_nothing(index_elements=["key"])
+            )
             holder = self._holder(conn, key)
             if holder != q.case_id:
                 if self._still_open(conn, holder, q.gone):
                     return RepeatMatch(case_id=holder, open=True)
                 # It closed, and its release has not landed (or it ended without one): take over.
-                conn.execute(update(CLAIMS).where(CLAIMS.c.key == key, CLAIMS.c.case_id == holder)
-                             .values(case_id=q.case_id, claimed_at=now))
+                conn.execute(
+                    update(CLAIMS)
+                    .where(CLAIMS.c.key == key, CLAIMS.c.case_id == holder)
+                    .values(case_id=q.case_id, claimed_at=now)
+                )
                 holder = self._holder(conn, key)
                 if holder != q.case_id:  # another complaint took it over first
                     return RepeatMatch(case_id=holder, open=True)
-            rows = conn.execute(select(CASES.c.case_id, CASES.c.status, CASES.c.received_at, CASES.c.closed_at).where(
-                CASES.c.case_id != q.case_id, CASES.c.case_id.not_in(q.gone), CASES.c.category == c.category.value,
-                CASES.c.community == c.location.community, CASES.c.merged_into.is_(None),
-                CASES.c.complainant_hash == person)).all()
+            rows = conn.execute(
+                select(CASES.c.case_id, CASES.c.status, CASES.c.received_at, CASES.c.closed_at).where(
+                    CASES.c.case_id != q.case_id,
+                    CASES.c.case_id.not_in(q.gone),
+                    CASES.c.category == c.category.value,
+                    CASES.c.community == c.location.community,
+                    CASES.c.merged_into.is_(None),
+                    CASES.c.complainant_hash == person,
+                )
+            ).all()
             older_open = sorted((r for r in rows if r.status in OPEN), key=lambda r: utc(r.received_at))
             if older_open:  # filed before claims existed: the oldest open case keeps the claim
                 conn.execute(update(CLAIMS).where(CLAIMS.c.key == key).values(case_id=older_open[0].case_id))
@@ -184,11 +254,18 @@ class ReadModel:
         """Nobody complained: a grid worker's find repeats one in the same grid within days."""
         c, received = q.complaint, utc(q.received_at)
         with self.engine.begin() as conn:
-            rows = conn.execute(select(CASES.c.case_id, CASES.c.status, CASES.c.received_at, CASES.c.closed_at).where(
-                CASES.c.case_id != q.case_id, CASES.c.case_id.not_in(q.gone), CASES.c.category == c.category.value,
-                CASES.c.community == c.location.community, CASES.c.merged_into.is_(None),
-                CASES.c.complainant_hash.is_(None), CASES.c.grid == c.location.grid,
-                CASES.c.received_at >= received - PATROL_WINDOW)).all()
+            rows = conn.execute(
+                select(CASES.c.case_id, CASES.c.status, CASES.c.received_at, CASES.c.closed_at).where(
+                    CASES.c.case_id != q.case_id,
+                    CASES.c.case_id.not_in(q.gone),
+                    CASES.c.category == c.category.value,
+                    CASES.c.community == c.location.community,
+                    CASES.c.merged_into.is_(None),
+                    CASES.c.complainant_hash.is_(None),
+                    CASES.c.grid == c.location.grid,
+                    CASES.c.received_at >= received - PATROL_WINDOW,
+                )
+            ).all()
         open_rows = sorted((r for r in rows if r.status in OPEN), key=lambda r: utc(r.received_at))
         if open_rows:
             return RepeatMatch(case_id=open_rows[0].case_id, open=True)
@@ -198,15 +275,24 @@ class ReadModel:
 
     def outbox_attempt(self, notice: Notice) -> None:
         row = self._insert(OUTBOX).values(
-            id=notice.id, case_id=notice.case_id, recipient=notice.recipient, kind=notice.kind.value,
-            text=notice.text, address=mask(notice.address) if notice.address else None,
-            created_at=datetime.now(timezone.utc), attempts=1)
+            id=notice.id,
+            case_id=notice.case_id,
+            recipient=notice.recipient,
+            kind=notice.kind.value,
+            text=notice.text,
+            address=mask(notice.address) if notice.address else None,
+            created_at=datetime.now(timezone.utc),
+            attempts=1,
+        )
         with self.engine.begin() as conn:
             conn.execute(row.on_conflict_do_update(index_elements=["id"], set_={"attempts": OUTBOX.c.attempts + 1}))
 
     def outbox_result(self, notice_id: str, error: str | None) -> None:
-        change = (dict(sent_at=func.coalesce(OUTBOX.c.sent_at, datetime.now(timezone.utc)), last_error=None)
-                  if error is None else dict(last_error=error[:2000]))
+        change = (
+            dict(sent_at=func.coalesce(OUTBOX.c.sent_at, datetime.now(timezone.utc)), last_error=None)
+            if error is None
+            else dict(last_error=error[:2000])
+        )
         with self.engine.begin() as conn:
             conn.execute(update(OUTBOX).where(OUTBOX.c.id == notice_id).values(**change))
 
@@ -230,9 +316,14 @@ def add_missing_columns(engine: Engine) -> None:
                 if column.name in have:
                     continue
                 kind = column.type.compile(dialect=engine.dialect)
-                default = getattr(column.default, "arg", None) if column.default is not None and column.default.is_scalar \
+                default = (
+                    getattr(column.default, "arg", None)
+                    if column.default is not None and column.default.is_scalar
                     else None
-                literal = "" if default is None else f" DEFAULT {int(default) if isinstance(default, bool) else default}"
+                )
+                literal = (
+                    "" if default is None else f" DEFAULT {int(default) if isinstance(default, bool) else default}"
+                )
                 if engine.dialect.name == "postgresql" and isinstance(default, bool):
                     literal = f" DEFAULT {str(default).lower()}"
                 conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}{literal}'))
@@ -259,5 +350,10 @@ def _jsonable(value: object) -> object:
 
 def snapshot_of(state: CaseState, complaint: Complaint, run_id: str) -> CaseSnapshot:
     """A whole case, all its events from the first: for rebuilding the read model."""
-    return CaseSnapshot(complaint=complaint, state=state.model_copy(update={"timeline": []}),
-                        events=list(state.timeline), first_seq=0, run_id=run_id)
+    return CaseSnapshot(
+        complaint=complaint,
+        state=state.model_copy(update={"timeline": []}),
+        events=list(state.timeline),
+        first_seq=0,
+        run_id=run_id,
+    )

@@ -6,6 +6,15 @@ from sla.planner import plan
 from sla.policies import POLICIES, MilestoneRule, rules_for
 
 __all__ = [
-    "BUSINESS_TZ", "Deadline", "Duration", "MilestoneRule", "POLICIES", "Unit", "WorkingCalendar",
-    "deadline", "plan", "rules_for", "shifted",
+    "BUSINESS_TZ",
+    "Deadline",
+    "Duration",
+    "MilestoneRule",
+    "POLICIES",
+    "Unit",
+    "WorkingCalendar",
+    "deadline",
+    "plan",
+    "rules_for",
+    "shifted",
 ]

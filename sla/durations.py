@@ -98,7 +98,9 @@ def shifted(due: datetime, unit: Unit, stopped_at: datetime, resumed_at: datetim
     """
     if unit != Unit.working_days:
         return Deadline(due + (resumed_at - stopped_at))
-    stopped = cal.working_days_between(stopped_at.astimezone(BUSINESS_TZ).date(), resumed_at.astimezone(BUSINESS_TZ).date())
+    stopped = cal.working_days_between(
+        stopped_at.astimezone(BUSINESS_TZ).date(), resumed_at.astimezone(BUSINESS_TZ).date()
+    )
     if stopped == 0:
         return Deadline(due)
     last_day = (due.astimezone(BUSINESS_TZ) - timedelta(microseconds=1)).date()  # due is 24:00 of this day

@@ -37,6 +37,20 @@ async def connect(address: str | None = None, namespace: str | None = None, runt
 
 
 __all__ = [
-    "UPDATES", "Filed", "Forbidden", "InvalidInput", "Rejected", "Stale", "act", "complaint_of", "connect", "data_converter", "file_and_act", "file_complaint",
-    "state", "UnknownCase", "validate_case_input", "validate_command",
+    "UPDATES",
+    "Filed",
+    "Forbidden",
+    "InvalidInput",
+    "Rejected",
+    "Stale",
+    "act",
+    "complaint_of",
+    "connect",
+    "data_converter",
+    "file_and_act",
+    "file_complaint",
+    "state",
+    "UnknownCase",
+    "validate_case_input",
+    "validate_command",
 ]

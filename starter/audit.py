@@ -27,7 +27,9 @@ from workflows import WORKFLOWS, workflow_runner
 
 async def runs_of(client: Client, case_id: str) -> list[str]:
     """Every run of a case, oldest first (a long case continues as new)."""
-    runs = [(e.start_time, e.run_id) async for e in client.list_workflows(f"WorkflowId = '{validate_case_id(case_id)}'")]
+    runs = [
+        (e.start_time, e.run_id) async for e in client.list_workflows(f"WorkflowId = '{validate_case_id(case_id)}'")
+    ]
     if not runs:
         raise UnknownCase(f"no case {case_id}")
     return [run_id for _, run_id in sorted(runs)]
@@ -47,10 +49,12 @@ async def case_from_temporal(client: Client, case_id: str) -> CaseState:
     history = await handle.fetch_history()
     last = history.events[-1]
     if not last.HasField("workflow_execution_completed_event_attributes"):
-        raise UnknownCase(f"case {case_id} did not complete ({status.name.lower() if status else 'unknown'}): "
-                          "no case state")
+        raise UnknownCase(
+            f"case {case_id} did not complete ({status.name.lower() if status else 'unknown'}): no case state"
+        )
     [state] = await client.data_converter.decode(
-        last.workflow_execution_completed_event_attributes.result.payloads, [CaseState])
+        last.workflow_execution_completed_event_attributes.result.payloads, [CaseState]
+    )
     return state
 
 
@@ -59,14 +63,22 @@ def _t(moment: datetime | None) -> str:
 
 
 def render_timeline(state: CaseState, runs: int) -> str:
-    lines = [f"case {state.case_id}  {state.status.value}  policy {state.policy.value}  track {state.track.value}  "
-             f"category {state.category.value}  ({runs} run{'s' if runs != 1 else ''} in Temporal's history)",
-             f"received {_t(state.received_at)}; first department {state.first_department or '-'}; "
-             f"department {state.department or '-'}" + (f"; repeat of {state.repeat_of}" if state.repeat_of else "")
-             + (f"; merged into {state.merged_into}" if state.merged_into else ""), ""]
+    lines = [
+        f"case {state.case_id}  {state.status.value}  policy {state.policy.value}  track {state.track.value}  "
+        f"category {state.category.value}  ({runs} run{'s' if runs != 1 else ''} in Temporal's history)",
+        f"received {_t(state.received_at)}; first department {state.first_department or '-'}; "
+        f"department {state.department or '-'}"
+        + (f"; repeat of {state.repeat_of}" if state.repeat_of else "")
+        + (f"; merged into {state.merged_into}" if state.merged_into else ""),
+        "",
+    ]
     for e in state.timeline:
-        who = f"{e.actor.role.value} {e.actor.id}" + (f" ({e.actor.department})" if e.actor and e.actor.department
-                                                       else "") if e.actor else "engine"
+        who = (
+            f"{e.actor.role.value} {e.actor.id}"
+            + (f" ({e.actor.department})" if e.actor and e.actor.department else "")
+            if e.actor
+            else "engine"
+        )
         detail = {k: v for k, v in e.detail.items() if k not in ("milestones", "location")}
         line = f"{_t(e.at)}  {e.kind.upper() if e.kind in ('breach', 'escalated') else e.kind:<20} {who}"
         if e.kind == "breach":
@@ -80,16 +92,26 @@ def render_timeline(state: CaseState, runs: int) -> str:
     lines += ["", f"{'milestone':<17} {'due':<19} {'done':<19} result"]
     for m in state.milestones:
         result = m.outcome + (" (by the resolution)" if m.settled == "resolution" else "")
-        lines.append(f"{m.name:<17} {_t(m.due_at):<19} {_t(m.done_at):<19} {result}"
-                     + (f" ({m.department})" if m.department else ""))
-    lines.append(f"\nbreaches: {', '.join(state.breaches) or 'none'}; escalated: "
-                 f"{state.escalation_reason if state.escalated else 'no'}"
-                 + (f"; leader {state.leader.name} ({state.leader.id})" if state.leader else ""))
+        lines.append(
+            f"{m.name:<17} {_t(m.due_at):<19} {_t(m.done_at):<19} {result}"
+            + (f" ({m.department})" if m.department else "")
+        )
+    lines.append(
+        f"\nbreaches: {', '.join(state.breaches) or 'none'}; escalated: "
+        f"{state.escalation_reason if state.escalated else 'no'}"
+        + (f"; leader {state.leader.name} ({state.leader.id})" if state.leader else "")
+    )
     return "\n".join(lines)
 
 
-async def export(client: Client, out: Path, *, case_ids: list[str] | None = None, closed_since: datetime | None = None,
-                 closed: bool = False) -> list[Path]:
+async def export(
+    client: Client,
+    out: Path,
+    *,
+    case_ids: list[str] | None = None,
+    closed_since: datetime | None = None,
+    closed: bool = False,
+) -> list[Path]:
     """Write each run's history as `<case id>__<run id>.json`."""
     out.mkdir(parents=True, exist_ok=True)
     if closed:
@@ -117,22 +139,26 @@ class ReplayReport:
 
     def __str__(self) -> str:
         rate = f", {self.replayed / self.seconds:.0f}/s" if self.seconds else ""
-        lines = [f"replayed {self.replayed} histories in {self.seconds:.2f}s{rate}: "
-                 + ("all deterministic" if not self.failures else f"{len(self.failures)} NON-DETERMINISTIC")]
+        lines = [
+            f"replayed {self.replayed} histories in {self.seconds:.2f}s{rate}: "
+            + ("all deterministic" if not self.failures else f"{len(self.failures)} NON-DETERMINISTIC")
+        ]
         lines += [f"  {name}: {why}" for name, why in sorted(self.failures.items())]
         return "\n".join(lines)
 
 
 async def replay(histories: list[WorkflowHistory], *, quiet: bool = False, stop_at_first: bool = False) -> ReplayReport:
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter(),
-                        workflow_runner=workflow_runner(settings.load().sandbox))
+    replayer = Replayer(
+        workflows=WORKFLOWS, data_converter=data_converter(), workflow_runner=workflow_runner(settings.load().sandbox)
+    )
     report = ReplayReport()
     started = time.perf_counter()
+
     async def each() -> AsyncIterator[WorkflowHistory]:
         for history in histories:
             yield history
 
-    with (nullcontext(_ignore) if quiet else progress("replaying", len(histories))) as advance:
+    with nullcontext(_ignore) if quiet else progress("replaying", len(histories)) as advance:
         async with replayer.workflow_replay_iterator(each()) as results:
             async for result in results:
                 report.replayed += 1
@@ -155,8 +181,9 @@ def history_files(path: Path) -> list[Path]:
 
 def _replay_chunk(paths: list[str]) -> ReplayReport:
     """In a worker process: replay these files, stopping at the first non-determinism."""
-    histories = [WorkflowHistory.from_json(Path(p).stem.split("__")[0], Path(p).read_text(encoding="utf-8"))
-                 for p in paths]
+    histories = [
+        WorkflowHistory.from_json(Path(p).stem.split("__")[0], Path(p).read_text(encoding="utf-8")) for p in paths
+    ]
     return asyncio.run(replay(histories, quiet=True, stop_at_first=True))
 
 
@@ -165,15 +192,19 @@ async def replay_files(files: list[Path], jobs: int) -> ReplayReport:
     survive a fork), in small chunks so the progress moves and the first non-determinism stops
     the rest at once."""
     if jobs <= 1 or len(files) <= 1:
-        return await replay([WorkflowHistory.from_json(f.stem.split("__")[0], f.read_text(encoding="utf-8"))
-                             for f in files], stop_at_first=True)
+        return await replay(
+            [WorkflowHistory.from_json(f.stem.split("__")[0], f.read_text(encoding="utf-8")) for f in files],
+            stop_at_first=True,
+        )
     size = max(1, min(50, len(files) // (jobs * 4)))
-    chunks = [[str(f) for f in files[i:i + size]] for i in range(0, len(files), size)]
+    chunks = [[str(f) for f in files[i : i + size]] for i in range(0, len(files), size)]
     report = ReplayReport()
     started = time.perf_counter()
     loop = asyncio.get_running_loop()
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool, \
-            progress(f"replaying on {jobs} processes", len(files)) as advance:
+    with (
+        ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool,
+        progress(f"replaying on {jobs} processes", len(files)) as advance,
+    ):
         pending = {loop.run_in_executor(pool, _replay_chunk, chunk) for chunk in chunks}
         try:
             while pending and not report.failures:

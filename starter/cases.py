@@ -204,13 +204,15 @@ async def execution_info(client: Client, case_id: str) -> WorkflowExecutionInfo:
     """The latest run's description, read without decoding its search attributes (the
     time-skipping test server cannot encode an unset datetime attribute, as a closed case's
     NextDeadline is). RPCError NOT_FOUND if there is no such case."""
-    response = await client.workflow_service.describe_workflow_execution(DescribeWorkflowExecutionRequest(
-        namespace=client.namespace, execution=WorkflowExecution(workflow_id=case_id)))
+    response = await client.workflow_service.describe_workflow_execution(
+        DescribeWorkflowExecutionRequest(namespace=client.namespace, execution=WorkflowExecution(workflow_id=case_id))
+    )
     return response.workflow_execution_info
 
 
-async def act(client: Client, case_id: str, update: str, payload: Command | dict[str, Any], *,
-              update_id: str | None = None) -> CaseState:
+async def act(
+    client: Client, case_id: str, update: str, payload: Command | dict[str, Any], *, update_id: str | None = None
+) -> CaseState:
     """Run one update on a case; the case's new state, or Rejected with the reason.
 
     With an update_id, the update is applied at most once per case and id: a retry with the same

@@ -113,9 +113,14 @@ async def cmd_show(args: argparse.Namespace) -> int:
 async def cmd_list(args: argparse.Namespace) -> int:
     from starter.supervise import list_cases, list_query
 
-    query = list_query(status=args.status, department=args.department, street=args.street, overdue=args.overdue,
-                       escalated=args.escalated,
-                       due_within=timedelta(hours=args.due_within) if args.due_within is not None else None)
+    query = list_query(
+        status=args.status,
+        department=args.department,
+        street=args.street,
+        overdue=args.overdue,
+        escalated=args.escalated,
+        due_within=timedelta(hours=args.due_within) if args.due_within is not None else None,
+    )
     if args.stuck:
         return await _list_stuck(query, args.json)
     cases = await list_cases(await connect(), query, limit=args.limit)
@@ -125,11 +130,28 @@ async def cmd_list(args: argparse.Namespace) -> int:
     from sla import BUSINESS_TZ
     from starter.columns import table
 
-    rows = [[c.case_id, c.status or "-", c.department or "-", c.street or "-",
-             c.next_deadline.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M") if c.next_deadline else "-",
-             c.breaches, c.overdue, "yes" if c.escalated else ""] for c in cases]
-    print("\n".join(table(["case", "status", "department", "street", "next deadline", "breaches", "overdue",
-                           "escalated"], rows, right=(5, 6))))
+    rows = [
+        [
+            c.case_id,
+            c.status or "-",
+            c.department or "-",
+            c.street or "-",
+            c.next_deadline.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M") if c.next_deadline else "-",
+            c.breaches,
+            c.overdue,
+            "yes" if c.escalated else "",
+        ]
+        for c in cases
+    ]
+    print(
+        "\n".join(
+            table(
+                ["case", "status", "department", "street", "next deadline", "breaches", "overdue", "escalated"],
+                rows,
+                right=(5, 6),
+            )
+        )
+    )
     print(f"{len(cases)} case{'s' if len(cases) != 1 else ''} ({query})")
     return 0
 
@@ -144,9 +166,16 @@ async def _list_stuck(query: str, as_json: bool) -> int:
         return 0
     from starter.columns import table
 
-    rows = [[s.case_id, s.attempts,
-             s.failing_since.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M") if s.failing_since else "-",
-             s.cause or "-", " ".join(s.error.split())[:160]] for s in stuck]
+    rows = [
+        [
+            s.case_id,
+            s.attempts,
+            s.failing_since.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M") if s.failing_since else "-",
+            s.cause or "-",
+            " ".join(s.error.split())[:160],
+        ]
+        for s in stuck
+    ]
     print("\n".join(table(["case", "attempts", "failing since", "cause", "error"], rows, right=(1,))))
     print(f"{len(stuck)} case{'s' if len(stuck) != 1 else ''} failing their workflow task ({query})")
     return 0
@@ -161,9 +190,14 @@ async def cmd_stats(args: argparse.Namespace) -> int:
     since, until = default_period(args.since, args.until)
     calendar = WorkingCalendar.from_file(settings.load().calendar_file)
     rows = compute(open_read_model(), since=since, until=until, by=args.by, calendar=calendar)
-    print(render_json(rows) if args.json else render_csv(rows) if args.csv else
-          f"cases received {since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M}\n" + render_table(rows, args.by),
-          end="" if args.csv else "\n")
+    print(
+        render_json(rows)
+        if args.json
+        else render_csv(rows)
+        if args.csv
+        else f"cases received {since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M}\n" + render_table(rows, args.by),
+        end="" if args.csv else "\n",
+    )
     return 0
 
 
@@ -173,16 +207,21 @@ async def cmd_hotspots(args: argparse.Namespace) -> int:
 
     until = args.until or datetime.now(timezone.utc) + timedelta(seconds=1)
     since = args.since or until - timedelta(days=90)
-    spots = find_hotspots(open_read_model(), since=since, until=until, window=timedelta(days=args.days),
-                          threshold=args.min, by=args.by)
+    spots = find_hotspots(
+        open_read_model(), since=since, until=until, window=timedelta(days=args.days), threshold=args.min, by=args.by
+    )
     if args.json:
         print(json.dumps([h.as_json() for h in spots], ensure_ascii=False))
     for h in spots if not args.json else []:
-        print(f"{h.people} people, {h.category} in {h.street} {h.community}{' ' + h.grid if h.grid else ''}, "
-              f"{h.first_at:%Y-%m-%d} to {h.last_at:%Y-%m-%d}: {', '.join(h.case_ids)}")
+        print(
+            f"{h.people} people, {h.category} in {h.street} {h.community}{' ' + h.grid if h.grid else ''}, "
+            f"{h.first_at:%Y-%m-%d} to {h.last_at:%Y-%m-%d}: {', '.join(h.case_ids)}"
+        )
     if not args.json:
-        print(f"{len(spots)} cluster{'s' if len(spots) != 1 else ''} of at least {args.min} people "
-              f"within {args.days} days")
+        print(
+            f"{len(spots)} cluster{'s' if len(spots) != 1 else ''} of at least {args.min} people "
+            f"within {args.days} days"
+        )
     if args.open_cases and spots:
         from starter.progress import progress
 
@@ -191,8 +230,10 @@ async def cmd_hotspots(args: argparse.Namespace) -> int:
             for h in spots:
                 filed = await file_complaint(client, h.patrol_case_id, {"complaint": h.patrol_complaint()})
                 advance(1)
-                print(f"{'opened' if filed.created else 'already open'}: grid-patrol case {h.patrol_case_id}",
-                      file=sys.stderr if args.json else sys.stdout)
+                print(
+                    f"{'opened' if filed.created else 'already open'}: grid-patrol case {h.patrol_case_id}",
+                    file=sys.stderr if args.json else sys.stdout,
+                )
     return 0
 
 
@@ -210,8 +251,9 @@ async def cmd_export(args: argparse.Namespace) -> int:
 
     if not args.case_ids and not args.closed:
         raise InvalidInput("export: name case ids, or --closed")
-    written = await export(await connect(), args.out, case_ids=args.case_ids, closed=args.closed,
-                           closed_since=args.since)
+    written = await export(
+        await connect(), args.out, case_ids=args.case_ids, closed=args.closed, closed_since=args.since
+    )
     print(f"wrote {len(written)} histor{'y' if len(written) == 1 else 'ies'} to {args.out}")
     return 0
 
@@ -253,11 +295,16 @@ async def cmd_codec_server(args: argparse.Namespace) -> int:
 
     # The gateway's own codec endpoint, served alone at / (the gateway serves it at /codec).
     config = settings.load()
-    state = CodecState(IdentityStore(config.identities_file), RateLimiter(config.rate_limit, config.rate_burst),
-                       EncryptionCodec(keyring_from_settings()))
+    state = CodecState(
+        IdentityStore(config.identities_file),
+        RateLimiter(config.rate_limit, config.rate_burst),
+        EncryptionCodec(keyring_from_settings()),
+    )
     running = server(codec_app(state, args.origin), args.host, args.port)
-    print(f"codec server on http://{args.host}:{args.port} for {args.origin} "
-          "(supervisor and auditor keys only)", flush=True)
+    print(
+        f"codec server on http://{args.host}:{args.port} for {args.origin} (supervisor and auditor keys only)",
+        flush=True,
+    )
     await serve_until_cancelled(running)
     return 0
 
@@ -274,8 +321,11 @@ async def cmd_identity(args: argparse.Namespace) -> int:
             if args.password_stdin:
                 password = sys.stdin.readline().rstrip("\r\n")
             key = store.add(args.id, Role(args.role), department=args.department, name=args.name, password=password)
-            print(f"identity {args.id}: {args.role}" + (f" of {args.department}" if args.department else "")
-                  + f" in {store.path}")
+            print(
+                f"identity {args.id}: {args.role}"
+                + (f" of {args.department}" if args.department else "")
+                + f" in {store.path}"
+            )
             if key is None:
                 print("console password set (stored as a scrypt hash)")
             else:
@@ -289,9 +339,14 @@ async def cmd_identity(args: argparse.Namespace) -> int:
 
             rows = []
             for identity in sorted(store.identities().values(), key=lambda i: i.id):
-                state = f"revoked {identity.revoked_at}" if identity.revoked_at else (
-                    f"{len(identity.keys)} key{'s' if len(identity.keys) != 1 else ''}"
-                    + (", console password" if identity.password else ""))
+                state = (
+                    f"revoked {identity.revoked_at}"
+                    if identity.revoked_at
+                    else (
+                        f"{len(identity.keys)} key{'s' if len(identity.keys) != 1 else ''}"
+                        + (", console password" if identity.password else "")
+                    )
+                )
                 rows.append([identity.id, identity.role.value, identity.department or "-", identity.name or "-", state])
             print("\n".join(table(["identity", "role", "department", "name", "state"], rows)))
     except IdentityError as err:
@@ -309,8 +364,9 @@ async def cmd_rebuild(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m starter", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m starter", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = p.add_subparsers(dest="command", required=True)
     c = sub.add_parser("file", help="file a complaint as a new case")
     c.add_argument("case_id")
@@ -333,8 +389,11 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--overdue", action="store_true", help="a deadline has passed and is not met")
     c.add_argument("--escalated", action="store_true")
     c.add_argument("--due-within", type=float, metavar="HOURS", help="next deadline within this many hours")
-    c.add_argument("--stuck", action="store_true",
-                   help="only cases whose workflow task keeps failing, with the error (describes each open case)")
+    c.add_argument(
+        "--stuck",
+        action="store_true",
+        help="only cases whose workflow task keeps failing, with the error (describes each open case)",
+    )
     c.add_argument("--limit", type=int, default=200)
     c.add_argument("--json", action="store_true")
     c.set_defaults(run=cmd_list)

@@ -17,7 +17,8 @@ def _wanted() -> dict[str, IndexedValueType.ValueType]:
 
 async def missing_search_attributes(client: Client) -> list[str]:
     listed = await client.operator_service.list_search_attributes(
-        ListSearchAttributesRequest(namespace=client.namespace))
+        ListSearchAttributesRequest(namespace=client.namespace)
+    )
     have = set(listed.custom_attributes)
     return [name for name in _wanted() if name not in have]
 
@@ -39,15 +40,18 @@ async def check_namespace(client: Client) -> None:
             raise NamespaceNotReady(
                 f"namespace {client.namespace!r} does not exist: create it "
                 f"(`temporal operator namespace create {client.namespace}`), then run "
-                "`python -m starter setup-cluster`") from err
+                "`python -m starter setup-cluster`"
+            ) from err
         raise NamespaceNotReady(
             f"cannot read the search attributes of namespace {client.namespace!r} ({err.status.name}: "
-            f"{err.message}); an operator runs `python -m starter setup-cluster` once") from err
+            f"{err.message}); an operator runs `python -m starter setup-cluster` once"
+        ) from err
     if missing:
         raise NamespaceNotReady(
             f"namespace {client.namespace!r} lacks the engine's search attributes {', '.join(missing)}: "
             "run `python -m starter setup-cluster` once (with TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE "
-            "set), then start the worker again")
+            "set), then start the worker again"
+        )
 
 
 async def ensure_search_attributes(client: Client) -> list[str]:
@@ -63,8 +67,9 @@ async def ensure_search_attributes(client: Client) -> list[str]:
         added = []
         for name, kind in wanted.items():
             try:
-                await client.operator_service.add_search_attributes(AddSearchAttributesRequest(
-                    namespace=client.namespace, search_attributes={name: kind}))
+                await client.operator_service.add_search_attributes(
+                    AddSearchAttributesRequest(namespace=client.namespace, search_attributes={name: kind})
+                )
             except RPCError as add_err:
                 if "already exists" not in add_err.message:
                     raise
@@ -73,6 +78,9 @@ async def ensure_search_attributes(client: Client) -> list[str]:
         return added
 
     if missing:
-        await client.operator_service.add_search_attributes(AddSearchAttributesRequest(
-            namespace=client.namespace, search_attributes={name: wanted[name] for name in missing}))
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=client.namespace, search_attributes={name: wanted[name] for name in missing}
+            )
+        )
     return missing

@@ -70,8 +70,9 @@ def load_keyring(setting: str | None, key_file: Path) -> Keyring:
         key_file.parent.mkdir(parents=True, exist_ok=True)
         key_file.write_text(Keyring.generate("dev-1").format())
         key_file.chmod(0o600)
-        log.warning("created a development encryption key; set COMPLAINTS_CODEC_KEYS in production",
-                    key_file=str(key_file))
+        log.warning(
+            "created a development encryption key; set COMPLAINTS_CODEC_KEYS in production", key_file=str(key_file)
+        )
     return Keyring.parse(key_file.read_text().strip())
 
 
@@ -86,8 +87,12 @@ class EncryptionCodec(PayloadCodec):
         out = []
         for p in payloads:
             nonce = os.urandom(12)
-            out.append(Payload(metadata={"encoding": ENCODING, KEY_ID: key_id.encode()},
-                               data=nonce + cipher.encrypt(nonce, p.SerializeToString(), None)))
+            out.append(
+                Payload(
+                    metadata={"encoding": ENCODING, KEY_ID: key_id.encode()},
+                    data=nonce + cipher.encrypt(nonce, p.SerializeToString(), None),
+                )
+            )
         return out
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:

@@ -22,7 +22,8 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]], *, right: Se
     last = len(headers) - 1
 
     def line(values: Sequence[str]) -> str:
-        return " ".join(v if i == last and i not in right else pad(v, widths[i], i in right)
-                        for i, v in enumerate(values)).rstrip()
+        return " ".join(
+            v if i == last and i not in right else pad(v, widths[i], i in right) for i, v in enumerate(values)
+        ).rstrip()
 
     return [line(list(headers)), *(line(r) for r in cells)]

@@ -48,5 +48,6 @@ def data_converter(keyring: Keyring | None = None) -> DataConverter:
     """Pydantic payloads, encrypted with the keyring (default: from settings)."""
     from starter.codec import EncryptionCodec, keyring_from_settings
 
-    return DataConverter(payload_converter_class=CasePayloadConverter,
-                         payload_codec=EncryptionCodec(keyring or keyring_from_settings()))
+    return DataConverter(
+        payload_converter_class=CasePayloadConverter, payload_codec=EncryptionCodec(keyring or keyring_from_settings())
+    )

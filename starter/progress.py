@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 def progress(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
     """Yields `advance(n)`; shows a bar only on a terminal."""
     if not sys.stderr.isatty():
+
         def quiet(n: int = 1) -> None:
             pass
 

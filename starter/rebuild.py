@@ -23,8 +23,10 @@ class RebuildReport:
     skipped: dict[str, str] = field(default_factory=dict)  # case id -> why
 
     def __str__(self) -> str:
-        lines = [f"restored {len(self.restored)} cases ({self.open} open, {len(self.restored) - self.open} ended), "
-                 f"{self.events} events"]
+        lines = [
+            f"restored {len(self.restored)} cases ({self.open} open, {len(self.restored) - self.open} ended), "
+            f"{self.events} events"
+        ]
         lines += [f"skipped {case_id}: {why}" for case_id, why in sorted(self.skipped.items())]
         return "\n".join(lines)
 
@@ -68,6 +70,8 @@ async def _restore(client: Client, read_model: ReadModel, case_id: str) -> CaseS
             completed = history.events[-1].workflow_execution_completed_event_attributes
             [state] = await client.data_converter.decode(completed.result.payloads, [CaseState])
         case status:
-            return f"the workflow {status.name.lower() if status else 'is in an unknown state'}: no case state to restore"
+            return (
+                f"the workflow {status.name.lower() if status else 'is in an unknown state'}: no case state to restore"
+            )
     await asyncio.to_thread(read_model.record, snapshot_of(state, case_input.complaint, info.execution.run_id))
     return state

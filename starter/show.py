@@ -21,8 +21,9 @@ def render(state: CaseState) -> str:
         + (f"  leader {state.leader.name} ({state.leader.id})" if state.leader else ""),
     ]
     if state.reopen_count or state.satisfaction:
-        lines.append(f"  satisfaction {state.satisfaction.value if state.satisfaction else '-'}, "
-                     f"reopened {state.reopen_count}x")
+        lines.append(
+            f"  satisfaction {state.satisfaction.value if state.satisfaction else '-'}, reopened {state.reopen_count}x"
+        )
     lines.append("  milestone         due               done              state")
     for m in state.milestones:
         status = m.outcome

@@ -68,9 +68,14 @@ def list_query(
 def listed(execution: WorkflowExecution) -> ListedCase:
     a = execution.typed_search_attributes
     return ListedCase(
-        case_id=execution.id, status=a.get(sa.CASE_STATUS), department=a.get(sa.DEPARTMENT),
-        street=a.get(sa.STREET), category=a.get(sa.CATEGORY), next_deadline=a.get(sa.NEXT_DEADLINE),
-        breaches=a.get(sa.BREACH_COUNT) or 0, overdue=a.get(sa.OVERDUE_COUNT) or 0,
+        case_id=execution.id,
+        status=a.get(sa.CASE_STATUS),
+        department=a.get(sa.DEPARTMENT),
+        street=a.get(sa.STREET),
+        category=a.get(sa.CATEGORY),
+        next_deadline=a.get(sa.NEXT_DEADLINE),
+        breaches=a.get(sa.BREACH_COUNT) or 0,
+        overdue=a.get(sa.OVERDUE_COUNT) or 0,
         escalated=bool(a.get(sa.ESCALATED)),
     )
 
@@ -79,8 +84,9 @@ async def list_cases(client: Client, query: str, limit: int = 200) -> list[Liste
     return [listed(execution) async for execution in client.list_workflows(query, limit=limit)]
 
 
-async def list_page(client: Client, query: str, page_size: int,
-                    page_token: bytes | None = None) -> tuple[list[ListedCase], bytes | None]:
+async def list_page(
+    client: Client, query: str, page_size: int, page_token: bytes | None = None
+) -> tuple[list[ListedCase], bytes | None]:
     """One page of cases and the token of the next (None: this was the last)."""
     pages = client.list_workflows(query, page_size=page_size, next_page_token=page_token)
     await pages.fetch_next_page()
@@ -120,11 +126,14 @@ async def stuck_cases(client: Client, query: str, *, concurrency: int = 16) -> l
                     last = event
         failure = last.workflow_task_failed_event_attributes if last else None
         return StuckCase(
-            case_id=case_id, attempts=pending.attempt,
+            case_id=case_id,
+            attempts=pending.attempt,
             failing_since=last.event_time.ToDatetime(tzinfo=timezone.utc) if last else None,
             cause=WorkflowTaskFailedCause.Name(failure.cause).removeprefix("WORKFLOW_TASK_FAILED_CAUSE_")
-            if failure else None,
-            error=failure.failure.message if failure else "(the failure is not in the history yet)")
+            if failure
+            else None,
+            error=failure.failure.message if failure else "(the failure is not in the history yet)",
+        )
 
     ids = [execution.id async for execution in client.list_workflows(query)]
     found = await asyncio.gather(*(look(case_id) for case_id in ids))

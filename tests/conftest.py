@@ -97,8 +97,9 @@ async def client(env: WorkflowEnvironment, sender: RecordingSender, read_model: 
     # One worker for the whole session: time skipping is global to the test server, and a case
     # left open by an earlier test must still have a worker when its timers fire.
     queue = f"complaints-{uuid.uuid4().hex[:8]}"
-    worker = create_worker(env.client, task_queue=queue, sender=sender, calendar=WorkingCalendar(),
-                           read_model=read_model)
+    worker = create_worker(
+        env.client, task_queue=queue, sender=sender, calendar=WorkingCalendar(), read_model=read_model
+    )
     async with worker:
         env.client.task_queue = queue  # type: ignore[attr-defined]
         yield env.client

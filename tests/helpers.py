@@ -51,8 +51,9 @@ def make_identities(path: Path) -> Keys:
 
 
 def gateway_settings(tmp: Path, *, task_queue: str = "complaints", **changes: Any) -> settings.Settings:
-    return dataclasses.replace(settings.load(), identities_file=tmp / "identities.toml", task_queue=task_queue,
-                               rate_limit=0.0, **changes)
+    return dataclasses.replace(
+        settings.load(), identities_file=tmp / "identities.toml", task_queue=task_queue, rate_limit=0.0, **changes
+    )
 
 
 @asynccontextmanager
@@ -70,8 +71,9 @@ async def dev_engine(folder: Path) -> AsyncIterator[tuple[Client, ReadModel, str
     queue = f"complaints-{uuid.uuid4().hex[:8]}"
     read_model = ReadModel(f"sqlite:///{folder / 'complaints.db'}", TEST_PHONE_KEY)
     try:
-        async with create_worker(env.client, task_queue=queue, sender=RecordingSender(), calendar=WorkingCalendar(),
-                                 read_model=read_model):
+        async with create_worker(
+            env.client, task_queue=queue, sender=RecordingSender(), calendar=WorkingCalendar(), read_model=read_model
+        ):
             yield env.client, read_model, queue
     finally:
         await env.shutdown()

@@ -46,8 +46,17 @@ class PostgresServer:
         subprocess.run([*self.as_user, *cmd], check=True, capture_output=True, timeout=120)
 
     def start(self) -> None:
-        self._run(self.pg_ctl, "-D", self.data, "-w", "-l", os.path.join(self.folder, "log"),
-                  "-o", f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+        self._run(
+            self.pg_ctl,
+            "-D",
+            self.data,
+            "-w",
+            "-l",
+            os.path.join(self.folder, "log"),
+            "-o",
+            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "start",
+        )
 
     def stop(self) -> None:
         self._run(self.pg_ctl, "-D", self.data, "-m", "immediate", "-w", "stop")

@@ -34,13 +34,15 @@ LEADER = actor("leader", id="L1")
 
 async def closed_loop(client: Client, case_id: str, env) -> str | None:
     filed = await file_complaint(client, case_id, {"complaint": complaint()}, task_queue=client.task_queue)
-    for update, payload in [("dispatch", {"actor": D, "department": "住建局"}),
-                            ("record_contact", {"actor": H, "note": "n"}),
-                            ("record_verification", {"actor": H, "findings": "f"}),
-                            ("reply", {"actor": H, "message": "m"}),
-                            ("submit_opinion", {"actor": H, "findings": "f", "handling": "h", "next_steps": "n"}),
-                            ("resolve", {"actor": H, "resolution": "r"}),
-                            ("record_follow_up", {"actor": H, "satisfaction": "satisfied"})]:
+    for update, payload in [
+        ("dispatch", {"actor": D, "department": "住建局"}),
+        ("record_contact", {"actor": H, "note": "n"}),
+        ("record_verification", {"actor": H, "findings": "f"}),
+        ("reply", {"actor": H, "message": "m"}),
+        ("submit_opinion", {"actor": H, "findings": "f", "handling": "h", "next_steps": "n"}),
+        ("resolve", {"actor": H, "resolution": "r"}),
+        ("record_follow_up", {"actor": H, "satisfaction": "satisfied"}),
+    ]:
         await act(client, case_id, update, payload)
     return filed.run_id
 
@@ -59,13 +61,21 @@ async def breached_escalated_reopened(client: Client, case_id: str, env) -> None
 
 
 async def major_13710_monthly(client: Client, case_id: str, env) -> None:
-    await file_complaint(client, case_id, {"complaint": complaint(track="major"), "policy": "13710"},
-                         task_queue=client.task_queue)
+    await file_complaint(
+        client, case_id, {"complaint": complaint(track="major"), "policy": "13710"}, task_queue=client.task_queue
+    )
     await act(client, case_id, "dispatch", {"actor": D, "department": "住建局"})
     await act(client, case_id, "report_progress", {"actor": H, "note": "三日报告"})
-    await act(client, case_id, "request_extension",
-                  {"actor": H, "reason": "r", "until": (await state(client, case_id)).milestones[3].due_at.replace(
-                      year=2099).isoformat()})
+    await act(
+        client,
+        case_id,
+        "request_extension",
+        {
+            "actor": H,
+            "reason": "r",
+            "until": (await state(client, case_id)).milestones[3].due_at.replace(year=2099).isoformat(),
+        },
+    )
     await act(client, case_id, "decide_extension", {"actor": S, "approve": False})
     await env.sleep(timedelta(days=65))
     await act(client, case_id, "report_progress", {"actor": H, "note": "月报"})
@@ -76,8 +86,9 @@ async def major_13710_monthly(client: Client, case_id: str, env) -> None:
 
 
 async def continued_as_new(client: Client, case_id: str, env) -> str | None:
-    case_input = CaseInput.model_validate({"complaint": complaint(channel="grid_patrol", complainant=None),
-                                           "max_history_events": 200})
+    case_input = CaseInput.model_validate(
+        {"complaint": complaint(channel="grid_patrol", complainant=None), "max_history_events": 200}
+    )
     filed = await file_complaint(client, case_id, case_input, task_queue=client.task_queue)
     await act(client, case_id, "dispatch", {"actor": D, "department": "住建局"})
     for i in range(45):
@@ -97,11 +108,14 @@ async def merged(client: Client, case_id: str, env) -> str | None:
     await act(client, carrier, "dispatch", {"actor": D, "department": "住建局"})
     await act(client, carrier, "record_contact", {"actor": H, "note": "n"})
     await asyncio.sleep(1)  # the carrier's row reaches the read model
-    filed = await file_complaint(client, case_id, {"complaint": complaint(complainant=person)},
-                                 task_queue=client.task_queue)
+    filed = await file_complaint(
+        client, case_id, {"complaint": complaint(complainant=person)}, task_queue=client.task_queue
+    )
     await client.get_workflow_handle(case_id).result()
-    for update, payload in [("resolve", {"actor": H, "resolution": "r"}),
-                            ("record_follow_up", {"actor": H, "satisfaction": "satisfied"})]:
+    for update, payload in [
+        ("resolve", {"actor": H, "resolution": "r"}),
+        ("record_follow_up", {"actor": H, "satisfaction": "satisfied"}),
+    ]:
         await act(client, carrier, update, payload)
     return filed.run_id
 
@@ -109,8 +123,9 @@ async def merged(client: Client, case_id: str, env) -> str | None:
 async def repeat_of_closed(client: Client, case_id: str, env) -> str | None:
     person = {"name": "李", "phone": "13887654321"}
     await closed_loop_for(client, f"earlier-{case_id}", person)
-    filed = await file_complaint(client, case_id, {"complaint": complaint(complainant=person)},
-                                 task_queue=client.task_queue)
+    filed = await file_complaint(
+        client, case_id, {"complaint": complaint(complainant=person)}, task_queue=client.task_queue
+    )
     await act(client, case_id, "dispatch", {"actor": D, "department": "住建局"})
     await act(client, case_id, "assign_leader", {"actor": S, "leader": {"id": "L1", "name": "张书记"}})
     await act(client, case_id, "record_contact", {"actor": LEADER, "note": "领导约见诉求人"})
@@ -121,10 +136,12 @@ async def repeat_of_closed(client: Client, case_id: str, env) -> str | None:
 
 async def closed_loop_for(client: Client, case_id: str, person: dict) -> None:
     await file_complaint(client, case_id, {"complaint": complaint(complainant=person)}, task_queue=client.task_queue)
-    for update, payload in [("dispatch", {"actor": D, "department": "住建局"}),
-                            ("record_contact", {"actor": H, "note": "n"}),
-                            ("resolve", {"actor": H, "resolution": "r"}),
-                            ("record_follow_up", {"actor": H, "satisfaction": "satisfied"})]:
+    for update, payload in [
+        ("dispatch", {"actor": D, "department": "住建局"}),
+        ("record_contact", {"actor": H, "note": "n"}),
+        ("resolve", {"actor": H, "resolution": "r"}),
+        ("record_follow_up", {"actor": H, "satisfaction": "satisfied"}),
+    ]:
         await act(client, case_id, update, payload)
     await client.get_workflow_handle(case_id).result()
 
@@ -138,8 +155,17 @@ async def second_stage_warning_suspension_whistle(client: Client, case_id: str, 
     await act(client, case_id, "decide_suspension", {"actor": S, "approve": True})
     await env.sleep(timedelta(hours=5))
     await act(client, case_id, "resume", {"actor": S})
-    await act(client, case_id, "summon_departments", {"actor": actor("community", "塘家社区"), "notice_no": "7号",
-                                                      "departments": ["水务局", "城管局"], "reason": "r"})
+    await act(
+        client,
+        case_id,
+        "summon_departments",
+        {
+            "actor": actor("community", "塘家社区"),
+            "notice_no": "7号",
+            "departments": ["水务局", "城管局"],
+            "reason": "r",
+        },
+    )
     await act(client, case_id, "report_in", {"actor": actor("handler", "水务局"), "note": "n"})
     await env.sleep(timedelta(hours=3))  # 城管局 never reports: a breach
     await act(client, case_id, "resolve", {"actor": H, "resolution": "r"})
@@ -155,19 +181,32 @@ async def claim_taken_over(client: Client, case_id: str, env) -> str | None:
     await file_complaint(client, gone, {"complaint": complaint(complainant=person)}, task_queue=client.task_queue)
     await asyncio.sleep(1)  # its row and claim reach the read model
     await client.get_workflow_handle(gone).terminate(reason="recording: gone without closing")
-    filed = await file_complaint(client, case_id, {"complaint": complaint(complainant=person)},
-                                 task_queue=client.task_queue)
-    for update, payload in [("dispatch", {"actor": D, "department": "住建局"}),
-                            ("record_contact", {"actor": H, "note": "n"}),
-                            ("resolve", {"actor": H, "resolution": "r"}),
-                            ("record_follow_up", {"actor": H, "satisfaction": "satisfied"})]:
+    filed = await file_complaint(
+        client, case_id, {"complaint": complaint(complainant=person)}, task_queue=client.task_queue
+    )
+    for update, payload in [
+        ("dispatch", {"actor": D, "department": "住建局"}),
+        ("record_contact", {"actor": H, "note": "n"}),
+        ("resolve", {"actor": H, "resolution": "r"}),
+        ("record_follow_up", {"actor": H, "satisfaction": "satisfied"}),
+    ]:
         await act(client, case_id, update, payload)
     return filed.run_id
 
 
-SCENARIOS = {f.__name__: f for f in (
-    closed_loop, breached_escalated_reopened, major_13710_monthly, continued_as_new, merged, repeat_of_closed,
-    second_stage_warning_suspension_whistle, claim_taken_over)}
+SCENARIOS = {
+    f.__name__: f
+    for f in (
+        closed_loop,
+        breached_escalated_reopened,
+        major_13710_monthly,
+        continued_as_new,
+        merged,
+        repeat_of_closed,
+        second_stage_warning_suspension_whistle,
+        claim_taken_over,
+    )
+}
 
 
 async def main() -> None:
@@ -175,8 +214,9 @@ async def main() -> None:
     queue = f"record-{uuid.uuid4().hex[:6]}"
     try:
         read_model = ReadModel(f"sqlite:///{tempfile.mkdtemp()}/recording.db", b"recording")
-        async with create_worker(env.client, task_queue=queue, sender=RecordingSender(), calendar=WorkingCalendar(),
-                                 read_model=read_model):
+        async with create_worker(
+            env.client, task_queue=queue, sender=RecordingSender(), calendar=WorkingCalendar(), read_model=read_model
+        ):
             env.client.task_queue = queue  # type: ignore[attr-defined]
             names = sys.argv[1:]
             unknown = [n for n in names if n not in SCENARIOS]
@@ -189,10 +229,16 @@ async def main() -> None:
                 await handle.result()
                 # Not describe(): the time-skipping server cannot decode a search attribute once unset.
                 last = await handle.fetch_history()
-                first = await env.client.get_workflow_handle(case_id, run_id=first_run).fetch_history() \
-                    if first_run else last
-                runs = [first, last] if first.events[-1].HasField(
-                    "workflow_execution_continued_as_new_event_attributes") else [last]
+                first = (
+                    await env.client.get_workflow_handle(case_id, run_id=first_run).fetch_history()
+                    if first_run
+                    else last
+                )
+                runs = (
+                    [first, last]
+                    if first.events[-1].HasField("workflow_execution_continued_as_new_event_attributes")
+                    else [last]
+                )
                 for n, history in enumerate(runs, 1):
                     name = scenario.__name__ + (f"_run{n}" if len(runs) > 1 else "")
                     (OUT / f"{name}.json").write_text(history.to_json(), encoding="utf-8")

@@ -23,7 +23,10 @@ NOW = datetime(2026, 11, 23, 9, tzinfo=timezone.utc)
 ODD_TEXT = st.one_of(
     st.text(max_size=30),
     st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=0, max_size=10),
-    st.just("\u202e\u200b\ufeff"), st.just("　"), st.just("x" * 6000), st.just("𠀀" * 300),
+    st.just("\u202e\u200b\ufeff"),
+    st.just("　"),
+    st.just("x" * 6000),
+    st.just("𠀀" * 300),
 )
 ANY_JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | ODD_TEXT,
@@ -33,8 +36,11 @@ ANY_JSON = st.recursive(
 WHEN = st.one_of(
     st.datetimes(timezones=st.just(timezone.utc)).map(lambda d: d.isoformat()),
     st.datetimes().map(lambda d: d.isoformat()),  # no offset
-    st.just("2026-13-40T25:61:00+08:00"), st.just("yesterday"), st.just("9999-12-31T23:59:59+00:00"),
-    st.integers(), st.none(),
+    st.just("2026-13-40T25:61:00+08:00"),
+    st.just("yesterday"),
+    st.just("9999-12-31T23:59:59+00:00"),
+    st.integers(),
+    st.none(),
 )
 
 
@@ -51,10 +57,23 @@ def complaints(draw):
     c["track"] = draw(field_or("routine", ODD_TEXT, st.integers()))
     c["title"] = draw(field_or("断水", ODD_TEXT, ANY_JSON))
     c["description"] = draw(field_or("说明", ODD_TEXT))
-    c["complainant"] = draw(field_or(c["complainant"], st.none(), ANY_JSON, st.fixed_dictionaries(
-        {"name": ODD_TEXT, "phone": st.one_of(ODD_TEXT, st.from_regex(r"1[0-9]{9,11}", fullmatch=True))})))
-    c["location"] = draw(field_or(c["location"], ANY_JSON, st.fixed_dictionaries(
-        {"district": ODD_TEXT, "street": ODD_TEXT, "community": ODD_TEXT})))
+    c["complainant"] = draw(
+        field_or(
+            c["complainant"],
+            st.none(),
+            ANY_JSON,
+            st.fixed_dictionaries(
+                {"name": ODD_TEXT, "phone": st.one_of(ODD_TEXT, st.from_regex(r"1[0-9]{9,11}", fullmatch=True))}
+            ),
+        )
+    )
+    c["location"] = draw(
+        field_or(
+            c["location"],
+            ANY_JSON,
+            st.fixed_dictionaries({"district": ODD_TEXT, "street": ODD_TEXT, "community": ODD_TEXT}),
+        )
+    )
     if draw(st.booleans()):
         c["received_at"] = draw(WHEN)
     if draw(st.booleans()):
@@ -66,8 +85,17 @@ def complaints(draw):
 def commands(draw):
     update = draw(st.sampled_from(sorted(UPDATES)))
     fields = UPDATES[update].model_fields
-    payload = {"actor": draw(field_or(actor("supervisor"), ANY_JSON, st.fixed_dictionaries(
-        {"id": ODD_TEXT, "role": st.sampled_from(["handler", "mayor", ""]), "department": ODD_TEXT})))}
+    payload = {
+        "actor": draw(
+            field_or(
+                actor("supervisor"),
+                ANY_JSON,
+                st.fixed_dictionaries(
+                    {"id": ODD_TEXT, "role": st.sampled_from(["handler", "mayor", ""]), "department": ODD_TEXT}
+                ),
+            )
+        )
+    }
     for name in fields:
         if name != "actor" and draw(st.integers(0, 4)):
             payload[name] = draw(st.one_of(ANY_JSON, WHEN, ODD_TEXT))
@@ -75,9 +103,19 @@ def commands(draw):
 
 
 def _names_a_field(message: str) -> bool:
-    return ":" in message and any(part in message for part in (
-        "complaint", "policy", "actor", "carried", "max_history_events", "case_id", "update", *(
-            f for model in UPDATES.values() for f in model.model_fields)))
+    return ":" in message and any(
+        part in message
+        for part in (
+            "complaint",
+            "policy",
+            "actor",
+            "carried",
+            "max_history_events",
+            "case_id",
+            "update",
+            *(f for model in UPDATES.values() for f in model.model_fields),
+        )
+    )
 
 
 @settings(max_examples=400, deadline=None, derandomize=True)

@@ -11,8 +11,24 @@ from tests.test_worker_process import ROOT
 
 
 def test_quick_bench_runs_every_measurement(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "bench", "--quick", "--seconds", "2", "--open-cases", "60",
-                           "--out", str(tmp_path / "bench")], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--quick",
+            "--seconds",
+            "2",
+            "--open-cases",
+            "60",
+            "--out",
+            str(tmp_path / "bench"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stdout.splitlines()
     assert any(line.startswith("closed loops") for line in lines), done.stdout

@@ -26,8 +26,9 @@ LEADER = {"id": "L1", "name": "张书记"}
 
 async def start(client: Client, *, policy: str = "1030", **fields) -> str:
     case_id = new_id()
-    filed = await file_complaint(client, case_id, {"complaint": complaint(**fields), "policy": policy},
-                                 task_queue=client.task_queue)
+    filed = await file_complaint(
+        client, case_id, {"complaint": complaint(**fields), "policy": policy}, task_queue=client.task_queue
+    )
     assert filed.created
     return case_id
 
@@ -67,7 +68,15 @@ async def test_full_closed_loop(client, sender):
     assert result.breaches == []
     assert all(m.done_at and not m.breached for m in result.milestones)
     assert [m.name for m in result.milestones] == [
-        "acknowledge", "dispatch", "resolve", "contact", "verify", "reply", "opinion", "follow_up"]
+        "acknowledge",
+        "dispatch",
+        "resolve",
+        "contact",
+        "verify",
+        "reply",
+        "opinion",
+        "follow_up",
+    ]
     assert kinds(result)[-1] == "closed" and "acknowledged" in kinds(result)
     await sender.wait_for(case_id, "complainant", "acknowledgement")
     ack = next(n for n in sender.notices if n.case_id == case_id and n.kind.value == "acknowledgement")
@@ -125,9 +134,12 @@ async def test_dispatch_deadline_and_acknowledgement(env, client, sender):
 async def test_escalation_after_fifty_working_days_and_only_the_leader_resolves(env, client, sender):
     case_id = await start(client)
     s = await act(client, case_id, "dispatch", {"actor": DISPATCHER, "department": "住建局"})
-    for update, payload in [("record_contact", {"note": "n"}), ("record_verification", {"findings": "f"}),
-                            ("reply", {"message": "m"}),
-                            ("submit_opinion", {"findings": "f", "handling": "h", "next_steps": "n"})]:
+    for update, payload in [
+        ("record_contact", {"note": "n"}),
+        ("record_verification", {"findings": "f"}),
+        ("reply", {"message": "m"}),
+        ("submit_opinion", {"findings": "f", "handling": "h", "next_steps": "n"}),
+    ]:
         await act(client, case_id, update, {"actor": HANDLER, **payload})
     resolve_due = milestone(s, "resolve").due_at
     assert resolve_due == deadline(s.received_at, working_days(50), WorkingCalendar()).due_at
@@ -206,8 +218,9 @@ async def test_transfer_keeps_first_department_accountable(client, sender):
         await act(client, case_id, "transfer", {"actor": HANDLER, "to_department": "住建局", "explanation": "e"})
     with pytest.raises(InvalidInput, match="explanation"):
         await act(client, case_id, "transfer", {"actor": HANDLER, "to_department": "水务局"})
-    s = await act(client, case_id, "transfer",
-                  {"actor": HANDLER, "to_department": "水务局", "explanation": "供水属水务局职责"})
+    s = await act(
+        client, case_id, "transfer", {"actor": HANDLER, "to_department": "水务局", "explanation": "供水属水务局职责"}
+    )
     assert s.department == "水务局" and s.first_department == "住建局" and s.status.value == "dispatched"
     old = [m for m in s.milestones if m.department == "住建局"]
     assert [m.name for m in old if m.superseded] == ["verify", "reply", "opinion"]
@@ -228,13 +241,18 @@ async def test_extension_request_and_decision(client):
     s = await act(client, case_id, "dispatch", {"actor": DISPATCHER, "department": "住建局"})
     old_due = milestone(s, "resolve").due_at
     with pytest.raises(Rejected, match="must be later than"):
-        await act(client, case_id, "request_extension",
-                  {"actor": HANDLER, "reason": "r", "until": (old_due - timedelta(days=1)).isoformat()})
+        await act(
+            client,
+            case_id,
+            "request_extension",
+            {"actor": HANDLER, "reason": "r", "until": (old_due - timedelta(days=1)).isoformat()},
+        )
     with pytest.raises(Rejected, match="no extension request is pending"):
         await act(client, case_id, "decide_extension", {"actor": SUPERVISOR, "approve": True})
     until = old_due + timedelta(days=30)
-    s = await act(client, case_id, "request_extension",
-                  {"actor": HANDLER, "reason": "需走法定程序", "until": until.isoformat()})
+    s = await act(
+        client, case_id, "request_extension", {"actor": HANDLER, "reason": "需走法定程序", "until": until.isoformat()}
+    )
     assert milestone(s, "resolve").due_at == old_due and s.pending_extension is not None
     with pytest.raises(Rejected, match="already pending"):
         await act(client, case_id, "request_extension", {"actor": HANDLER, "reason": "r", "until": until.isoformat()})
@@ -248,7 +266,11 @@ async def test_extension_request_and_decision(client):
     assert [e.kind for e in s.timeline] == ["extension_approved"]  # the answer: only what this update added
     everything = await state(client, case_id)  # the query: the whole story
     assert [e.kind for e in everything.timeline if e.kind.startswith("extension")] == [
-        "extension_requested", "extension_refused", "extension_requested", "extension_approved"]
+        "extension_requested",
+        "extension_refused",
+        "extension_requested",
+        "extension_approved",
+    ]
 
 
 async def test_13710_major_case_owes_monthly_reports_after_its_month(env, client, sender):
@@ -303,8 +325,11 @@ async def test_rejected_updates_leave_no_trace(client):
     # The real dev server records nothing at all: tests/test_dev_server.py checks that exactly.
     after = (await client.get_workflow_handle(case_id).fetch_history()).events
     added = {EventType.Name(e.event_type) for e in after[before:]}
-    assert added <= {"EVENT_TYPE_WORKFLOW_TASK_SCHEDULED", "EVENT_TYPE_WORKFLOW_TASK_STARTED",
-                     "EVENT_TYPE_WORKFLOW_TASK_COMPLETED"}, added
+    assert added <= {
+        "EVENT_TYPE_WORKFLOW_TASK_SCHEDULED",
+        "EVENT_TYPE_WORKFLOW_TASK_STARTED",
+        "EVENT_TYPE_WORKFLOW_TASK_COMPLETED",
+    }, added
     s = await state(client, case_id)
     assert s.status.value == "received" and kinds(s) == ["received", "acknowledged"]
 
@@ -427,8 +452,11 @@ async def test_closed_loop_history_is_lean(client):
     await client.get_workflow_handle(case_id).result()
     events = (await client.get_workflow_handle(case_id).fetch_history()).events
     names = [EventType.Name(e.event_type).removeprefix("EVENT_TYPE_") for e in events]
-    scheduled = [e.activity_task_scheduled_event_attributes.activity_type.name for e in events
-                 if e.HasField("activity_task_scheduled_event_attributes")]
+    scheduled = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
     assert "find_earlier_case" not in scheduled and scheduled.count("send_notice") == 2
     assert names.count("TIMER_STARTED") <= 2 and names.count("TIMER_CANCELED") <= 1
 
@@ -444,7 +472,10 @@ async def test_an_updates_answer_carries_only_the_events_it_added(client):
     assert [e.kind for e in whole.timeline][:1] == ["received"] and {"dispatched", "contacted"} <= set(kinds(whole))
     # What the history records for each update is that small answer too.
     history = await client.get_workflow_handle(case_id).fetch_history()
-    recorded = [e.workflow_execution_update_completed_event_attributes.outcome.success.payloads
-                for e in history.events if e.HasField("workflow_execution_update_completed_event_attributes")]
+    recorded = [
+        e.workflow_execution_update_completed_event_attributes.outcome.success.payloads
+        for e in history.events
+        if e.HasField("workflow_execution_update_completed_event_attributes")
+    ]
     answers = [(await client.data_converter.decode(p, [CaseState]))[0] for p in recorded]
     assert [[e.kind for e in a.timeline] for a in answers] == [["dispatched"], ["contacted"]]

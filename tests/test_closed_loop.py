@@ -20,7 +20,8 @@ async def _final(client, read_model: ReadModel, case_id: str) -> CaseState:
     rows = read_model.milestones(case_id)
     assert len(rows) == len(final.milestones)
     assert [(r.name, r.superseded, r.settled, r.done_at is not None) for r in rows] == [
-        (m.name, m.superseded, m.settled, m.done_at is not None) for m in final.milestones]
+        (m.name, m.superseded, m.settled, m.done_at is not None) for m in final.milestones
+    ]
     assert all(r.done_at is not None or r.superseded for r in rows)
     return final
 
@@ -36,8 +37,9 @@ async def test_resolving_right_after_dispatch_is_refused_unless_nobody_complaine
     assert (await act(client, case_id, "resolve", {"actor": H, "resolution": "r"})).status.value == "resolved"
 
     patrol = new_id()
-    await file_complaint(client, patrol, {"complaint": complaint(channel="grid_patrol", complainant=None)},
-                         task_queue=client.task_queue)
+    await file_complaint(
+        client, patrol, {"complaint": complaint(channel="grid_patrol", complainant=None)}, task_queue=client.task_queue
+    )
     await act(client, patrol, "dispatch", {"actor": D, "department": "住建局"})
     assert (await act(client, patrol, "resolve", {"actor": H, "resolution": "r"})).status.value == "resolved"
 
@@ -63,8 +65,12 @@ async def test_closed_after_a_reopen_and_after_a_leader_resolved_it(env, client,
     case_id = new_id()
     await file_complaint(client, case_id, {"complaint": complaint(track="fast")}, task_queue=client.task_queue)
     await act(client, case_id, "dispatch", {"actor": D, "department": "住建局"})
-    await act(client, case_id, "summon_departments", {"actor": S, "notice_no": "1号", "departments": ["水务局"],
-                                                      "reason": "r"})
+    await act(
+        client,
+        case_id,
+        "summon_departments",
+        {"actor": S, "notice_no": "1号", "departments": ["水务局"], "reason": "r"},
+    )
     await env.sleep(25 * 3600)  # contact, verify, the 24-hour resolve and the summons all pass: escalated
     s = await eventually(client, case_id, lambda s: s.escalated)
     await act(client, case_id, "assign_leader", {"actor": S, "leader": {"id": "L1", "name": "张书记"}})

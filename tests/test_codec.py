@@ -64,16 +64,30 @@ async def test_no_personal_data_in_clear_anywhere_in_temporal(tmp_path: Path):
     db = tmp_path / "temporal.db"
     env = await devserver.start_dev_server(data_converter(), db_file=db)
     try:
-        async with create_worker(env.client, task_queue="q", sender=RecordingSender(), calendar=WorkingCalendar(),
-                                 read_model=_read_model(tmp_path)):
+        async with create_worker(
+            env.client,
+            task_queue="q",
+            sender=RecordingSender(),
+            calendar=WorkingCalendar(),
+            read_model=_read_model(tmp_path),
+        ):
             case_id = f"secret-{uuid.uuid4().hex[:6]}"
-            await file_complaint(env.client, case_id, {"complaint": complaint(
-                complainant={"name": SECRET["name"], "phone": phone}, description=SECRET["description"])},
-                task_queue="q")
-            for update, payload in [("dispatch", {"actor": actor("dispatcher"), "department": "区妇联"}),
-                                    ("record_contact", {"actor": actor("handler", "区妇联"), "note": f"拨打 {phone}"}),
-                                    ("resolve", {"actor": actor("handler", "区妇联"), "resolution": "已处理"}),
-                                    ("record_follow_up", {"actor": actor("supervisor"), "satisfaction": "satisfied"})]:
+            await file_complaint(
+                env.client,
+                case_id,
+                {
+                    "complaint": complaint(
+                        complainant={"name": SECRET["name"], "phone": phone}, description=SECRET["description"]
+                    )
+                },
+                task_queue="q",
+            )
+            for update, payload in [
+                ("dispatch", {"actor": actor("dispatcher"), "department": "区妇联"}),
+                ("record_contact", {"actor": actor("handler", "区妇联"), "note": f"拨打 {phone}"}),
+                ("resolve", {"actor": actor("handler", "区妇联"), "resolution": "已处理"}),
+                ("record_follow_up", {"actor": actor("supervisor"), "satisfaction": "satisfied"}),
+            ]:
                 await act(env.client, case_id, update, payload)
             result = await env.client.get_workflow_handle(case_id, result_type=CaseState).result()
             assert result.status.value == "closed"
@@ -104,7 +118,8 @@ async def test_rotated_key_still_decodes_and_replays_old_cases(env, client):
     assert result.replay_failure is None
     without_old_key = Keyring(current="test-2", keys={"test-2": rotated.keys["test-2"]})
     failed = await Replayer(workflows=WORKFLOWS, data_converter=data_converter(without_old_key)).replay_workflow(
-        history, raise_on_replay_failure=False)
+        history, raise_on_replay_failure=False
+    )
     assert failed.replay_failure is not None  # the old key really is needed, and really is used
 
 
@@ -126,9 +141,10 @@ async def test_codec_server_for_the_web_ui(tmp_path):
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://codec.test") as h:
 
         async def post(path: str, body: str, key: str | None) -> httpx.Response:
-            headers = {"Content-Type": "application/json", "X-Namespace": "default",
-                       "Origin": "http://localhost:8233"}
-            return await h.post(path, content=body, headers=headers | ({"Authorization": f"Bearer {key}"} if key else {}))
+            headers = {"Content-Type": "application/json", "X-Namespace": "default", "Origin": "http://localhost:8233"}
+            return await h.post(
+                path, content=body, headers=headers | ({"Authorization": f"Bearer {key}"} if key else {})
+            )
 
         answer = await post("/decode", payloads_to_json(sealed), supervisor)
         assert answer.status_code == 200 and answer.headers["access-control-allow-origin"] == "http://localhost:8233"
@@ -140,9 +156,14 @@ async def test_codec_server_for_the_web_ui(tmp_path):
         encoded = await post("/encode", json.dumps({"payloads": [decoded]}), supervisor)
         assert encoded.status_code == 200
         assert encoded.json()["payloads"][0]["metadata"]["encoding"] == base64.b64encode(ENCODING).decode()
-        preflight = await h.options("/decode", headers={"Origin": "http://localhost:8233",
-                                                        "Access-Control-Request-Method": "POST",
-                                                        "Access-Control-Request-Headers": "X-Namespace"})
+        preflight = await h.options(
+            "/decode",
+            headers={
+                "Origin": "http://localhost:8233",
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "X-Namespace",
+            },
+        )
         assert "X-Namespace" in preflight.headers["access-control-allow-headers"]
 
 

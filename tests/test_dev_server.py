@@ -30,8 +30,9 @@ async def dev(tmp_path_factory) -> AsyncIterator[tuple[Client, RecordingSender]]
     queue = f"complaints-{uuid.uuid4().hex[:8]}"
     read_model = ReadModel(f"sqlite:///{db.parent / 'complaints.db'}", TEST_PHONE_KEY)
     try:
-        async with create_worker(env.client, task_queue=queue, sender=sender, calendar=WorkingCalendar(),
-                                 read_model=read_model):
+        async with create_worker(
+            env.client, task_queue=queue, sender=sender, calendar=WorkingCalendar(), read_model=read_model
+        ):
             env.client.task_queue = queue  # type: ignore[attr-defined]
             yield env.client, sender
     finally:
@@ -79,9 +80,11 @@ async def test_rejected_update_leaves_no_event_at_all(dev):
     await eventually(client, case_id, lambda s: milestone(s, "acknowledge").done_at)
     handle = client.get_workflow_handle(case_id)
     before = await settled_history_length(handle)
-    for update, payload in [("resolve", {"actor": HANDLER, "resolution": "r"}),
-                            ("dispatch", {"actor": HANDLER, "department": "x"}),
-                            ("escalate", {"actor": HANDLER, "reason": "r"})]:
+    for update, payload in [
+        ("resolve", {"actor": HANDLER, "resolution": "r"}),
+        ("dispatch", {"actor": HANDLER, "department": "x"}),
+        ("escalate", {"actor": HANDLER, "reason": "r"}),
+    ]:
         with pytest.raises(Rejected):
             await act(client, case_id, update, payload)
     assert len((await handle.fetch_history()).events) == before
@@ -91,19 +94,34 @@ async def test_rejected_update_leaves_no_event_at_all(dev):
 async def test_update_in_the_same_task_as_the_start(dev):
     client, _ = dev
     case_id = new_id()
-    s = await file_and_act(client, case_id, {"complaint": complaint()}, "dispatch",
-                           {"actor": actor("dispatcher"), "department": "住建局"}, task_queue=client.task_queue)
+    s = await file_and_act(
+        client,
+        case_id,
+        {"complaint": complaint()},
+        "dispatch",
+        {"actor": actor("dispatcher"), "department": "住建局"},
+        task_queue=client.task_queue,
+    )
     assert s.status.value == "dispatched" and s.department == "住建局"
     # The acceptance clocks exist and the dispatch milestone was met, though the update came first.
     assert milestone(s, "dispatch").done_at is not None and not milestone(s, "dispatch").breached
     assert [m.name for m in s.milestones][:3] == ["acknowledge", "dispatch", "resolve"]
     history = await client.get_workflow_handle(case_id).fetch_history()
-    first_task_updates = [e for e in history.events[:8] if "UPDATE_ACCEPTED" in str(e.event_type) or
-                          e.HasField("workflow_execution_update_accepted_event_attributes")]
+    first_task_updates = [
+        e
+        for e in history.events[:8]
+        if "UPDATE_ACCEPTED" in str(e.event_type) or e.HasField("workflow_execution_update_accepted_event_attributes")
+    ]
     assert first_task_updates, "the update should be accepted in the first workflow task"
     # Filing again with an update goes to the same case; no second case is started.
-    s = await file_and_act(client, case_id, {"complaint": complaint()}, "record_contact",
-                           {"actor": actor("handler", "住建局"), "note": "n"}, task_queue=client.task_queue)
+    s = await file_and_act(
+        client,
+        case_id,
+        {"complaint": complaint()},
+        "record_contact",
+        {"actor": actor("handler", "住建局"), "note": "n"},
+        task_queue=client.task_queue,
+    )
     assert s.status.value == "handling"
     again = await file_complaint(client, case_id, {"complaint": complaint()}, task_queue=client.task_queue)
     assert not again.created
@@ -115,10 +133,12 @@ async def test_rebuild_read_model_from_temporal(dev, tmp_path):
     client, _ = dev
     closed_id, open_id = new_id(), new_id()
     await file_complaint(client, closed_id, {"complaint": complaint()}, task_queue=client.task_queue)
-    for update, payload in [("dispatch", {"actor": actor("dispatcher"), "department": "区教育局"}),
-                            ("record_contact", {"actor": HANDLER, "note": "n"}),
-                            ("resolve", {"actor": HANDLER, "resolution": "r"}),
-                            ("record_follow_up", {"actor": HANDLER, "satisfaction": "satisfied"})]:
+    for update, payload in [
+        ("dispatch", {"actor": actor("dispatcher"), "department": "区教育局"}),
+        ("record_contact", {"actor": HANDLER, "note": "n"}),
+        ("resolve", {"actor": HANDLER, "resolution": "r"}),
+        ("record_follow_up", {"actor": HANDLER, "satisfaction": "satisfied"}),
+    ]:
         await act(client, closed_id, update, payload)
     closed = await client.get_workflow_handle(closed_id, result_type=CaseState).result()
     await file_complaint(client, open_id, {"complaint": complaint()}, task_queue=client.task_queue)

@@ -23,9 +23,12 @@ from tests.postgres import postgres_server
 from tests.test_worker_process import WorkerProcess, free_port
 
 D, H, S = actor("dispatcher"), actor("handler", "住建局"), actor("supervisor")
-CLOSE = [("dispatch", {"actor": D, "department": "住建局"}), ("record_contact", {"actor": H, "note": "n"}),
-         ("resolve", {"actor": H, "resolution": "r"}),
-         ("record_follow_up", {"actor": S, "satisfaction": "satisfied"})]
+CLOSE = [
+    ("dispatch", {"actor": D, "department": "住建局"}),
+    ("record_contact", {"actor": H, "note": "n"}),
+    ("resolve", {"actor": H, "resolution": "r"}),
+    ("record_follow_up", {"actor": S, "satisfaction": "satisfied"}),
+]
 
 
 @pytest.fixture(scope="module")
@@ -37,10 +40,14 @@ async def server(tmp_path_factory) -> AsyncIterator[Client]:
 
 def worker_env(client: Client, tmp_path: Path, db_url: str | None = None) -> dict[str, str]:
     variables = dict(os.environ)
-    variables.update(TEMPORAL_ADDRESS=client.service_client.config.target_host, PYTHONUNBUFFERED="1",
-                     COMPLAINTS_TASK_QUEUE=f"faults-{uuid.uuid4().hex[:6]}", COMPLAINTS_DATA_DIR=str(tmp_path),
-                     COMPLAINTS_DB_URL=db_url or f"sqlite:///{tmp_path / 'complaints.db'}",
-                     COMPLAINTS_PHONE_KEY=TEST_PHONE_KEY.decode())
+    variables.update(
+        TEMPORAL_ADDRESS=client.service_client.config.target_host,
+        PYTHONUNBUFFERED="1",
+        COMPLAINTS_TASK_QUEUE=f"faults-{uuid.uuid4().hex[:6]}",
+        COMPLAINTS_DATA_DIR=str(tmp_path),
+        COMPLAINTS_DB_URL=db_url or f"sqlite:///{tmp_path / 'complaints.db'}",
+        COMPLAINTS_PHONE_KEY=TEST_PHONE_KEY.decode(),
+    )
     return variables
 
 
@@ -76,8 +83,9 @@ async def test_sigkill_mid_case_then_another_worker(server, tmp_path):
         assert [e.detail.get("milestone") for e in s.timeline if e.kind == "breach"].count("dispatch") == 1
         final = await close_case(server, case_id)
         assert final.status.value == "closed" and final.breaches.count("dispatch") == 1
-        breach_notices = [o for o in read_model(variables).outbox(case_id)
-                          if o.kind == "breach" and "的派单已于" in o.text]
+        breach_notices = [
+            o for o in read_model(variables).outbox(case_id) if o.kind == "breach" and "的派单已于" in o.text
+        ]
         assert len(breach_notices) == 1 and breach_notices[0].sent_at  # told once, not twice
     finally:
         assert second.stop(signal.SIGTERM) == 0
@@ -86,8 +94,12 @@ async def test_sigkill_mid_case_then_another_worker(server, tmp_path):
 async def test_dev_server_restart_keeps_open_cases_and_timers(tmp_path):
     variables = {k: v for k, v in os.environ.items() if k != "TEMPORAL_ADDRESS"}
     port = free_port()
-    variables.update(COMPLAINTS_DATA_DIR=str(tmp_path / "data"), COMPLAINTS_DEV_PORT=str(port),
-                     COMPLAINTS_DEV_UI_PORT=str(free_port()), PYTHONUNBUFFERED="1")
+    variables.update(
+        COMPLAINTS_DATA_DIR=str(tmp_path / "data"),
+        COMPLAINTS_DEV_PORT=str(port),
+        COMPLAINTS_DEV_UI_PORT=str(free_port()),
+        PYTHONUNBUFFERED="1",
+    )
     worker = WorkerProcess(variables, tmp_path / "w1.log")  # embedded dev server on a SQLite file
     client = await Client.connect(f"localhost:{port}", data_converter=data_converter())
     soon, later = f"soon-{uuid.uuid4().hex[:6]}", f"later-{uuid.uuid4().hex[:6]}"
@@ -137,9 +149,11 @@ async def test_read_model_outage_cases_go_on_nothing_lost(server, tmp_path):
             await eventually(server, case_id, lambda s: rm.case(case_id) and rm.case(case_id).version == s.version)
             pg.stop()  # the database is gone
             started = time.monotonic()
-            for update, payload in [("record_contact", {"actor": H, "note": "n"}),
-                                    ("record_verification", {"actor": H, "findings": "f"}),
-                                    ("resolve", {"actor": H, "resolution": "r"})]:
+            for update, payload in [
+                ("record_contact", {"actor": H, "note": "n"}),
+                ("record_verification", {"actor": H, "findings": "f"}),
+                ("resolve", {"actor": H, "resolution": "r"}),
+            ]:
                 await act(server, case_id, update, payload)  # the case goes on
             assert time.monotonic() - started < 10, "an update waited on the database"
             s = await state(server, case_id)

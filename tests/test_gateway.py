@@ -119,26 +119,34 @@ async def test_a_body_naming_another_actor_is_refused_and_changes_nothing(gw):
     after = (await h.get(f"/v1/cases/{case_id}", headers=keys["sup-wang"])).json()
     assert after["version"] == before["version"] and after["status"] == "received"
     # Naming oneself is no lie: accepted.
-    own = {"department": "区教育局", "actor": {"id": "hotline-07", "role": "dispatcher", "department": "区群众诉求服务中心"}}
+    own = {
+        "department": "区教育局",
+        "actor": {"id": "hotline-07", "role": "dispatcher", "department": "区群众诉求服务中心"},
+    }
     assert (await h.post(f"/v1/cases/{case_id}/dispatch", json=own, headers=keys["hotline-07"])).status_code == 200
 
 
 async def test_who_may_not_is_403_and_what_the_case_refuses_is_409(gw):
     h, keys, _ = gw
     case_id = (await file(h, keys)).json()["case_id"]
-    body = problem_of(await h.post(f"/v1/cases/{case_id}/dispatch", json={"department": "区教育局"},
-                                   headers=keys["audit-zhao"]), 403)
+    body = problem_of(
+        await h.post(f"/v1/cases/{case_id}/dispatch", json={"department": "区教育局"}, headers=keys["audit-zhao"]), 403
+    )
     assert "auditor" in body["detail"]
-    problem_of(await h.post(f"/v1/cases/{case_id}/dispatch", json={"department": "区教育局"},
-                            headers=keys["edu-li"]), 403)
-    body = problem_of(await h.post(f"/v1/cases/{case_id}/resolve", json={"resolution": "x"},
-                                   headers=keys["edu-li"]), 409)
+    problem_of(
+        await h.post(f"/v1/cases/{case_id}/dispatch", json={"department": "区教育局"}, headers=keys["edu-li"]), 403
+    )
+    body = problem_of(
+        await h.post(f"/v1/cases/{case_id}/resolve", json={"resolution": "x"}, headers=keys["edu-li"]), 409
+    )
     assert "resolve" in body["detail"] and "received" in body["detail"]
-    assert (await h.post(f"/v1/cases/{case_id}/dispatch", json={"department": "区教育局"},
-                         headers=keys["hotline-07"])).status_code == 200
+    assert (
+        await h.post(f"/v1/cases/{case_id}/dispatch", json={"department": "区教育局"}, headers=keys["hotline-07"])
+    ).status_code == 200
     problem_of(await h.post(f"/v1/cases/{case_id}/resolve", json={"resolution": "x"}, headers=keys["traffic-wu"]), 403)
-    problem_of(await h.post("/v1/cases/no-such-case/dispatch", json={"department": "x"},
-                            headers=keys["hotline-07"]), 404)
+    problem_of(
+        await h.post("/v1/cases/no-such-case/dispatch", json={"department": "x"}, headers=keys["hotline-07"]), 404
+    )
     problem_of(await h.put(f"/v1/cases/{new_id()}", json=filing(complaint()), headers=keys["edu-li"]), 403)
 
 
@@ -147,15 +155,28 @@ async def test_if_match_names_the_version_and_a_stale_one_changes_nothing(gw):
     case_id = (await file(h, keys)).json()["case_id"]
     etag = (await settled(h, keys, case_id)).headers["etag"]
     stale = f'"{int(etag.strip(chr(34))) - 1}"'
-    problem_of(await h.post(f"/v1/cases/{case_id}/dispatch", json={"department": "区教育局"},
-                            headers=keys["hotline-07"] | {"If-Match": stale}), 412)
+    problem_of(
+        await h.post(
+            f"/v1/cases/{case_id}/dispatch",
+            json={"department": "区教育局"},
+            headers=keys["hotline-07"] | {"If-Match": stale},
+        ),
+        412,
+    )
     unchanged = await h.get(f"/v1/cases/{case_id}", headers=keys["hotline-07"])
     assert unchanged.headers["etag"] == etag and unchanged.json()["status"] == "received"
-    done = await h.post(f"/v1/cases/{case_id}/dispatch", json={"department": "区教育局"},
-                        headers=keys["hotline-07"] | {"If-Match": etag})
+    done = await h.post(
+        f"/v1/cases/{case_id}/dispatch",
+        json={"department": "区教育局"},
+        headers=keys["hotline-07"] | {"If-Match": etag},
+    )
     assert done.status_code == 200 and done.headers["etag"] != etag
-    body = problem_of(await h.post(f"/v1/cases/{case_id}/escalate", json={"reason": "r"},
-                                   headers=keys["sup-wang"] | {"If-Match": "soon"}), 422)
+    body = problem_of(
+        await h.post(
+            f"/v1/cases/{case_id}/escalate", json={"reason": "r"}, headers=keys["sup-wang"] | {"If-Match": "soon"}
+        ),
+        422,
+    )
     assert body["errors"][0]["field"] == "header.If-Match"
 
 
@@ -170,8 +191,11 @@ async def test_a_retry_with_the_same_idempotency_key_returns_the_first_answer(gw
     assert first.json() == second.json()
     whole = (await h.get(f"/v1/cases/{case_id}", headers=keys["edu-li"])).json()
     assert [e["kind"] for e in whole["timeline"]].count("contacted") == 1
-    third = await h.post(f"/v1/cases/{case_id}/record_contact", json={"note": "再次联系"},
-                         headers=keys["edu-li"] | {"Idempotency-Key": f"{case_id}-contact-2"})
+    third = await h.post(
+        f"/v1/cases/{case_id}/record_contact",
+        json={"note": "再次联系"},
+        headers=keys["edu-li"] | {"Idempotency-Key": f"{case_id}-contact-2"},
+    )
     assert third.json()["version"] > first.json()["version"]
 
 
@@ -195,11 +219,17 @@ async def test_bad_input_names_every_field(gw):
     body = problem_of(await h.post("/v1/cases", json=bad, headers=keys["hotline-07"]), 422)
     fields = {e["field"] for e in body["errors"]}
     assert {"complaint.title", "complaint.complainant.phone", "complaint.category"} <= fields, fields
-    problem_of(await h.post("/v1/cases", content=b"{not json", headers=keys["hotline-07"]
-                            | {"Content-Type": "application/json"}), 422)
+    problem_of(
+        await h.post(
+            "/v1/cases", content=b"{not json", headers=keys["hotline-07"] | {"Content-Type": "application/json"}
+        ),
+        422,
+    )
     case_id = (await file(h, keys)).json()["case_id"]
-    body = problem_of(await h.post(f"/v1/cases/{case_id}/dispatch", json={"department": "", "extra": 1},
-                                   headers=keys["hotline-07"]), 422)
+    body = problem_of(
+        await h.post(f"/v1/cases/{case_id}/dispatch", json={"department": "", "extra": 1}, headers=keys["hotline-07"]),
+        422,
+    )
     assert {e["field"] for e in body["errors"]} == {"department", "extra"}
     body = problem_of(await h.put("/v1/cases/-bad id-", json=filing(complaint()), headers=keys["hotline-07"]), 422)
     assert body["errors"][0]["field"] == "case_id"
@@ -211,8 +241,14 @@ async def test_bad_input_names_every_field(gw):
 async def test_bodies_over_64_kib_are_413(gw):
     h, keys, _ = gw
     huge = filing(complaint(description="长" * 30_000))
-    problem_of(await h.post("/v1/cases", content=json.dumps(huge, ensure_ascii=False).encode(),
-                            headers=keys["hotline-07"] | {"Content-Type": "application/json"}), 413)
+    problem_of(
+        await h.post(
+            "/v1/cases",
+            content=json.dumps(huge, ensure_ascii=False).encode(),
+            headers=keys["hotline-07"] | {"Content-Type": "application/json"},
+        ),
+        413,
+    )
 
     async def chunks():
         yield b'{"complaint": {"description": "'
@@ -220,8 +256,10 @@ async def test_bodies_over_64_kib_are_413(gw):
             yield b"x" * 1024
         yield b'"}}'
 
-    problem_of(await h.post("/v1/cases", content=chunks(), headers=keys["hotline-07"]
-                            | {"Content-Type": "application/json"}), 413)
+    problem_of(
+        await h.post("/v1/cases", content=chunks(), headers=keys["hotline-07"] | {"Content-Type": "application/json"}),
+        413,
+    )
 
 
 async def test_personal_data_is_clear_only_for_those_who_handle_or_supervise(gw):
@@ -246,8 +284,11 @@ async def test_lists_page_and_filter_through_visibility(gw):
     street = f"测试街道-{new_id()}"
     made = set()
     for _ in range(3):
-        made.add((await file(h, keys, location={"district": "光明区", "street": street, "community": "塘家社区"}))
-                 .json()["case_id"])
+        made.add(
+            (await file(h, keys, location={"district": "光明区", "street": street, "community": "塘家社区"})).json()[
+                "case_id"
+            ]
+        )
     seen: list[str] = []
     token = None
     for _ in range(40):  # visibility catches up in its own time
@@ -277,8 +318,9 @@ async def test_stats_as_json(gw):
     rows = answer.json()["rows"]
     assert rows[-1]["group"] == "total" and "resolution_rate" in rows[-1]
     problem_of(await h.get("/v1/stats", params={"since": "yesterday"}, headers=keys["sup-wang"]), 422)
-    problem_of(await h.get("/v1/stats", params={"since": "2026-11-02", "until": "2026-11-01"},
-                           headers=keys["sup-wang"]), 422)
+    problem_of(
+        await h.get("/v1/stats", params={"since": "2026-11-02", "until": "2026-11-01"}, headers=keys["sup-wang"]), 422
+    )
 
 
 async def test_public_pages_need_no_key(gw):
@@ -319,19 +361,32 @@ async def test_503_names_what_does_not_answer(read_model, tmp_path):
         health = problem_of(await h.get("/healthz"), 503)
         assert "temporal" in health["detail"] and "read_model" in health["detail"]
         problem_of(await h.get("/v1/cases/some-case", headers=keys["sup-wang"]), 503)
-        problem_of(await h.post("/v1/cases/some-case/dispatch", json={"department": "d"},
-                                headers=keys["hotline-07"]), 503)
+        problem_of(
+            await h.post("/v1/cases/some-case/dispatch", json={"department": "d"}, headers=keys["hotline-07"]), 503
+        )
 
 
 async def test_codec_endpoint_for_supervisors_and_auditors_only(gw):
     h, keys, _ = gw
     converter = data_converter()
-    [payload] = await converter.encode([Notice(case_id="codec-case-1", recipient="complainant",
-                                               kind=NoticeKind.acknowledgement, text="受理告知", address="13800138000")])
+    [payload] = await converter.encode(
+        [
+            Notice(
+                case_id="codec-case-1",
+                recipient="complainant",
+                kind=NoticeKind.acknowledgement,
+                text="受理告知",
+                address="13800138000",
+            )
+        ]
+    )
     body = payloads_to_json([payload])
     assert "13800138000" not in body
-    decoded = await h.post("/codec/decode", content=body, headers=keys["audit-zhao"]
-                           | {"Content-Type": "application/json", "X-Namespace": "default"})
+    decoded = await h.post(
+        "/codec/decode",
+        content=body,
+        headers=keys["audit-zhao"] | {"Content-Type": "application/json", "X-Namespace": "default"},
+    )
     assert decoded.status_code == 200
     assert "13800138000" in base64.b64decode(decoded.json()["payloads"][0]["data"]).decode()
     assert (await h.post("/codec/decode", content=body, headers=keys["edu-li"])).status_code == 403
@@ -339,10 +394,16 @@ async def test_codec_endpoint_for_supervisors_and_auditors_only(gw):
     assert (await h.post("/codec/decode", content=b"nonsense", headers=keys["sup-wang"])).status_code == 400
     encoded = await h.post("/codec/encode", content=decoded.text, headers=keys["sup-wang"])
     assert encoded.status_code == 200 and "13800138000" not in encoded.text
-    preflight = await h.options("/codec/decode", headers={"Origin": "http://localhost:8233",
-                                                          "Access-Control-Request-Method": "POST",
-                                                          "Access-Control-Request-Headers": "authorization"})
+    preflight = await h.options(
+        "/codec/decode",
+        headers={
+            "Origin": "http://localhost:8233",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization",
+        },
+    )
     assert preflight.headers["access-control-allow-origin"] == "http://localhost:8233"
-    elsewhere = await h.options("/codec/decode", headers={"Origin": "http://evil.example",
-                                                          "Access-Control-Request-Method": "POST"})
+    elsewhere = await h.options(
+        "/codec/decode", headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"}
+    )
     assert "access-control-allow-origin" not in elsewhere.headers

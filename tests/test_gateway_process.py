@@ -33,8 +33,14 @@ class Gateway:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = log
-        self.proc = subprocess.Popen([sys.executable, "-m", "gateway", "--port", str(self.port)], cwd=ROOT,
-                                     env=environ, stdout=subprocess.PIPE, stderr=log.open("w"), text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gateway", "--port", str(self.port)],
+            cwd=ROOT,
+            env=environ,
+            stdout=subprocess.PIPE,
+            stderr=log.open("w"),
+            text=True,
+        )
         assert self.proc.stdout is not None
         assert self.proc.stdout.readline().startswith(f"gateway on http://127.0.0.1:{self.port}")
         deadline = time.monotonic() + 30
@@ -64,12 +70,19 @@ def add_identity(environ: dict[str, str], identity: str, role: str, department: 
 def running(tmp_path_factory) -> Iterator[tuple[Gateway, dict[str, str], dict[str, str]]]:
     tmp = tmp_path_factory.mktemp("gateway-process")
     environ = {k: v for k, v in os.environ.items() if k != "TEMPORAL_ADDRESS"}
-    environ.update(COMPLAINTS_DATA_DIR=str(tmp / "data"), COMPLAINTS_DEV_PORT=str(free_port()),
-                   COMPLAINTS_DEV_UI_PORT=str(free_port()), PYTHONUNBUFFERED="1", COMPLAINTS_RATE_LIMIT="0")
+    environ.update(
+        COMPLAINTS_DATA_DIR=str(tmp / "data"),
+        COMPLAINTS_DEV_PORT=str(free_port()),
+        COMPLAINTS_DEV_UI_PORT=str(free_port()),
+        PYTHONUNBUFFERED="1",
+        COMPLAINTS_RATE_LIMIT="0",
+    )
     worker = WorkerProcess(environ, tmp / "worker.log")
-    keys = {"dispatcher": add_identity(environ, "hotline-07", "dispatcher", "区群众诉求服务中心"),
-            "handler": add_identity(environ, "edu-li", "handler", "区教育局"),
-            "supervisor": add_identity(environ, "sup-wang", "supervisor", "区信访局")}
+    keys = {
+        "dispatcher": add_identity(environ, "hotline-07", "dispatcher", "区群众诉求服务中心"),
+        "handler": add_identity(environ, "edu-li", "handler", "区教育局"),
+        "supervisor": add_identity(environ, "sup-wang", "supervisor", "区信访局"),
+    }
     gateway = Gateway(environ, tmp / "gateway.log")
     try:
         yield gateway, keys, environ
@@ -89,20 +102,35 @@ def test_plain_http_from_any_language(running):
     with httpx.Client(base_url=gateway.base, timeout=30) as h:
         filed = h.put("/v1/cases/http-case-1", json={"complaint": complaint()}, headers=bearer(keys["dispatcher"]))
         assert filed.status_code == 201, filed.text
-        dispatched = h.post("/v1/cases/http-case-1/dispatch", json={"department": "区教育局"},
-                            headers=bearer(keys["dispatcher"]))
+        dispatched = h.post(
+            "/v1/cases/http-case-1/dispatch", json={"department": "区教育局"}, headers=bearer(keys["dispatcher"])
+        )
         assert dispatched.status_code == 200 and dispatched.json()["department"] == "区教育局"
-        contacted = h.post("/v1/cases/http-case-1/record_contact", json={"note": "电话联系诉求人"},
-                           headers=bearer(keys["handler"]) | {"If-Match": dispatched.headers["etag"]})
+        contacted = h.post(
+            "/v1/cases/http-case-1/record_contact",
+            json={"note": "电话联系诉求人"},
+            headers=bearer(keys["handler"]) | {"If-Match": dispatched.headers["etag"]},
+        )
         assert contacted.status_code in (200, 412), contacted.text  # 412 if the engine moved the case meanwhile
-        lie = h.post("/v1/cases/http-case-1/escalate",
-                     json={"reason": "我是督办", "actor": {"id": "sup-wang", "role": "supervisor"}},
-                     headers=bearer(keys["handler"]))
+        lie = h.post(
+            "/v1/cases/http-case-1/escalate",
+            json={"reason": "我是督办", "actor": {"id": "sup-wang", "role": "supervisor"}},
+            headers=bearer(keys["handler"]),
+        )
         assert lie.status_code == 403 and lie.headers["content-type"].startswith("application/problem+json")
-        created = h.post("/open311/v2/requests.json", data={
-            "api_key": keys["dispatcher"], "service_code": "traffic", "description": "路口红绿灯不亮",
-            "address_string": "光明大道与华夏路交叉口", "phone": "13700001111", "attribute[district]": "光明区",
-            "attribute[street]": "光明街道", "attribute[community]": "白花社区"})
+        created = h.post(
+            "/open311/v2/requests.json",
+            data={
+                "api_key": keys["dispatcher"],
+                "service_code": "traffic",
+                "description": "路口红绿灯不亮",
+                "address_string": "光明大道与华夏路交叉口",
+                "phone": "13700001111",
+                "attribute[district]": "光明区",
+                "attribute[street]": "光明街道",
+                "attribute[community]": "白花社区",
+            },
+        )
         assert created.status_code == 200, created.text
         # A revoked key ends at once, with no restart of the gateway.
         assert h.get("/v1/cases/http-case-1", headers=bearer(keys["handler"])).status_code == 200
@@ -123,12 +151,17 @@ def test_codec_decodes_are_logged_with_who_and_which_cases(running):
         from starter import data_converter
         from starter.codec import payloads_to_json
 
-        payloads = asyncio.run(data_converter().encode([Notice(case_id="codec-case-7", recipient="supervisor",
-                                                               kind=NoticeKind.breach, text="超时")]))
+        payloads = asyncio.run(
+            data_converter().encode(
+                [Notice(case_id="codec-case-7", recipient="supervisor", kind=NoticeKind.breach, text="超时")]
+            )
+        )
         answer = h.post("/codec/decode", content=payloads_to_json(payloads), headers=bearer(keys["supervisor"]))
         assert answer.status_code == 200, answer.text
-        assert h.post("/codec/decode", content=payloads_to_json(payloads),
-                      headers=bearer(keys["dispatcher"])).status_code == 403
+        assert (
+            h.post("/codec/decode", content=payloads_to_json(payloads), headers=bearer(keys["dispatcher"])).status_code
+            == 403
+        )
     for _ in range(50):
         lines = [json.loads(line) for line in gateway.log.read_text().splitlines() if line.startswith("{")]
         decodes = [line for line in lines if line.get("event") == "payloads decoded"]
@@ -152,11 +185,17 @@ def test_fuzz_the_openapi_description(running):
     for operation, mode in itertools.product(operations, GenerationMode):
 
         @given(case=operation.as_strategy(mode))
-        @settings(max_examples=FUZZ_EXAMPLES, deadline=None, database=None, derandomize=True,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=FUZZ_EXAMPLES,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
         def call(case: schemathesis.Case) -> None:
-            case.call_and_validate(headers=bearer(keys["supervisor"]), timeout=60,
-                                   excluded_checks=[positive_data_acceptance])
+            case.call_and_validate(
+                headers=bearer(keys["supervisor"]), timeout=60, excluded_checks=[positive_data_acceptance]
+            )
 
         try:
             call()

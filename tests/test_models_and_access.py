@@ -28,9 +28,16 @@ def test_every_bad_field_is_named():
     with pytest.raises(InvalidInput) as err:
         validate_case_input({"complaint": bad, "policy": "999"}, NOW)
     message = str(err.value)
-    for field in ("complaint.complainant.name", "complaint.complainant.phone", "complaint.category",
-                  "complaint.track", "complaint.title", "complaint.location.street",
-                  "complaint.location.community", "policy"):
+    for field in (
+        "complaint.complainant.name",
+        "complaint.complainant.phone",
+        "complaint.category",
+        "complaint.track",
+        "complaint.title",
+        "complaint.location.street",
+        "complaint.location.community",
+        "policy",
+    ):
         assert field in message, field
 
 
@@ -69,7 +76,10 @@ def test_case_id_and_command_validation():
 
 def test_cli_fields():
     assert parse_fields(["actor.id=d1", "actor.role=dispatcher", "approve:=true", "department=区教育局"]) == {
-        "actor": {"id": "d1", "role": "dispatcher"}, "approve": True, "department": "区教育局"}
+        "actor": {"id": "d1", "role": "dispatcher"},
+        "approve": True,
+        "department": "区教育局",
+    }
     with pytest.raises(InvalidInput, match="approve"):
         parse_fields(["approve:=yes"])
 
@@ -77,40 +87,66 @@ def test_cli_fields():
 # ---- who may do what: every update x every role x own/other department -------------------
 
 ROLES = ("dispatcher", "handler", "leader", "supervisor", "community", "auditor")
-DEPARTMENT_UPDATES = ("record_contact", "record_verification", "reply", "submit_opinion", "report_progress",
-                      "transfer", "request_extension", "resolve")
+DEPARTMENT_UPDATES = (
+    "record_contact",
+    "record_verification",
+    "reply",
+    "submit_opinion",
+    "report_progress",
+    "transfer",
+    "request_extension",
+    "resolve",
+)
 PAYLOADS: dict[str, dict[str, Any]] = {
-    "dispatch": {"department": "住建局"}, "record_contact": {"note": "n"}, "record_verification": {"findings": "f"},
-    "reply": {"message": "m"}, "submit_opinion": {"findings": "f", "handling": "h", "next_steps": "n"},
-    "report_progress": {"note": "n"}, "transfer": {"to_department": "水务局", "explanation": "e"},
+    "dispatch": {"department": "住建局"},
+    "record_contact": {"note": "n"},
+    "record_verification": {"findings": "f"},
+    "reply": {"message": "m"},
+    "submit_opinion": {"findings": "f", "handling": "h", "next_steps": "n"},
+    "report_progress": {"note": "n"},
+    "transfer": {"to_department": "水务局", "explanation": "e"},
     "request_extension": {"reason": "r", "until": "2027-06-01T00:00:00+08:00"},
-    "decide_extension": {"approve": True}, "resolve": {"resolution": "r"},
-    "record_follow_up": {"satisfaction": "satisfied"}, "escalate": {"reason": "r"},
+    "decide_extension": {"approve": True},
+    "resolve": {"resolution": "r"},
+    "record_follow_up": {"satisfaction": "satisfied"},
+    "escalate": {"reason": "r"},
     "assign_leader": {"leader": {"id": "L1", "name": "张书记"}},
-    "request_suspension": {"reason": "等待法院裁定"}, "decide_suspension": {"approve": True}, "resume": {},
+    "request_suspension": {"reason": "等待法院裁定"},
+    "decide_suspension": {"approve": True},
+    "resume": {},
     "summon_departments": {"notice_no": "光明〔2026〕1号", "departments": ["水务局"], "reason": "r"},
     "report_in": {"note": "n"},
 }
 
 
 def _state(status: CaseStatus, *, escalated: bool = False, leader: bool = False, pending: bool = False) -> CaseState:
-    s = CaseState(case_id="c1", policy="1030", track="routine", category="property", received_at=NOW,
-                  status=status, department="住建局" if status != CaseStatus.received else None,
-                  escalated=escalated, leader=LeaderRef(id="L1", name="张书记") if leader else None)
+    s = CaseState(
+        case_id="c1",
+        policy="1030",
+        track="routine",
+        category="property",
+        received_at=NOW,
+        status=status,
+        department="住建局" if status != CaseStatus.received else None,
+        escalated=escalated,
+        leader=LeaderRef(id="L1", name="张书记") if leader else None,
+    )
     s.milestones.append(Milestone(name="resolve", due_at=NOW + timedelta(days=60)))
     if status != CaseStatus.received:  # dispatched, and the department has phoned the complainant
         s.timeline += [TimelineEvent(at=NOW, kind="dispatched"), TimelineEvent(at=NOW, kind="contacted")]
     if pending:
-        request = validate_command("request_extension", {"actor": {"id": "h", "role": "handler"},
-                                                         **PAYLOADS["request_extension"]})
+        request = validate_command(
+            "request_extension", {"actor": {"id": "h", "role": "handler"}, **PAYLOADS["request_extension"]}
+        )
         assert isinstance(request, RequestExtension)
         s.pending_extension = request
     return s
 
 
 def _allowed(update: str, state: CaseState, role: str, department: str | None, actor_id: str = "x") -> bool:
-    cmd = validate_command(update, {"actor": {"id": actor_id, "role": role, "department": department},
-                                    **PAYLOADS[update]})
+    cmd = validate_command(
+        update, {"actor": {"id": actor_id, "role": role, "department": department}, **PAYLOADS[update]}
+    )
     try:
         access.check(update, state, cmd)
         return True
@@ -160,8 +196,9 @@ def test_access_matrix(update, role, own, status):
     state.community = "塘家社区"
     state.suspended = update == "resume"
     if update == "decide_suspension":
-        state.pending_suspension = validate_command("request_suspension", {"actor": {"id": "h", "role": "handler"},
-                                                                            "reason": "r"})
+        state.pending_suspension = validate_command(
+            "request_suspension", {"actor": {"id": "h", "role": "handler"}, "reason": "r"}
+        )
     if update == "report_in":
         state.milestones.append(Milestone(name="report_in:住建局", due_at=NOW + timedelta(days=1), department="住建局"))
     department = ("塘家社区" if role == "community" else "住建局") if own else "交通局"
@@ -193,8 +230,14 @@ def test_status_rules():
     assert not _allowed("decide_extension", _state(CaseStatus.handling), "supervisor", None)  # none pending
     assert not _allowed("assign_leader", _state(CaseStatus.handling), "supervisor", None)  # not escalated
     assert not _allowed("escalate", _state(CaseStatus.handling, escalated=True), "supervisor", None)
-    same = validate_command("transfer", {"actor": {"id": "h", "role": "handler", "department": "住建局"},
-                                         "to_department": "住建局", "explanation": "e"})
+    same = validate_command(
+        "transfer",
+        {
+            "actor": {"id": "h", "role": "handler", "department": "住建局"},
+            "to_department": "住建局",
+            "explanation": "e",
+        },
+    )
     with pytest.raises(access.Rejected, match="already the assigned department"):
         access.check("transfer", _state(CaseStatus.handling), same)
 
@@ -202,8 +245,9 @@ def test_status_rules():
 @pytest.mark.parametrize("status", [s.value for s in CaseStatus])
 @pytest.mark.parametrize("update", sorted(UPDATES))
 def test_an_auditor_reads_and_never_acts(update, status):
-    cmd = validate_command(update, {"actor": {"id": "a1", "role": "auditor", "department": "住建局"},
-                                    **PAYLOADS[update]})
+    cmd = validate_command(
+        update, {"actor": {"id": "a1", "role": "auditor", "department": "住建局"}, **PAYLOADS[update]}
+    )
     with pytest.raises(access.NotAllowed, match="auditor"):
         access.check(update, _state(CaseStatus(status), escalated=True, leader=True, pending=True), cmd)
 
@@ -230,16 +274,23 @@ def test_expected_version_guards_every_update():
         access.check("record_contact", s, validate_command("record_contact", note | {"expected_version": 6}))
     # A stale sender who may not act at all hears that first; a stale view of the status is Stale.
     with pytest.raises(access.NotAllowed):
-        access.check("escalate", s, validate_command("escalate", {"actor": handler, "reason": "r",
-                                                                  "expected_version": 6}))
+        access.check(
+            "escalate", s, validate_command("escalate", {"actor": handler, "reason": "r", "expected_version": 6})
+        )
     with pytest.raises(access.Stale):
-        access.check("dispatch", s, validate_command("dispatch", {"actor": {"id": "d", "role": "dispatcher"},
-                                                                  "department": "d", "expected_version": 6}))
+        access.check(
+            "dispatch",
+            s,
+            validate_command(
+                "dispatch", {"actor": {"id": "d", "role": "dispatcher"}, "department": "d", "expected_version": 6}
+            ),
+        )
     with pytest.raises(InvalidInput, match="expected_version"):
         validate_command("record_contact", note | {"expected_version": -1})
 
 
 # ---- the closed loop: no resolution before the complainant is contacted ---------------------
+
 
 def _resolvable(*kinds: str, has_complainant: bool = True, escalated: bool = False) -> CaseState:
     s = _state(CaseStatus.handling, escalated=escalated, leader=escalated)
@@ -253,28 +304,47 @@ def test_resolve_is_refused_until_the_department_has_contacted_the_complainant(r
     escalated = role == "leader"
     for kinds in (("dispatched",), ("dispatched", "verified"), ("dispatched", "contacted", "transferred")):
         state = _resolvable(*kinds, escalated=escalated)
-        cmd = validate_command("resolve", {"actor": {"id": "L1", "role": role, "department": department},
-                                           "resolution": "r"})
+        cmd = validate_command(
+            "resolve", {"actor": {"id": "L1", "role": role, "department": department}, "resolution": "r"}
+        )
         with pytest.raises(access.Rejected, match="has not recorded contact with the complainant"):
             access.check("resolve", state, cmd)
-    for kinds in (("dispatched", "contacted"), ("dispatched", "contacted", "transferred", "contacted"),
-                  ("dispatched", "contacted", "resolved", "followed_up", "reopened")):
+    for kinds in (
+        ("dispatched", "contacted"),
+        ("dispatched", "contacted", "transferred", "contacted"),
+        ("dispatched", "contacted", "resolved", "followed_up", "reopened"),
+    ):
         state = _resolvable(*kinds, escalated=escalated)
-        access.check("resolve", state, validate_command(
-            "resolve", {"actor": {"id": "L1", "role": role, "department": department}, "resolution": "r"}))
+        access.check(
+            "resolve",
+            state,
+            validate_command(
+                "resolve", {"actor": {"id": "L1", "role": role, "department": department}, "resolution": "r"}
+            ),
+        )
 
 
 def test_a_grid_patrol_find_is_resolved_without_contact():
     state = _resolvable("dispatched", has_complainant=False)
-    access.check("resolve", state, validate_command(
-        "resolve", {"actor": {"id": "h", "role": "handler", "department": "住建局"}, "resolution": "r"}))
+    access.check(
+        "resolve",
+        state,
+        validate_command(
+            "resolve", {"actor": {"id": "h", "role": "handler", "department": "住建局"}, "resolution": "r"}
+        ),
+    )
 
 
 def test_who_may_not_resolve_is_told_so_before_the_missing_contact():
     state = _resolvable("dispatched")
     with pytest.raises(access.NotAllowed):
-        access.check("resolve", state, validate_command(
-            "resolve", {"actor": {"id": "h", "role": "handler", "department": "交通局"}, "resolution": "r"}))
+        access.check(
+            "resolve",
+            state,
+            validate_command(
+                "resolve", {"actor": {"id": "h", "role": "handler", "department": "交通局"}, "resolution": "r"}
+            ),
+        )
 
 
 def test_settling_at_resolution_and_close():

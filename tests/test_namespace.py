@@ -30,14 +30,20 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _worker(client: Client, queue: str, folder: Path):
-    return create_worker(client, task_queue=queue, sender=RecordingSender(), calendar=WorkingCalendar(),
-                         read_model=ReadModel(f"sqlite:///{folder / 'complaints.db'}", TEST_PHONE_KEY))
+    return create_worker(
+        client,
+        task_queue=queue,
+        sender=RecordingSender(),
+        calendar=WorkingCalendar(),
+        read_model=ReadModel(f"sqlite:///{folder / 'complaints.db'}", TEST_PHONE_KEY),
+    )
 
 
 async def _bare_dev_server() -> WorkflowEnvironment:
     """A dev server as a new user starts one: none of the engine's search attributes."""
-    return await WorkflowEnvironment.start_local(data_converter=data_converter(),
-                                                 dev_server_existing_path=devserver.dev_server_path(), ui=False)
+    return await WorkflowEnvironment.start_local(
+        data_converter=data_converter(), dev_server_existing_path=devserver.dev_server_path(), ui=False
+    )
 
 
 async def test_a_fresh_dev_server_is_refused_and_no_case_is_left_failing(tmp_path):
@@ -45,8 +51,13 @@ async def test_a_fresh_dev_server_is_refused_and_no_case_is_left_failing(tmp_pat
     try:
         queue = f"complaints-{uuid.uuid4().hex[:8]}"
         case_id = f"ns-{uuid.uuid4().hex[:8]}"
-        handle = await env.client.start_workflow("ComplaintCase", CaseInput.model_validate({"complaint": complaint()}),
-                                                 id=case_id, task_queue=queue, result_type=CaseState)
+        handle = await env.client.start_workflow(
+            "ComplaintCase",
+            CaseInput.model_validate({"complaint": complaint()}),
+            id=case_id,
+            task_queue=queue,
+            result_type=CaseState,
+        )
         started = time.monotonic()
         with pytest.raises(NamespaceNotReady, match="python -m starter setup-cluster") as refused:
             async with _worker(env.client, queue, tmp_path):
@@ -80,8 +91,9 @@ async def test_a_fresh_dev_server_is_refused_and_no_case_is_left_failing(tmp_pat
 async def test_an_unknown_namespace_is_refused_naming_it(tmp_path):
     env = await _bare_dev_server()
     try:
-        other = await Client.connect(env.client.service_client.config.target_host, namespace="no-such-namespace",
-                                     data_converter=data_converter())
+        other = await Client.connect(
+            env.client.service_client.config.target_host, namespace="no-such-namespace", data_converter=data_converter()
+        )
         with pytest.raises(NamespaceNotReady, match="'no-such-namespace' does not exist"):
             async with _worker(other, "complaints", tmp_path):
                 pass
@@ -90,14 +102,19 @@ async def test_an_unknown_namespace_is_refused_naming_it(tmp_path):
 
 
 async def test_the_time_skipping_server_gets_the_attributes_registered(tmp_path):
-    env = await WorkflowEnvironment.start_time_skipping(data_converter=data_converter(),
-                                                        test_server_existing_path=devserver.test_server_path())
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=data_converter(), test_server_existing_path=devserver.test_server_path()
+    )
     try:
         queue = f"complaints-{uuid.uuid4().hex[:8]}"
         async with _worker(env.client, queue, tmp_path):
             handle = await env.client.start_workflow(
-                "ComplaintCase", CaseInput.model_validate({"complaint": complaint()}),
-                id=f"ns-{uuid.uuid4().hex[:8]}", task_queue=queue, result_type=CaseState)
+                "ComplaintCase",
+                CaseInput.model_validate({"complaint": complaint()}),
+                id=f"ns-{uuid.uuid4().hex[:8]}",
+                task_queue=queue,
+                result_type=CaseState,
+            )
             state = await handle.query("state", result_type=CaseState)
             assert state.status == CaseStatus.received
             await env.sleep(2 * 3600)  # past the dispatch deadline: the case upserts and breaches
@@ -118,9 +135,18 @@ def test_python_worker_exits_2_on_an_unprepared_namespace(tmp_path):
     env, target = loop.run_until_complete(address())
     try:
         run = subprocess.run(
-            [sys.executable, "worker.py"], cwd=ROOT, capture_output=True, text=True, timeout=60,
-            env=os.environ | {"TEMPORAL_ADDRESS": target, "COMPLAINTS_DATA_DIR": str(tmp_path),
-                              "COMPLAINTS_TASK_QUEUE": "complaints-refused"})
+            [sys.executable, "worker.py"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=os.environ
+            | {
+                "TEMPORAL_ADDRESS": target,
+                "COMPLAINTS_DATA_DIR": str(tmp_path),
+                "COMPLAINTS_TASK_QUEUE": "complaints-refused",
+            },
+        )
         assert run.returncode == 2, run.stderr
         output = run.stdout + run.stderr
         assert "python -m starter setup-cluster" in output and "Traceback" not in output
@@ -140,23 +166,35 @@ async def test_list_stuck_shows_a_case_failing_its_workflow_task_with_the_error(
         unchecked._namespace_checked = True  # as an older worker, or one started before the attributes went
         case_id = f"stuck-{uuid.uuid4().hex[:8]}"
         async with unchecked:
-            await env.client.start_workflow("ComplaintCase", CaseInput.model_validate({"complaint": complaint()}),
-                                            id=case_id, task_queue=queue)
+            await env.client.start_workflow(
+                "ComplaintCase", CaseInput.model_validate({"complaint": complaint()}), id=case_id, task_queue=queue
+            )
             handle = env.client.get_workflow_handle(case_id)
             for _ in range(100):
                 if (await handle.describe()).raw_description.pending_workflow_task.attempt >= 2:
                     break
                 await asyncio.sleep(0.1)
         target = env.client.service_client.config.target_host
-        run = subprocess.run([sys.executable, "-m", "starter", "list", "--stuck"], cwd=ROOT, capture_output=True,
-                             text=True, timeout=60, env=os.environ | {"TEMPORAL_ADDRESS": target})
+        run = subprocess.run(
+            [sys.executable, "-m", "starter", "list", "--stuck"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=os.environ | {"TEMPORAL_ADDRESS": target},
+        )
         assert run.returncode == 0, run.stderr
         line = next(line for line in run.stdout.splitlines() if line.startswith(case_id))
         assert "CasePolicy" in line or "search attribute" in line.lower(), run.stdout
         assert "1 case failing" in run.stdout
-        as_json = subprocess.run([sys.executable, "-m", "starter", "list", "--stuck", "--json"], cwd=ROOT,
-                                 capture_output=True, text=True, timeout=60,
-                                 env=os.environ | {"TEMPORAL_ADDRESS": target})
+        as_json = subprocess.run(
+            [sys.executable, "-m", "starter", "list", "--stuck", "--json"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=os.environ | {"TEMPORAL_ADDRESS": target},
+        )
         import json
 
         [stuck] = json.loads(as_json.stdout)
@@ -171,8 +209,12 @@ async def test_list_stuck_is_empty_when_every_case_is_healthy(tmp_path):
         await ensure_search_attributes(env.client)
         queue = f"complaints-{uuid.uuid4().hex[:8]}"
         async with _worker(env.client, queue, tmp_path):
-            await env.client.start_workflow("ComplaintCase", CaseInput.model_validate({"complaint": complaint()}),
-                                            id=f"ok-{uuid.uuid4().hex[:8]}", task_queue=queue)
+            await env.client.start_workflow(
+                "ComplaintCase",
+                CaseInput.model_validate({"complaint": complaint()}),
+                id=f"ok-{uuid.uuid4().hex[:8]}",
+                task_queue=queue,
+            )
             from starter.supervise import list_query, stuck_cases
 
             await asyncio.sleep(1)

@@ -20,11 +20,22 @@ LONG = "房东与租户因租金纠纷切断整栋楼供水已经三天老人小
 
 
 def _params(name: str) -> dict[str, str]:
-    sample = {"case_id": "hotline-20261125-0042", "title": LONG, "into": "hotline-20261120-0007",
-              "department": "区城市更新和土地整备局", "explanation": LONG, "from_department": "区住建局",
-              "until": "2026-12-31T18:00:00+08:00", "reason": LONG, "leader": "张书记", "notice_no": "光明〔2026〕7号",
-              "community": "塘家社区", "milestone": "report_in:区水务局", "due_at": "2026-11-26T01:10:00+00:00",
-              "repeat_case_id": "hotline-20261126-0001"}
+    sample = {
+        "case_id": "hotline-20261125-0042",
+        "title": LONG,
+        "into": "hotline-20261120-0007",
+        "department": "区城市更新和土地整备局",
+        "explanation": LONG,
+        "from_department": "区住建局",
+        "until": "2026-12-31T18:00:00+08:00",
+        "reason": LONG,
+        "leader": "张书记",
+        "notice_no": "光明〔2026〕7号",
+        "community": "塘家社区",
+        "milestone": "report_in:区水务局",
+        "due_at": "2026-11-26T01:10:00+00:00",
+        "repeat_case_id": "hotline-20261126-0001",
+    }
     return {p: sample[p] for p in PARAMS[name]}
 
 
@@ -38,11 +49,19 @@ def test_every_notice_renders_and_a_complainants_fits_the_sms_limit(language):
             assert sms_segments(text) <= templates.max_segments, (name, len(text), text)
             assert "12345" in text  # how to ask about it
     zh = NoticeTemplates.load(SHIPPED, "zh")
-    assert zh.render("warning", _params("warning")) == \
-        "【临期预警】案件hotline-20261125-0042的区水务局报到时限为11月26日09:10，尚未完成，请抓紧办理。"
+    assert (
+        zh.render("warning", _params("warning"))
+        == "【临期预警】案件hotline-20261125-0042的区水务局报到时限为11月26日09:10，尚未完成，请抓紧办理。"
+    )
     short = zh.render("acknowledgement", {"case_id": "demo-school-1", "title": "小孩超龄上学被拒"})
-    assert short == ("【光明区群众诉求服务】您反映的“小孩超龄上学被拒”已受理，案件编号demo-school-1。"
-                     "查询进度请致电12345并提供案件编号。") and sms_segments(short) == 1
+    assert (
+        short
+        == (
+            "【光明区群众诉求服务】您反映的“小孩超龄上学被拒”已受理，案件编号demo-school-1。"
+            "查询进度请致电12345并提供案件编号。"
+        )
+        and sms_segments(short) == 1
+    )
     one = NoticeTemplates.load(SHIPPED, "zh", max_segments=1)
     assert sms_segments(one.render("acknowledgement", _params("acknowledgement"))) == 1  # the title gives way
 
@@ -52,12 +71,18 @@ def test_sms_segments():
     assert [sms_segments("a" * n) for n in (160, 161, 306, 307)] == [1, 2, 2, 3]
 
 
-@pytest.mark.parametrize("change, named", [
-    ('assignment = "【派单】案件{case_id}已派至{department}', "'assignment' is missing"),
-    ('warning = "【临期预警】案件{case_id}的{milestone}时限为{due_at}', "'warning' uses unknown placeholder(s) {phone}"),
-    ('breach = "【超时】案件{case_id}的{milestone}', "'breach' is broken"),
-    ('merged = "{sign}您的诉求', "'merged' takes"),
-])
+@pytest.mark.parametrize(
+    "change, named",
+    [
+        ('assignment = "【派单】案件{case_id}已派至{department}', "'assignment' is missing"),
+        (
+            'warning = "【临期预警】案件{case_id}的{milestone}时限为{due_at}',
+            "'warning' uses unknown placeholder(s) {phone}",
+        ),
+        ('breach = "【超时】案件{case_id}的{milestone}', "'breach' is broken"),
+        ('merged = "{sign}您的诉求', "'merged' takes"),
+    ],
+)
 def test_a_broken_template_is_named(tmp_path, change, named):
     text = SHIPPED.read_text(encoding="utf-8")
     line = next(line for line in text.splitlines() if line.startswith(change))
@@ -79,11 +104,17 @@ def test_a_broken_template_is_named(tmp_path, change, named):
 
 def test_the_worker_will_not_start_with_a_broken_template(tmp_path):
     path = tmp_path / "notices.toml"
-    path.write_text(SHIPPED.read_text(encoding="utf-8").replace("{milestone}时限为", "{milestone时限为", 1),
-                    encoding="utf-8")
-    run = subprocess.run([sys.executable, "worker.py"], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                         env=os.environ | {"COMPLAINTS_NOTICE_TEMPLATES": str(path),
-                                           "COMPLAINTS_DATA_DIR": str(tmp_path / "data")})
+    path.write_text(
+        SHIPPED.read_text(encoding="utf-8").replace("{milestone}时限为", "{milestone时限为", 1), encoding="utf-8"
+    )
+    run = subprocess.run(
+        [sys.executable, "worker.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=os.environ | {"COMPLAINTS_NOTICE_TEMPLATES": str(path), "COMPLAINTS_DATA_DIR": str(tmp_path / "data")},
+    )
     assert run.returncode == 2, run.stderr
     assert "'warning'" in run.stderr and str(path) in run.stderr and "Traceback" not in run.stderr
 
@@ -96,13 +127,16 @@ async def test_the_case_sends_kinds_and_parameters_and_people_read_chinese(clien
     await sender.wait_for(case_id, "department:区城管局", "assignment")
     texts = {n.recipient: n.text for n in sender.notices if n.case_id == case_id}
     assert texts["complainant"].startswith("【光明区群众诉求服务】您反映的“井盖松动”已受理，案件编号" + case_id)
-    assert texts["department:区城管局"] == f"【派单】案件{case_id}已派至区城管局，请于时限内电话联系诉求人、核实并办理。"
+    assert (
+        texts["department:区城管局"] == f"【派单】案件{case_id}已派至区城管局，请于时限内电话联系诉求人、核实并办理。"
+    )
     notices = [n for n in sender.notices if n.case_id == case_id]
     assert {n.template for n in notices} == {"acknowledgement", "assignment"}
     assert all(n.params["case_id"] == case_id for n in notices)
 
 
 # ---- the terminal: Chinese columns that line up, progress only where someone watches ---------
+
 
 def test_the_stats_table_lines_up_with_long_chinese_department_names():
     from rich.cells import cell_len

@@ -14,8 +14,9 @@ STORED = sorted((ROOT / "tests" / "histories").glob("*.json"))
 
 
 def _replay(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "starter", "replay", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "starter", "replay", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
 
 
 def _folder(tmp_path: Path, copies: int) -> Path:

@@ -25,15 +25,21 @@ def db(request, tmp_path) -> ReadModel:
 
 
 def case_state(case_id: str = "c1", version: int = 1, events: int = 1, **fields) -> CaseState:
-    s = CaseState(case_id=case_id, policy="1030", track="routine", category="property", received_at=T0,
-                  version=version, **fields)
+    s = CaseState(
+        case_id=case_id, policy="1030", track="routine", category="property", received_at=T0, version=version, **fields
+    )
     s.timeline = [TimelineEvent(at=T0 + timedelta(minutes=i), kind=f"e{i}") for i in range(events)]
     return s
 
 
 def snap(state: CaseState, complaint_: dict, first_seq: int = 0) -> CaseSnapshot:
-    return CaseSnapshot(complaint=Complaint.model_validate(complaint_), state=state.model_copy(update={"timeline": []}),
-                        events=state.timeline[first_seq:], first_seq=first_seq, run_id="r1")
+    return CaseSnapshot(
+        complaint=Complaint.model_validate(complaint_),
+        state=state.model_copy(update={"timeline": []}),
+        events=state.timeline[first_seq:],
+        first_seq=first_seq,
+        run_id="r1",
+    )
 
 
 def test_snapshot_written_twice_is_written_once(db):
@@ -68,7 +74,10 @@ def test_milestones_and_times(db):
     s.breaches = ["contact"]
     db.record(snap(s, complaint()))
     rows = db.milestones("c1")
-    assert [(m.name, m.breached, m.department) for m in rows] == [("dispatch", False, None), ("contact", True, "住建局")]
+    assert [(m.name, m.breached, m.department) for m in rows] == [
+        ("dispatch", False, None),
+        ("contact", True, "住建局"),
+    ]
     assert rows[0].done_at.replace(tzinfo=timezone.utc) == T0 + timedelta(minutes=5)
     row = db.case("c1")
     assert row.breach_count == 1 and row.resolved_at.replace(tzinfo=timezone.utc) == T0 + timedelta(days=3)
@@ -76,8 +85,16 @@ def test_milestones_and_times(db):
 
 def test_phone_is_never_stored_in_clear(db):
     db.record(snap(case_state(), complaint(complainant={"name": "王", "phone": "13800138000"})))
-    db.outbox_attempt(Notice(id="r1/1", case_id="c1", recipient="complainant", kind=NoticeKind.acknowledgement,
-                             text="accepted", address="13800138000"))
+    db.outbox_attempt(
+        Notice(
+            id="r1/1",
+            case_id="c1",
+            recipient="complainant",
+            kind=NoticeKind.acknowledgement,
+            text="accepted",
+            address="13800138000",
+        )
+    )
     row = db.case("c1")
     assert row.complainant_masked == "138****8000"
     assert row.complainant_hash == phone_hash("+86 138-0013-8000", KEY) != phone_hash("13800138000", b"other")
@@ -97,13 +114,18 @@ def test_masks():
 def test_repeat_look_up(db):
     phone = {"name": "王", "phone": "13800138000"}
     db.record(snap(case_state("open-1", status="handling"), complaint(complainant=phone)))
-    query = RepeatQuery(case_id="new", complaint=Complaint.model_validate(complaint(complainant=phone)),
-                        received_at=T0 + timedelta(days=1))
+    query = RepeatQuery(
+        case_id="new",
+        complaint=Complaint.model_validate(complaint(complainant=phone)),
+        received_at=T0 + timedelta(days=1),
+    )
     assert db.find_earlier_case(query).model_dump() == {"case_id": "open-1", "open": True, "closed_at": None}
     # Another category, another community or another person: no match.
-    for other in (complaint(complainant=phone, category="traffic"),
-                  complaint(complainant={"name": "李", "phone": "13900139000"}),
-                  complaint(complainant=phone, location={"district": "光明区", "street": "凤凰街道", "community": "甲社区"})):
+    for other in (
+        complaint(complainant=phone, category="traffic"),
+        complaint(complainant={"name": "李", "phone": "13900139000"}),
+        complaint(complainant=phone, location={"district": "光明区", "street": "凤凰街道", "community": "甲社区"}),
+    ):
         assert db.find_earlier_case(query.model_copy(update={"complaint": Complaint.model_validate(other)})) is None
 
 
@@ -111,8 +133,11 @@ def test_repeat_of_closed_within_180_days_only(db):
     phone = {"name": "王", "phone": "13800138000"}
     closed = case_state("old-1", status="closed", closed_at=T0)
     db.record(snap(closed, complaint(complainant=phone)))
-    q = RepeatQuery(case_id="new", complaint=Complaint.model_validate(complaint(complainant=phone)),
-                    received_at=T0 + timedelta(days=179))
+    q = RepeatQuery(
+        case_id="new",
+        complaint=Complaint.model_validate(complaint(complainant=phone)),
+        received_at=T0 + timedelta(days=179),
+    )
     match = db.find_earlier_case(q)
     assert match.case_id == "old-1" and not match.open and match.closed_at == T0
     assert db.find_earlier_case(q.model_copy(update={"received_at": T0 + timedelta(days=181)})) is None
@@ -173,16 +198,23 @@ def test_stats_leave_stopped_time_out_and_report_the_whistle(db):
     s = case_state(status="resolved", events=0)
     s.resolved_at = T0 + timedelta(days=10)  # Mon Nov 2 to Thu Nov 12: 8 working days
     s.milestones = [
-        Milestone(name="resolve", due_at=T0 + timedelta(days=70), done_at=s.resolved_at,
-                  paused_seconds=timedelta(days=2).total_seconds()),
-        Milestone(name="report_in:水务局", due_at=T0 + timedelta(hours=24), anchor_at=T0,
-                  done_at=T0 + timedelta(minutes=90)),
+        Milestone(
+            name="resolve",
+            due_at=T0 + timedelta(days=70),
+            done_at=s.resolved_at,
+            paused_seconds=timedelta(days=2).total_seconds(),
+        ),
+        Milestone(
+            name="report_in:水务局", due_at=T0 + timedelta(hours=24), anchor_at=T0, done_at=T0 + timedelta(minutes=90)
+        ),
         Milestone(name="report_in:城管局", due_at=T0 + timedelta(hours=24), anchor_at=T0, breached=True),
     ]
     # stopped Tue Nov 3 09:00 to Thu Nov 5 09:00: 2 working days and 48 hours
-    s.timeline = [TimelineEvent(at=T0, kind="received"),
-                  TimelineEvent(at=T0 + timedelta(days=1), kind="suspended"),
-                  TimelineEvent(at=T0 + timedelta(days=3), kind="resumed")]
+    s.timeline = [
+        TimelineEvent(at=T0, kind="received"),
+        TimelineEvent(at=T0 + timedelta(days=1), kind="suspended"),
+        TimelineEvent(at=T0 + timedelta(days=3), kind="resumed"),
+    ]
     db.record(snap(s, complaint()))
     [total] = compute(db, since=T0 - timedelta(days=1), until=T0 + timedelta(days=30))
     j = total.as_json()
@@ -196,9 +228,11 @@ def test_stats_leave_stopped_time_out_and_report_the_whistle(db):
 
 # ---- the claim of "the open case": one per complainant, category and community ----------------
 
+
 def _query(case_id: str, phone: dict, at: datetime = T0) -> RepeatQuery:
-    return RepeatQuery(case_id=case_id, complaint=Complaint.model_validate(complaint(complainant=phone)),
-                       received_at=at)
+    return RepeatQuery(
+        case_id=case_id, complaint=Complaint.model_validate(complaint(complainant=phone)), received_at=at
+    )
 
 
 def test_the_first_complaint_claims_and_the_next_merges_into_it_before_either_is_recorded(db):
@@ -266,11 +300,17 @@ def test_stats_count_a_settled_milestone_past_its_deadline_as_late_never_met(db)
         # done by the resolution before its deadline: met
         Milestone(name="opinion", due_at=T0 + timedelta(days=3), done_at=T0 + timedelta(days=1), settled="resolution"),
         # done by the resolution after its deadline: late
-        Milestone(name="reply", due_at=T0 + timedelta(hours=72), done_at=T0 + timedelta(days=4), breached=True,
-                  settled="resolution"),
+        Milestone(
+            name="reply",
+            due_at=T0 + timedelta(hours=72),
+            done_at=T0 + timedelta(days=4),
+            breached=True,
+            settled="resolution",
+        ),
         # still owed when the case closed, deadline passed: missed, so late
-        Milestone(name="report_in:城管局", due_at=T0 + timedelta(hours=24), breached=True, superseded=True,
-                  settled="missed"),
+        Milestone(
+            name="report_in:城管局", due_at=T0 + timedelta(hours=24), breached=True, superseded=True, settled="missed"
+        ),
         # not yet due when the case closed: no longer owed, neither met nor late
         Milestone(name="verify", due_at=T0 + timedelta(days=300), superseded=True, settled="closed"),
     ]

@@ -50,7 +50,8 @@ def assert_matches(read_model: ReadModel, final: CaseState) -> None:
     assert [e.kind for e in read_model.events(final.case_id)] == kinds(final)
     assert [e.seq for e in read_model.events(final.case_id)] == list(range(len(final.timeline)))
     assert [(m.name, m.breached, m.done_at is not None) for m in read_model.milestones(final.case_id)] == [
-        (m.name, m.breached, m.done_at is not None) for m in final.milestones]
+        (m.name, m.breached, m.done_at is not None) for m in final.milestones
+    ]
 
 
 async def test_read_model_matches_the_closed_case(client, read_model, sender):
@@ -61,8 +62,10 @@ async def test_read_model_matches_the_closed_case(client, read_model, sender):
     assert row.complainant_masked == f"{phone[:3]}****{phone[-4:]}" and row.community == "塘家社区"
     assert row.closed_at is not None and row.first_department == "住建局"
     outbox = read_model.outbox(final.case_id)
-    assert {(o.recipient, o.kind) for o in outbox} >= {("complainant", "acknowledgement"),
-                                                       ("department:住建局", "assignment")}
+    assert {(o.recipient, o.kind) for o in outbox} >= {
+        ("complainant", "acknowledgement"),
+        ("department:住建局", "assignment"),
+    }
     assert all(o.sent_at and o.attempts == 1 for o in outbox)
     assert all(phone not in (o.address or "") for o in outbox)
 
@@ -75,8 +78,9 @@ async def test_repeat_of_an_open_case_is_merged_into_it(client, read_model, send
     await eventually(client, first, lambda s: read_model.case(first) and read_model.case(first).version == s.version)
 
     second = new_id()
-    await file_complaint(client, second, {"complaint": complaint(complainant=person, title="还是断水")},
-                         task_queue=client.task_queue)
+    await file_complaint(
+        client, second, {"complaint": complaint(complainant=person, title="还是断水")}, task_queue=client.task_queue
+    )
     merged = await client.get_workflow_handle(second, result_type=CaseState).result()
     assert merged.status.value == "merged" and merged.merged_into == first
     assert not [m for m in merged.milestones if m.open]
@@ -102,16 +106,20 @@ async def test_repeat_of_a_closed_case_is_escalated_from_the_start(client, read_
     await eventually(client, second, lambda s: read_model.case(second) and read_model.case(second).repeat_of)
     # A different category from the same person is a new problem, not a repeat.
     third = new_id()
-    await file_complaint(client, third, {"complaint": complaint(complainant=person, category="traffic")},
-                         task_queue=client.task_queue)
+    await file_complaint(
+        client, third, {"complaint": complaint(complainant=person, category="traffic")}, task_queue=client.task_queue
+    )
     s = await eventually(client, third, lambda s: milestone(s, "acknowledge").done_at)
     assert s.repeat_of is None and not s.escalated
 
 
 async def test_grid_patrol_finds_in_the_same_grid_merge(client, read_model):
     grid = f"网格{uuid.uuid4().hex[:6]}"
-    find = complaint(channel="grid_patrol", complainant=None,
-                     location={"district": "罗湖区", "street": "东门街道", "community": "东门社区", "grid": grid})
+    find = complaint(
+        channel="grid_patrol",
+        complainant=None,
+        location={"district": "罗湖区", "street": "东门街道", "community": "东门社区", "grid": grid},
+    )
     first = new_id()
     await file_complaint(client, first, {"complaint": find}, task_queue=client.task_queue)
     await eventually(client, first, lambda s: read_model.case(first) is not None)
@@ -161,8 +169,9 @@ class Gateway(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(b"busy")
             return
-        Gateway.received.append({"body": body, "auth": self.headers.get("Authorization"),
-                                 "key": self.headers.get("Idempotency-Key")})
+        Gateway.received.append(
+            {"body": body, "auth": self.headers.get("Authorization"), "key": self.headers.get("Idempotency-Key")}
+        )
         self.send_response(200)
         self.end_headers()
 
@@ -181,13 +190,25 @@ def gateway() -> Iterator[str]:
 
 async def test_sms_gateway_sender(gateway):
     sender = HttpSmsSender(gateway, "secret")
-    notice = Notice(id="r/1", case_id="c1", recipient="complainant", kind=NoticeKind.acknowledgement,
-                    text="已受理", address="13800138000")
+    notice = Notice(
+        id="r/1",
+        case_id="c1",
+        recipient="complainant",
+        kind=NoticeKind.acknowledgement,
+        text="已受理",
+        address="13800138000",
+    )
     await sender.send(notice)
     [got] = Gateway.received
     assert got["auth"] == "Bearer secret" and got["key"] == "r/1"
-    assert got["body"] == {"id": "r/1", "case_id": "c1", "to": "13800138000", "recipient": "complainant",
-                           "kind": "acknowledgement", "text": "已受理"}
+    assert got["body"] == {
+        "id": "r/1",
+        "case_id": "c1",
+        "to": "13800138000",
+        "recipient": "complainant",
+        "kind": "acknowledgement",
+        "text": "已受理",
+    }
     Gateway.fail_next = 1
     with pytest.raises(RuntimeError, match="SMS gateway answered 503"):
         await sender.send(notice)
@@ -197,8 +218,13 @@ async def test_gateway_outage_is_retried_and_kept_in_the_outbox(env, gateway, tm
     Gateway.fail_next = 2
     read_model = ReadModel(f"sqlite:///{tmp_path / 'sms.db'}", TEST_PHONE_KEY)
     queue = f"sms-{uuid.uuid4().hex[:6]}"
-    async with create_worker(env.client, task_queue=queue, read_model=read_model, calendar=WorkingCalendar(),
-                             sender=HttpSmsSender(gateway, "t")):
+    async with create_worker(
+        env.client,
+        task_queue=queue,
+        read_model=read_model,
+        calendar=WorkingCalendar(),
+        sender=HttpSmsSender(gateway, "t"),
+    ):
         final = await closed_case(env.client, new_id(), complaint(), queue=queue)
     outbox = read_model.outbox(final.case_id)
     assert outbox and all(o.sent_at for o in outbox)

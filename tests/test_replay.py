@@ -28,7 +28,9 @@ def test_histories_are_stored():
 async def test_history_replays(path: Path, sandboxed: bool):
     """In the sandbox (as the tests run) and without it (as workers and the replay command run)."""
     history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter(), workflow_runner=workflow_runner(sandboxed))
+    replayer = Replayer(
+        workflows=WORKFLOWS, data_converter=data_converter(), workflow_runner=workflow_runner(sandboxed)
+    )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
 

@@ -37,8 +37,14 @@ async def engine_on(read_model: ReadModel, folder) -> AsyncIterator[tuple[Client
     env = await devserver.start_dev_server(data_converter(), db_file=folder / "temporal.db")
     queue = f"complaints-{uuid.uuid4().hex[:8]}"
     try:
-        async with create_worker(env.client, task_queue=queue, sender=RecordingSender(), calendar=WorkingCalendar(),
-                                 read_model=read_model, max_concurrent_workflow_tasks=AT_ONCE):
+        async with create_worker(
+            env.client,
+            task_queue=queue,
+            sender=RecordingSender(),
+            calendar=WorkingCalendar(),
+            read_model=read_model,
+            max_concurrent_workflow_tasks=AT_ONCE,
+        ):
             yield env.client, queue
     finally:
         await env.shutdown()
@@ -75,8 +81,11 @@ async def one_round(client: Client, queue: str, read_model: ReadModel, round_: i
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 async def test_fifty_identical_complaints_at_once_are_one_case(database, tmp_path, request):
-    url = (f"sqlite:///{tmp_path / 'complaints.db'}" if database == "sqlite"
-           else fresh_postgres(request.getfixturevalue("pg_url")))
+    url = (
+        f"sqlite:///{tmp_path / 'complaints.db'}"
+        if database == "sqlite"
+        else fresh_postgres(request.getfixturevalue("pg_url"))
+    )
     read_model = ReadModel(url, TEST_PHONE_KEY)
     async with engine_on(read_model, tmp_path) as (client, queue):
         for round_ in range(ROUNDS):

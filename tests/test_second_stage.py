@@ -29,38 +29,75 @@ async def dispatched(client, **fields) -> str:
 
 # ---- pure ------------------------------------------------------------------------------------
 
+
 def test_suspension_across_the_national_day_moves_a_working_day_deadline_by_working_days():
     # Stopped Sep 30, resumed Oct 9: the stop covered two working days (Oct 8 and 9; Oct 1-7 are off).
     moved = shifted(at(2026, 11, 11), Unit.working_days, at(2026, 9, 30, 10), at(2026, 10, 9, 10), WorkingCalendar())
     assert moved.due_at == at(2026, 11, 13)  # due at the end of Tue Nov 10, now the end of Thu Nov 12
     # A stop within one day costs no working day; plain durations move by the exact time.
-    assert shifted(at(2026, 11, 11), Unit.working_days, at(2026, 10, 9, 9), at(2026, 10, 9, 17),
-                   WorkingCalendar()).due_at == at(2026, 11, 11)
-    assert shifted(at(2026, 11, 11, 9), Unit.hours, at(2026, 10, 9, 9), at(2026, 10, 9, 17, 30),
-                   WorkingCalendar()).due_at == at(2026, 11, 11, 17, 30)
+    assert shifted(
+        at(2026, 11, 11), Unit.working_days, at(2026, 10, 9, 9), at(2026, 10, 9, 17), WorkingCalendar()
+    ).due_at == at(2026, 11, 11)
+    assert shifted(
+        at(2026, 11, 11, 9), Unit.hours, at(2026, 10, 9, 9), at(2026, 10, 9, 17, 30), WorkingCalendar()
+    ).due_at == at(2026, 11, 11, 17, 30)
 
 
 def test_category_targets_and_warning_times():
-    medical = plan(policy="1030", track="routine", category="medical", anchor="acceptance", at=at(2026, 6, 1, 11),
-                   cal=WorkingCalendar())
+    medical = plan(
+        policy="1030",
+        track="routine",
+        category="medical",
+        anchor="acceptance",
+        at=at(2026, 6, 1, 11),
+        cal=WorkingCalendar(),
+    )
     resolve = next(m for m in medical if m.name == "resolve")
     assert resolve.duration == "15 working days" and resolve.due_at == at(2026, 6, 24)  # 24:00 Jun 23; Jun 19 off
-    fast = plan(policy="1030", track="fast", category="medical", anchor="acceptance", at=at(2026, 6, 1, 11),
-                cal=WorkingCalendar())
+    fast = plan(
+        policy="1030",
+        track="fast",
+        category="medical",
+        anchor="acceptance",
+        at=at(2026, 6, 1, 11),
+        cal=WorkingCalendar(),
+    )
     assert next(m for m in fast if m.name == "resolve").duration == "24 hours"  # the fast track wins
-    contact = plan(policy="1030", track="routine", anchor="assignment", at=at(2026, 6, 1, 11), cal=WorkingCalendar(),
-                   department="住建局")[0]
+    contact = plan(
+        policy="1030",
+        track="routine",
+        anchor="assignment",
+        at=at(2026, 6, 1, 11),
+        cal=WorkingCalendar(),
+        department="住建局",
+    )[0]
     assert contact.warn_at == [at(2026, 6, 1, 11, 7, 30)]  # 75 % of 10 minutes
-    half_too = plan(policy="1030", track="routine", anchor="assignment", at=at(2026, 6, 1, 11), cal=WorkingCalendar(),
-                    department="住建局", warn_at=(0.5, 0.75))[0]
+    half_too = plan(
+        policy="1030",
+        track="routine",
+        anchor="assignment",
+        at=at(2026, 6, 1, 11),
+        cal=WorkingCalendar(),
+        department="住建局",
+        warn_at=(0.5, 0.75),
+    )[0]
     assert half_too.warn_at == [at(2026, 6, 1, 11, 5), at(2026, 6, 1, 11, 7, 30)]
-    summons = plan(policy="13710", track="fast", anchor="summons", at=at(2026, 6, 1, 11), cal=WorkingCalendar(),
-                   departments=["水务局", "城管局"])
+    summons = plan(
+        policy="13710",
+        track="fast",
+        anchor="summons",
+        at=at(2026, 6, 1, 11),
+        cal=WorkingCalendar(),
+        departments=["水务局", "城管局"],
+    )
     assert [(m.name, m.department, m.due_at) for m in summons] == [
-        ("report_in:水务局", "水务局", at(2026, 6, 1, 13)), ("report_in:城管局", "城管局", at(2026, 6, 1, 13))]
+        ("report_in:水务局", "水务局", at(2026, 6, 1, 13)),
+        ("report_in:城管局", "城管局", at(2026, 6, 1, 13)),
+    ]
 
 
 # ---- the workflow ------------------------------------------------------------------------------
+
 
 async def test_warning_at_75_percent_and_never_after_done(env, client, sender):
     case_id = await dispatched(client)
@@ -135,9 +172,17 @@ async def test_medical_case_resolves_in_15_working_days(client):
     await file_complaint(client, case_id, {"complaint": complaint(category="medical")}, task_queue=client.task_queue)
     s = await eventually(client, case_id, lambda s: milestone(s, "resolve"))
     assert milestone(s, "resolve").duration == "15 working days"
-    assert milestone(s, "resolve").due_at == \
-        plan(policy="1030", track="routine", category="medical", anchor="acceptance", at=s.received_at,
-             cal=WorkingCalendar())[2].due_at
+    assert (
+        milestone(s, "resolve").due_at
+        == plan(
+            policy="1030",
+            track="routine",
+            category="medical",
+            anchor="acceptance",
+            at=s.received_at,
+            cal=WorkingCalendar(),
+        )[2].due_at
+    )
 
 
 async def test_community_whistle(env, client, sender):

@@ -96,8 +96,12 @@ def test_shipped_override_file_parses():
 
 
 def test_plan_1030_assignment_and_tracks():
-    names = [m.name for m in plan(policy="1030", track="routine", anchor="assignment", at=at(2026, 3, 2, 9),
-                                  cal=CAL, department="城管局")]
+    names = [
+        m.name
+        for m in plan(
+            policy="1030", track="routine", anchor="assignment", at=at(2026, 3, 2, 9), cal=CAL, department="城管局"
+        )
+    ]
     assert names == ["contact", "verify", "reply", "opinion"]
     fast = plan(policy="1030", track="fast", anchor="acceptance", at=at(2026, 3, 2, 9), cal=CAL)
     resolve = next(m for m in fast if m.name == "resolve")
@@ -109,13 +113,16 @@ def test_plan_1030_assignment_and_tracks():
 def test_plan_13710_major_and_monthly_reports():
     accepted = plan(policy="13710", track="major", anchor="acceptance", at=at(2026, 3, 2, 9), cal=CAL)
     assert {m.name: m.due_at for m in accepted} == {
-        "acknowledge": at(2026, 3, 2, 9, 10), "dispatch": at(2026, 3, 3, 9),
-        "progress_report": at(2026, 3, 5, 9), "resolve": at(2026, 4, 2, 9),
+        "acknowledge": at(2026, 3, 2, 9, 10),
+        "dispatch": at(2026, 3, 3, 9),
+        "progress_report": at(2026, 3, 5, 9),
+        "resolve": at(2026, 4, 2, 9),
     }
     assert plan(policy="13710", track="routine", anchor="resolve_overdue", at=at(2026, 3, 9), cal=CAL) == []
     monthly = plan(policy="13710", track="major", anchor="resolve_overdue", at=at(2026, 4, 2, 9), cal=CAL)
     assert [(m.name, m.due_at, m.repeat_anchor) for m in monthly] == [
-        ("progress_report", at(2026, 5, 2, 9), "progress_cycle")]
+        ("progress_report", at(2026, 5, 2, 9), "progress_cycle")
+    ]
 
 
 def test_unknown_policy():

@@ -49,12 +49,21 @@ async def cases(tmp_path_factory) -> AsyncIterator[Cases]:
     env = await devserver.start_dev_server(data_converter(), db_file=folder / "temporal.db")
     read_model = ReadModel(f"sqlite:///{folder / 'complaints.db'}", TEST_PHONE_KEY)
     variables = {k: v for k, v in os.environ.items()}
-    variables.update(TEMPORAL_ADDRESS=env.client.service_client.config.target_host,
-                     COMPLAINTS_DB_URL=read_model.url, COMPLAINTS_PHONE_KEY=TEST_PHONE_KEY.decode(),
-                     COMPLAINTS_DATA_DIR=str(folder), COMPLAINTS_TASK_QUEUE="complaints")
+    variables.update(
+        TEMPORAL_ADDRESS=env.client.service_client.config.target_host,
+        COMPLAINTS_DB_URL=read_model.url,
+        COMPLAINTS_PHONE_KEY=TEST_PHONE_KEY.decode(),
+        COMPLAINTS_DATA_DIR=str(folder),
+        COMPLAINTS_TASK_QUEUE="complaints",
+    )
     try:
-        async with create_worker(env.client, task_queue="complaints", sender=RecordingSender(),
-                                 calendar=WorkingCalendar(), read_model=read_model):
+        async with create_worker(
+            env.client,
+            task_queue="complaints",
+            sender=RecordingSender(),
+            calendar=WorkingCalendar(),
+            read_model=read_model,
+        ):
             c = Cases(env.client, variables, read_model)
             await _file_the_cases(c)
             yield c
@@ -73,10 +82,12 @@ async def _file_the_cases(c: Cases) -> None:
     await file_complaint(c.client, ids["C"], {"complaint": complaint(category="labour")})
     await act(c.client, ids["C"], "escalate", {"actor": actor("supervisor"), "reason": "群体性诉求"})
     await file_complaint(c.client, ids["D"], {"complaint": complaint(category="education")})
-    for update, payload in [("dispatch", {"actor": actor("dispatcher"), "department": DEPT}),
-                            ("record_contact", {"actor": H, "note": "n"}),
-                            ("resolve", {"actor": H, "resolution": "r"}),
-                            ("record_follow_up", {"actor": H, "satisfaction": "satisfied"})]:
+    for update, payload in [
+        ("dispatch", {"actor": actor("dispatcher"), "department": DEPT}),
+        ("record_contact", {"actor": H, "note": "n"}),
+        ("resolve", {"actor": H, "resolution": "r"}),
+        ("record_follow_up", {"actor": H, "satisfaction": "satisfied"}),
+    ]:
         await act(c.client, ids["D"], update, payload)
     await c.client.get_workflow_handle(ids["D"]).result()
     long_case = CaseInput.model_validate({"complaint": complaint(category="housing"), "max_history_events": 200})
@@ -94,8 +105,9 @@ async def _file_the_cases(c: Cases) -> None:
     assert final.runs >= 2
     await eventually(c.client, ids["B"], lambda s: "dispatch" in s.breaches)
     for case_id in ids.values():  # the read model has caught up with every case
-        await eventually(c.client, case_id, lambda s, i=case_id: getattr(c.read_model.case(i), "version", None)
-                         == s.version)
+        await eventually(
+            c.client, case_id, lambda s, i=case_id: getattr(c.read_model.case(i), "version", None) == s.version
+        )
 
 
 async def listed(c: Cases, *args: str, expect: set[str], absent: frozenset[str] | set[str] = frozenset()) -> None:

@@ -28,17 +28,22 @@ def free_port() -> int:
 @pytest.fixture
 def environ(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "TEMPORAL_ADDRESS"}
-    env.update(COMPLAINTS_DATA_DIR=str(tmp_path / "data"), COMPLAINTS_DEV_PORT=str(free_port()),
-               COMPLAINTS_DEV_UI_PORT=str(free_port()), COMPLAINTS_METRICS_ADDRESS=f"127.0.0.1:{free_port()}",
-               PYTHONUNBUFFERED="1")
+    env.update(
+        COMPLAINTS_DATA_DIR=str(tmp_path / "data"),
+        COMPLAINTS_DEV_PORT=str(free_port()),
+        COMPLAINTS_DEV_UI_PORT=str(free_port()),
+        COMPLAINTS_METRICS_ADDRESS=f"127.0.0.1:{free_port()}",
+        PYTHONUNBUFFERED="1",
+    )
     return env
 
 
 class WorkerProcess:
     def __init__(self, environ: dict[str, str], log: Path) -> None:
         self.log = log
-        self.proc = subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=environ,
-                                     stdout=subprocess.DEVNULL, stderr=log.open("w"))
+        self.proc = subprocess.Popen(
+            [sys.executable, "worker.py"], cwd=ROOT, env=environ, stdout=subprocess.DEVNULL, stderr=log.open("w")
+        )
         deadline = time.monotonic() + 60
         while "worker serving" not in log.read_text():
             assert self.proc.poll() is None, log.read_text()
@@ -54,23 +59,44 @@ class WorkerProcess:
 
 
 def cli(environ: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "starter", *args], cwd=ROOT, env=environ, input=stdin,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "starter", *args],
+        cwd=ROOT,
+        env=environ,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_worker_cli_restart_and_clean_shutdown(environ, tmp_path):
     worker = WorkerProcess(environ, tmp_path / "worker1.log")
     try:
-        filed = cli(environ, "file", "cli-case-1", "-",
-                    stdin=json.dumps(complaint(complainant={"name": "陈", "phone": "13800138000"})))
+        filed = cli(
+            environ,
+            "file",
+            "cli-case-1",
+            "-",
+            stdin=json.dumps(complaint(complainant={"name": "陈", "phone": "13800138000"})),
+        )
         assert filed.returncode == 0 and "filed: case cli-case-1" in filed.stdout, filed.stderr
         again = cli(environ, "file", "cli-case-1", "-", stdin=json.dumps(complaint()))
         assert again.returncode == 0 and "already exists" in again.stdout
-        dispatched = cli(environ, "act", "cli-case-1", "dispatch", "actor.id=d1", "actor.role=dispatcher",
-                         "department=住建局")
+        dispatched = cli(
+            environ, "act", "cli-case-1", "dispatch", "actor.id=d1", "actor.role=dispatcher", "department=住建局"
+        )
         assert dispatched.returncode == 0 and "[dispatched]" in dispatched.stdout, dispatched.stderr
-        refused = cli(environ, "act", "cli-case-1", "resolve", "actor.id=h9", "actor.role=handler",
-                      "actor.department=交通局", "resolution=done")
+        refused = cli(
+            environ,
+            "act",
+            "cli-case-1",
+            "resolve",
+            "actor.id=h9",
+            "actor.role=handler",
+            "actor.department=交通局",
+            "resolution=done",
+        )
         assert refused.returncode == 3 and "only a handler of 住建局" in refused.stderr
         bad = cli(environ, "act", "cli-case-1", "dispatch", "actor.id=d1", "actor.role=mayor", "department=")
         assert bad.returncode == 2 and "actor.role" in bad.stderr and "department" in bad.stderr
@@ -95,8 +121,16 @@ def test_worker_cli_restart_and_clean_shutdown(environ, tmp_path):
         assert shown.returncode == 0, shown.stderr
         state = json.loads(shown.stdout)
         assert state["status"] == "dispatched" and state["department"] == "住建局"
-        contacted = cli(environ, "act", "cli-case-1", "record_contact", "actor.id=h1", "actor.role=handler",
-                        "actor.department=住建局", "note=电话联系")
+        contacted = cli(
+            environ,
+            "act",
+            "cli-case-1",
+            "record_contact",
+            "actor.id=h1",
+            "actor.role=handler",
+            "actor.department=住建局",
+            "note=电话联系",
+        )
         assert contacted.returncode == 0 and "[handling]" in contacted.stdout, contacted.stderr
         rebuilt_db = tmp_path / "rebuilt.db"
         rebuilt = cli({**environ, "COMPLAINTS_DB_URL": f"sqlite:///{rebuilt_db}"}, "rebuild-read-model")
@@ -121,26 +155,28 @@ def _stray(folder: Path) -> list[str]:
 
 
 def test_demo_runs_to_the_end_cleanly(environ, tmp_path):
-    done = subprocess.run([sys.executable, "demo.py"], cwd=ROOT, env=environ, capture_output=True, text=True,
-                          timeout=180)
+    done = subprocess.run(
+        [sys.executable, "demo.py"], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=180
+    )
     assert done.returncode == 0, done.stderr
     assert "record_follow_up     -> status=closed" in done.stdout and "BREACHED" in done.stdout
     assert "ended merged, carried by demo-factory-3" in done.stdout and "Done:" in done.stdout
     # Over HTTP: filed and acted on with keys, and a self-declared supervisor refused.
-    assert "/v1/cases/demo-http-6 -H \"Authorization: Bearer $DISPATCHER_KEY\"" in done.stdout
+    assert '/v1/cases/demo-http-6 -H "Authorization: Bearer $DISPATCHER_KEY"' in done.stdout
     assert "-> 201 status received" in done.stdout and "-> 403 the actor of an update is the caller" in done.stdout
     assert "warning: dispatch due" in done.stdout and "suspended: True" in done.stdout
     assert "'report_in:区水务局': 'reported'" in done.stdout
     assert f"Metrics (Prometheus): http://{environ['COMPLAINTS_METRICS_ADDRESS']}/metrics" in done.stdout
-    assert 'complaints_breaches{' in done.stdout and 'milestone="dispatch"' in done.stdout
+    assert "complaints_breaches{" in done.stdout and 'milestone="dispatch"' in done.stdout
     assert "Traceback" not in done.stderr and "PyGILState" not in done.stderr
     assert not _stray(tmp_path)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_demo_interrupted_leaves_nothing_behind(environ, tmp_path, sig):
-    demo = subprocess.Popen([sys.executable, "demo.py"], cwd=ROOT, env=environ, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    demo = subprocess.Popen(
+        [sys.executable, "demo.py"], cwd=ROOT, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     for line in demo.stdout:
         if line.startswith("Worker running"):
             break
@@ -154,8 +190,14 @@ def test_demo_interrupted_leaves_nothing_behind(environ, tmp_path, sig):
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_cli_long_command_stops_cleanly(environ, sig):
-    server = subprocess.Popen([sys.executable, "-m", "starter", "codec-server", "--port", str(free_port())],
-                              cwd=ROOT, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "starter", "codec-server", "--port", str(free_port())],
+        cwd=ROOT,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert server.stdout.readline().startswith("codec server on")
     server.send_signal(sig)
     _, err = server.communicate(timeout=30)
@@ -182,16 +224,24 @@ def test_the_worker_serves_metrics_and_the_engine_counters_move_as_cases_breach(
         assert _metric(before, "complaints_breaches", milestone="dispatch") == 0
         two_hours_ago = (datetime.now(timezone.utc) - timedelta(hours=2)).isoformat()
         for n in (1, 2):
-            filed = cli(environ, "file", f"metrics-{n}", "-",
-                        stdin=json.dumps(complaint(received_at=two_hours_ago,
-                                                   complainant={"name": "陈", "phone": f"1380013800{n}"})))
+            filed = cli(
+                environ,
+                "file",
+                f"metrics-{n}",
+                "-",
+                stdin=json.dumps(
+                    complaint(received_at=two_hours_ago, complainant={"name": "陈", "phone": f"1380013800{n}"})
+                ),
+            )
             assert filed.returncode == 0, filed.stderr
             deadline = time.monotonic() + 30
             while True:  # its dispatch deadline passed an hour ago: breached in its first task
                 text = httpx.get(url, timeout=10).text
                 if _metric(text, "complaints_breaches", milestone="dispatch", policy="1030") == n:
                     break
-                assert time.monotonic() < deadline, [line for line in text.splitlines() if line.startswith("complaints_")]
+                assert time.monotonic() < deadline, [
+                    line for line in text.splitlines() if line.startswith("complaints_")
+                ]
                 time.sleep(0.2)
         assert _metric(text, "complaints_cases_accepted", policy="1030") == 2
         assert _metric(text, "complaints_read_model_lag_count") >= 2
@@ -205,6 +255,12 @@ def test_a_taken_metrics_port_is_refused_naming_the_setting(environ, tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        run = subprocess.run([sys.executable, "worker.py"], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                             env={**environ, "COMPLAINTS_METRICS_ADDRESS": f"127.0.0.1:{port}"})
+        run = subprocess.run(
+            [sys.executable, "worker.py"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**environ, "COMPLAINTS_METRICS_ADDRESS": f"127.0.0.1:{port}"},
+        )
     assert run.returncode == 2 and "COMPLAINTS_METRICS_ADDRESS" in run.stderr and "Traceback" not in run.stderr

@@ -129,7 +129,9 @@ def _supervisor_decides(update: str, state: CaseState, cmd: Command, pending: ob
 
 def _handler_or_supervisor(state: CaseState, actor: Actor, update: str) -> None:
     if not (_is_handler(state, actor) or actor.role == Role.supervisor):
-        raise NotAllowed(f"{update}: {_describe(actor)} may not; only a handler of {state.department} or a supervisor may")
+        raise NotAllowed(
+            f"{update}: {_describe(actor)} may not; only a handler of {state.department} or a supervisor may"
+        )
 
 
 def may_decide_extension(state: CaseState, cmd: Command) -> None:
@@ -147,8 +149,10 @@ def may_resolve(state: CaseState, cmd: Command) -> None:
         _department_or_leader(state, cmd.actor, "resolve")
     # 1030: the department phones the complainant before anything else; no resolution without it.
     if state.has_complainant and not state.contacted():
-        raise Rejected(f"resolve: {state.department} has not recorded contact with the complainant yet; "
-                       "record_contact first (a failed attempt counts: record it with reached=false and a note)")
+        raise Rejected(
+            f"resolve: {state.department} has not recorded contact with the complainant yet; "
+            "record_contact first (a failed attempt counts: record it with reached=false and a note)"
+        )
 
 
 def may_record_follow_up(state: CaseState, cmd: Command) -> None:
@@ -173,7 +177,9 @@ def may_assign_leader(state: CaseState, cmd: Command) -> None:
 def may_request_suspension(state: CaseState, cmd: Command) -> None:
     _status(state, "request_suspension", HANDLING)
     if not _is_handler(state, cmd.actor):
-        raise NotAllowed(f"request_suspension: {_describe(cmd.actor)} may not; only a handler of {state.department} may")
+        raise NotAllowed(
+            f"request_suspension: {_describe(cmd.actor)} may not; only a handler of {state.department} may"
+        )
     if state.suspended:
         raise Rejected("request_suspension: the resolve clock is already stopped")
     if state.pending_suspension is not None:
@@ -202,8 +208,10 @@ def may_summon_departments(state: CaseState, cmd: Command) -> None:
     _status(state, "summon_departments", OPEN_STATUSES)
     actor = cmd.actor
     if not (actor.role == Role.supervisor or (actor.role == Role.community and actor.department == state.community)):
-        raise NotAllowed(f"summon_departments: {_describe(actor)} may not; only the case's community "
-                       f"({state.community}) or a supervisor may")
+        raise NotAllowed(
+            f"summon_departments: {_describe(actor)} may not; only the case's community "
+            f"({state.community}) or a supervisor may"
+        )
     assert isinstance(cmd, SummonDepartments)
     already = _summoned(state) & set(cmd.departments)
     if already:
@@ -255,5 +263,7 @@ def check(update: str, state: CaseState, cmd: Command) -> None:
         if not stale:
             raise
     if stale:
-        raise Stale(f"{update}: the case is at version {state.version}, not {cmd.expected_version}; "
-                    "read it again and decide on what it is now")
+        raise Stale(
+            f"{update}: the case is at version {state.version}, not {cmd.expected_version}; "
+            "read it again and decide on what it is now"
+        )

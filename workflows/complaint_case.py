@@ -152,8 +152,9 @@ class ComplaintCase:
             metrics.case_accepted(self._state)
             if input.complaint.complainant is None:
                 # Found on patrol: nobody to tell, so acceptance is the acknowledgement.
-                self._complete("acknowledge", self._state.received_at,
-                               self._event("acknowledged", None, to="nobody: grid patrol"))
+                self._complete(
+                    "acknowledge", self._state.received_at, self._event("acknowledged", None, to="nobody: grid patrol")
+                )
             else:
                 self._spawn(self._acknowledge())
         while self._state.status not in FINISHED:
@@ -181,11 +182,21 @@ class ComplaintCase:
     def record_repeat(self, repeat: RepeatComplaint) -> None:
         """A new complaint repeats this open case: it was merged here."""
         s = self._state
-        self._event("repeat_complaint", None, case_id=repeat.case_id, title=repeat.title,
-                    received_at=repeat.received_at.isoformat())
+        self._event(
+            "repeat_complaint",
+            None,
+            case_id=repeat.case_id,
+            title=repeat.title,
+            received_at=repeat.received_at.isoformat(),
+        )
         if s.department:
-            self._notify(f"department:{s.department}", NoticeKind.repeat, "repeat",
-                         repeat_case_id=repeat.case_id, title=repeat.title)
+            self._notify(
+                f"department:{s.department}",
+                NoticeKind.repeat,
+                "repeat",
+                repeat_case_id=repeat.case_id,
+                title=repeat.title,
+            )
 
     # ---- updates -------------------------------------------------------------------------
 
@@ -264,18 +275,29 @@ class ComplaintCase:
         previous = s.department
         s.department = cmd.to_department
         s.status = CaseStatus.dispatched
-        self._event("transferred", cmd.actor, from_department=previous, to_department=cmd.to_department,
-                    explanation=cmd.explanation)
+        self._event(
+            "transferred",
+            cmd.actor,
+            from_department=previous,
+            to_department=cmd.to_department,
+            explanation=cmd.explanation,
+        )
         async with self._clock():
             for m in s.milestones:
                 # The new department owes its own contact, verification, reply and opinion.
                 if m.open and m.department == previous:
                     m.superseded = True
             await self._plan("assignment", at, department=cmd.to_department)
-        self._notify(f"department:{cmd.to_department}", NoticeKind.assignment, "transfer_in",
-                     from_department=previous or "", explanation=cmd.explanation)
-        self._notify_complainant(NoticeKind.transfer, "transfer", department=cmd.to_department,
-                                 explanation=cmd.explanation)
+        self._notify(
+            f"department:{cmd.to_department}",
+            NoticeKind.assignment,
+            "transfer_in",
+            from_department=previous or "",
+            explanation=cmd.explanation,
+        )
+        self._notify_complainant(
+            NoticeKind.transfer, "transfer", department=cmd.to_department, explanation=cmd.explanation
+        )
         return s
 
     @transfer.validator
@@ -289,8 +311,13 @@ class ComplaintCase:
         self._start_handling()
         s.pending_extension = cmd
         self._event("extension_requested", cmd.actor, reason=cmd.reason, until=cmd.until.isoformat())
-        self._notify("supervisor", NoticeKind.assignment, "extension_requested", department=s.department or "",
-                     until=cmd.until.isoformat())
+        self._notify(
+            "supervisor",
+            NoticeKind.assignment,
+            "extension_requested",
+            department=s.department or "",
+            until=cmd.until.isoformat(),
+        )
         return s
 
     @request_extension.validator
@@ -310,11 +337,20 @@ class ComplaintCase:
                 previous = resolve[-1].due_at
                 resolve[-1].due_at = request.until
                 self._clocks_changed = True
-                self._event("extension_approved", cmd.actor, note=cmd.note, previous_due_at=previous.isoformat(),
-                            due_at=request.until.isoformat())
+                self._event(
+                    "extension_approved",
+                    cmd.actor,
+                    note=cmd.note,
+                    previous_due_at=previous.isoformat(),
+                    due_at=request.until.isoformat(),
+                )
             else:
-                self._event("extension_refused", cmd.actor, note=cmd.note,
-                            why=None if not cmd.approve else "the resolve deadline passed before the decision")
+                self._event(
+                    "extension_refused",
+                    cmd.actor,
+                    note=cmd.note,
+                    why=None if not cmd.approve else "the resolve deadline passed before the decision",
+                )
         return s
 
     @decide_extension.validator
@@ -386,12 +422,18 @@ class ComplaintCase:
         s = self._state
         previous = s.leader
         s.leader = cmd.leader
-        event = self._event("leader_assigned", cmd.actor, leader=cmd.leader.model_dump(),
-                            replaces=previous.id if previous else None)
+        event = self._event(
+            "leader_assigned", cmd.actor, leader=cmd.leader.model_dump(), replaces=previous.id if previous else None
+        )
         async with self._clock():
             self._complete("leader", at, event)
-        self._notify(f"leader:{cmd.leader.id}", NoticeKind.escalation, "leader_assigned", leader=cmd.leader.name,
-                     reason=s.escalation_reason or "")
+        self._notify(
+            f"leader:{cmd.leader.id}",
+            NoticeKind.escalation,
+            "leader_assigned",
+            leader=cmd.leader.name,
+            reason=s.escalation_reason or "",
+        )
         return s
 
     @assign_leader.validator
@@ -405,8 +447,13 @@ class ComplaintCase:
         self._start_handling()
         s.pending_suspension = cmd
         self._event("suspension_requested", cmd.actor, reason=cmd.reason)
-        self._notify("supervisor", NoticeKind.assignment, "suspension_requested", department=s.department or "",
-                     reason=cmd.reason)
+        self._notify(
+            "supervisor",
+            NoticeKind.assignment,
+            "suspension_requested",
+            department=s.department or "",
+            reason=cmd.reason,
+        )
         return s
 
     @request_suspension.validator
@@ -429,8 +476,12 @@ class ComplaintCase:
                 self._clocks_changed = True
                 self._event("suspended", cmd.actor, note=cmd.note, reason=request.reason if request else None)
             else:
-                self._event("suspension_refused", cmd.actor, note=cmd.note,
-                            why=None if not cmd.approve else "the resolve deadline passed before the decision")
+                self._event(
+                    "suspension_refused",
+                    cmd.actor,
+                    note=cmd.note,
+                    why=None if not cmd.approve else "the resolve deadline passed before the decision",
+                )
         return s
 
     @decide_suspension.validator
@@ -472,13 +523,25 @@ class ComplaintCase:
     async def summon_departments(self, cmd: SummonDepartments) -> CaseState:
         at = workflow.now()
         s = self._state
-        self._event("summoned", cmd.actor, notice_no=cmd.notice_no, departments=cmd.departments, reason=cmd.reason,
-                    meet_at=cmd.meet_at.isoformat() if cmd.meet_at else None)
+        self._event(
+            "summoned",
+            cmd.actor,
+            notice_no=cmd.notice_no,
+            departments=cmd.departments,
+            reason=cmd.reason,
+            meet_at=cmd.meet_at.isoformat() if cmd.meet_at else None,
+        )
         async with self._clock():
             await self._plan("summons", at, departments=cmd.departments)
         for department in cmd.departments:
-            self._notify(f"department:{department}", NoticeKind.summons, "summons", notice_no=cmd.notice_no,
-                         community=s.community or "", reason=cmd.reason)
+            self._notify(
+                f"department:{department}",
+                NoticeKind.summons,
+                "summons",
+                notice_no=cmd.notice_no,
+                community=s.community or "",
+                reason=cmd.reason,
+            )
         return s
 
     @summon_departments.validator
@@ -509,13 +572,21 @@ class ComplaintCase:
                 await self._plan("acceptance", self._state.received_at)
             yield
 
-    async def _plan(self, anchor: str, at: datetime, department: str | None = None,
-                    departments: list[str] | None = None) -> None:
+    async def _plan(
+        self, anchor: str, at: datetime, department: str | None = None, departments: list[str] | None = None
+    ) -> None:
         s = self._state
         planned = await workflow.execute_local_activity_method(
             Planner.plan_milestones,
-            PlanRequest(policy=s.policy.value, track=s.track.value, category=s.category.value,
-                        anchor=anchor, at=at, department=department, departments=departments),
+            PlanRequest(
+                policy=s.policy.value,
+                track=s.track.value,
+                category=s.category.value,
+                anchor=anchor,
+                at=at,
+                department=department,
+                departments=departments,
+            ),
             start_to_close_timeout=PLAN_TIMEOUT,
         )
         s.milestones.extend(planned)
@@ -570,8 +641,13 @@ class ComplaintCase:
             self._timer = asyncio.create_task(asyncio.sleep((wake_at - workflow.now()).total_seconds()))
         version, timer = self._state.version, self._timer
         await workflow.wait_condition(
-            lambda: self._clocks_changed or self._state.version != version or self._state.status in FINISHED
-            or (timer is not None and timer.done()) or self._time_to_continue()
+            lambda: (
+                self._clocks_changed
+                or self._state.version != version
+                or self._state.status in FINISHED
+                or (timer is not None and timer.done())
+                or self._time_to_continue()
+            )
         )
 
     def _record_warnings(self, now: datetime) -> None:
@@ -588,8 +664,13 @@ class ComplaintCase:
             department = s.owner(m)
             metrics.warning(s, m.name, department)
             self._event("warning", None, milestone=m.name, due_at=m.due_at.isoformat(), department=department)
-            self._notify(f"department:{department}" if department else "supervisor", NoticeKind.warning, "warning",
-                         milestone=m.name, due_at=m.due_at.isoformat())
+            self._notify(
+                f"department:{department}" if department else "supervisor",
+                NoticeKind.warning,
+                "warning",
+                milestone=m.name,
+                due_at=m.due_at.isoformat(),
+            )
 
     async def _watch_deadlines(self) -> None:
         """Time has passed: warn of deadlines near, and record those passed the moment they pass."""
@@ -659,18 +740,26 @@ class ComplaintCase:
         if match is None:
             return
         s.repeat_of = match.case_id
-        self._event("repeat_of", None, case_id=match.case_id,
-                    closed_at=match.closed_at.isoformat() if match.closed_at else None)
+        self._event(
+            "repeat_of", None, case_id=match.case_id, closed_at=match.closed_at.isoformat() if match.closed_at else None
+        )
         async with self._clock():
-            await self._escalate(f"repeats case {match.case_id}, closed "
-                                 f"{match.closed_at.date().isoformat() if match.closed_at else 'recently'}",
-                                 None, workflow.now())
+            await self._escalate(
+                f"repeats case {match.case_id}, closed "
+                f"{match.closed_at.date().isoformat() if match.closed_at else 'recently'}",
+                None,
+                workflow.now(),
+            )
 
     async def _find_earlier_case(self, query: RepeatQuery) -> RepeatMatch | None:
         # One indexed read: a local activity, no round trip through the server.
         return await workflow.execute_local_activity_method(
-            Records.find_earlier_case, query, start_to_close_timeout=LOOKUP_TIMEOUT, retry_policy=RECORD_RETRY,
-            local_retry_threshold=LOCAL_RETRY_THRESHOLD)
+            Records.find_earlier_case,
+            query,
+            start_to_close_timeout=LOOKUP_TIMEOUT,
+            retry_policy=RECORD_RETRY,
+            local_retry_threshold=LOCAL_RETRY_THRESHOLD,
+        )
 
     async def _keep_records(self) -> None:
         """Write each change to the read model, one snapshot at a time, in order."""
@@ -682,9 +771,13 @@ class ComplaintCase:
             version, events = s.version, len(s.timeline)
             await workflow.execute_activity_method(
                 Records.record_case,
-                CaseSnapshot(complaint=self._input.complaint, state=s.model_copy(update={"timeline": []}),
-                             events=s.timeline[self._recorded_events:], first_seq=self._recorded_events,
-                             run_id=workflow.info().run_id),
+                CaseSnapshot(
+                    complaint=self._input.complaint,
+                    state=s.model_copy(update={"timeline": []}),
+                    events=s.timeline[self._recorded_events :],
+                    first_seq=self._recorded_events,
+                    run_id=workflow.info().run_id,
+                ),
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=RECORD_RETRY,
             )
@@ -703,8 +796,9 @@ class ComplaintCase:
 
     # ---- helpers -------------------------------------------------------------------------
 
-    async def _department_step(self, milestone: str, kind: str, cmd: Command, *, every: bool = True,
-                               **detail: Any) -> CaseState:
+    async def _department_step(
+        self, milestone: str, kind: str, cmd: Command, *, every: bool = True, **detail: Any
+    ) -> CaseState:
         at = workflow.now()
         self._start_handling()
         event = self._event(kind, cmd.actor, **detail)
@@ -715,8 +809,10 @@ class ComplaintCase:
     @staticmethod
     def _record_settled(event: TimelineEvent, settled: list[Milestone]) -> None:
         if settled:
-            event.detail["settled"] = [{"name": m.name, "how": m.settled, "due_at": m.due_at.isoformat(),
-                                        "department": m.department} for m in settled]
+            event.detail["settled"] = [
+                {"name": m.name, "how": m.settled, "due_at": m.due_at.isoformat(), "department": m.department}
+                for m in settled
+            ]
 
     def _start_handling(self) -> None:
         if self._state.status == CaseStatus.dispatched:
@@ -729,8 +825,9 @@ class ComplaintCase:
             raise ApplicationError(str(err), type=type(err).__name__, non_retryable=True) from None
 
     def _event(self, kind: str, actor: Actor | None, *, at: datetime | None = None, **detail: Any) -> TimelineEvent:
-        event = TimelineEvent(at=at or workflow.now(), kind=kind, actor=actor,
-                              detail={k: v for k, v in detail.items() if v is not None})
+        event = TimelineEvent(
+            at=at or workflow.now(), kind=kind, actor=actor, detail={k: v for k, v in detail.items() if v is not None}
+        )
         self._state.timeline.append(event)
         self._state.version += 1
         update = workflow.current_update_info()  # asyncio tasks carry it: the handler's own events
@@ -739,8 +836,11 @@ class ComplaintCase:
         due = attributes.next_deadline(self._state)
         workflow.logger.info(
             f"case {kind}",
-            extra={"case_event": kind, "actor": actor.id if actor else "engine",
-                   "deadline": due.isoformat() if due else None},
+            extra={
+                "case_event": kind,
+                "actor": actor.id if actor else "engine",
+                "deadline": due.isoformat() if due else None,
+            },
         )
         return event
 
@@ -748,18 +848,32 @@ class ComplaintCase:
         """Tell the complainant the case is accepted; that meets the acknowledge milestone."""
         complaint = self._input.complaint
         assert complaint.complainant is not None
-        sent = await self._send(Notice(
-            case_id=self._state.case_id, recipient="complainant", kind=NoticeKind.acknowledgement,
-            address=complaint.complainant.phone,
-            template="acknowledgement", params={"case_id": self._state.case_id, "title": complaint.title},
-        ))
+        sent = await self._send(
+            Notice(
+                case_id=self._state.case_id,
+                recipient="complainant",
+                kind=NoticeKind.acknowledgement,
+                address=complaint.complainant.phone,
+                template="acknowledgement",
+                params={"case_id": self._state.case_id, "title": complaint.title},
+            )
+        )
         if sent:
             self._complete("acknowledge", workflow.now(), self._event("acknowledged", None, to="complainant"))
 
     def _notify(self, recipient: str, kind: NoticeKind, template: str, **params: str) -> None:
         """A notice as a template and its parameters: the notifier writes the text (config/notices.toml)."""
-        self._spawn(self._send(Notice(case_id=self._state.case_id, recipient=recipient, kind=kind, template=template,
-                                      params={"case_id": self._state.case_id, **params})))
+        self._spawn(
+            self._send(
+                Notice(
+                    case_id=self._state.case_id,
+                    recipient=recipient,
+                    kind=kind,
+                    template=template,
+                    params={"case_id": self._state.case_id, **params},
+                )
+            )
+        )
 
     def _notice_id(self) -> str:
         self._notice_seq += 1
@@ -768,15 +882,25 @@ class ComplaintCase:
     def _notify_complainant(self, kind: NoticeKind, template: str, **params: str) -> None:
         complainant = self._input.complaint.complainant
         if complainant is not None:
-            self._spawn(self._send(Notice(case_id=self._state.case_id, recipient="complainant", kind=kind,
-                                          template=template, params={"case_id": self._state.case_id, **params},
-                                          address=complainant.phone)))
+            self._spawn(
+                self._send(
+                    Notice(
+                        case_id=self._state.case_id,
+                        recipient="complainant",
+                        kind=kind,
+                        template=template,
+                        params={"case_id": self._state.case_id, **params},
+                        address=complainant.phone,
+                    )
+                )
+            )
 
     async def _send(self, notice: Notice) -> bool:
         notice.id = self._notice_id()
         try:
             await workflow.execute_activity_method(
-                Notifier.send_notice, notice,
+                Notifier.send_notice,
+                notice,
                 start_to_close_timeout=timedelta(seconds=30),
                 schedule_to_close_timeout=NOTICE_GIVE_UP,
                 retry_policy=NOTICE_RETRY,
@@ -786,8 +910,13 @@ class ComplaintCase:
             # A notice that could not be sent in a day is recorded, never allowed to stop the case.
             # (`notice_kind`: `kind` is the event's own. Until this was found by mypy, a notice
             # given up raised TypeError here and failed the case's workflow task in a loop.)
-            self._event("notice_failed", None, recipient=notice.recipient, notice_kind=notice.kind.value,
-                        error=str(err.cause or err))
+            self._event(
+                "notice_failed",
+                None,
+                recipient=notice.recipient,
+                notice_kind=notice.kind.value,
+                error=str(err.cause or err),
+            )
             metrics.notice_abandoned(notice.kind.value)
             return False
 
@@ -805,8 +934,11 @@ class ComplaintCase:
                 await asyncio.gather(*pending)
                 continue
             await workflow.wait_condition(self._recorded)
-            if workflow.all_handlers_finished() and not self._lock.locked() and not any(
-                    not t.done() for t in self._notices):
+            if (
+                workflow.all_handlers_finished()
+                and not self._lock.locked()
+                and not any(not t.done() for t in self._notices)
+            ):
                 break
         if self._records is not None:
             self._records_stop = True
@@ -821,4 +953,6 @@ class ComplaintCase:
 
     def _history_is_long(self) -> bool:
         info = workflow.info()
-        return info.is_continue_as_new_suggested() or info.get_current_history_length() >= self._input.max_history_events
+        return (
+            info.is_continue_as_new_suggested() or info.get_current_history_length() >= self._input.max_history_events
+        )

@@ -13,8 +13,13 @@ def _count(name: str, description: str, **labels: str) -> None:
 
 
 def case_accepted(s: CaseState) -> None:
-    _count("complaints_cases_accepted", "complaints accepted as cases of their own",
-           policy=s.policy.value, track=s.track.value, category=s.category.value)
+    _count(
+        "complaints_cases_accepted",
+        "complaints accepted as cases of their own",
+        policy=s.policy.value,
+        track=s.track.value,
+        category=s.category.value,
+    )
 
 
 def case_merged(s: CaseState) -> None:
@@ -22,13 +27,23 @@ def case_merged(s: CaseState) -> None:
 
 
 def breach(s: CaseState, milestone: str, department: str | None) -> None:
-    _count("complaints_breaches", "deadlines passed and not met, by milestone",
-           milestone=milestone, policy=s.policy.value, department=department or "-")
+    _count(
+        "complaints_breaches",
+        "deadlines passed and not met, by milestone",
+        milestone=milestone,
+        policy=s.policy.value,
+        department=department or "-",
+    )
 
 
 def warning(s: CaseState, milestone: str, department: str | None) -> None:
-    _count("complaints_warnings", "临期预警: warnings sent before a deadline, by milestone",
-           milestone=milestone, policy=s.policy.value, department=department or "-")
+    _count(
+        "complaints_warnings",
+        "临期预警: warnings sent before a deadline, by milestone",
+        milestone=milestone,
+        policy=s.policy.value,
+        department=department or "-",
+    )
 
 
 def notice_abandoned(kind: str) -> None:

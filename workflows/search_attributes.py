@@ -23,7 +23,15 @@ OVERDUE_COUNT = SearchAttributeKey.for_int("OverdueCount")  # breached and still
 CASE_POLICY = SearchAttributeKey.for_keyword("CasePolicy")
 
 KEYS: list[SearchAttributeKey[Any]] = [
-    CASE_STATUS, DEPARTMENT, CATEGORY, STREET, COMMUNITY, ESCALATED, NEXT_DEADLINE, BREACH_COUNT, OVERDUE_COUNT,
+    CASE_STATUS,
+    DEPARTMENT,
+    CATEGORY,
+    STREET,
+    COMMUNITY,
+    ESCALATED,
+    NEXT_DEADLINE,
+    BREACH_COUNT,
+    OVERDUE_COUNT,
     CASE_POLICY,
 ]
 
