@@ -29,6 +29,7 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "repeat": ("case_id", "repeat_case_id", "title"),
 }
 ADDED = ("sign", "hotline")
+COMPLAINANT = {"acknowledgement", "merged", "transfer"}  # sent as SMS to the complainant
 TIMES = ("due_at", "until")  # ISO datetimes from the workflow, written in Beijing time
 SHORTENED = ("title", "explanation", "reason")  # what an SMS too long gives up first
 MILESTONES = (
@@ -157,6 +158,3 @@ class NoticeTemplates:
                 return f"{who}{label}" if self.language == "zh" else f"{label} of {who}"
             return label
         return value
-
-
-COMPLAINANT = {"acknowledgement", "merged", "transfer"}  # sent as SMS to the complainant

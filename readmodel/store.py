@@ -223,20 +223,11 @@ class ReadModel:
                 holder = self._holder(conn, key)
                 if holder != q.case_id:  # another complaint took it over first
                     return RepeatMatch(case_id=holder, open=True)
-            rows = conn.execute(
-                select(CASES.c.case_id, CASES.c.status, CASES.c.received_at, CASES.c.closed_at).where(
-                    CASES.c.case_id != q.case_id,
-                    CASES.c.case_id.not_in(q.gone),
-                    CASES.c.category == c.category.value,
-                    CASES.c.community == c.location.community,
-                    CASES.c.merged_into.is_(None),
-                    CASES.c.complainant_hash == person,
-                )
-            ).all()
-            older_open = sorted((r for r in rows if r.status in OPEN), key=lambda r: utc(r.received_at))
-            if older_open:  # filed before claims existed: the oldest open case keeps the claim
-                conn.execute(update(CLAIMS).where(CLAIMS.c.key == key).values(case_id=older_open[0].case_id))
-                return RepeatMatch(case_id=older_open[0].case_id, open=True)
+            rows = _candidates(conn, q, CASES.c.complainant_hash == person)
+            older = _oldest_open(rows)
+            if older is not None:  # filed before claims existed: the oldest open case keeps the claim
+                conn.execute(update(CLAIMS).where(CLAIMS.c.key == key).values(case_id=older))
+                return RepeatMatch(case_id=older, open=True)
         return _recently_closed(rows, utc(q.received_at), REPEAT_WINDOW)
 
     @staticmethod
@@ -254,21 +245,16 @@ class ReadModel:
         """Nobody complained: a grid worker's find repeats one in the same grid within days."""
         c, received = q.complaint, utc(q.received_at)
         with self.engine.begin() as conn:
-            rows = conn.execute(
-                select(CASES.c.case_id, CASES.c.status, CASES.c.received_at, CASES.c.closed_at).where(
-                    CASES.c.case_id != q.case_id,
-                    CASES.c.case_id.not_in(q.gone),
-                    CASES.c.category == c.category.value,
-                    CASES.c.community == c.location.community,
-                    CASES.c.merged_into.is_(None),
-                    CASES.c.complainant_hash.is_(None),
-                    CASES.c.grid == c.location.grid,
-                    CASES.c.received_at >= received - PATROL_WINDOW,
-                )
-            ).all()
-        open_rows = sorted((r for r in rows if r.status in OPEN), key=lambda r: utc(r.received_at))
-        if open_rows:
-            return RepeatMatch(case_id=open_rows[0].case_id, open=True)
+            rows = _candidates(
+                conn,
+                q,
+                CASES.c.complainant_hash.is_(None),
+                CASES.c.grid == c.location.grid,
+                CASES.c.received_at >= received - PATROL_WINDOW,
+            )
+        older = _oldest_open(rows)
+        if older is not None:
+            return RepeatMatch(case_id=older, open=True)
         return _recently_closed(rows, received, PATROL_WINDOW)
 
     # ---- outbox ----------------------------------------------------------------------------
@@ -327,6 +313,27 @@ def add_missing_columns(engine: Engine) -> None:
                 if engine.dialect.name == "postgresql" and isinstance(default, bool):
                     literal = f" DEFAULT {str(default).lower()}"
                 conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}{literal}'))
+
+
+def _candidates(conn: Connection, q: RepeatQuery, *who: Any) -> Sequence[Any]:
+    """Earlier cases, not merged, in the complaint's category and community, of this person or
+    place (`who`): the rows both look-ups choose from."""
+    c = q.complaint
+    return conn.execute(
+        select(CASES.c.case_id, CASES.c.status, CASES.c.received_at, CASES.c.closed_at).where(
+            CASES.c.case_id != q.case_id,
+            CASES.c.case_id.not_in(q.gone),
+            CASES.c.category == c.category.value,
+            CASES.c.community == c.location.community,
+            CASES.c.merged_into.is_(None),
+            *who,
+        )
+    ).all()
+
+
+def _oldest_open(rows: Sequence[Any]) -> str | None:
+    open_rows = sorted((r for r in rows if r.status in OPEN), key=lambda r: utc(r.received_at))
+    return open_rows[0].case_id if open_rows else None
 
 
 def _recently_closed(rows: Sequence[Any], received: datetime | None, window: timedelta) -> RepeatMatch | None:

@@ -134,8 +134,11 @@ async def repeat_of_closed(client: Client, case_id: str, env) -> str | None:
     return filed.run_id
 
 
-async def closed_loop_for(client: Client, case_id: str, person: dict) -> None:
-    await file_complaint(client, case_id, {"complaint": complaint(complainant=person)}, task_queue=client.task_queue)
+async def closed_loop_for(client: Client, case_id: str, person: dict) -> str | None:
+    """A case of this person taken from filing to a satisfied follow-up; its run id."""
+    filed = await file_complaint(
+        client, case_id, {"complaint": complaint(complainant=person)}, task_queue=client.task_queue
+    )
     for update, payload in [
         ("dispatch", {"actor": D, "department": "住建局"}),
         ("record_contact", {"actor": H, "note": "n"}),
@@ -144,6 +147,7 @@ async def closed_loop_for(client: Client, case_id: str, person: dict) -> None:
     ]:
         await act(client, case_id, update, payload)
     await client.get_workflow_handle(case_id).result()
+    return filed.run_id
 
 
 async def second_stage_warning_suspension_whistle(client: Client, case_id: str, env) -> str | None:
@@ -181,17 +185,7 @@ async def claim_taken_over(client: Client, case_id: str, env) -> str | None:
     await file_complaint(client, gone, {"complaint": complaint(complainant=person)}, task_queue=client.task_queue)
     await asyncio.sleep(1)  # its row and claim reach the read model
     await client.get_workflow_handle(gone).terminate(reason="recording: gone without closing")
-    filed = await file_complaint(
-        client, case_id, {"complaint": complaint(complainant=person)}, task_queue=client.task_queue
-    )
-    for update, payload in [
-        ("dispatch", {"actor": D, "department": "住建局"}),
-        ("record_contact", {"actor": H, "note": "n"}),
-        ("resolve", {"actor": H, "resolution": "r"}),
-        ("record_follow_up", {"actor": H, "satisfaction": "satisfied"}),
-    ]:
-        await act(client, case_id, update, payload)
-    return filed.run_id
+    return await closed_loop_for(client, case_id, person)
 
 
 SCENARIOS = {

@@ -730,9 +730,7 @@ class ComplaintCase:
             else:
                 s.status = CaseStatus.merged
                 s.merged_into = match.case_id
-                for m in s.milestones:
-                    if m.open:
-                        m.superseded = True
+                s.settle("merged", workflow.now())  # its clocks never started: nothing is owed
                 self._event("merged", None, into=match.case_id)
                 metrics.case_merged(s)
                 self._notify_complainant(NoticeKind.acknowledgement, "merged", into=match.case_id)
