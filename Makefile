@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint format worker bench clean
+.PHONY: install demo test lint format worker bench screenshots clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +16,15 @@ install: $(BIN)/.installed
 demo: install
 	$(BIN)/python demo.py
 
+# The suite, then the browser tests in their own invocation (Playwright's sync API and the
+# suite's asyncio loop stay apart). The browser tests need Debian's chromium (.ci/run installs it).
 test: install
 	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q browser_tests
+
+# The console's screenshots in docs/img, taken by the browser tests.
+screenshots: install
+	COMPLAINTS_SCREENSHOTS=docs/img $(BIN)/python -m pytest -q browser_tests
 
 # ruff (errors, bugbear, import order, pyupgrade; and the format) and mypy on the whole project.
 lint: install

@@ -11,6 +11,7 @@ import asyncio
 import json
 import shutil
 import socket
+import sys
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -125,8 +126,13 @@ def _curl(method: str, path: str, key_name: str, body: dict | None = None, form:
     return f"curl -X {method} $GATEWAY{path}{auth}{data}"
 
 
-async def over_http(client: Client, read_model: ReadModel, folder) -> None:
-    """The gateway beside the worker: identities with keys, and the calls any language can make."""
+DEMO_SUPERVISOR, DEMO_PASSWORD = "sup-demo", "demo-supervisor-2026"
+
+
+async def over_http(client: Client, read_model: ReadModel, folder) -> tuple[str, Any]:
+    """The gateway beside the worker: identities with keys, and the calls any language can make;
+    then the console, as a supervisor at the command centre sees it. Returns the gateway's address
+    and what stops it."""
     import dataclasses
 
     import httpx
@@ -141,6 +147,7 @@ async def over_http(client: Client, read_model: ReadModel, folder) -> None:
         "DISPATCHER_KEY": store.add("hotline-07", Role.dispatcher, department="区群众诉求服务中心", name="热线话务员"),
         "HANDLER_KEY": store.add("housing-zhang", Role.handler, department="区住建局", name="张工"),
     }
+    store.add(DEMO_SUPERVISOR, Role.supervisor, department="区指挥中心", name="王督办", password=DEMO_PASSWORD)
     config = dataclasses.replace(settings.load(), identities_file=store.path, rate_limit=0.0)
     port = next(p for p in (8080, 18080, 28080) if _free(p))
     running = server(create_app(client=client, read_model=read_model, config=config), "127.0.0.1", port)
@@ -186,10 +193,50 @@ async def over_http(client: Client, read_model: ReadModel, folder) -> None:
                     summary = shown["detail"]
                 print(f"  {_curl(method, path, key_name, body)[:150]}")
                 print(f"    -> {answer.status_code} {summary}")
-    finally:
+            await _console(h, base)
+    except BaseException:
         running.should_exit = True
         await serving
+        raise
     print()
+
+    async def stop() -> None:
+        running.should_exit = True
+        await serving
+
+    return base, stop
+
+
+async def _console(h: httpx.AsyncClient, base: str) -> None:
+    """The supervisors' console on the same gateway: log in, and the overdue board."""
+    form = await h.get("/console/login")
+    csrf = form.text.split('name="csrf" value="')[1].split('"')[0]
+    await h.post("/console/login", data={"identity": DEMO_SUPERVISOR, "password": DEMO_PASSWORD, "csrf": csrf})
+    board = await h.get("/console/overdue?format=csv")
+    rows = [line.split(",") for line in board.text.lstrip("\ufeff").splitlines()[1:]]
+    print(f"console: {base}/console/ ({DEMO_SUPERVISOR}, password {DEMO_PASSWORD}); the overdue board:")
+    for row in rows[:5]:
+        print(f"  {row[0]:<15} {row[6]:<10} {row[8]} hours late ({row[4] or 'not dispatched'})")
+
+
+async def _wait_on_a_terminal(base: str) -> None:
+    """On a terminal, keep everything up so the console can be looked at, until Enter or Ctrl-C."""
+    if not sys.stdin.isatty():
+        return
+    print(f"The console is at {base}/console/ : log in as {DEMO_SUPERVISOR}, password {DEMO_PASSWORD}.")
+    print("(Temporal Web UI and the API stay up too.) Press Enter to stop the demo.\n")
+    loop = asyncio.get_running_loop()
+    pressed: asyncio.Future[None] = loop.create_future()
+
+    def enter() -> None:
+        if not pressed.done():
+            pressed.set_result(None)
+
+    loop.add_reader(sys.stdin, enter)
+    try:
+        await pressed
+    finally:
+        loop.remove_reader(sys.stdin)
 
 
 async def main() -> None:
@@ -317,7 +364,7 @@ async def main() -> None:
             }
             print(f"  whistle 塘家〔2026〕7号: {owed}\n")
 
-            await over_http(client, read_model, folder)
+            base, stop_gateway = await over_http(client, read_model, folder)
 
             print(f"Read model ({read_model.url}):")
             for case_id, *_ in cases + [("demo-factory-4",), ("demo-water-5",), ("demo-http-6",)]:
@@ -331,6 +378,10 @@ async def main() -> None:
             print()
             if metrics:
                 await _show_metrics(telemetry.metrics_url(metrics))
+            try:
+                await _wait_on_a_terminal(base)
+            finally:
+                await stop_gateway()
     finally:
         await env.shutdown()
         log_file.close()

@@ -34,6 +34,7 @@ class Settings:
     notice_templates: Path  # COMPLAINTS_NOTICE_TEMPLATES: the notices' texts; default config/notices.toml
     notice_language: str  # COMPLAINTS_NOTICE_LANGUAGE: zh (default) or en, a language of that file
     sms_max_segments: int  # COMPLAINTS_SMS_MAX_SEGMENTS: SMS parts a complainant's notice may take (2)
+    console_secret: str | None  # COMPLAINTS_CONSOLE_SECRET: signs console sessions; default a file in the data folder
 
     @property
     def codec_key_file(self) -> Path:
@@ -70,6 +71,7 @@ def load() -> Settings:
         notice_templates=Path(env.get("COMPLAINTS_NOTICE_TEMPLATES") or PROJECT_DIR / "config" / "notices.toml"),
         notice_language=env.get("COMPLAINTS_NOTICE_LANGUAGE", "zh"),
         sms_max_segments=max(1, int(_number("COMPLAINTS_SMS_MAX_SEGMENTS", env.get("COMPLAINTS_SMS_MAX_SEGMENTS"), 2))),
+        console_secret=env.get("COMPLAINTS_CONSOLE_SECRET") or None,
         metrics_address=_address("COMPLAINTS_METRICS_ADDRESS", env.get("COMPLAINTS_METRICS_ADDRESS", "127.0.0.1:9464")),
     )
 

@@ -14,7 +14,9 @@ Prints a table, then one JSON line with every number.
 3. acknowledgement: start to the acknowledgement notice recorded in the outbox, at a steady rate;
 4. open cases: many cases open on their clocks (one in ten received an hour ago, so overdue);
    the engine worker's RSS and the databases' size before and after; time to list the overdue;
-5. replay: exported histories replayed by the auditors' command (`python -m starter replay`).
+5. replay: exported histories replayed by the auditors' command (`python -m starter replay`);
+6. console: the server time of each console page on a read model of 20,000 synthetic cases, and
+   of a real case's page (bench/console.py).
 """
 
 from __future__ import annotations
@@ -86,10 +88,11 @@ class Scale:
     ack_seconds: float
     open_cases: int
     replay: int  # histories
+    console_cases: int = 20_000  # synthetic cases in the console's read model
 
 
 FULL = Scale(seconds=60, concurrency=(10, 50), ack_rate=5, ack_seconds=60, open_cases=20_000, replay=1000)
-QUICK = Scale(seconds=4, concurrency=(2, 5), ack_rate=5, ack_seconds=3, open_cases=200, replay=20)
+QUICK = Scale(seconds=4, concurrency=(2, 5), ack_rate=5, ack_seconds=3, open_cases=200, replay=20, console_cases=500)
 
 
 def complaint(n: int, *, received_at: datetime | None = None) -> CaseInput:
@@ -384,7 +387,7 @@ def machine() -> dict[str, Any]:
     }
 
 
-PARTS = ["throughput", "gateway", "acknowledgement", "open_cases", "replay"]
+PARTS = ["throughput", "gateway", "acknowledgement", "open_cases", "replay", "console"]
 
 
 async def through_gateway(
@@ -476,6 +479,13 @@ async def bench(scale: Scale, folder: Path, say: Any, parts: list[str] = PARTS) 
                 )
             ]
             result["replay"] = replay(environ, folder / "histories", closed)
+        if "console" in parts:
+            from bench import console
+
+            say(f"Console pages on {scale.console_cases} synthetic cases ...")
+            one = f"console-case-{int(time.time())}"
+            await file_complaint(client, one, complaint(1), task_queue=ENGINE_QUEUE)
+            result["console"] = await console.measure(folder / "console", scale.console_cases, client, one)
         if "open_cases" in parts:
             say(f"Opening {scale.open_cases} cases ...")
             result["open_cases"] = await open_cases(
@@ -547,6 +557,10 @@ def table(r: dict[str, Any]) -> str:
             f"replay: {p['histories']} histories in {p['seconds']} s, {p['per_second']}/s "
             f"(a closed case: {p['events_per_history']} events, {p['kib_per_history']} KiB as JSON)"
         )
+    if "console" in r:
+        c = r["console"]
+        lines += ["", f"console pages, server time, {c['cases']} cases in the read model (p50 / p95 / max ms):"]
+        lines += [f"  {path:<48}{p['p50_ms']:>8}{p['p95_ms']:>8}{p['max_ms']:>8}" for path, p in c["pages"].items()]
     return "\n".join(lines)
 
 

@@ -21,7 +21,7 @@ from temporalio.client import Client
 
 import logs
 import settings
-from gateway import open311, problems, v1
+from gateway import console, open311, problems, v1
 from gateway.auth import Gateway, RateLimiter, gateway
 from gateway.codec import CodecState, codec_app
 from gateway.identities import IdentityStore
@@ -111,6 +111,7 @@ def create_app(
     app.include_router(v1.router)
     app.include_router(open311.router)
     app.mount("/codec", codec)
+    console.install(app, config)
 
     @app.get(
         "/healthz",

@@ -103,10 +103,12 @@ def compute(
     until: datetime,
     by: str | None = None,
     calendar: WorkingCalendar | None = None,
+    now: datetime | None = None,
 ) -> list[Stats]:
     """One row per group (sorted), then the total; cases counted by when they were received."""
     if by is not None and by not in GROUPS:
         raise ValueError(f"--by must be one of {', '.join(GROUPS)}")
+    since, until = utc(since), utc(until)  # SQLite compares the stored UTC text: bounds in UTC too
     with Session(read_model.engine) as session:
         cases = list(
             session.exec(
@@ -123,7 +125,7 @@ def compute(
     for m in milestones:
         if m.name == "resolve":
             paused[m.case_id] += m.paused_seconds or 0
-    now = datetime.now(timezone.utc)
+    now = now or datetime.now(timezone.utc)
     groups: dict[str, Stats] = {}
     total = Stats("total")
     key_of = {c.case_id: (getattr(c, by) or "(none)") if by else None for c in cases}

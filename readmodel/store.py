@@ -291,7 +291,8 @@ class ReadModel:
 
 
 def add_missing_columns(engine: Engine) -> None:
-    """Tables made by an earlier version gain the columns added since (create_all adds none)."""
+    """Tables made by an earlier version gain the columns and indexes added since (create_all
+    adds none to a table that exists)."""
     from sqlalchemy import inspect, text
 
     inspector = inspect(engine)
@@ -313,6 +314,9 @@ def add_missing_columns(engine: Engine) -> None:
                 if engine.dialect.name == "postgresql" and isinstance(default, bool):
                     literal = f" DEFAULT {str(default).lower()}"
                 conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}{literal}'))
+    for table in SQLModel.metadata.sorted_tables:  # and the indexes added since
+        for index in table.indexes:
+            index.create(engine, checkfirst=True)
 
 
 def _candidates(conn: Connection, q: RepeatQuery, *who: Any) -> Sequence[Any]:

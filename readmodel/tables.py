@@ -18,6 +18,7 @@ class CaseRow(SQLModel, table=True):
     __table_args__ = (
         Index("ix_cases_repeat_person", "complainant_hash", "category", "community"),
         Index("ix_cases_repeat_place", "category", "community", "grid"),
+        Index("ix_cases_received_at", "received_at"),  # every period the supervisors look at
     )
     case_id: str = Field(primary_key=True)
     run_id: str
@@ -57,6 +58,7 @@ class CaseRow(SQLModel, table=True):
 
 class MilestoneRow(SQLModel, table=True):
     __tablename__ = "case_milestones"
+    __table_args__ = (Index("ix_milestones_owed", "done_at", "due_at"),)  # the overdue board
     case_id: str = Field(primary_key=True)
     seq: int = Field(primary_key=True)
     name: str = Field(index=True)

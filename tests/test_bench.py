@@ -48,3 +48,6 @@ def test_quick_bench_runs_every_measurement(tmp_path):
     o = result["open_cases"]
     assert o["cases"] == 60 and o["overdue_listed"] == o["overdue_expected"] == 6
     assert result["replay"]["histories"] > 0
+    c = result["console"]
+    assert c["cases"] == 500 and len(c["pages"]) == 9  # eight read-model pages and a real case's
+    assert all(p["bytes"] > 0 and p["max_ms"] > 0 for p in c["pages"].values())

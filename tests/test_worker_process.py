@@ -164,6 +164,9 @@ def test_demo_runs_to_the_end_cleanly(environ, tmp_path):
     # Over HTTP: filed and acted on with keys, and a self-declared supervisor refused.
     assert '/v1/cases/demo-http-6 -H "Authorization: Bearer $DISPATCHER_KEY"' in done.stdout
     assert "-> 201 status received" in done.stdout and "-> 403 the actor of an update is the caller" in done.stdout
+    # The console on the same gateway, logged in as the demo's supervisor: the late case is on the board.
+    board = done.stdout.split("the overdue board:")[1].splitlines()
+    assert any(line.split()[:2] == ["demo-shop-2", "dispatch"] for line in board[1:6]), done.stdout
     assert "warning: dispatch due" in done.stdout and "suspended: True" in done.stdout
     assert "'report_in:区水务局': 'reported'" in done.stdout
     assert f"Metrics (Prometheus): http://{environ['COMPLAINTS_METRICS_ADDRESS']}/metrics" in done.stdout

@@ -1,0 +1,253 @@
+"""The console's words, Chinese first, English available (`?lang=en` or Accept-Language)."""
+
+from __future__ import annotations
+
+LANGUAGES = ("zh", "en")
+
+# key -> (中文, English)
+WORDS: dict[str, tuple[str, str]] = {
+    "console": ("接诉即办指挥中心", "Complaints command centre"),
+    "login": ("登录", "Log in"),
+    "logout": ("退出", "Log out"),
+    "identity": ("账号", "Identity"),
+    "password": ("密码", "Password"),
+    "login_failed": (
+        "账号或密码不正确，或该账号无权使用指挥中心。",
+        "Wrong identity or password, or the identity may not use the console.",
+    ),
+    "login_throttled": ("尝试次数过多，请稍后再试。", "Too many attempts; try again later."),
+    "csrf_failed": ("表单已过期，请重新提交。", "The form has expired; please send it again."),
+    "overview": ("总览", "Overview"),
+    "overdue": ("超期督办", "Overdue"),
+    "departments": ("部门排名", "Departments"),
+    "trends": ("趋势", "Trends"),
+    "hotspots": ("类案热点", "Hotspots"),
+    "today": ("今日", "Today"),
+    "period": ("本期", "This period"),
+    "since": ("起", "From"),
+    "until": ("止", "To"),
+    "show": ("查询", "Show"),
+    "accepted": ("受理", "Accepted"),
+    "resolved": ("化解", "Resolved"),
+    "open": ("在办", "Open"),
+    "open_now": ("当前在办", "Open now"),
+    "overdue_now": ("当前超期", "Overdue now"),
+    "breaches": ("超时次数", "Breaches"),
+    "on_time_rate": ("按时率", "On time"),
+    "resolution_rate": ("化解率", "Resolution rate"),
+    "satisfaction_rate": ("满意率", "Satisfaction"),
+    "escalated": ("领导包案", "Escalated"),
+    "met": ("按时", "Met"),
+    "late": ("超时", "Late"),
+    "open_overdue": ("在办超期", "Open and overdue"),
+    "visited": ("回访", "Visited"),
+    "satisfied": ("满意", "Satisfied"),
+    "department": ("责任部门", "Department"),
+    "street": ("街道", "Street"),
+    "community": ("社区", "Community"),
+    "category": ("类别", "Category"),
+    "all": ("全部", "All"),
+    "case_id": ("编号", "Case"),
+    "title": ("诉求", "Complaint"),
+    "status": ("状态", "Status"),
+    "milestone": ("环节", "Step"),
+    "due_at": ("时限", "Due"),
+    "hours_late": ("已超(小时)", "Hours late"),
+    "overdue_milestones": ("超期环节", "Overdue steps"),
+    "leader": ("包案领导", "Leader"),
+    "none": ("无", "none"),
+    "export_csv": ("导出 CSV", "Export CSV"),
+    "page": ("页", "Page"),
+    "previous": ("上一页", "Previous"),
+    "next": ("下一页", "Next"),
+    "nothing_overdue": ("没有超期的诉求。", "Nothing is overdue."),
+    "refreshes": ("每 60 秒自动刷新", "Refreshes every 60 s"),
+    "few_cases": (
+        "案件少于 {n} 件的部门（比率参考意义有限）",
+        "Departments with fewer than {n} cases (their rates say little)",
+    ),
+    "league_rule": (
+        "按时率 = 按时 ÷ (按时 + 超时 + 在办超期)，故近期数据不会虚高为 100%。",
+        "On time = met ÷ (met + late + still open and overdue), so a recent period never reads as 100 %.",
+    ),
+    "weeks": ("周", "Week"),
+    "people": ("人数", "People"),
+    "first_at": ("首次", "First"),
+    "last_at": ("最近", "Last"),
+    "cases": ("案件", "Cases"),
+    "no_hotspots": ("暂无类案聚集。", "No clusters."),
+    "case": ("案件", "Case"),
+    "complainant": ("诉求人", "Complainant"),
+    "phone": ("电话", "Phone"),
+    "received_at": ("受理时间", "Received"),
+    "description": ("内容", "Description"),
+    "location": ("地点", "Location"),
+    "milestones": ("时限节点", "Deadlines"),
+    "timeline": ("办理过程", "Timeline"),
+    "actor": ("操作人", "By"),
+    "at": ("时间", "At"),
+    "event": ("事项", "Event"),
+    "detail": ("详情", "Detail"),
+    "engine": ("系统", "engine"),
+    "actions": ("督办操作", "Supervisor actions"),
+    "escalate": ("领导包案（升级）", "Escalate"),
+    "assign_leader": ("指定包案领导", "Assign a leader"),
+    "decide_extension": ("审批延期申请", "Decide the extension"),
+    "decide_suspension": ("审批中止计时申请", "Decide the suspension"),
+    "reason": ("理由", "Reason"),
+    "note": ("意见", "Note"),
+    "leader_id": ("领导账号", "Leader id"),
+    "leader_name": ("领导姓名", "Leader name"),
+    "approve": ("同意", "Approve"),
+    "deny": ("不同意", "Deny"),
+    "submit": ("提交", "Submit"),
+    "done": ("已办理。", "Done."),
+    "refused": ("未办理：", "Refused: "),
+    "read_only": ("审计账号只读，不能办理。", "Auditors read only; no actions."),
+    "requested_until": ("申请延至", "Requested until"),
+    "breached": ("超时", "breached"),
+    "outcome": ("结果", "Outcome"),
+    "not_found": ("未找到", "Not found"),
+    "not_found_text": ("没有这个页面或案件。", "There is no such page or case."),
+    "unavailable": ("暂不可用", "Unavailable"),
+    "unavailable_text": ("流程引擎暂时无法访问，请稍后再试。", "The engine cannot be reached; try again shortly."),
+    "masked": ("（已脱敏）", "(masked)"),
+    "now": ("现在", "now"),
+    "runs": ("运行段", "Runs"),
+    "signed_in_as": ("当前账号", "Signed in as"),
+    "language": ("English", "中文"),
+    "chart_accepted": ("每周受理与化解", "Accepted and resolved per week"),
+    "chart_rates": ("每周按时率与满意率 (%)", "On time and satisfaction per week (%)"),
+}
+
+OUTCOMES: dict[str, tuple[str, str]] = {
+    "met": ("按时", "met"),
+    "late": ("超时完成", "late"),
+    "BREACHED": ("已超时", "BREACHED"),
+    "missed": ("超时未办", "missed"),
+    "open": ("进行中", "open"),
+    "superseded": ("已转办", "superseded"),
+    "not owed": ("无需办理", "not owed"),
+}
+
+STATUSES: dict[str, tuple[str, str]] = {
+    "received": ("已受理", "received"),
+    "dispatched": ("已派单", "dispatched"),
+    "handling": ("办理中", "handling"),
+    "resolved": ("已办结待回访", "resolved"),
+    "closed": ("已关闭", "closed"),
+    "merged": ("已并案", "merged"),
+}
+
+MILESTONES: dict[str, tuple[str, str]] = {
+    "acknowledge": ("受理告知", "acknowledge"),
+    "dispatch": ("派单", "dispatch"),
+    "contact": ("联系诉求人", "contact"),
+    "reply": ("答复", "reply"),
+    "verify": ("核实", "verify"),
+    "opinion": ("处理意见书", "opinion"),
+    "resolve": ("办结", "resolve"),
+    "follow_up": ("回访", "follow up"),
+    "progress_report": ("进展报告", "progress report"),
+    "leader": ("领导包案", "leader"),
+    "report_in": ("部门报到", "report in"),
+}
+
+CATEGORIES: dict[str, tuple[str, str]] = {
+    "urban_management": ("城市管理", "urban management"),
+    "property": ("物业", "property"),
+    "labour": ("劳动保障", "labour"),
+    "education": ("教育", "education"),
+    "medical": ("医疗卫生", "medical"),
+    "veterans": ("退役军人", "veterans"),
+    "urban_renewal": ("城市更新", "urban renewal"),
+    "environment": ("生态环境", "environment"),
+    "traffic": ("交通", "traffic"),
+    "housing": ("住房", "housing"),
+    "other": ("其他", "other"),
+}
+
+
+EVENTS: dict[str, tuple[str, str]] = {
+    "received": ("受理", "received"),
+    "acknowledged": ("受理告知", "acknowledged"),
+    "dispatched": ("派单", "dispatched"),
+    "transferred": ("转办", "transferred"),
+    "contacted": ("联系诉求人", "contacted"),
+    "verified": ("核实", "verified"),
+    "replied": ("答复", "replied"),
+    "opinion_submitted": ("提交处理意见书", "opinion submitted"),
+    "progress_reported": ("进展报告", "progress reported"),
+    "extension_requested": ("申请延期", "extension requested"),
+    "extension_approved": ("同意延期", "extension approved"),
+    "extension_refused": ("不同意延期", "extension refused"),
+    "suspension_requested": ("申请中止计时", "suspension requested"),
+    "suspended": ("中止计时", "suspended"),
+    "suspension_refused": ("不同意中止", "suspension refused"),
+    "resumed": ("恢复计时", "resumed"),
+    "resolved": ("办结", "resolved"),
+    "followed_up": ("回访", "followed up"),
+    "closed": ("关闭", "closed"),
+    "reopened": ("重办", "reopened"),
+    "warning": ("临期预警", "warning"),
+    "breach": ("超时", "breach"),
+    "escalation_reason": ("升级原因", "escalation reason"),
+    "escalated": ("领导包案", "escalated"),
+    "leader_assigned": ("指定包案领导", "leader assigned"),
+    "summoned": ("社区吹哨", "summoned"),
+    "reported_in": ("部门报到", "reported in"),
+    "repeat_complaint": ("重复诉求", "repeat complaint"),
+    "repeat_of": ("重复来电", "repeat of"),
+    "merged": ("并案", "merged"),
+    "notice_failed": ("告知发送失败", "notice failed"),
+}
+
+
+class Words:
+    """`t("overview")` in a template: the word in the page's language (the key itself if unknown)."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang if lang in LANGUAGES else "zh"
+        self._i = LANGUAGES.index(self.lang)
+
+    def __call__(self, key: str, **params: object) -> str:
+        word = WORDS.get(key)
+        text = word[self._i] if word else key
+        return text.format(**params) if params else text
+
+    def _of(self, table: dict[str, tuple[str, str]], key: str | None) -> str:
+        if key is None:
+            return "-"
+        prefix, sep, rest = key.partition(":")
+        if sep and prefix in table:  # report_in:区水务局 and the like
+            return f"{table[prefix][self._i]}：{rest}"
+        return table[key][self._i] if key in table else key
+
+    def status(self, key: str | None) -> str:
+        return self._of(STATUSES, key)
+
+    def milestone(self, key: str | None) -> str:
+        return self._of(MILESTONES, key)
+
+    def outcome(self, key: str | None) -> str:
+        return self._of(OUTCOMES, key)
+
+    def category(self, key: str | None) -> str:
+        return self._of(CATEGORIES, key)
+
+    def event(self, key: str | None) -> str:
+        return self._of(EVENTS, key)
+
+
+def choose(query_lang: str | None, cookie_lang: str | None, accept_language: str | None) -> str:
+    """?lang= first, then the remembered choice, then the browser's: Chinese unless it prefers English."""
+    for lang in (query_lang, cookie_lang):
+        if lang in LANGUAGES:
+            return lang  # type: ignore[return-value]
+    for part in (accept_language or "").split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("zh"):
+            return "zh"
+        if tag.startswith("en"):
+            return "en"
+    return "zh"
