@@ -37,8 +37,6 @@ from models.updates import (
     Transfer,
 )
 
-CaseInput.model_rebuild()
-
 __all__ = [
     "Actor",
     "AssignLeader",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from models.complaint import Name, ShortText, Strict
+from models.base import Name, ShortText, Strict
 
 
 class Role(StrEnum):

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from models.actor import Actor, LeaderRef
-from models.complaint import Category, Policy, Track
+from models.base import Category, Policy, Track
 from models.updates import RequestExtension, RequestSuspension, Satisfaction
 
 

@@ -1,16 +1,19 @@
-"""The complaint as an integrator files it, and the input of a case workflow."""
+"""The complaint as an integrator files it, and the input of a case workflow.
+
+Category, Track, Policy and the text types live in models.base (every model module shares them,
+and the case state below needs them without importing this module back)."""
 
 from __future__ import annotations
 
 import re
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, Field, model_validator
 
-if TYPE_CHECKING:
-    from models.case import CaseState
+from models.base import Category, LongText, Name, Policy, ShortText, Strict, Track
+from models.case import CaseState
 
 
 class Channel(StrEnum):
@@ -20,31 +23,6 @@ class Channel(StrEnum):
     walk_in = "walk_in"
     letter = "letter"
     grid_patrol = "grid_patrol"  # found on patrol before anyone complained (未诉先办)
-
-
-class Category(StrEnum):
-    urban_management = "urban_management"
-    property = "property"
-    labour = "labour"
-    education = "education"
-    medical = "medical"
-    veterans = "veterans"
-    urban_renewal = "urban_renewal"
-    environment = "environment"
-    traffic = "traffic"
-    housing = "housing"
-    other = "other"
-
-
-class Track(StrEnum):
-    routine = "routine"  # 常态类
-    fast = "fast"  # 快处类
-    major = "major"  # 重大复杂
-
-
-class Policy(StrEnum):
-    p1030 = "1030"
-    p13710 = "13710"
 
 
 # A mainland mobile (11 digits starting 1) or a landline with its area code
@@ -67,17 +45,6 @@ def _phone(value: str) -> str:
 
 
 Phone = Annotated[str, AfterValidator(_phone)]
-Name = Annotated[str, Field(min_length=1, max_length=100)]
-ShortText = Annotated[str, Field(min_length=1, max_length=200)]
-LongText = Annotated[str, Field(min_length=1, max_length=5000)]
-
-
-class Strict(BaseModel):
-    """Plain data that refuses unknown fields and blank text."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=False)
-
-
 Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 Url = Annotated[str, Field(max_length=2000, pattern=r"^https?://\S+$")]
 

@@ -7,7 +7,7 @@ from enum import StrEnum
 from pydantic import AwareDatetime, Field, field_validator
 
 from models.actor import Actor, LeaderRef
-from models.complaint import LongText, ShortText, Strict
+from models.base import LongText, ShortText, Strict
 
 
 class Command(Strict):

@@ -13,10 +13,11 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel, col, create_engine
 from sqlmodel import select as sm_select
 
-from models import CaseState, Complaint, Notice
+from models import OPEN_STATUSES, CaseState, Complaint, Notice
 from models.records import CaseSnapshot, RepeatMatch, RepeatQuery
 from readmodel.privacy import mask, phone_hash
 from readmodel.tables import CaseRow, ClaimRow, EventRow, MilestoneRow, OutboxRow
+from sla.policies import PATROL_WINDOW, REPEAT_WINDOW
 
 
 def _table(model: type[SQLModel]) -> Table:
@@ -24,9 +25,7 @@ def _table(model: type[SQLModel]) -> Table:
 
 
 CASES, MILESTONES, EVENTS, OUTBOX, CLAIMS = (_table(t) for t in (CaseRow, MilestoneRow, EventRow, OutboxRow, ClaimRow))
-REPEAT_WINDOW = timedelta(days=180)  # a closed case repeated within this is escalated
-PATROL_WINDOW = timedelta(days=7)  # grid-patrol finds in the same grid within this are one problem
-OPEN = ("received", "dispatched", "handling", "resolved")
+OPEN = tuple(s.value for s in OPEN_STATUSES)  # as text, the way the tables hold it
 
 
 @overload

@@ -14,6 +14,7 @@ Anchors (when a clock starts):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sla.durations import Duration, days, hours, minutes, months, working_days
 
@@ -51,6 +52,14 @@ REPORT_IN = MilestoneRule("report_in", ("summons",), hours(24), by_track={"fast"
 # What a resolution settles: the department's steps toward it, still owed until it comes. (Contact
 # is never among them in practice: resolve is refused until the complainant has been contacted.)
 SETTLED_BY_RESOLUTION = ("contact", "verify", "reply", "opinion", "progress_report")
+
+# A case reopened this many times by dissatisfied follow-ups escalates to a leader.
+REOPENS_TO_ESCALATE = 2
+
+# Repeats: a complaint repeating a case closed within REPEAT_WINDOW escalates from the start;
+# grid-patrol finds of one category in one grid within PATROL_WINDOW are one problem, one case.
+REPEAT_WINDOW = timedelta(days=180)
+PATROL_WINDOW = timedelta(days=7)
 
 # 临期预警: the department is warned at these fractions of each milestone's time.
 WARN_AT: dict[str, tuple[float, ...]] = {"1030": (0.75,), "13710": (0.75,)}

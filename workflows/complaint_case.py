@@ -54,7 +54,7 @@ with workflow.unsafe.imports_passed_through():
         received_at_problem,
     )
     from models.records import CaseSnapshot, RepeatComplaint, RepeatMatch, RepeatQuery
-    from sla.policies import SETTLED_BY_RESOLUTION
+    from sla.policies import REOPENS_TO_ESCALATE, SETTLED_BY_RESOLUTION
     from workflows import access, metrics
     from workflows import search_attributes as attributes
 
@@ -395,7 +395,7 @@ class ComplaintCase:
             s.resolved_at = None
             self._event("reopened", None, reopen_count=s.reopen_count)
             await self._plan("reopen", at)
-            if s.reopen_count >= 2:
+            if s.reopen_count >= REOPENS_TO_ESCALATE:
                 await self._escalate(f"dissatisfied follow-up number {s.reopen_count}", None, at)
         return s
 
