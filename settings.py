@@ -35,6 +35,7 @@ class Settings:
     notice_language: str  # COMPLAINTS_NOTICE_LANGUAGE: zh (default) or en, a language of that file
     sms_max_segments: int  # COMPLAINTS_SMS_MAX_SEGMENTS: SMS parts a complainant's notice may take (2)
     console_secret: str | None  # COMPLAINTS_CONSOLE_SECRET: signs console sessions; default a file in the data folder
+    simulation_file: Path  # COMPLAINTS_SIMULATION_FILE: the console's what-if inputs; default the sample
 
     @property
     def codec_key_file(self) -> Path:
@@ -72,6 +73,9 @@ def load() -> Settings:
         notice_language=env.get("COMPLAINTS_NOTICE_LANGUAGE", "zh"),
         sms_max_segments=max(1, int(_number("COMPLAINTS_SMS_MAX_SEGMENTS", env.get("COMPLAINTS_SMS_MAX_SEGMENTS"), 2))),
         console_secret=env.get("COMPLAINTS_CONSOLE_SECRET") or None,
+        simulation_file=Path(
+            env.get("COMPLAINTS_SIMULATION_FILE") or PROJECT_DIR / "config" / "simulation" / "luohu-2022.toml"
+        ),
         metrics_address=_address("COMPLAINTS_METRICS_ADDRESS", env.get("COMPLAINTS_METRICS_ADDRESS", "127.0.0.1:9464")),
     )
 

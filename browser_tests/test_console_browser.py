@@ -168,7 +168,13 @@ def test_a_supervisor_works_a_late_case_from_the_board(page, stack, screenshots:
     assert page.locator("#form-escalate").count() == 0
     page.screenshot(path=str(screenshots / "console-case.png"), full_page=True)
 
-    for path in ("/console/departments", "/console/trends", "/console/hotspots", "/console/?lang=en"):
+    for path in (
+        "/console/departments",
+        "/console/trends",
+        "/console/hotspots",
+        "/console/simulate",
+        "/console/?lang=en",
+    ):
         page.goto(path)
         assert page.locator("h1").count() == 1, path
     assert page.locator("h1").inner_text() == "Overview"

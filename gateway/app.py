@@ -104,6 +104,7 @@ def create_app(
             identities=str(config.identities_file),
         )
         yield
+        console.shut_down(app)
 
     app = FastAPI(title="Complaint cases (接诉即办) gateway", version="1", description=DESCRIPTION, lifespan=lifespan)
     problems.install(app, {open311.router.prefix + "/": open311.error_answer})

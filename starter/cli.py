@@ -8,6 +8,7 @@ Supervisors:
     python -m starter list [--status S] [--department D] [--street S] [--overdue] [--escalated] [--due-within H]
     python -m starter stats [--since DATE] [--until DATE] [--by department|street|category|channel] [--json|--csv]
     python -m starter hotspots [--days 7] [--min 3] [--by community|grid] [--open-cases]
+    python -m starter simulate [FILE] [--seed N] [--replications R] [--policies P...] [--json] [--chart F.svg]
 Auditors:
     python -m starter timeline CASE_ID
     python -m starter export CASE_ID... | --closed [--since DATE]  [--out DIR]
@@ -79,6 +80,12 @@ def _date(value: str) -> datetime:
         return parse_moment(value)
     except ValueError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _positive(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r}: a whole number, at least 1")
+    return int(value)
 
 
 async def cmd_file(args: argparse.Namespace) -> int:
@@ -234,6 +241,54 @@ async def cmd_hotspots(args: argparse.Namespace) -> int:
                     f"{'opened' if filed.created else 'already open'}: grid-patrol case {h.patrol_case_id}",
                     file=sys.stderr if args.json else sys.stdout,
                 )
+    return 0
+
+
+async def cmd_simulate(args: argparse.Namespace) -> int:
+    import settings
+    from simulation import InputError, load
+    from simulation.report import chart, summarise, table
+    from simulation.run import run
+    from starter.progress import progress
+
+    try:
+        inputs = load(args.file)
+        if args.policies:
+            inputs = inputs.model_validate(inputs.model_dump() | {"compare": args.policies})
+        if args.fit:
+            from readmodel import open_read_model
+            from simulation.fit import fit
+
+            until = args.until or datetime.now(timezone.utc)
+            inputs = fit(inputs, open_read_model(), since=args.since or until - timedelta(days=365), until=until)
+        if args.unlimited_staff:
+            inputs = inputs.unlimited()
+    except InputError as err:
+        print(f"invalid input: {err}", file=sys.stderr)
+        return 2
+    except ValueError as err:  # --policies naming an unknown one
+        print(f"invalid input: {str(err).splitlines()[-1] if 'validation' in str(err) else err}", file=sys.stderr)
+        return 2
+    config = settings.load()
+    with progress("replications", args.replications) as advance:
+        results = run(
+            inputs,
+            replications=args.replications,
+            seed=args.seed,
+            calendar_file=config.calendar_file,
+            jobs=args.jobs,
+            progress=advance,
+        )
+    source = str(args.file) if args.file else "the sample (Luohu, 2022)"
+    report = summarise(results, seed=args.seed, source=source + (", fitted to the read model" if args.fit else ""))
+    if args.chart:
+        Path(args.chart).write_text(chart(report), encoding="utf-8")
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, separators=(",", ":")))
+    else:
+        print(table(report, departments=not args.no_departments))
+        if args.chart:
+            print(f"\nchart: {args.chart}")
     return 0
 
 
@@ -414,6 +469,22 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--open-cases", action="store_true", help="open a grid-patrol case for each cluster")
     c.add_argument("--json", action="store_true")
     c.set_defaults(run=cmd_hotspots)
+    c = sub.add_parser(
+        "simulate", help="what-if: a year of complaints under several policies (SimPy), with 95 %% intervals"
+    )
+    c.add_argument("file", nargs="?", type=Path, help="the inputs (TOML); default the sample, Luohu 2022")
+    c.add_argument("--seed", type=int, default=1, help="fixes every random draw: the same seed, the same report")
+    c.add_argument("--replications", type=_positive, default=20, help="independent years (default 20)")
+    c.add_argument("--jobs", type=_positive, default=None, help="processes (default: every core)")
+    c.add_argument("--policies", nargs="+", help="compare these (policies or the file's drafts) instead")
+    c.add_argument("--fit", action="store_true", help="arrivals, mix and turns from the read model's history")
+    c.add_argument("--since", type=_date, help="with --fit: from (default a year before --until)")
+    c.add_argument("--until", type=_date, help="with --fit: until (default now)")
+    c.add_argument("--unlimited-staff", action="store_true", help="everyone at work around the clock: nothing waits")
+    c.add_argument("--json", action="store_true", help="the report as one JSON line")
+    c.add_argument("--chart", type=Path, help="write the on-time chart here (SVG)")
+    c.add_argument("--no-departments", action="store_true", help="the totals only")
+    c.set_defaults(run=cmd_simulate)
     c = sub.add_parser("timeline", help="a case's whole story, from Temporal's history")
     c.add_argument("case_id")
     c.set_defaults(run=cmd_timeline)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
 
 import httpx
@@ -16,6 +18,7 @@ from gateway.console.session import COOKIE
 from gateway.identities import IdentityStore
 from models import Role
 from readmodel import ReadModel, board, stats
+from simulation import SAMPLE
 from sla import BUSINESS_TZ
 from tests.conftest import TEST_PHONE_KEY, complaint, fresh_postgres, new_id
 from tests.helpers import app_on, dev_engine, gateway_settings, http, make_identities
@@ -38,7 +41,12 @@ async def console(engine, tmp_path_factory):
     for identity in ("sup-wang", "audit-zhao", "edu-li"):
         found = store.identities()[identity]
         store.add(identity, found.role, department=found.department, password=PASSWORD)
-    app = app_on(client, read_model, gateway_settings(tmp, task_queue=queue, data_dir=tmp))
+    short = tmp / "simulation.toml"  # a month of a small district: the what-if page's test budget
+    short.write_text(
+        SAMPLE.read_text(encoding="utf-8").replace("days = 365", "days = 30").replace("37144", "3000"),
+        encoding="utf-8",
+    )
+    app = app_on(client, read_model, gateway_settings(tmp, task_queue=queue, data_dir=tmp, simulation_file=short))
     async with http(app) as h:
         yield h, keys, store
 
@@ -119,12 +127,19 @@ async def test_a_login_without_its_csrf_token_is_refused(console):
     assert answer.status_code == 400 and COOKIE not in answer.cookies
 
 
-async def test_repeated_failures_lock_the_identity_for_a_while(engine, tmp_path):
+@asynccontextmanager
+async def console_of(engine, tmp_path, supervisor: str) -> AsyncIterator[tuple[httpx.AsyncClient, IdentityStore]]:
+    """A console of its own, with one supervisor: for tests that lock or revoke it."""
     client, read_model, queue = engine
     store = IdentityStore(tmp_path / "identities.toml")
-    store.add("sup-li", Role.supervisor, password=PASSWORD)
+    store.add(supervisor, Role.supervisor, password=PASSWORD)
     app = app_on(client, read_model, gateway_settings(tmp_path, task_queue=queue, data_dir=tmp_path))
     async with http(app) as h:
+        yield h, store
+
+
+async def test_repeated_failures_lock_the_identity_for_a_while(engine, tmp_path):
+    async with console_of(engine, tmp_path, "sup-li") as (h, _):
         for _ in range(5):
             assert (await login(h, "sup-li", "not the password")).status_code == 401
         locked = await login(h, "sup-li")
@@ -132,11 +147,7 @@ async def test_repeated_failures_lock_the_identity_for_a_while(engine, tmp_path)
 
 
 async def test_a_revoked_identity_loses_its_session_at_once(engine, tmp_path):
-    client, read_model, queue = engine
-    store = IdentityStore(tmp_path / "identities.toml")
-    store.add("sup-zhou", Role.supervisor, password=PASSWORD)
-    app = app_on(client, read_model, gateway_settings(tmp_path, task_queue=queue, data_dir=tmp_path))
-    async with http(app) as h:
+    async with console_of(engine, tmp_path, "sup-zhou") as (h, store):
         assert (await login(h, "sup-zhou")).status_code == 303
         assert (await h.get("/console/")).status_code == 200
         store.revoke("sup-zhou")
@@ -261,6 +272,35 @@ async def test_every_page_answers_for_supervisor_and_auditor(console):
             assert answer.status_code == 200, (identity, path, answer.text[:500])
         css = await h.get("/console/static/console.css")
         assert css.status_code == 200 and "text/css" in css.headers["content-type"]
+
+
+async def test_the_what_if_page_runs_the_simulator(console):
+    h, _, _ = console
+    assert (await login(h, "audit-zhao")).status_code == 303  # reading, not acting: auditors too
+    page = await h.get("/console/simulate")
+    assert page.status_code == 200 and "政策推演" in page.text and 'value="1030-resolve-30"' in page.text
+    csrf = _csrf(page.text)
+    for form, field in (
+        ({"policy": ["1030"], "replications": "99"}, "replications"),
+        ({"policy": ["1031"], "replications": "2"}, "policy"),
+        ({"replications": "2"}, "policy"),
+    ):
+        refused = await h.post("/console/simulate", data={"csrf": csrf, "seed": "1", **form})
+        assert refused.status_code == 422 and field in refused.text, form
+    started = await h.post(
+        "/console/simulate", data={"csrf": csrf, "policy": ["1030", "13710"], "replications": "2", "seed": "4"}
+    )
+    assert started.status_code == 303
+    for _ in range(600):
+        page = await h.get("/console/simulate")
+        if 'id="simulation-running"' not in page.text:
+            break
+        assert 'http-equiv="refresh"' in page.text
+        await asyncio.sleep(0.2)
+    assert 'id="simulation"' in page.text, page.text[-2000:]
+    table = page.text.split('id="simulation"')[1].split("</table>")[0]
+    assert '<th class="num">1030</th>' in table and '<th class="num">13710</th>' in table
+    assert "派单" in table and "%" in table and "<svg" in page.text
 
 
 # ---- the numbers -------------------------------------------------------------------------

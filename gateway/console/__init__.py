@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 import settings
+from gateway.console import simulate
 from gateway.console.pages import LoginGuard, router
 from gateway.console.session import Sessions, secret_from
 
@@ -20,6 +21,13 @@ def install(app: FastAPI, config: settings.Settings) -> None:
     app.state.console_logins = LoginGuard()
     app.include_router(router)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
+
+
+def shut_down(app: FastAPI) -> None:
+    """A what-if still running ends with the gateway."""
+    job = getattr(app.state, "console_simulation", None)
+    if isinstance(job, simulate.Job):
+        job.stop()
 
 
 __all__ = ["install"]

@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.datastructures import FormData
 from temporalio.service import RPCError
 
 import logs
@@ -201,14 +202,22 @@ async def login(request: Request) -> Response:
     return response
 
 
-@router.post("/logout")
-async def logout(request: Request) -> Response:
+async def posted(request: Request) -> tuple[Viewer, FormData] | Response:
+    """Who sent a form, and the form, if its CSRF token is the session's; else the answer to give."""
     v = viewer(request)
     if isinstance(v, Response):
         return v
     form = await request.form()
     if not same_token(str(form.get("csrf") or ""), v.session.csrf):
         return render(request, "error.html", v.words, 400, title="csrf_failed", text="csrf_failed", viewer=v)
+    return v, form
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    sent = await posted(request)
+    if isinstance(sent, Response):
+        return sent
     response = RedirectResponse("/console/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response
