@@ -28,7 +28,7 @@ from temporalio.service import RPCError
 import logs
 from gateway.auth import gateway
 from gateway.console import charts
-from gateway.console.session import COOKIE, LOGIN_COOKIE, Session, Sessions, same_token
+from gateway.console.session import COOKIE, FLASH_COOKIE, LOGIN_COOKIE, Session, Sessions, same_token
 from gateway.console.text import Words, choose
 from gateway.identities import Identity
 from gateway.views import case_answer, sees_personal_data
@@ -524,8 +524,19 @@ async def case_page(request: Request, case_id: str) -> Response:
     v = viewer(request)
     if isinstance(v, Response):
         return v
-    done = request.query_params.get("done")
-    return await _case_page(request, v, case_id, message="done" if done in ACTIONS else None)
+    flash = sessions(request).unseal(request.cookies.get(FLASH_COOKIE)) or {}
+    if flash.get("case") != case_id or flash.get("who") != v.identity.id:
+        flash = {}
+    response = await _case_page(
+        request,
+        v,
+        case_id,
+        message="done" if flash.get("done") in ACTIONS else None,
+        error=str(flash["error"]) if flash.get("error") else None,
+    )
+    if request.cookies.get(FLASH_COOKIE):
+        response.delete_cookie(FLASH_COOKIE, path="/console")
+    return response
 
 
 def _payload(action: str, form: Any) -> dict[str, Any]:
@@ -541,6 +552,17 @@ def _payload(action: str, form: Any) -> dict[str, Any]:
     return {"approve": decision == "yes", "note": text("note")} if decision in ("yes", "no") else {"note": text("note")}
 
 
+def _back(request: Request, v: Viewer, case_id: str, **flash: str) -> Response:
+    """Post, redirect, get: back to the case page, which shows once what became of the form (so
+    a reload never sends it again, and a refusal is a page like any other)."""
+    response = RedirectResponse(f"/console/cases/{case_id}", status_code=303)
+    sealed = sessions(request).seal({"case": case_id, "who": v.identity.id, **flash})
+    response.set_cookie(
+        FLASH_COOKIE, sealed, max_age=60, httponly=True, samesite="strict", secure=_secure(request), path="/console"
+    )
+    return response
+
+
 @router.post("/cases/{case_id}/{action}")
 async def case_action(request: Request, case_id: str, action: str) -> Response:
     v = viewer(request)
@@ -550,7 +572,7 @@ async def case_action(request: Request, case_id: str, action: str) -> Response:
         return not_found(request, v.words)
     form = await request.form()
     if not same_token(str(form.get("csrf") or ""), v.session.csrf):
-        return await _case_page(request, v, case_id, status=400, error=v.words("csrf_failed"))
+        return _back(request, v, case_id, error=v.words("csrf_failed"))
     nonce = str(form.get("nonce") or "")[:64]
     payload = _payload(action, form) | {"actor": v.identity.actor}
     g = gateway(request)
@@ -561,14 +583,14 @@ async def case_action(request: Request, case_id: str, action: str) -> Response:
                 g.client, case_id, action, payload, update_id=f"console:{v.identity.id}:{nonce}" if nonce else None
             )
     except InvalidInput as err:
-        fields = "; ".join(f"{f}: {m}" for f, m in err.errors) or str(err)
-        return await _case_page(request, v, case_id, status=422, error=fields)
+        return _back(request, v, case_id, error="; ".join(f"{f}: {m}" for f, m in err.errors) or str(err))
     except Rejected as err:
-        return await _case_page(request, v, case_id, status=409, error=str(err))
+        log.info("console action refused", identity=v.identity.id, case_id=case_id, action=action, reason=str(err))
+        return _back(request, v, case_id, error=str(err))
     except UnknownCase:
         return not_found(request, v.words)
     except (RPCError, TimeoutError) as err:
         log.warning("console: the engine does not answer", case_id=case_id, error=str(err))
         return render(request, "error.html", v.words, 503, title="unavailable", text="unavailable_text", viewer=v)
     log.info("console action", identity=v.identity.id, case_id=case_id, action=action)
-    return RedirectResponse(f"/console/cases/{case_id}?done={action}", status_code=303)
+    return _back(request, v, case_id, done=action)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 COOKIE = "console_session"
 LOGIN_COOKIE = "console_login"  # the login form's CSRF token, before there is a session
+FLASH_COOKIE = "console_flash"  # what became of a form, shown once by the page it redirects to
 LIFETIME = 8 * 3600  # a shift at the command centre
 
 
@@ -57,6 +58,23 @@ class Sessions:
         session = Session(identity, secrets.token_urlsafe(24), int(time.time()) + LIFETIME)
         body = base64.urlsafe_b64encode(json.dumps(session.__dict__).encode())
         return f"{body.decode()}.{self._sign(body)}", session
+
+    def seal(self, data: dict[str, object]) -> str:
+        """Any small data, signed: a flash message carried across a redirect, say."""
+        body = base64.urlsafe_b64encode(json.dumps(data, ensure_ascii=False).encode())
+        return f"{body.decode()}.{self._sign(body)}"
+
+    def unseal(self, value: str | None) -> dict[str, object] | None:
+        if not value or "." not in value:
+            return None
+        body, signature = value.rsplit(".", 1)
+        if not hmac.compare_digest(signature, self._sign(body.encode())):
+            return None
+        try:
+            data = json.loads(base64.urlsafe_b64decode(body))
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) else None
 
     def read(self, cookie: str | None) -> Session | None:
         """The session a cookie carries, or None when it is missing, forged or expired."""
