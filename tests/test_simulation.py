@@ -334,23 +334,29 @@ async def test_simulated_cases_run_as_real_workflows_agree(env, client):
     for d in data["departments"].values():
         d["staff"] = 1  # queues, so that some promises are broken
     inputs = type(inputs).model_validate(data)
-    run_ = simulate(inputs, CAL, seed=11)
-    cases = run_.cases[:10]
-    turns = {
-        "transfer": any(c.transfer for c in cases),
-        "suspension": any(c.suspended for c in cases),
-        "reopen": any(d for c in cases for _, d in c.follow_ups),
-    }
+    # The period starts tomorrow on the test server's clock (other tests move it on), so the
+    # calendar under it varies: take the first seed whose first ten cases take every turn.
+    for seed in range(11, 71):
+        run_ = simulate(inputs, CAL, seed=seed)
+        cases = run_.cases[:10]
+        book = Deadlines(CAL)
+        verdicts, actions = {}, []
+        for policy in ("1030", "13710"):
+            table_ = Rules(rules(policy))
+            for c in cases:
+                case_id = f"sim-{policy}-{c.n}-{now.timestamp():.0f}"
+                verdicts[case_id] = judge(c, table_, book, run_.end)
+                actions += _actions(c, verdicts[case_id], case_id, policy, run_.end)
+        turns = {
+            "transfer": any(c.transfer for c in cases),
+            "suspension": any(v.suspended for v in verdicts.values()),
+            "reopen": any(d for c in cases for _, d in c.follow_ups),
+            "extension": any(v.extension for v in verdicts.values()),
+            "escalation": any(v.escalated_at for v in verdicts.values()),
+        }
+        if all(turns.values()):
+            break
     assert all(turns.values()), turns  # the sample covers every turn
-    book = Deadlines(CAL)
-    verdicts, actions = {}, []
-    for policy in ("1030", "13710"):
-        table_ = Rules(rules(policy))
-        for c in cases:
-            case_id = f"sim-{policy}-{c.n}-{now.timestamp():.0f}"
-            verdicts[case_id] = judge(c, table_, book, run_.end)
-            actions += _actions(c, verdicts[case_id], case_id, policy, run_.end)
-    assert any(v.extension for v in verdicts.values()) and any(v.escalated_at for v in verdicts.values())
     actions.sort()
     for ts, _, case_id, (update, payload) in actions:
         ahead = ts - (await server_now(env)).timestamp()
