@@ -2,7 +2,12 @@
 descriptions, notes, case states) is encrypted with AES-GCM before it leaves the process.
 
 Keys have ids, written in each payload's metadata, so keys can be rotated: new payloads use the
-current key, and every key still listed decrypts what it once encrypted. The keys come from
+current key, and every key still listed decrypts what it once encrypted.
+
+A payload is compressed (zlib) before it is encrypted when that makes it smaller: case states,
+snapshots and complaints are JSON with the same keys over and over, and histories are the
+cluster's storage (a closed case's history shrinks about four times). The metadata says so;
+payloads written without it decode as they always did. The keys come from
 COMPLAINTS_CODEC_KEYS ("id:base64key,id2:base64key", the first is current) or, for development,
 from a key file in the data folder, created on first use with a warning.
 """
@@ -11,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import os
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +29,9 @@ import logs
 
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
+COMPRESSION = "encryption-compression"
+ZLIB = b"zlib"
+COMPRESS_FROM = 200  # bytes; below this zlib rarely wins
 log = logs.get("codec")
 
 
@@ -87,12 +96,13 @@ class EncryptionCodec(PayloadCodec):
         out = []
         for p in payloads:
             nonce = os.urandom(12)
-            out.append(
-                Payload(
-                    metadata={"encoding": ENCODING, KEY_ID: key_id.encode()},
-                    data=nonce + cipher.encrypt(nonce, p.SerializeToString(), None),
-                )
-            )
+            plain = p.SerializeToString()
+            metadata = {"encoding": ENCODING, KEY_ID: key_id.encode()}
+            if len(plain) >= COMPRESS_FROM:
+                packed = zlib.compress(plain, 6)
+                if len(packed) < len(plain):
+                    plain, metadata[COMPRESSION] = packed, ZLIB
+            out.append(Payload(metadata=metadata, data=nonce + cipher.encrypt(nonce, plain, None)))
         return out
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
@@ -105,7 +115,13 @@ class EncryptionCodec(PayloadCodec):
             cipher = self._ciphers.get(key_id)
             if cipher is None:
                 raise ValueError(f"payload encrypted with key {key_id!r}, which this keyring does not hold")
-            out.append(Payload.FromString(cipher.decrypt(p.data[:12], p.data[12:], None)))
+            plain = cipher.decrypt(p.data[:12], p.data[12:], None)
+            compression = p.metadata.get(COMPRESSION)
+            if compression == ZLIB:
+                plain = zlib.decompress(plain)
+            elif compression is not None:
+                raise ValueError(f"payload compressed with {compression!r}, which this codec cannot undo")
+            out.append(Payload.FromString(plain))
         return out
 
 

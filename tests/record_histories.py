@@ -11,6 +11,7 @@ from then on every workflow change is guarded (workflow.patched) and adds its ow
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import tempfile
 import uuid
@@ -27,7 +28,8 @@ from starter import act, data_converter, file_complaint, state
 from tests.conftest import RecordingSender, actor, complaint
 from worker import create_worker
 
-OUT = Path(__file__).parent / "histories"
+# COMPLAINTS_RECORD_OUT=DIR records elsewhere: to measure a history's size without keeping it.
+OUT = Path(os.environ.get("COMPLAINTS_RECORD_OUT") or Path(__file__).parent / "histories")
 D, H, S = actor("dispatcher", "区诉求中心"), actor("handler", "住建局"), actor("supervisor", "区信访局")
 LEADER = actor("leader", id="L1")
 
@@ -188,6 +190,12 @@ async def claim_taken_over(client: Client, case_id: str, env) -> str | None:
     return await closed_loop_for(client, case_id, person)
 
 
+async def compressed_closed_loop(client: Client, case_id: str, env) -> str | None:
+    """The closed loop again, recorded once the codec compressed payloads (2026-11-26): replay must
+    read both kinds."""
+    return await closed_loop(client, case_id, env)
+
+
 SCENARIOS = {
     f.__name__: f
     for f in (
@@ -199,6 +207,7 @@ SCENARIOS = {
         repeat_of_closed,
         second_stage_warning_suspension_whistle,
         claim_taken_over,
+        compressed_closed_loop,
     )
 }
 
