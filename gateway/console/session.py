@@ -17,6 +17,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 COOKIE = "console_session"
 LOGIN_COOKIE = "console_login"  # the login form's CSRF token, before there is a session
@@ -56,8 +57,7 @@ class Sessions:
 
     def issue(self, identity: str) -> tuple[str, Session]:
         session = Session(identity, secrets.token_urlsafe(24), int(time.time()) + LIFETIME)
-        body = base64.urlsafe_b64encode(json.dumps(session.__dict__).encode())
-        return f"{body.decode()}.{self._sign(body)}", session
+        return self.seal(dict(session.__dict__)), session
 
     def seal(self, data: dict[str, object]) -> str:
         """Any small data, signed: a flash message carried across a redirect, say."""
@@ -78,15 +78,10 @@ class Sessions:
 
     def read(self, cookie: str | None) -> Session | None:
         """The session a cookie carries, or None when it is missing, forged or expired."""
-        if not cookie or "." not in cookie:
-            return None
-        body, signature = cookie.rsplit(".", 1)
-        if not hmac.compare_digest(signature, self._sign(body.encode())):
-            return None
+        data: dict[str, Any] = self.unseal(cookie) or {}
         try:
-            data = json.loads(base64.urlsafe_b64decode(body))
             session = Session(str(data["identity"]), str(data["csrf"]), int(data["expires"]))
-        except (ValueError, KeyError, TypeError):
+        except (KeyError, TypeError, ValueError):
             return None
         return session if session.expires > time.time() else None
 
