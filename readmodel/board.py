@@ -144,7 +144,6 @@ def tally(
     """The period's cases counted per group (None: one group, "total"). Four grouped queries, so
     the database does the counting and a year of a district's cases stays a few rows to read."""
     now = now or datetime.now(timezone.utc)
-    since, until = utc(since), utc(until)  # SQLite compares the stored UTC text: bounds in UTC too
     # Without a group, one: the key is then a column every case has the same value of.
     key = group(read_model.engine.dialect.name) if group else func.lower("total")
     in_period = and_(C.received_at >= since, C.received_at < until)
@@ -216,7 +215,7 @@ def overview(read_model: ReadModel, *, since: datetime, until: datetime, now: da
         def breaches(start: datetime) -> int:
             return int(
                 conn.execute(
-                    select(func.count()).where(M.breached_at >= utc(start), M.breached_at < utc(until), M.breached)
+                    select(func.count()).where(M.breached_at >= start, M.breached_at < until, M.breached)
                 ).scalar_one()
             )
 

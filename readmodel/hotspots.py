@@ -78,7 +78,6 @@ def find_hotspots(
     when that is at least `threshold`. Largest clusters first."""
     if by not in ("community", "grid"):
         raise ValueError("--by must be community or grid")
-    since, until = utc(since), utc(until)  # SQLite compares the stored UTC text: bounds in UTC too
     with Session(read_model.engine) as session:
         rows = list(
             session.exec(

@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index
+from sqlalchemy import JSON, Column, DateTime, Dialect, Index
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 
+class UtcDateTime(TypeDecorator[datetime]):
+    """A moment, always in UTC on its way in and out. SQLite keeps it as text without an offset
+    and compares it as text, so every value bound to it (a row, or a bound in a query given in
+    Beijing time) is turned to UTC first; what comes back naive is UTC again."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return value.astimezone(timezone.utc) if value is not None and value.tzinfo is not None else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
+
+
 def _when(**kw: Any) -> Any:
-    return Field(sa_column=Column(DateTime(timezone=True), **kw))
+    return Field(sa_column=Column(UtcDateTime(), **kw))
 
 
 class CaseRow(SQLModel, table=True):

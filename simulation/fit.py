@@ -24,7 +24,7 @@ def fit(inputs: Inputs, read_model: ReadModel, *, since: datetime, until: dateti
     with read_model.engine.connect() as conn:
         rows = conn.execute(
             select(C.case_id, C.received_at, C.category, C.first_department, C.department, C.track).where(
-                C.received_at >= utc(since), C.received_at < utc(until), C.merged_into.is_(None)
+                C.received_at >= since, C.received_at < until, C.merged_into.is_(None)
             )
         ).all()
         kinds: Counter[str] = Counter(
@@ -32,7 +32,7 @@ def fit(inputs: Inputs, read_model: ReadModel, *, since: datetime, until: dateti
                 conn.execute(
                     select(EVENTS.c.kind, func.count(func.distinct(EVENTS.c.case_id)))
                     .join(CASES, C.case_id == EVENTS.c.case_id)
-                    .where(C.received_at >= utc(since), C.received_at < utc(until))
+                    .where(C.received_at >= since, C.received_at < until)
                     .where(EVENTS.c.kind.in_(("transferred", "suspended", "extension_requested", "reopened")))
                     .group_by(EVENTS.c.kind)
                 ).all()
@@ -41,7 +41,7 @@ def fit(inputs: Inputs, read_model: ReadModel, *, since: datetime, until: dateti
         visits = conn.execute(
             select(EVENTS.c.detail["satisfaction"].as_string())
             .join(CASES, C.case_id == EVENTS.c.case_id)
-            .where(C.received_at >= utc(since), C.received_at < utc(until), EVENTS.c.kind == "followed_up")
+            .where(C.received_at >= since, C.received_at < until, EVENTS.c.kind == "followed_up")
         ).all()
     if len(rows) < MIN_CASES:
         raise InputError(
