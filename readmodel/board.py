@@ -43,6 +43,12 @@ def _overdue(now: datetime) -> ColumnElement[bool]:
     return and_(M.done_at.is_(None), not_(M.superseded), or_(M.breached, M.due_at <= now))
 
 
+def _owed_now(now: datetime) -> ColumnElement[bool]:
+    """Overdue now, on an open case's board: a suspended case's clock stands still (中止计时), so
+    only a deadline it had already breached counts."""
+    return and_(C.status.in_(OPEN), _overdue(now), not_(and_(C.suspended, not_(M.breached))))
+
+
 def _sum(condition: ColumnElement[bool]) -> Any:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0).cast(Integer)
 
@@ -104,12 +110,7 @@ class Tally:
 
 
 def _overdue_case_ids(read_model: ReadModel, now: datetime) -> set[str]:
-    query = (
-        select(M.case_id)
-        .distinct()
-        .join(CASES, C.case_id == M.case_id)
-        .where(C.status.in_(OPEN), _overdue(now), not_(and_(C.suspended, not_(M.breached))))
-    )
+    query = select(M.case_id).distinct().join(CASES, C.case_id == M.case_id).where(_owed_now(now))
     with read_model.engine.connect() as conn:
         return set(conn.execute(query).scalars())
 
@@ -149,7 +150,7 @@ def tally(
     in_period = and_(C.received_at >= since, C.received_at < until)
     accepted = C.merged_into.is_(None)
     counted, is_open = _counted(now), C.status.in_(OPEN)
-    owed_now = and_(is_open, _overdue(now), not_(and_(C.suspended, not_(M.breached))))
+    owed_now = _owed_now(now)
     satisfaction = EVENTS.c.detail["satisfaction"].as_string()
     queries = {
         "cases": select(
@@ -304,11 +305,11 @@ def overdue_board(
     """Open cases with a milestone past due, the latest first (earliest missed deadline first);
     a suspended case's clock stands still, so it is listed only for a deadline already breached."""
     now = now or datetime.now(timezone.utc)
-    owed = and_(_overdue(now), not_(and_(C.suspended, not_(M.breached))))
+    owed = _owed_now(now)
     base = (
         select(C.case_id, func.min(M.due_at).label("due"), func.count().label("n"))
         .join(CASES, C.case_id == M.case_id)
-        .where(C.status.in_(OPEN), owed, *filters.where())
+        .where(owed, *filters.where())
         .group_by(C.case_id)
     )
     with read_model.engine.connect() as conn:
