@@ -4,26 +4,22 @@ them against the current code (the check an auditor or a release runs)."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import multiprocessing
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from temporalio.api.common.v1 import Payload
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
-from temporalio.converter import DataConverter
 from temporalio.worker import Replayer
 
 import settings
 from models import CaseState
 from sla import BUSINESS_TZ
 from starter.cases import WORKFLOW_TYPE, UnknownCase, execution_status, validate_case_id
-from starter.codec import EncryptionCodec, keyring_from_settings
 from starter.converter import data_converter
 from starter.progress import progress
 from workflows import WORKFLOWS, workflow_runner
@@ -151,25 +147,13 @@ class ReplayReport:
         return "\n".join(lines)
 
 
-class _ReadOnlyCodec(EncryptionCodec):
-    """Decrypts what the history holds; does not encrypt what replay produces, which is thrown
-    away (replay compares commands, never payloads)."""
-
-    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        return list(payloads)
-
-
-def _replay_converter() -> DataConverter:
-    return dataclasses.replace(data_converter(), payload_codec=_ReadOnlyCodec(keyring_from_settings()))
-
-
 IN_FLIGHT = 4  # histories replayed at once per process: the SDK's hand-offs leave the CPU idle otherwise
 
 
 async def replay(histories: list[WorkflowHistory], *, quiet: bool = False, stop_at_first: bool = False) -> ReplayReport:
     replayer = Replayer(
         workflows=WORKFLOWS,
-        data_converter=_replay_converter(),
+        data_converter=data_converter(for_replay=True),
         workflow_runner=workflow_runner(settings.load().sandbox),
     )
     report = ReplayReport()

@@ -125,6 +125,13 @@ class EncryptionCodec(PayloadCodec):
         return out
 
 
+class ReplayCodec(EncryptionCodec):
+    """Decrypts what a history holds; leaves what replay produces (and throws away) unencrypted."""
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return list(payloads)
+
+
 def payloads_from_json(body: bytes) -> list[Payload]:
     """The codec server's wire format: {"payloads": [{"metadata": {k: base64}, "data": base64}]}."""
     from google.protobuf import json_format
@@ -147,4 +154,4 @@ def keyring_from_settings() -> Keyring:
     return load_keyring(config.codec_keys, config.codec_key_file)
 
 
-__all__ = ["EncryptionCodec", "Keyring", "keyring_from_settings", "load_keyring"]
+__all__ = ["EncryptionCodec", "Keyring", "ReplayCodec", "keyring_from_settings", "load_keyring"]

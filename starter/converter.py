@@ -44,10 +44,10 @@ class CasePayloadConverter(PydanticPayloadConverter):
             ) from None
 
 
-def data_converter(keyring: Keyring | None = None) -> DataConverter:
-    """Pydantic payloads, encrypted with the keyring (default: from settings)."""
-    from starter.codec import EncryptionCodec, keyring_from_settings
+def data_converter(keyring: Keyring | None = None, *, for_replay: bool = False) -> DataConverter:
+    """Pydantic payloads, encrypted with the keyring (default: from settings). For replay, what
+    the replayed workflow produces is not encrypted: replay compares commands, never payloads."""
+    from starter.codec import EncryptionCodec, ReplayCodec, keyring_from_settings
 
-    return DataConverter(
-        payload_converter_class=CasePayloadConverter, payload_codec=EncryptionCodec(keyring or keyring_from_settings())
-    )
+    codec = (ReplayCodec if for_replay else EncryptionCodec)(keyring or keyring_from_settings())
+    return DataConverter(payload_converter_class=CasePayloadConverter, payload_codec=codec)

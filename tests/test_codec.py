@@ -16,7 +16,7 @@ import devserver
 from models import CaseState
 from sla import WorkingCalendar
 from starter import act, data_converter, file_complaint
-from starter.codec import COMPRESSION, ENCODING, EncryptionCodec, Keyring, load_keyring, payloads_to_json
+from starter.codec import COMPRESSION, ENCODING, EncryptionCodec, Keyring, ReplayCodec, load_keyring, payloads_to_json
 from tests.conftest import RecordingSender, actor, complaint, unique_phone
 from worker import create_worker
 from workflows import WORKFLOWS
@@ -47,6 +47,9 @@ async def test_large_payloads_are_compressed_before_they_are_encrypted():
     assert COMPRESSION not in left.metadata  # too small to gain
     assert state not in packed.data and b"milestones" not in packed.data  # compressed, then encrypted
     assert await codec.decode([packed, left]) == [big, small]
+    # Replay reads what the history holds and does not encrypt what it throws away.
+    replaying = ReplayCodec(codec.keyring)
+    assert await replaying.decode([packed]) == [big] and await replaying.encode([big]) == [big]
     # (What was written before compression, without the metadata, decodes as it always did: the
     # stored histories under tests/histories are such, and test_replay replays them.)
     odd = Payload(metadata={**packed.metadata, COMPRESSION: b"lz4"}, data=packed.data)
