@@ -24,9 +24,8 @@ from sla import WorkingCalendar
 from starter import data_converter
 from starter.cluster import NamespaceNotReady, ensure_search_attributes
 from tests.conftest import TEST_PHONE_KEY, RecordingSender, complaint
+from tests.test_worker_process import ROOT, worker_once
 from worker import create_worker
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _worker(client: Client, queue: str, folder: Path):
@@ -134,18 +133,13 @@ def test_python_worker_exits_2_on_an_unprepared_namespace(tmp_path):
     loop = asyncio.new_event_loop()
     env, target = loop.run_until_complete(address())
     try:
-        run = subprocess.run(
-            [sys.executable, "worker.py"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env=os.environ
+        run = worker_once(
+            os.environ
             | {
                 "TEMPORAL_ADDRESS": target,
                 "COMPLAINTS_DATA_DIR": str(tmp_path),
                 "COMPLAINTS_TASK_QUEUE": "complaints-refused",
-            },
+            }
         )
         assert run.returncode == 2, run.stderr
         output = run.stdout + run.stderr

@@ -6,15 +6,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from activities.templates import COMPLAINANT, PARAMS, NoticeTemplates, TemplateError, sms_segments
 from starter import act, file_complaint
 from tests.conftest import actor, complaint, new_id
+from tests.test_worker_process import ROOT, worker_once
 
-ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "config" / "notices.toml"
 LONG = "房东与租户因租金纠纷切断整栋楼供水已经三天老人小孩无法正常生活多次协商无果" * 4
 
@@ -107,13 +106,8 @@ def test_the_worker_will_not_start_with_a_broken_template(tmp_path):
     path.write_text(
         SHIPPED.read_text(encoding="utf-8").replace("{milestone}时限为", "{milestone时限为", 1), encoding="utf-8"
     )
-    run = subprocess.run(
-        [sys.executable, "worker.py"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=os.environ | {"COMPLAINTS_NOTICE_TEMPLATES": str(path), "COMPLAINTS_DATA_DIR": str(tmp_path / "data")},
+    run = worker_once(
+        os.environ | {"COMPLAINTS_NOTICE_TEMPLATES": str(path), "COMPLAINTS_DATA_DIR": str(tmp_path / "data")}
     )
     assert run.returncode == 2, run.stderr
     assert "'warning'" in run.stderr and str(path) in run.stderr and "Traceback" not in run.stderr

@@ -70,6 +70,13 @@ def cli(environ: dict[str, str], *args: str, stdin: str | None = None) -> subpro
     )
 
 
+def worker_once(environ: dict[str, str]) -> subprocess.CompletedProcess:
+    """`python worker.py` expected to stop by itself (refusing to start): its exit and output."""
+    return subprocess.run(
+        [sys.executable, "worker.py"], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60
+    )
+
+
 def test_worker_cli_restart_and_clean_shutdown(environ, tmp_path):
     worker = WorkerProcess(environ, tmp_path / "worker1.log")
     try:
@@ -258,12 +265,5 @@ def test_a_taken_metrics_port_is_refused_naming_the_setting(environ, tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        run = subprocess.run(
-            [sys.executable, "worker.py"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env={**environ, "COMPLAINTS_METRICS_ADDRESS": f"127.0.0.1:{port}"},
-        )
+        run = worker_once({**environ, "COMPLAINTS_METRICS_ADDRESS": f"127.0.0.1:{port}"})
     assert run.returncode == 2 and "COMPLAINTS_METRICS_ADDRESS" in run.stderr and "Traceback" not in run.stderr
