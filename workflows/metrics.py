@@ -27,23 +27,17 @@ def case_merged(s: CaseState) -> None:
 
 
 def breach(s: CaseState, milestone: str, department: str | None) -> None:
-    _count(
-        "complaints_breaches",
-        "deadlines passed and not met, by milestone",
-        milestone=milestone,
-        policy=s.policy.value,
-        department=department or "-",
-    )
+    _per_milestone("complaints_breaches", "deadlines passed and not met, by milestone", s, milestone, department)
 
 
 def warning(s: CaseState, milestone: str, department: str | None) -> None:
-    _count(
-        "complaints_warnings",
-        "临期预警: warnings sent before a deadline, by milestone",
-        milestone=milestone,
-        policy=s.policy.value,
-        department=department or "-",
+    _per_milestone(
+        "complaints_warnings", "临期预警: warnings sent before a deadline, by milestone", s, milestone, department
     )
+
+
+def _per_milestone(name: str, description: str, s: CaseState, milestone: str, department: str | None) -> None:
+    _count(name, description, milestone=milestone, policy=s.policy.value, department=department or "-")
 
 
 def notice_abandoned(kind: str) -> None:
