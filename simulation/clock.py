@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from simulation.inputs import Hours
 from sla.calendar import WorkingCalendar
-from sla.durations import BUSINESS_TZ, Duration, Unit, deadline
+from sla.durations import BUSINESS_TZ, Duration, Unit, deadline, shifted
 from sla.policies import MilestoneRule
 
 INF = float("inf")
@@ -118,6 +118,4 @@ class Deadlines:
 
     def shifted(self, due: float, duration: Duration, stopped: float, resumed: float) -> float:
         """A deadline moved by a stopped clock: `sla.durations.shifted`, the workflow's own."""
-        from sla.durations import shifted
-
         return shifted(moment(due), duration.unit, moment(stopped), moment(resumed), self.calendar).due_at.timestamp()

@@ -73,16 +73,17 @@ def replication(inputs: Inputs, calendar_file: str | None, seed: int) -> dict[st
                 took = (verdict.resolutions[0] - case.arrival) / 3600
                 hours[case.department].append(took)
                 hours[TOTAL].append(took)
+            counted = []  # (milestone, late, still owed) of the promises counted: judged once, for both groups
+            for p in verdict.promises:
+                outcome = p.outcome(run.end)
+                if outcome is not None:
+                    counted.append((p.name, outcome == "late", p.done == INF))
             for group in (case.department, TOTAL):
-                for p in verdict.promises:
-                    outcome = p.outcome(run.end)
-                    if outcome is None:
-                        continue
-                    met_late = on_time[group][p.name]
-                    met_late[outcome == "late"] += 1
-                    if outcome == "late":
+                for name, late, still_owed in counted:
+                    on_time[group][name][late] += 1
+                    if late:
                         counts[group][0] += 1
-                        counts[group][2] += p.done == INF
+                        counts[group][2] += still_owed
                 counts[group][1] += verdict.escalated_at is not None
         out["policies"][policy] = {
             "on_time": {g: {m: list(v) for m, v in ms.items()} for g, ms in on_time.items()},
