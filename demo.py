@@ -8,6 +8,8 @@ files and acts on one over plain HTTP with API keys, as a Java or Go backend wou
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 import shutil
 import socket
@@ -213,7 +215,7 @@ async def _console(h: httpx.AsyncClient, base: str) -> None:
     csrf = form.text.split('name="csrf" value="')[1].split('"')[0]
     await h.post("/console/login", data={"identity": DEMO_SUPERVISOR, "password": DEMO_PASSWORD, "csrf": csrf})
     board = await h.get("/console/overdue?format=csv")
-    rows = [line.split(",") for line in board.text.lstrip("\ufeff").splitlines()[1:]]
+    rows = list(csv.reader(io.StringIO(board.text.lstrip("\ufeff"))))[1:]  # titles may hold commas
     print(f"console: {base}/console/ ({DEMO_SUPERVISOR}, password {DEMO_PASSWORD}); the overdue board:")
     for row in rows[:5]:
         print(f"  {row[0]:<15} {row[6]:<10} {row[8]} hours late ({row[4] or 'not dispatched'})")
