@@ -93,7 +93,7 @@ def create_worker(
         task_queue=task_queue,
         workflows=WORKFLOWS,
         activities=[
-            planner.plan_milestones,
+            planner.plan_deadlines,
             planner.shift_deadline,
             notifier.send_notice,
             records.record_case,

@@ -48,8 +48,12 @@ class Planner:
         moved = shifted(request.due_at, Unit(request.unit), request.stopped_at, request.resumed_at, self.calendar)
         return Shifted(due_at=moved.due_at, estimated=moved.estimated)
 
-    @activity.defn(name="plan_milestones")
-    async def plan_milestones(self, request: PlanRequest) -> list[Milestone]:
+    @activity.defn(name="plan_deadlines")
+    async def plan_deadlines(self, requests: list[PlanRequest]) -> list[Milestone]:
+        """The milestones of every anchor a change started, in order: one call per change."""
+        return [m for request in requests for m in self._plan(request)]
+
+    def _plan(self, request: PlanRequest) -> list[Milestone]:
         milestones = plan(
             policy=request.policy,
             track=request.track,

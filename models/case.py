@@ -10,7 +10,26 @@ from pydantic import BaseModel, Field
 
 from models.actor import Actor, LeaderRef
 from models.base import Category, Policy, Track
-from models.updates import RequestExtension, RequestSuspension, Satisfaction
+from models.effects import Effects, Shift
+from models.notice import NoticeKind
+from models.updates import (
+    AssignLeader,
+    Command,
+    DecideExtension,
+    DecideSuspension,
+    Dispatch,
+    Escalate,
+    RecordFollowUp,
+    ReportIn,
+    RequestExtension,
+    RequestSuspension,
+    Resolve,
+    Resume,
+    Satisfaction,
+    SummonDepartments,
+    Transfer,
+)
+from sla.policies import REOPENS_TO_ESCALATE, SETTLED_BY_RESOLUTION
 
 
 class CaseStatus(StrEnum):
@@ -23,6 +42,7 @@ class CaseStatus(StrEnum):
 
 
 OPEN_STATUSES = (CaseStatus.received, CaseStatus.dispatched, CaseStatus.handling, CaseStatus.resolved)
+FINISHED = (CaseStatus.closed, CaseStatus.merged)
 
 
 class Milestone(BaseModel):
@@ -153,3 +173,338 @@ class CaseState(BaseModel):
             if m.name == name:
                 return m
         return None
+
+    # ---- how the case changes --------------------------------------------------------------
+    # Each transition changes the state, records its events, and returns what the world must do
+    # (Effects). Pure: the workflow supplies the time and carries out the effects. An update runs
+    # through models.commands.UPDATES, whose row also sets the status it leads to.
+
+    @classmethod
+    def receive(cls, case_id: str, complaint: Any, policy: Policy, at: datetime) -> CaseState:
+        """A new case: the complaint as taken in (a models.complaint.Complaint)."""
+        state = cls(
+            case_id=case_id,
+            policy=policy,
+            track=complaint.track,
+            category=complaint.category,
+            received_at=at,
+            community=complaint.location.community,
+            has_complainant=complaint.complainant is not None,
+        )
+        state.record(
+            "received",
+            None,
+            at,
+            channel=complaint.channel.value,
+            title=complaint.title,
+            location=complaint.location.model_dump(exclude_none=True),
+        )
+        return state
+
+    def record(self, kind: str, actor: Actor | None, at: datetime, **detail: Any) -> TimelineEvent:
+        event = TimelineEvent(at=at, kind=kind, actor=actor, detail={k: v for k, v in detail.items() if v is not None})
+        self.timeline.append(event)
+        self.version += 1
+        return event
+
+    def add_milestones(self, planned: list[Milestone]) -> None:
+        self.milestones.extend(planned)
+        self.version += 1
+
+    def complete(self, name: str, at: datetime, event: TimelineEvent | None, *, every: bool = True) -> Effects:
+        """Mark the open milestone(s) of that name done; a breached one still takes a late completion."""
+        effects = Effects()
+        done = self.open_milestones(name)
+        if not every:
+            done = sorted(done, key=lambda m: m.due_at)[:1]
+        for m in done:
+            m.done_at = at
+            if m.repeat_anchor and not m.breached:
+                effects.plan(m.repeat_anchor, m.due_at)
+        if event is not None and done:
+            event.detail["milestones"] = [
+                {"name": m.name, "due_at": m.due_at.isoformat(), "met": not m.breached} for m in done
+            ]
+        self.version += 1
+        return effects
+
+    def acknowledged(self, to: str, at: datetime, done_at: datetime | None = None) -> Effects:
+        return self.complete("acknowledge", done_at or at, self.record("acknowledged", None, at, to=to))
+
+    def dispatch(self, cmd: Dispatch, at: datetime) -> Effects:
+        self.department = cmd.department
+        self.first_department = self.first_department or cmd.department  # 首问首办: stays accountable
+        effects = self.complete("dispatch", at, self.record("dispatched", cmd.actor, at, department=cmd.department))
+        effects.plan("assignment", at, department=cmd.department)
+        return effects.tell(
+            f"department:{cmd.department}", NoticeKind.assignment, "assignment", department=cmd.department
+        )
+
+    def department_step(self, milestone: str, kind: str, cmd: Command, at: datetime, *, every: bool) -> Effects:
+        """Contact, verification, reply, opinion, progress report: the department's own steps."""
+        detail = cmd.model_dump(mode="json", exclude={"actor", "expected_version"})
+        return self.complete(milestone, at, self.record(kind, cmd.actor, at, **detail), every=every)
+
+    def transfer(self, cmd: Transfer, at: datetime) -> Effects:
+        previous = self.department
+        self.department = cmd.to_department
+        self.record(
+            "transferred",
+            cmd.actor,
+            at,
+            from_department=previous,
+            to_department=cmd.to_department,
+            explanation=cmd.explanation,
+        )
+        for m in self.milestones:
+            # The new department owes its own contact, verification, reply and opinion.
+            if m.open and m.department == previous:
+                m.superseded = True
+        effects = Effects().plan("assignment", at, department=cmd.to_department)
+        effects.tell(
+            f"department:{cmd.to_department}",
+            NoticeKind.assignment,
+            "transfer_in",
+            from_department=previous or "",
+            explanation=cmd.explanation,
+        )
+        return effects.tell(
+            "complainant", NoticeKind.transfer, "transfer", department=cmd.to_department, explanation=cmd.explanation
+        )
+
+    def request_extension(self, cmd: RequestExtension, at: datetime) -> Effects:
+        self.pending_extension = cmd
+        self.record("extension_requested", cmd.actor, at, reason=cmd.reason, until=cmd.until.isoformat())
+        return Effects().tell(
+            "supervisor",
+            NoticeKind.assignment,
+            "extension_requested",
+            department=self.department or "",
+            until=cmd.until.isoformat(),
+        )
+
+    def decide_extension(self, cmd: DecideExtension, at: datetime) -> Effects:
+        request, self.pending_extension = self.pending_extension, None
+        resolve = self.open_milestones("resolve")
+        if cmd.approve and request is not None and resolve and not resolve[-1].breached:
+            previous = resolve[-1].due_at
+            resolve[-1].due_at = request.until
+            self.record(
+                "extension_approved",
+                cmd.actor,
+                at,
+                note=cmd.note,
+                previous_due_at=previous.isoformat(),
+                due_at=request.until.isoformat(),
+            )
+        else:
+            why = "the resolve deadline passed before the decision" if cmd.approve else None
+            self.record("extension_refused", cmd.actor, at, note=cmd.note, why=why)
+        return Effects()
+
+    def resolve(self, cmd: Resolve, at: datetime) -> Effects:
+        self.resolved_at = at
+        event = self.record("resolved", cmd.actor, at, resolution=cmd.resolution)
+        effects = self.complete("resolve", at, event)
+        _note_settled(event, self.settle("resolution", at, SETTLED_BY_RESOLUTION))
+        return effects.plan("resolution", at)
+
+    def record_follow_up(self, cmd: RecordFollowUp, at: datetime) -> Effects:
+        self.satisfaction = cmd.satisfaction
+        event = self.record("followed_up", cmd.actor, at, satisfaction=cmd.satisfaction.value, note=cmd.note)
+        effects = self.complete("follow_up", at, event)
+        if cmd.satisfaction != Satisfaction.dissatisfied:
+            self.status = CaseStatus.closed  # 销号
+            self.closed_at = at
+            closed = self.record("closed", None, at, satisfaction=cmd.satisfaction.value)
+            _note_settled(closed, self.settle("closed", at))  # nothing stays promised on a closed case
+            return effects
+        self.reopen_count += 1
+        self.status = CaseStatus.handling
+        self.resolved_at = None
+        self.record("reopened", None, at, reopen_count=self.reopen_count)
+        effects.plan("reopen", at)
+        if self.reopen_count >= REOPENS_TO_ESCALATE:
+            effects.add(self.raise_to_leader(f"dissatisfied follow-up number {self.reopen_count}", None, at))
+        return effects
+
+    def escalate(self, cmd: Escalate, at: datetime) -> Effects:
+        return self.raise_to_leader(cmd.reason, cmd.actor, at)
+
+    def raise_to_leader(self, reason: str, actor: Actor | None, at: datetime) -> Effects:
+        """领导包案: once; a further reason is recorded beside the first."""
+        if self.escalated:
+            self.record("escalation_reason", actor, at, reason=reason)
+            return Effects()
+        self.escalated = True
+        self.escalation_reason = reason
+        self.record("escalated", actor, at, reason=reason)
+        return Effects().plan("escalation", at).tell("supervisor", NoticeKind.escalation, "escalation", reason=reason)
+
+    def assign_leader(self, cmd: AssignLeader, at: datetime) -> Effects:
+        previous, self.leader = self.leader, cmd.leader
+        event = self.record(
+            "leader_assigned", cmd.actor, at, leader=cmd.leader.model_dump(), replaces=previous.id if previous else None
+        )
+        return self.complete("leader", at, event).tell(
+            f"leader:{cmd.leader.id}",
+            NoticeKind.escalation,
+            "leader_assigned",
+            leader=cmd.leader.name,
+            reason=self.escalation_reason or "",
+        )
+
+    def request_suspension(self, cmd: RequestSuspension, at: datetime) -> Effects:
+        self.pending_suspension = cmd
+        self.record("suspension_requested", cmd.actor, at, reason=cmd.reason)
+        return Effects().tell(
+            "supervisor",
+            NoticeKind.assignment,
+            "suspension_requested",
+            department=self.department or "",
+            reason=cmd.reason,
+        )
+
+    def decide_suspension(self, cmd: DecideSuspension, at: datetime) -> Effects:
+        request, self.pending_suspension = self.pending_suspension, None
+        running = [m for m in self.open_milestones("resolve") if not m.breached]
+        if cmd.approve and running:
+            for m in running:
+                m.paused_since = at  # 中止计时: the clock stands still from now
+            self.suspended = True
+            self.record("suspended", cmd.actor, at, note=cmd.note, reason=request.reason if request else None)
+        else:
+            why = "the resolve deadline passed before the decision" if cmd.approve else None
+            self.record("suspension_refused", cmd.actor, at, note=cmd.note, why=why)
+        return Effects()
+
+    def resume(self, cmd: Resume, at: datetime) -> Effects:
+        """The stopped clocks run again; each deadline moves by the time stood still (in working
+        days where it counts working days: the workflow asks the calendar, then calls moved())."""
+        self.suspended = False
+        effects = Effects()
+        for i, m in enumerate(self.milestones):
+            if m.paused_since is None:
+                continue
+            stopped_at, m.paused_since = m.paused_since, None
+            m.paused_seconds += (at - stopped_at).total_seconds()
+            effects.shifts.append(Shift(i, stopped_at, at))
+        event = self.record("resumed", cmd.actor, at, note=cmd.note, moved=[])
+        effects.moved = event.detail["moved"]  # filled as the workflow moves each deadline
+        return effects
+
+    def moved(self, shift: Shift, due_at: datetime, estimated: bool, into: list[dict[str, str]]) -> None:
+        m = self.milestones[shift.milestone]
+        delta = due_at - m.due_at
+        into.append({"milestone": m.name, "from": m.due_at.isoformat(), "to": due_at.isoformat()})
+        m.due_at, m.estimated = due_at, m.estimated or estimated
+        m.warn_at = [w + delta for w in m.warn_at]
+        self.version += 1
+
+    def summon_departments(self, cmd: SummonDepartments, at: datetime) -> Effects:
+        self.record(
+            "summoned",
+            cmd.actor,
+            at,
+            notice_no=cmd.notice_no,
+            departments=cmd.departments,
+            reason=cmd.reason,
+            meet_at=cmd.meet_at.isoformat() if cmd.meet_at else None,
+        )
+        effects = Effects().plan("summons", at, departments=cmd.departments)
+        for department in cmd.departments:
+            effects.tell(
+                f"department:{department}",
+                NoticeKind.summons,
+                "summons",
+                notice_no=cmd.notice_no,
+                community=self.community or "",
+                reason=cmd.reason,
+            )
+        return effects
+
+    def report_in(self, cmd: ReportIn, at: datetime) -> Effects:
+        department = cmd.actor.department
+        event = self.record("reported_in", cmd.actor, at, department=department, note=cmd.note)
+        return self.complete(f"report_in:{department}", at, event)
+
+    # ---- what time and other cases do to it ----------------------------------------------
+
+    def next_warning(self, m: Milestone) -> datetime | None:
+        return m.warn_at[m.warnings_sent] if m.warnings_sent < len(m.warn_at) else None
+
+    def next_wake(self) -> datetime | None:
+        """The earliest deadline or warning still ahead of a running clock."""
+        running = self.running_milestones()
+        pending = [m.due_at for m in running] + [w for m in running if (w := self.next_warning(m)) is not None]
+        return min(pending) if pending else None
+
+    def watch(self, now: datetime) -> Effects:
+        """Time has passed: warn of deadlines near (临期预警), record those passed the moment they pass."""
+        effects = Effects()
+        for m in self.running_milestones():
+            fired = False
+            while (w := self.next_warning(m)) is not None and w <= now and m.due_at > now:
+                m.warnings_sent += 1
+                fired = True
+            if not fired:
+                continue
+            m.warned = True
+            department = self.owner(m)
+            effects.warned.append((m.name, department))
+            self.record("warning", None, now, milestone=m.name, due_at=m.due_at.isoformat(), department=department)
+            effects.tell(
+                f"department:{department}" if department else "supervisor",
+                NoticeKind.warning,
+                "warning",
+                milestone=m.name,
+                due_at=m.due_at.isoformat(),
+            )
+        for m in sorted((m for m in self.running_milestones() if m.due_at <= now), key=lambda m: m.due_at):
+            m.breached, m.breached_at = True, now
+            self.breaches.append(m.name)
+            department = self.owner(m)
+            effects.breached.append((m.name, department))
+            self.record("breach", None, now, milestone=m.name, due_at=m.due_at.isoformat(), department=department)
+            for recipient in ("supervisor", *([f"department:{department}"] if department else [])):
+                effects.tell(recipient, NoticeKind.breach, "breach", milestone=m.name, due_at=m.due_at.isoformat())
+            for action in m.on_breach:
+                if action == "escalate":
+                    effects.add(self.raise_to_leader(f"{m.name} deadline {m.due_at.isoformat()} passed", None, now))
+                elif action.startswith("anchor:"):
+                    effects.plan(action.removeprefix("anchor:"), m.due_at)
+            if m.repeat_anchor:
+                effects.plan(m.repeat_anchor, m.due_at)
+        return effects
+
+    def repeated(self, case_id: str, title: str, received_at: datetime, at: datetime) -> Effects:
+        """A new complaint repeats this open case and was merged here."""
+        self.record("repeat_complaint", None, at, case_id=case_id, title=title, received_at=received_at.isoformat())
+        if not self.department:
+            return Effects()
+        return Effects().tell(
+            f"department:{self.department}", NoticeKind.repeat, "repeat", repeat_case_id=case_id, title=title
+        )
+
+    def merge(self, into: str, at: datetime) -> Effects:
+        """It repeats an open case: that case carries it. Its clocks never started: nothing is owed."""
+        self.status = CaseStatus.merged
+        self.merged_into = into
+        self.settle("merged", at)
+        self.record("merged", None, at, into=into)
+        return Effects().tell("complainant", NoticeKind.acknowledgement, "merged", into=into)
+
+    def repeats_closed(self, case_id: str, closed_at: datetime | None, at: datetime) -> Effects:
+        """It repeats a case closed recently: escalated from the start."""
+        self.repeat_of = case_id
+        self.record("repeat_of", None, at, case_id=case_id, closed_at=closed_at.isoformat() if closed_at else None)
+        when = closed_at.date().isoformat() if closed_at else "recently"
+        return self.raise_to_leader(f"repeats case {case_id}, closed {when}", None, at)
+
+
+def _note_settled(event: TimelineEvent, settled: list[Milestone]) -> None:
+    if settled:
+        event.detail["settled"] = [
+            {"name": m.name, "how": m.settled, "due_at": m.due_at.isoformat(), "department": m.department}
+            for m in settled
+        ]

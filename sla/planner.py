@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from models.case import Milestone
 from sla.calendar import WorkingCalendar
 from sla.durations import deadline
 from sla.policies import WARN_AT, rules_for
+
+if TYPE_CHECKING:
+    from models.case import Milestone
 
 
 def plan(
@@ -24,6 +27,9 @@ def plan(
 ) -> list[Milestone]:
     """The milestones `anchor` starts at `at`: deadline, warning times (fractions of the time
     allowed: the policy's own unless `warn_at` says otherwise), who owes each."""
+    # Imported here: the case model reads the policy tables, so sla must not import models at load.
+    from models.case import Milestone
+
     fractions = sorted(WARN_AT.get(policy, ()) if warn_at is None else warn_at)
     milestones = []
     for rule in rules_for(policy, anchor, track):

@@ -16,58 +16,16 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from models import (
-    AssignLeader,
-    CaseInput,
-    CaseState,
-    Command,
-    Complaint,
-    DecideExtension,
-    DecideSuspension,
-    Dispatch,
-    Escalate,
-    RecordContact,
-    RecordFollowUp,
-    RecordVerification,
-    Reply,
-    ReportIn,
-    ReportProgress,
-    RequestExtension,
-    RequestSuspension,
-    Resolve,
-    Resume,
-    SubmitOpinion,
-    SummonDepartments,
-    Transfer,
-    received_at_problem,
-)
+from models import CaseInput, CaseState, Command, Complaint, received_at_problem
+from models.commands import UPDATES as COMMANDS
 from starter.converter import field_errors
 
 WORKFLOW_TYPE = "ComplaintCase"
 CASE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
 _CASE_ID = re.compile(CASE_ID_PATTERN)
 
-# Update name -> payload model: the contract's updates.
-UPDATES: dict[str, type[Command]] = {
-    "dispatch": Dispatch,
-    "record_contact": RecordContact,
-    "record_verification": RecordVerification,
-    "reply": Reply,
-    "submit_opinion": SubmitOpinion,
-    "report_progress": ReportProgress,
-    "transfer": Transfer,
-    "request_extension": RequestExtension,
-    "decide_extension": DecideExtension,
-    "resolve": Resolve,
-    "record_follow_up": RecordFollowUp,
-    "escalate": Escalate,
-    "assign_leader": AssignLeader,
-    "request_suspension": RequestSuspension,
-    "decide_suspension": DecideSuspension,
-    "resume": Resume,
-    "summon_departments": SummonDepartments,
-    "report_in": ReportIn,
-}
+# Update name -> payload model: the contract's updates, as the case's update table lists them.
+UPDATES: dict[str, type[Command]] = {name: row.command for name, row in COMMANDS.items()}
 
 
 class InvalidInput(ValueError):

@@ -94,3 +94,20 @@ def app_on(client: Client, read_model: ReadModel, config: settings.Settings) -> 
 
 def filing(complaint: dict[str, Any], policy: str = "1030") -> dict[str, Any]:
     return {"complaint": complaint, "policy": policy}
+
+
+def tamper(history: dict[str, Any]) -> dict[str, Any]:
+    """An exported history edited as if the code had run another activity: the first local
+    activity's recorded type is changed (a lean history schedules no other kind)."""
+    import base64
+    import json
+
+    for event in history["events"]:
+        attrs = event.get("markerRecordedEventAttributes")
+        if attrs:
+            payload = attrs["details"]["data"]["payloads"][0]
+            marker = json.loads(base64.b64decode(payload["data"]))
+            marker["activity_type"] = "send_fax"
+            payload["data"] = base64.b64encode(json.dumps(marker).encode()).decode()
+            return history
+    raise AssertionError("no local activity in the history")

@@ -3,9 +3,10 @@
     python -m tests.record_histories SCENARIO [SCENARIO ...]
 
 Run it only to add histories for new behaviour; never to refresh old ones (that would hide the
-very break the replay test is there to catch). All of today's were recorded on 2026-11-26, when
-the patch gates of the first versions were folded into one path (no production case had run);
-from then on every workflow change is guarded (workflow.patched) and adds its own.
+very break the replay test is there to catch). All of today's were recorded on 2026-11-26 by the
+redesign (issue 13: the case model decides, the workflow carries out, and planning, read-model
+writes and a notice's first attempt became local activities), before any production case had
+run; from then on every workflow change is guarded (workflow.patched) and adds its own.
 """
 
 from __future__ import annotations
@@ -190,12 +191,6 @@ async def claim_taken_over(client: Client, case_id: str, env) -> str | None:
     return await closed_loop_for(client, case_id, person)
 
 
-async def compressed_closed_loop(client: Client, case_id: str, env) -> str | None:
-    """The closed loop again, recorded once the codec compressed payloads (2026-11-26): replay must
-    read both kinds."""
-    return await closed_loop(client, case_id, env)
-
-
 SCENARIOS = {
     f.__name__: f
     for f in (
@@ -207,7 +202,6 @@ SCENARIOS = {
         repeat_of_closed,
         second_stage_warning_suspension_whistle,
         claim_taken_over,
-        compressed_closed_loop,
     )
 }
 

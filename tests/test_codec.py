@@ -50,8 +50,8 @@ async def test_large_payloads_are_compressed_before_they_are_encrypted():
     # Replay reads what the history holds and does not encrypt what it throws away.
     replaying = ReplayCodec(codec.keyring)
     assert await replaying.decode([packed]) == [big] and await replaying.encode([big]) == [big]
-    # (What was written before compression, without the metadata, decodes as it always did: the
-    # stored histories under tests/histories are such, and test_replay replays them.)
+    # (What was written before compression carries no such metadata and decodes as it always did:
+    # `left` above is such a payload.)
     odd = Payload(metadata={**packed.metadata, COMPRESSION: b"lz4"}, data=packed.data)
     with pytest.raises(ValueError, match="lz4"):
         await codec.decode([odd])

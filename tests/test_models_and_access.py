@@ -6,11 +6,11 @@ from typing import Any
 import pytest
 
 from models import CaseState, CaseStatus, LeaderRef, Milestone, RequestExtension, TimelineEvent
+from models import commands as access
 from starter import InvalidInput, validate_case_input, validate_command
 from starter.cases import UPDATES, validate_case_id
 from starter.cli import parse_fields
 from tests.conftest import complaint
-from workflows import access
 
 NOW = datetime(2026, 11, 23, 9, tzinfo=timezone.utc)
 
@@ -156,7 +156,7 @@ def _allowed(update: str, state: CaseState, role: str, department: str | None, a
 
 
 OPEN = ("received", "dispatched", "handling", "resolved")
-# The contract's "when", written out independently of workflows/access.py.
+# The contract's "when", written out independently of models/commands.py.
 ALLOWED_STATUSES = {
     "dispatch": ("received",),
     **{u: ("dispatched", "handling") for u in DEPARTMENT_UPDATES},

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.helpers import tamper
+
 ROOT = Path(__file__).resolve().parent.parent
 STORED = sorted((ROOT / "tests" / "histories").glob("*.json"))
 
@@ -36,10 +38,7 @@ def test_a_folder_replays_on_several_processes(tmp_path):
 def test_the_first_non_determinism_stops_it_with_exit_6_naming_the_case(tmp_path):
     folder = _folder(tmp_path, 2)
     target = folder / f"{STORED[0].stem}-1__run.json"
-    data = json.loads(target.read_text())
-    event = next(e for e in data["events"] if "activityTaskScheduledEventAttributes" in e)
-    event["activityTaskScheduledEventAttributes"]["activityType"]["name"] = "send_fax"
-    target.write_text(json.dumps(data))
+    target.write_text(json.dumps(tamper(json.loads(target.read_text()))))
     failed = _replay(str(folder), "--jobs", "2")
     assert failed.returncode == 6
     assert "1 NON-DETERMINISTIC" in failed.stdout and f"{STORED[0].stem}-1:" in failed.stdout

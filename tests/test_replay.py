@@ -14,6 +14,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from starter import data_converter
+from tests.helpers import tamper
 from workflows import WORKFLOWS, workflow_runner
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -39,13 +40,7 @@ async def test_a_changed_workflow_would_fail_replay(tmp_path: Path):
     """The guard itself works: a history whose recorded commands differ is caught."""
     path = next(p for p in HISTORIES if p.stem == "closed_loop")
     data = json.loads(path.read_text(encoding="utf-8"))
-    for event in data["events"]:
-        attrs = event.get("activityTaskScheduledEventAttributes")
-        if attrs and attrs["activityType"]["name"] == "send_notice":
-            attrs["activityType"]["name"] = "send_fax"  # as if the code had scheduled another activity
-            break
-    else:
-        pytest.fail("no send_notice in the closed-loop history")
+    tamper(data)
     history = WorkflowHistory.from_json("tampered", json.dumps(data))
     replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter())
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)

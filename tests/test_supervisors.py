@@ -21,6 +21,7 @@ from readmodel.stats import percent
 from sla import WorkingCalendar
 from starter import act, data_converter, file_complaint
 from tests.conftest import TEST_PHONE_KEY, RecordingSender, actor, complaint, eventually, milestone
+from tests.helpers import tamper
 from tests.test_worker_process import cli
 from worker import create_worker
 
@@ -210,10 +211,7 @@ async def test_export_and_replay(cases, tmp_path):
     assert by_id.returncode == 0 and "all deterministic" in by_id.stdout
     # An edited history (a different activity recorded) is caught.
     target = files[0]
-    data = json.loads(target.read_text())
-    event = next(e for e in data["events"] if "activityTaskScheduledEventAttributes" in e)
-    event["activityTaskScheduledEventAttributes"]["activityType"]["name"] = "send_fax"
-    target.write_text(json.dumps(data))
+    target.write_text(json.dumps(tamper(json.loads(target.read_text()))))
     tampered = await asyncio.to_thread(cases.cli, "replay", str(out))
     assert tampered.returncode == 6 and "NON-DETERMINISTIC" in tampered.stdout
     closed = tmp_path / "closed"

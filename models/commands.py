@@ -1,0 +1,344 @@
+"""Every update of a case, described once: its payload, the statuses it runs in, who may send it,
+the event it records, the milestone it meets and the status it leads to.
+
+The workflow registers one handler per row, the starter and the CLI list the rows, and the
+validators check `check()`, the contract's who-may-do-what, on the pure case state."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from models.actor import Actor, Role
+from models.case import FINISHED, OPEN_STATUSES, CaseState, CaseStatus
+from models.effects import Effects
+from models.updates import (
+    AssignLeader,
+    Command,
+    DecideExtension,
+    DecideSuspension,
+    Dispatch,
+    Escalate,
+    RecordContact,
+    RecordFollowUp,
+    RecordVerification,
+    Reply,
+    ReportIn,
+    ReportProgress,
+    RequestExtension,
+    RequestSuspension,
+    Resolve,
+    Resume,
+    SubmitOpinion,
+    SummonDepartments,
+    Transfer,
+)
+
+
+class Rejected(ValueError):
+    """An update the case refuses: the message says why."""
+
+
+class NotAllowed(Rejected):
+    """Refused for who asks, not for where the case stands: this actor may not do this."""
+
+
+class Stale(Rejected):
+    """The sender saw an older version of the case than the one it is now."""
+
+
+HANDLING = (CaseStatus.dispatched, CaseStatus.handling)
+RESOLVED = (CaseStatus.resolved,)
+
+# ---- who may: each raises NotAllowed naming who could ------------------------------------------
+
+
+def _describe(actor: Actor) -> str:
+    return f"{actor.role.value} {actor.id}" + (f" of {actor.department}" if actor.department else "")
+
+
+def _is_leader(state: CaseState, actor: Actor) -> bool:
+    return state.escalated and actor.role == Role.leader and state.leader is not None and actor.id == state.leader.id
+
+
+def _is_handler(state: CaseState, actor: Actor) -> bool:
+    return actor.role == Role.handler and actor.department is not None and actor.department == state.department
+
+
+def roles(*allowed: Role) -> Callable[[CaseState, Actor, str], None]:
+    def may(state: CaseState, actor: Actor, update: str) -> None:
+        if actor.role not in allowed:
+            raise NotAllowed(
+                f"{update}: {_describe(actor)} may not; only a {' or '.join(r.value for r in allowed)} may"
+            )
+
+    return may
+
+
+def department_or_leader(state: CaseState, actor: Actor, update: str) -> None:
+    if _is_handler(state, actor) or _is_leader(state, actor):
+        return
+    who = f"a handler of {state.department}"
+    if state.escalated:
+        who += f" or the case's leader ({state.leader.id})" if state.leader else " (no leader is assigned yet)"
+    raise NotAllowed(f"{update}: {_describe(actor)} may not; only {who} may")
+
+
+def department(state: CaseState, actor: Actor, update: str) -> None:
+    if not _is_handler(state, actor):
+        raise NotAllowed(f"{update}: {_describe(actor)} may not; only a handler of {state.department} may")
+
+
+def department_or_supervisor(state: CaseState, actor: Actor, update: str) -> None:
+    if not (_is_handler(state, actor) or actor.role == Role.supervisor):
+        raise NotAllowed(
+            f"{update}: {_describe(actor)} may not; only a handler of {state.department} or a supervisor may"
+        )
+
+
+def resolver(state: CaseState, actor: Actor, update: str) -> None:
+    """On an escalated case only its leader resolves (领导包案); else the department (or leader)."""
+    if not state.escalated:
+        department_or_leader(state, actor, update)
+    elif state.leader is not None and not _is_leader(state, actor):
+        raise NotAllowed(f"resolve: the case is escalated; only its leader {state.leader.id} may resolve it")
+
+
+def community_or_supervisor(state: CaseState, actor: Actor, update: str) -> None:
+    if not (actor.role == Role.supervisor or (actor.role == Role.community and actor.department == state.community)):
+        raise NotAllowed(
+            f"{update}: {_describe(actor)} may not; only the case's community ({state.community}) or a supervisor may"
+        )
+
+
+def summoned_department(state: CaseState, actor: Actor, update: str) -> None:
+    owed = _summoned(state)
+    if actor.role != Role.handler or actor.department not in owed:
+        who = ", ".join(sorted(owed)) or "none is summoned"
+        raise NotAllowed(f"{update}: {_describe(actor)} may not; only a handler of a summoned department ({who})")
+
+
+def _summoned(state: CaseState) -> set[str]:
+    return {m.name.removeprefix("report_in:") for m in state.milestones if m.open and m.name.startswith("report_in:")}
+
+
+# ---- when: what the case must be for the update, beyond its status -------------------------------
+
+
+def not_dispatched(state: CaseState, cmd: Command) -> None:
+    if state.status in HANDLING:
+        raise Rejected(f"dispatch: already dispatched to {state.department}; use transfer to hand it over")
+
+
+def other_department(state: CaseState, cmd: Command) -> None:
+    assert isinstance(cmd, Transfer)
+    if cmd.to_department == state.department:
+        raise Rejected(f"transfer: to_department {cmd.to_department} is already the assigned department")
+
+
+def extension_possible(state: CaseState, cmd: Command) -> None:
+    assert isinstance(cmd, RequestExtension)
+    if state.pending_extension is not None:
+        raise Rejected("request_extension: a request is already pending; wait for decide_extension")
+    resolve = state.open_milestones("resolve")
+    if not resolve:
+        raise Rejected("request_extension: the case has no open resolve deadline")
+    if resolve[-1].breached:
+        raise Rejected(
+            f"request_extension: the resolve deadline {resolve[-1].due_at.isoformat()} has already passed; "
+            "an extension cannot undo a breach"
+        )
+    if cmd.until <= resolve[-1].due_at:
+        raise Rejected(
+            f"request_extension: until {cmd.until.isoformat()} must be later than "
+            f"the current deadline {resolve[-1].due_at.isoformat()}"
+        )
+
+
+def extension_pending(state: CaseState, cmd: Command) -> None:
+    if state.pending_extension is None:
+        raise Rejected("decide_extension: no extension request is pending")
+
+
+def resolvable(state: CaseState, cmd: Command) -> None:
+    if state.escalated and state.leader is None:
+        raise Rejected("resolve: the case is escalated and no leader is assigned yet; only that leader may resolve")
+    # 1030: the department phones the complainant before anything else; no resolution without it.
+    if state.has_complainant and not state.contacted():
+        raise Rejected(
+            f"resolve: {state.department} has not recorded contact with the complainant yet; "
+            "record_contact first (a failed attempt counts: record it with reached=false and a note)"
+        )
+
+
+def not_escalated(state: CaseState, cmd: Command) -> None:
+    if state.escalated:
+        raise Rejected(f"escalate: the case is already escalated ({state.escalation_reason})")
+
+
+def escalated(state: CaseState, cmd: Command) -> None:
+    if not state.escalated:
+        raise Rejected("assign_leader: the case is not escalated; escalate it first")
+
+
+def suspension_possible(state: CaseState, cmd: Command) -> None:
+    if state.suspended:
+        raise Rejected("request_suspension: the resolve clock is already stopped")
+    if state.pending_suspension is not None:
+        raise Rejected("request_suspension: a request is already pending; wait for decide_suspension")
+    resolve = state.open_milestones("resolve")
+    if not resolve or resolve[-1].breached:
+        raise Rejected("request_suspension: there is no running resolve deadline to stop")
+
+
+def suspension_pending(state: CaseState, cmd: Command) -> None:
+    if state.pending_suspension is None:
+        raise Rejected("decide_suspension: no suspension request is pending")
+
+
+def suspended(state: CaseState, cmd: Command) -> None:
+    if not state.suspended:
+        raise Rejected("resume: the resolve clock is not stopped")
+
+
+def not_yet_summoned(state: CaseState, cmd: Command) -> None:
+    assert isinstance(cmd, SummonDepartments)
+    already = _summoned(state) & set(cmd.departments)
+    if already:
+        raise Rejected(f"summon_departments: {', '.join(sorted(already))} already summoned and not yet reported")
+
+
+def _anything(state: CaseState, cmd: Command) -> None:
+    pass
+
+
+# ---- the table -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Update:
+    name: str
+    command: type[Command]
+    statuses: tuple[CaseStatus, ...]  # where the case must stand
+    who: Callable[[CaseState, Actor, str], None]  # raises NotAllowed
+    event: str  # the timeline event it records
+    completes: str | None = None  # the milestone it meets ("report_in": the sender's department's)
+    leads_to: CaseStatus | None = None  # None: unchanged, or decided by the update (a follow-up)
+    when: Callable[[CaseState, Command], None] = _anything  # raises Rejected
+    earliest_only: bool = False  # meets only the earliest open milestone of that name
+    who_first: bool = False  # a refusal for who asks comes before one for the status
+
+    def check(self, state: CaseState, cmd: Command) -> None:
+        if self.who_first:
+            self.who(state, cmd.actor, self.name)
+        if state.status in FINISHED:
+            raise Rejected(f"{self.name}: case {state.case_id} is {state.status.value}; nothing more can be done")
+        if self.name == "dispatch":
+            self.when(state, cmd)  # says "use transfer" rather than "needs it received"
+        if state.status not in self.statuses:
+            wanted = " or ".join(s.value for s in self.statuses)
+            raise Rejected(f"{self.name}: case is {state.status.value}; {self.name} needs it {wanted}")
+        if not self.who_first:
+            self.who(state, cmd.actor, self.name)
+        self.when(state, cmd)
+
+    def apply(self, state: CaseState, cmd: Command, at: datetime) -> Effects:
+        """Run the update on the case (check() passed): its events, and what the world must do."""
+        if self.completes in STEPS:
+            detail = cmd.model_dump(mode="json", exclude={"actor", "expected_version"})
+            event = state.record(self.event, cmd.actor, at, **detail)
+            effects = state.complete(self.completes, at, event, every=not self.earliest_only)
+        else:
+            effects = getattr(state, self.name)(cmd, at)
+        if self.leads_to is not None:
+            state.status = self.leads_to
+        return effects
+
+
+# The department's own steps: they record the payload as the event's detail and meet a milestone.
+STEPS = ("contact", "verify", "reply", "opinion", "progress_report")
+
+_ROWS = [
+    Update(
+        "dispatch", Dispatch, (CaseStatus.received,), roles(Role.dispatcher, Role.supervisor), "dispatched",
+        completes="dispatch", leads_to=CaseStatus.dispatched, when=not_dispatched, who_first=True,
+    ),
+    Update(
+        "record_contact", RecordContact, HANDLING, department_or_leader, "contacted",
+        completes="contact", leads_to=CaseStatus.handling,
+    ),
+    Update(
+        "record_verification", RecordVerification, HANDLING, department_or_leader, "verified",
+        completes="verify", leads_to=CaseStatus.handling,
+    ),
+    Update(
+        "reply", Reply, HANDLING, department_or_leader, "replied", completes="reply", leads_to=CaseStatus.handling
+    ),
+    Update(
+        "submit_opinion", SubmitOpinion, HANDLING, department_or_leader, "opinion_filed",
+        completes="opinion", leads_to=CaseStatus.handling,
+    ),
+    # Each report meets the earliest progress report owed (13710: the 3-day one, then monthly).
+    Update(
+        "report_progress", ReportProgress, HANDLING, department_or_leader, "progress_reported",
+        completes="progress_report", leads_to=CaseStatus.handling, earliest_only=True,
+    ),
+    Update(
+        "transfer", Transfer, HANDLING, department_or_leader, "transferred",
+        leads_to=CaseStatus.dispatched, when=other_department,
+    ),
+    Update(
+        "request_extension", RequestExtension, HANDLING, department_or_leader, "extension_requested",
+        leads_to=CaseStatus.handling, when=extension_possible,
+    ),
+    Update(
+        "decide_extension", DecideExtension, HANDLING, roles(Role.supervisor), "extension_approved",
+        when=extension_pending, who_first=True,
+    ),
+    Update(
+        "resolve", Resolve, HANDLING, resolver, "resolved",
+        completes="resolve", leads_to=CaseStatus.resolved, when=resolvable,
+    ),
+    Update("record_follow_up", RecordFollowUp, RESOLVED, department_or_supervisor, "followed_up", completes="follow_up"),
+    Update("escalate", Escalate, OPEN_STATUSES, roles(Role.supervisor), "escalated", when=not_escalated, who_first=True),
+    Update(
+        "assign_leader", AssignLeader, OPEN_STATUSES, roles(Role.supervisor), "leader_assigned",
+        completes="leader", when=escalated, who_first=True,
+    ),
+    Update(
+        "request_suspension", RequestSuspension, HANDLING, department, "suspension_requested",
+        leads_to=CaseStatus.handling, when=suspension_possible,
+    ),
+    Update(
+        "decide_suspension", DecideSuspension, HANDLING, roles(Role.supervisor), "suspended",
+        when=suspension_pending, who_first=True,
+    ),
+    Update("resume", Resume, OPEN_STATUSES, department_or_supervisor, "resumed", when=suspended),
+    Update(
+        "summon_departments", SummonDepartments, OPEN_STATUSES, community_or_supervisor, "summoned",
+        when=not_yet_summoned,
+    ),
+    Update("report_in", ReportIn, OPEN_STATUSES, summoned_department, "reported_in", completes="report_in"),
+]  # fmt: skip
+UPDATES: dict[str, Update] = {row.name: row for row in _ROWS}
+
+
+def check(update: str, state: CaseState, cmd: Command) -> None:
+    """Raise Rejected with the reason when `cmd` may not run on `state`: NotAllowed for who asks,
+    Stale when the sender saw an older version, else the case's own reason."""
+    if cmd.actor.role == Role.auditor:
+        raise NotAllowed(f"{update}: {_describe(cmd.actor)} may not; an auditor reads cases and changes nothing")
+    stale = cmd.expected_version is not None and cmd.expected_version != state.version
+    try:
+        UPDATES[update].check(state, cmd)
+    except NotAllowed:
+        raise
+    except Rejected:
+        if not stale:
+            raise
+    if stale:
+        raise Stale(
+            f"{update}: the case is at version {state.version}, not {cmd.expected_version}; "
+            "read it again and decide on what it is now"
+        )

@@ -1,0 +1,81 @@
+"""Keeping the read model and the case's search attributes in step with the case."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import FailureError
+
+with workflow.unsafe.imports_passed_through():
+    from activities import Records
+    from models import CaseState, Complaint
+    from models.records import CaseSnapshot
+    from workflows import search_attributes as attributes
+
+FIRST_TRY = timedelta(seconds=5)
+ONCE = RetryPolicy(maximum_attempts=1)
+# The read model may be down for a while: keep trying, never give up on a write.
+RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
+
+
+class Projection:
+    """Writes each change to the read model, one snapshot at a time and in order: first as a
+    local activity (one marker in the history, no workflow task of its own); when that fails, as
+    an activity Temporal retries until the database is back, outside the case's history."""
+
+    def __init__(self, state: CaseState, complaint: Complaint, recorded: bool) -> None:
+        self._state = state
+        self._complaint = complaint
+        # A case continued as new: the previous run drained, the read model holds all of it.
+        self._version, self._events = (state.version, len(state.timeline)) if recorded else (0, 0)
+        self._published: dict[str, Any] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._keep())
+
+    def caught_up(self) -> bool:
+        return self._task is None or self._state.version <= self._version
+
+    async def stop(self) -> None:
+        """Call once caught up: the read model holds the case's last change."""
+        if self._task is not None:
+            self._stopping = True
+            await self._task
+
+    def publish(self) -> None:
+        """Bring the search attributes up to date (only what changed: each upsert is an event)."""
+        current = attributes.values(self._state, self._complaint)
+        changes = attributes.updates(current, self._published)
+        if changes:
+            workflow.upsert_search_attributes(changes)
+            self._published = current
+
+    async def _keep(self) -> None:
+        while True:
+            await workflow.wait_condition(lambda: self._state.version > self._version or self._stopping)
+            s = self._state
+            if s.version <= self._version:
+                return
+            version, events = s.version, len(s.timeline)
+            snapshot = CaseSnapshot(
+                complaint=self._complaint,
+                state=s.model_copy(update={"timeline": []}),
+                events=s.timeline[self._events :],
+                first_seq=self._events,
+                run_id=workflow.info().run_id,
+            )
+            try:
+                await workflow.execute_local_activity_method(
+                    Records.record_case, snapshot, start_to_close_timeout=FIRST_TRY, retry_policy=ONCE
+                )
+            except FailureError:  # a local activity fails with the activity's own error
+                await workflow.execute_activity_method(
+                    Records.record_case, snapshot, start_to_close_timeout=timedelta(seconds=30), retry_policy=RETRY
+                )
+            self._version, self._events = version, events
