@@ -89,6 +89,7 @@ class Scale:
     open_cases: int
     replay: int  # histories
     console_cases: int = 20_000  # synthetic cases in the console's read model
+    workers: int = 1  # worker processes each for the engine and the bare workflow
 
 
 FULL = Scale(seconds=60, concurrency=(10, 50), ack_rate=5, ack_seconds=60, open_cases=20_000, replay=1000)
@@ -460,6 +461,15 @@ async def bench(scale: Scale, folder: Path, say: Any, parts: list[str] = PARTS) 
     read_model = make_engine(settings.load().db_url)
     engine = Process(["worker.py"], {**environ, "COMPLAINTS_TASK_QUEUE": ENGINE_QUEUE}, folder / "engine-worker.log")
     bare = Process(["-m", "bench.bare"], {**environ, "COMPLAINTS_TASK_QUEUE": BARE_QUEUE}, folder / "bare-worker.log")
+    # More worker processes, as a deployment adds them (Temporal shares the task queue out).
+    more = [
+        Process(args, {**environ, "COMPLAINTS_TASK_QUEUE": queue, "COMPLAINTS_METRICS_ADDRESS": "off"}, folder / log)
+        for n in range(2, scale.workers + 1)
+        for args, queue, log in (
+            (["worker.py"], ENGINE_QUEUE, f"engine-worker-{n}.log"),
+            (["-m", "bench.bare"], BARE_QUEUE, f"bare-worker-{n}.log"),
+        )
+    ]
     numbers = Numbers()
     result: dict[str, Any] = {"machine": machine(), "throughput": {}}
     try:
@@ -508,8 +518,8 @@ async def bench(scale: Scale, folder: Path, say: Any, parts: list[str] = PARTS) 
                 say,
             )
     finally:
-        engine.stop()
-        bare.stop()
+        for worker in (engine, bare, *more):
+            worker.stop()
         await env.shutdown()
         read_model.dispose()
     return result
@@ -582,6 +592,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, help="length of each closed-loop measurement")
     parser.add_argument("--concurrency", type=int, nargs="+", help="closed-loop integrators (default 10 50)")
     parser.add_argument("--only", nargs="+", choices=PARTS, default=PARTS, help="measure only these")
+    parser.add_argument("--workers", type=int, help="worker processes each for the engine and bare (default 1)")
     parser.add_argument("--out", type=Path, default=None, help="working folder (default: DATA_DIR/bench)")
     args = parser.parse_args(argv)
     scale = QUICK if args.quick else FULL
@@ -591,6 +602,8 @@ def main(argv: list[str] | None = None) -> None:
         scale.seconds = args.seconds
     if args.concurrency:
         scale.concurrency = tuple(args.concurrency)
+    if args.workers:
+        scale.workers = args.workers
     folder = args.out or settings.load().data_dir / "bench"
 
     def say(text: str) -> None:
