@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 from gateway.auth import Gateway, gateway, identify, public
 from gateway.problems import ApiProblem
 from models import CaseState, Category, Policy, Role, Track
+from models.case import FINISHED
 from readmodel.store import OPEN, utc
 from readmodel.tables import CaseRow, MilestoneRow
 from sla import BUSINESS_TZ
@@ -591,7 +592,7 @@ def _find(
     if status == "open":
         query = query.where(col(CaseRow.status).in_(OPEN))
     elif status == "closed":
-        query = query.where(col(CaseRow.status).in_(("closed", "merged")))
+        query = query.where(col(CaseRow.status).in_([s.value for s in FINISHED]))
     if since is not None:
         query = query.where(col(CaseRow.received_at) >= since)
     if until is not None:

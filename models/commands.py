@@ -228,20 +228,22 @@ class Update:
     when: Callable[[CaseState, Command], None] = _anything  # raises Rejected
     earliest_only: bool = False  # meets only the earliest open milestone of that name
     who_first: bool = False  # a refusal for who asks comes before one for the status
+    when_first: bool = False  # the update's own refusal says more than the status's would
 
     def check(self, state: CaseState, cmd: Command) -> None:
         if self.who_first:
             self.who(state, cmd.actor, self.name)
         if state.status in FINISHED:
             raise Rejected(f"{self.name}: case {state.case_id} is {state.status.value}; nothing more can be done")
-        if self.name == "dispatch":
-            self.when(state, cmd)  # says "use transfer" rather than "needs it received"
+        if self.when_first:
+            self.when(state, cmd)
         if state.status not in self.statuses:
             wanted = " or ".join(s.value for s in self.statuses)
             raise Rejected(f"{self.name}: case is {state.status.value}; {self.name} needs it {wanted}")
         if not self.who_first:
             self.who(state, cmd.actor, self.name)
-        self.when(state, cmd)
+        if not self.when_first:
+            self.when(state, cmd)
 
     def apply(self, state: CaseState, cmd: Command, at: datetime) -> Effects:
         """Run the update on the case (check() passed): its events, and what the world must do."""
@@ -263,6 +265,7 @@ _ROWS = [
     Update(
         "dispatch", Dispatch, (CaseStatus.received,), roles(Role.dispatcher, Role.supervisor), "dispatched",
         completes="dispatch", leads_to=CaseStatus.dispatched, when=not_dispatched, who_first=True,
+        when_first=True,  # "use transfer" says more than "needs it received"
     ),
     Update(
         "record_contact", RecordContact, HANDLING, department_or_leader, "contacted",

@@ -10,6 +10,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
 from models import CaseInput, CaseState
+from models.case import FINISHED
 from readmodel import ReadModel, snapshot_of
 from starter.cases import WORKFLOW_TYPE, execution_info
 from starter.progress import progress
@@ -51,7 +52,7 @@ async def rebuild_read_model(client: Client, read_model: ReadModel) -> RebuildRe
                 report.skipped[execution.id] = restored
                 continue
             report.restored.append(execution.id)
-            report.open += restored.status.value not in ("closed", "merged")
+            report.open += restored.status not in FINISHED
             report.events += len(restored.timeline)
     return report
 
