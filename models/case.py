@@ -1,4 +1,6 @@
-"""The live state of a case, as the `state` query and the workflow result return it."""
+"""A case: its live state (what the `state` query and the workflow result return) and how it
+changes. Every change is a method here, in plain Python: it changes the state, records its
+timeline events and returns the Effects the workflow must carry out. Read this first."""
 
 from __future__ import annotations
 

@@ -49,8 +49,10 @@ class Effects:
     breached: list[tuple[str, str | None]] = field(default_factory=list)  # (milestone, department): metrics
     warned: list[tuple[str, str | None]] = field(default_factory=list)
 
-    def plan(self, anchor: str, at: datetime, **where: str | list[str] | None) -> Effects:
-        self.plans.append(Plan(anchor, at, **where))  # type: ignore[arg-type]
+    def plan(
+        self, anchor: str, at: datetime, department: str | None = None, departments: list[str] | None = None
+    ) -> Effects:
+        self.plans.append(Plan(anchor, at, department, departments))
         return self
 
     def tell(self, recipient: str, kind: NoticeKind, template: str, **params: str) -> Effects:
