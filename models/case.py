@@ -243,7 +243,8 @@ class CaseState(BaseModel):
         )
 
     def department_step(self, milestone: str, kind: str, cmd: Command, at: datetime, *, every: bool) -> Effects:
-        """Contact, verification, reply, opinion, progress report: the department's own steps."""
+        """Contact, verification, reply, opinion, progress report: the department's own steps,
+        each recording its payload as the event's detail."""
         detail = cmd.model_dump(mode="json", exclude={"actor", "expected_version"})
         return self.complete(milestone, at, self.record(kind, cmd.actor, at, **detail), every=every)
 

@@ -248,9 +248,7 @@ class Update:
     def apply(self, state: CaseState, cmd: Command, at: datetime) -> Effects:
         """Run the update on the case (check() passed): its events, and what the world must do."""
         if self.completes in STEPS:
-            detail = cmd.model_dump(mode="json", exclude={"actor", "expected_version"})
-            event = state.record(self.event, cmd.actor, at, **detail)
-            effects = state.complete(self.completes, at, event, every=not self.earliest_only)
+            effects = state.department_step(self.completes, self.event, cmd, at, every=not self.earliest_only)
         else:
             effects = getattr(state, self.name)(cmd, at)
         if self.leads_to is not None:
