@@ -9,16 +9,16 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, FailureError
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities import Notifier
     from models import Complaint, Notice
     from models.effects import Tell
+    from workflows.local_first import local_first
 
 # The first attempt runs in the case's own workflow task; a slow gateway is left to the retries.
 FIRST_TRY = timedelta(seconds=2)
-ONCE = RetryPolicy(maximum_attempts=1)
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
 GIVE_UP = timedelta(days=1)
 
@@ -64,18 +64,14 @@ class Notices:
             address=complainant.phone if complainant and tell.recipient == "complainant" else None,
         )
         try:
-            try:
-                await workflow.execute_local_activity_method(
-                    Notifier.send_notice, notice, start_to_close_timeout=FIRST_TRY, retry_policy=ONCE
-                )
-            except FailureError:  # a local activity fails with the activity's own error
-                await workflow.execute_activity_method(
-                    Notifier.send_notice,
-                    notice,
-                    start_to_close_timeout=timedelta(seconds=30),
-                    schedule_to_close_timeout=GIVE_UP,
-                    retry_policy=RETRY,
-                )
+            await local_first(
+                Notifier.send_notice,
+                notice,
+                first_try=FIRST_TRY,
+                start_to_close_timeout=timedelta(seconds=30),
+                schedule_to_close_timeout=GIVE_UP,
+                retry_policy=RETRY,
+            )
             return True
         except ActivityError as err:
             # Recorded, never allowed to stop the case.

@@ -8,16 +8,15 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities import Records
     from models import CaseState, Complaint
     from models.records import CaseSnapshot
     from workflows import search_attributes as attributes
+    from workflows.local_first import local_first
 
 FIRST_TRY = timedelta(seconds=5)
-ONCE = RetryPolicy(maximum_attempts=1)
 # The read model may be down for a while: keep trying, never give up on a write.
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 
@@ -70,12 +69,11 @@ class Projection:
                 first_seq=self._events,
                 run_id=workflow.info().run_id,
             )
-            try:
-                await workflow.execute_local_activity_method(
-                    Records.record_case, snapshot, start_to_close_timeout=FIRST_TRY, retry_policy=ONCE
-                )
-            except FailureError:  # a local activity fails with the activity's own error
-                await workflow.execute_activity_method(
-                    Records.record_case, snapshot, start_to_close_timeout=timedelta(seconds=30), retry_policy=RETRY
-                )
+            await local_first(
+                Records.record_case,
+                snapshot,
+                first_try=FIRST_TRY,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RETRY,
+            )
             self._version, self._events = version, events
