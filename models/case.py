@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
@@ -32,6 +32,9 @@ from models.updates import (
     Transfer,
 )
 from sla.policies import REOPENS_TO_ESCALATE, SETTLED_BY_RESOLUTION
+
+if TYPE_CHECKING:
+    from models.complaint import Complaint  # it imports this module: CaseInput carries a CaseState
 
 
 class CaseStatus(StrEnum):
@@ -182,8 +185,8 @@ class CaseState(BaseModel):
     # through models.commands.UPDATES, whose row also sets the status it leads to.
 
     @classmethod
-    def receive(cls, case_id: str, complaint: Any, policy: Policy, at: datetime) -> CaseState:
-        """A new case: the complaint as taken in (a models.complaint.Complaint)."""
+    def receive(cls, case_id: str, complaint: Complaint, policy: Policy, at: datetime) -> CaseState:
+        """A new case: the complaint as taken in."""
         state = cls(
             case_id=case_id,
             policy=policy,
