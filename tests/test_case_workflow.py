@@ -452,7 +452,6 @@ async def test_closed_loop_history_is_lean(client):
     await client.get_workflow_handle(case_id).result()
     events = (await client.get_workflow_handle(case_id).fetch_history()).events
     names = [EventType.Name(e.event_type).removeprefix("EVENT_TYPE_") for e in events]
-    print(len(names), {n: names.count(n) for n in set(names)})
     assert "ACTIVITY_TASK_SCHEDULED" not in names
     updates = names.count("WORKFLOW_EXECUTION_UPDATE_ACCEPTED")
     # Per update: its workflow task, accepted, completed, and at most a read-model write, a
