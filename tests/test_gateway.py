@@ -210,7 +210,7 @@ async def test_keys_are_needed_and_a_revoked_key_ends_at_once(gw):
     store.revoke("temp-1")
     problem_of(await h.get("/v1/cases", headers={"Authorization": f"Bearer {key}"}), 401)
     text = (tmp / "identities.toml").read_text()
-    assert key not in text and key.split("_")[2] not in text
+    assert key not in text and key.split("_", 2)[2] not in text  # the secret may hold "_" itself
 
 
 async def test_bad_input_names_every_field(gw):
