@@ -20,19 +20,16 @@ from typing import Any
 import httpx
 from temporalio.client import Client
 
-import devserver
-import logs
-import process
-import settings
-import telemetry
 from models import CaseState
 from readmodel import ReadModel
 from readmodel.privacy import load_key
+from runtime import devserver, logs, process, settings, telemetry
 from sla import BUSINESS_TZ
 from starter import Rejected, act, data_converter, file_complaint, state
-from starter.columns import pad
-from starter.show import render
+from starter.cli.columns import pad
+from starter.cli.show import render
 from worker import create_worker
+from workflows.search_attributes import KEYS
 
 GUANGMING_SCHOOL: dict[str, Any] = {  # 000: a child refused school for being over age, heard at 新羌社区
     "channel": "walk_in",
@@ -140,9 +137,9 @@ async def over_http(client: Client, read_model: ReadModel, folder) -> tuple[str,
     import httpx
 
     from gateway import create_app
-    from gateway.identities import IdentityStore
-    from gateway.serve import server
     from models import Role
+    from runtime.serve import server
+    from starter.identities import IdentityStore
 
     store = IdentityStore(folder / "identities.toml")
     keys: dict[str, str | None] = {
@@ -255,6 +252,7 @@ async def main() -> None:
         metrics = None  # a worker already serves them there
     env = await devserver.start_dev_server(
         data_converter(),
+        search_attributes=KEYS,
         db_file=folder / "temporal.db",
         ui_port=ui_port,
         runtime=telemetry.runtime_with_metrics(metrics),

@@ -13,18 +13,15 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-import devserver
-import logs
-import process
-import settings
-import telemetry
 from activities import Notifier, Planner, Records, Sender, sender_from_setting
 from activities.templates import NoticeTemplates, TemplateError
 from readmodel import ReadModel, open_read_model
+from runtime import devserver, logs, process, settings, telemetry
 from sla import WorkingCalendar
 from starter import connect, data_converter
 from starter.cluster import NamespaceNotReady, check_namespace
 from workflows import WORKFLOWS, workflow_runner
+from workflows.search_attributes import KEYS
 
 log = logs.get("worker")
 
@@ -127,6 +124,7 @@ async def serve(stop: asyncio.Event) -> None:
         db_file = config.data_dir / "temporal.db"
         env = await devserver.start_dev_server(
             data_converter(),
+            search_attributes=KEYS,
             db_file=db_file,
             port=config.dev_server_port,
             ui_port=config.dev_ui_port,

@@ -8,10 +8,10 @@ from typing import Protocol
 
 from temporalio import activity
 
-import logs
 from activities.templates import NoticeTemplates
 from models import Notice
 from readmodel import ReadModel
+from runtime import logs
 
 log = logs.get("notices")
 

@@ -3,13 +3,14 @@ recorded in history: a calendar update can never change the replay of an old cas
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 
 from pydantic import BaseModel
 from temporalio import activity
 
-import logs
 from models import Milestone
+from runtime import logs
 from sla import Unit, WorkingCalendar, plan, shifted
 
 log = logs.get("planning")
@@ -54,17 +55,20 @@ class Planner:
         return [m for request in requests for m in self._plan(request)]
 
     def _plan(self, request: PlanRequest) -> list[Milestone]:
-        milestones = plan(
-            policy=request.policy,
-            track=request.track,
-            anchor=request.anchor,
-            at=request.at,
-            cal=self.calendar,
-            department=request.department,
-            category=request.category,
-            departments=request.departments,
-            warn_at=self.warn_at,
-        )
+        milestones = [
+            Milestone(**asdict(planned))
+            for planned in plan(
+                policy=request.policy,
+                track=request.track,
+                anchor=request.anchor,
+                at=request.at,
+                cal=self.calendar,
+                department=request.department,
+                category=request.category,
+                departments=request.departments,
+                warn_at=self.warn_at,
+            )
+        ]
         for m in milestones:
             if m.estimated:
                 info = activity.info()

@@ -81,6 +81,6 @@ async def serve() -> None:
 
 
 if __name__ == "__main__":
-    import process
+    from runtime import process
 
     process.run(serve)

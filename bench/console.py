@@ -14,12 +14,12 @@ from typing import Any
 import httpx
 from temporalio.client import Client
 
-import settings
 from bench import synthetic
 from gateway import create_app
-from gateway.identities import IdentityStore
 from models import Role
 from readmodel import ReadModel
+from runtime import settings
+from starter.identities import IdentityStore
 
 PAGES = [
     "/console/",

@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 from temporalio.client import Client
 
-from gateway.identities import IdentityStore
 from models import Actor, Role
+from starter.identities import IdentityStore
 
 
 class GatewayProcess:

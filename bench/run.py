@@ -43,9 +43,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 from temporalio.client import Client
 
-import devserver
-import process
-import settings
 from models import (
     Actor,
     CaseInput,
@@ -61,8 +58,10 @@ from models import (
 )
 from readmodel.store import make_engine
 from readmodel.tables import OutboxRow
+from runtime import devserver, process, settings
 from starter import act, data_converter, file_complaint
 from starter.supervise import list_cases, list_query
+from workflows.search_attributes import KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
 ENGINE_QUEUE, BARE_QUEUE = "bench-engine", "bench-bare"
@@ -455,7 +454,9 @@ async def bench(scale: Scale, folder: Path, say: Any, parts: list[str] = PARTS) 
     os.environ["COMPLAINTS_DATA_DIR"] = str(folder)
     port = _free_port()
     say(f"Booting the dev server on a fresh SQLite file in {folder} ...")
-    env = await devserver.start_dev_server(data_converter(), db_file=folder / "temporal.db", port=port)
+    env = await devserver.start_dev_server(
+        data_converter(), search_attributes=KEYS, db_file=folder / "temporal.db", port=port
+    )
     client = env.client
     environ = {**os.environ, "TEMPORAL_ADDRESS": f"localhost:{port}", "PYTHONUNBUFFERED": "1"}
     read_model = make_engine(settings.load().db_url)

@@ -9,9 +9,8 @@ import argparse
 import asyncio
 import signal
 
-import logs
-import process
-from gateway.serve import server
+from runtime import logs, process
+from runtime.serve import server
 
 log = logs.get("gateway")
 

@@ -19,15 +19,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 
-import logs
-import settings
 from gateway import console, open311, problems, v1
-from gateway.auth import Gateway, RateLimiter, gateway
-from gateway.codec import CodecState, codec_app
-from gateway.identities import IdentityStore
+from gateway.auth import Gateway, gateway
 from readmodel import ReadModel, open_read_model
+from runtime import logs, settings
+from runtime.http import RateLimiter
 from starter import data_converter
 from starter.codec import EncryptionCodec, keyring_from_settings
+from starter.codec_server import CodecState, codec_app
+from starter.identities import IdentityStore
 
 log = logs.get("gateway")
 MAX_BODY = 64 * 1024

@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlmodel import Session, col, select
 
-from gateway.auth import Gateway, gateway, identify, public
+from gateway.auth import Gateway, gateway, public
 from gateway.problems import ApiProblem
 from models import CaseState, Category, Policy, Role, Track
 from models.case import FINISHED
@@ -444,7 +444,9 @@ def complaint_of(form: RequestForm) -> dict[str, Any]:
 async def create_request(fmt: FormatPath, request: Request, form: Annotated[RequestForm, Form()]) -> Response:
     g = gateway(request)
     header = request.headers.get("authorization", "")
-    identity = identify(g, form.api_key or (header[7:] if header.lower().startswith("bearer ") else None))
+    identity = g.identities.admit(
+        form.api_key or (header[7:] if header.lower().startswith("bearer ") else None), g.limiter
+    )
     if identity.role not in FILERS:
         raise ApiProblem(403, f"{identity.role.value} {identity.id} may not file requests")
     category = _category(form.service_code)

@@ -23,13 +23,13 @@ from pydantic import BaseModel, Field, create_model
 from temporalio.client import Client
 
 from gateway.auth import Gateway, caller, gateway, role_in
-from gateway.identities import Identity
 from gateway.problems import ApiProblem, responses, success
 from gateway.views import CaseAnswer, CaseFiling, CaseList, CaseSummary, TimelineAnswer, case_answer
 from models import Actor, CaseInput, CaseState, CaseStatus, Category, Role
 from readmodel.stats import GROUPS, compute, default_period, parse_moment
 from starter import UPDATES, InvalidInput, act, complaint_of, file_complaint, state, validate_case_input
 from starter.cases import CASE_ID_PATTERN
+from starter.identities import Identity
 from starter.supervise import list_page, list_query
 
 ENGINE_TIMEOUT = 30.0  # seconds: past this, no worker answered and the caller gets 503 (and may retry)

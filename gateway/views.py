@@ -7,9 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from gateway.identities import Identity
 from models import CaseInput, CaseState, CaseStatus, Complaint, Policy, Role, TimelineEvent
 from readmodel.privacy import mask
+from starter.identities import Identity
 
 
 class CaseFiling(BaseModel):

@@ -1,18 +1,10 @@
 """Plain data: complaints, actors, update payloads, case state and notices."""
 
 from models.actor import Actor, LeaderRef, Role
+from models.base import Category, Policy, Track
 from models.case import OPEN_STATUSES, CaseState, CaseStatus, Milestone, TimelineEvent
-from models.complaint import (
-    CaseInput,
-    Category,
-    Channel,
-    Complainant,
-    Complaint,
-    Location,
-    Policy,
-    Track,
-    received_at_problem,
-)
+from models.case_input import CaseInput
+from models.complaint import Channel, Complainant, Complaint, Location, received_at_problem
 from models.notice import Notice, NoticeKind
 from models.updates import (
     AssignLeader,

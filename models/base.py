@@ -1,7 +1,7 @@
 """What every model module shares: strict plain data, text types, and the case's kinds.
 
-Here so that models.case and models.complaint import it and not each other (CaseInput carries a
-CaseState; CaseState names a Category)."""
+Here so that every model module can name them without importing another (models.case_input
+brings the complaint and the case state together)."""
 
 from __future__ import annotations
 

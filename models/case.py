@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from models.actor import Actor, LeaderRef
 from models.base import Category, Policy, Track
+from models.complaint import Complaint
 from models.effects import Effects, Shift
 from models.notice import NoticeKind
 from models.updates import (
@@ -32,9 +33,6 @@ from models.updates import (
     Transfer,
 )
 from sla.policies import REOPENS_TO_ESCALATE, SETTLED_BY_RESOLUTION
-
-if TYPE_CHECKING:
-    from models.complaint import Complaint  # it imports this module: CaseInput carries a CaseState
 
 
 class CaseStatus(StrEnum):

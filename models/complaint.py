@@ -1,7 +1,6 @@
-"""The complaint as an integrator files it, and the input of a case workflow.
+"""The complaint as an integrator files it.
 
-Category, Track, Policy and the text types live in models.base (every model module shares them,
-and the case state below needs them without importing this module back)."""
+Category, Track, Policy and the text types live in models.base (every model module shares them)."""
 
 from __future__ import annotations
 
@@ -12,8 +11,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, Field, model_validator
 
-from models.base import Category, LongText, Name, Policy, ShortText, Strict, Track
-from models.case import CaseState
+from models.base import Category, LongText, Name, ShortText, Strict, Track
 
 
 class Channel(StrEnum):
@@ -82,15 +80,6 @@ class Complaint(Strict):
         if self.channel != Channel.grid_patrol and self.complainant is None:
             raise ValueError("complainant is required unless channel is grid_patrol")
         return self
-
-
-class CaseInput(Strict):
-    complaint: Complaint
-    policy: Policy = Policy.p1030
-    # Set by the engine itself when a long case continues as new: the state so far.
-    carried: CaseState | None = None
-    # Continue as new after this many history events (Temporal's own suggestion also counts).
-    max_history_events: int = Field(default=10_000, ge=200, le=50_000)
 
 
 def received_at_problem(received_at: datetime | None, now: datetime, *, max_age_days: int = 366) -> str | None:

@@ -1,9 +1,9 @@
 """The read model: cases, milestones, events and the notice outbox in any SQLAlchemy database."""
 
-import settings
 from readmodel.privacy import load_key
 from readmodel.store import ReadModel, snapshot_of
 from readmodel.tables import CaseRow, EventRow, MilestoneRow, OutboxRow
+from runtime import settings
 
 
 def open_read_model(config: settings.Settings | None = None) -> ReadModel:

@@ -9,7 +9,7 @@ import re
 import secrets
 from pathlib import Path
 
-import logs
+from runtime import logs
 
 log = logs.get("privacy")
 

@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -204,82 +201,6 @@ def _targets(groups: dict[str, Stats], total: Stats, key: str | None) -> list[St
     if key is None:
         return [total]
     return [groups.setdefault(key, Stats(key)), total]
-
-
-def render_table(rows: list[Stats], by: str | None) -> str:
-    from starter.columns import table
-
-    headers = [
-        by or "all",
-        "accepted",
-        "resolved",
-        "化解率",
-        "办结率",
-        "满意率",
-        "repeats",
-        "escal.",
-        "open",
-        "overdue",
-        "median h",
-        "on time",
-    ]
-    body = []
-    for r in rows:
-        j = r.as_json()
-        on_time = ", ".join(f"{n} {v['rate']}" for n, v in j["on_time"].items() if not n.startswith("report_in:"))
-        median = "-" if r.median_hours_to_resolve is None else f"{r.median_hours_to_resolve}"
-        body.append(
-            [
-                r.group,
-                r.accepted,
-                r.resolved,
-                j["resolution_rate"],
-                j["completion_rate"],
-                j["satisfaction_rate"],
-                r.repeats,
-                r.escalations,
-                r.open,
-                r.overdue,
-                median,
-                on_time,
-            ]
-        )
-    return "\n".join(table(headers, body, right=range(1, 11)))
-
-
-def render_json(rows: list[Stats]) -> str:
-    return json.dumps([r.as_json() for r in rows], ensure_ascii=False)
-
-
-def render_csv(rows: list[Stats]) -> str:
-    out = io.StringIO()
-    names = sorted({n for r in rows for n in r.on_time})
-    writer = csv.writer(out)
-    fixed = [
-        "group",
-        "accepted",
-        "resolved",
-        "resolution_rate",
-        "closed",
-        "completion_rate",
-        "visited",
-        "satisfied",
-        "satisfaction_rate",
-        "repeats",
-        "escalations",
-        "open",
-        "overdue",
-        "median_hours_to_resolve",
-        "median_working_days_to_resolve",
-    ]
-    writer.writerow(fixed + [f"on_time_{n}" for n in names])
-    for r in rows:
-        j = r.as_json()
-        writer.writerow(
-            [j[k] if j[k] is not None else "" for k in fixed]
-            + [j["on_time"].get(n, {}).get("rate", "-") for n in names]
-        )
-    return out.getvalue()
 
 
 def default_period(since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:

@@ -1,6 +1,6 @@
 """What a simulation is given: a period, arrivals, the category mix, staff and their hours, how
 long each step takes, how often cases take each turn, and the policies to compare. Read from a
-TOML file (config/simulation/luohu-2022.toml is the sample); a bad file is refused naming the
+TOML file (runtime/config/simulation/luohu-2022.toml is the sample); a bad file is refused naming the
 field, before anything runs."""
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from models.complaint import Category
+from runtime.settings import CONFIG_DIR
 from sla.durations import Duration, Unit
 from sla.policies import POLICIES, MilestoneRule
 
-SAMPLE = Path(__file__).resolve().parent.parent / "config" / "simulation" / "luohu-2022.toml"
+SAMPLE = CONFIG_DIR / "simulation" / "luohu-2022.toml"
 SECONDS = {"minutes": 60.0, "hours": 3600.0, "days": 86400.0}
 Positive = Annotated[float, Field(gt=0)]
 Share = Annotated[float, Field(ge=0)]

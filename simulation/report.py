@@ -1,5 +1,6 @@
-"""The report: per policy and department, each rate with its 95 % interval over replications;
-as a table for people, one JSON line for machines, and an SVG chart."""
+"""The report: per policy and department, each rate with its 95 % interval over replications; as
+data (one JSON line for machines) and an SVG chart. The terminal's table is the CLI's
+(starter/cli/reports.py)."""
 
 from __future__ import annotations
 
@@ -85,68 +86,6 @@ def summarise(results: list[dict[str, Any]], *, seed: int, source: str) -> dict[
     ]
     report["work"] = work
     return report
-
-
-def _pct(e: dict[str, float | None]) -> str:
-    if e["mean"] is None:
-        return "-"
-    ci = e["ci95"] or 0.0
-    return f"{e['mean'] * 100:.1f}±{ci * 100:.1f}%"
-
-
-def _num(e: dict[str, float | None]) -> str:
-    if e["mean"] is None:
-        return "-"
-    return f"{e['mean']:.0f}±{(e['ci95'] or 0):.0f}"
-
-
-def table(report: dict[str, Any], *, departments: bool = True) -> str:
-    """The report for people: per policy, on-time rate per milestone (met ÷ (met + late + open and
-    overdue at the end)), late deadlines and escalations, with 95 % intervals; then the work."""
-    policies = list(report["policies"])
-    lines = [
-        f"{report['replications']} replications of {report['source']} (seed {report['seed']}), "
-        f"{_num(report['cases'])} complaints each; mean ± 95 % interval",
-        "",
-    ]
-    total = {p: report["policies"][p][TOTAL] for p in policies}
-    names = [m for m in MILESTONE_ORDER if any(m in total[p]["on_time"] for p in policies)]
-    width = max(16, *(len(p) + 2 for p in policies))
-    lines.append(f"{'on time (total)':<18}" + "".join(f"{p:>{width}}" for p in policies))
-    for m in names:
-        cells = [_pct(total[p]["on_time"][m]) if m in total[p]["on_time"] else "" for p in policies]
-        lines.append(f"{m:<18}" + "".join(f"{c:>{width}}" for c in cells))
-    lines.append(f"{'all milestones':<18}" + "".join(f"{_pct(total[p]['on_time_all']):>{width}}" for p in policies))
-    lines.append(f"{'late deadlines':<18}" + "".join(f"{_num(total[p]['late']):>{width}}" for p in policies))
-    lines.append(f"{'escalations':<18}" + "".join(f"{_num(total[p]['escalations']):>{width}}" for p in policies))
-    for q in ("p50", "p90"):
-        cells = [f"{_num(total[p]['resolution_hours'][q])} h" for p in policies]
-        lines.append(f"{'resolved, ' + q:<18}" + "".join(f"{c:>{width}}" for c in cells))
-    if departments:
-        lines += ["", f"{'on time, all milestones, by department':<40}" + "".join(f"{p:>{width}}" for p in policies)]
-        groups = [g for g in report["policies"][policies[0]] if g != TOTAL]
-        for g in groups:
-            cells = [_pct(report["policies"][p][g]["on_time_all"]) for p in policies]
-            lines.append(_pad(g, 40) + "".join(f"{c:>{width}}" for c in cells))
-    w = report["work"]
-    lines += [
-        "",
-        "the work (the same under every policy: a deadline does not make anyone faster; an escalated",
-        "case only waits for its leader, who alone may resolve it)",
-        "  utilisation: "
-        + ", ".join(
-            f"{pool} {_pct(e)}" for pool, e in sorted(w["utilisation"].items(), key=lambda kv: kv[0] != "dispatch")
-        ),
-        "  open cases, weekly mean: "
-        + " ".join(_num(e) for e in w["backlog_by_week"][:: max(1, len(w["backlog_by_week"]) // 12)]),
-    ]
-    return "\n".join(lines)
-
-
-def _pad(text: str, width: int) -> str:
-    from starter.columns import pad
-
-    return pad(text, width)
 
 
 COLOURS = ("#1f5fa8", "#d9822b", "#2e8b57", "#b03a48")

@@ -1,16 +1,31 @@
-"""Turn an anchor into milestones with fixed deadlines: the one place policies meet the calendar."""
+"""Turn an anchor into deadlines: the one place policies meet the calendar. What it plans is
+plain data; the case model makes its milestones of it (models.case.Milestone has these fields)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sla.calendar import WorkingCalendar
 from sla.durations import deadline
 from sla.policies import WARN_AT, rules_for
 
-if TYPE_CHECKING:
-    from models.case import Milestone
+
+@dataclass
+class Planned:
+    """One promise an anchor started: its deadline, who owes it, and what its breach does."""
+
+    name: str
+    due_at: datetime
+    anchor: str
+    anchor_at: datetime
+    duration: str  # as the policy says it: "3 working days"
+    unit: str
+    estimated: bool
+    department: str | None
+    on_breach: list[str] = field(default_factory=list)
+    repeat_anchor: str | None = None
+    warn_at: list[datetime] = field(default_factory=list)
 
 
 def plan(
@@ -24,12 +39,9 @@ def plan(
     category: str = "",
     departments: list[str] | None = None,
     warn_at: tuple[float, ...] | None = None,
-) -> list[Milestone]:
+) -> list[Planned]:
     """The milestones `anchor` starts at `at`: deadline, warning times (fractions of the time
     allowed: the policy's own unless `warn_at` says otherwise), who owes each."""
-    # Imported here: the case model reads the policy tables, so sla must not import models at load.
-    from models.case import Milestone
-
     fractions = sorted(WARN_AT.get(policy, ()) if warn_at is None else warn_at)
     milestones = []
     for rule in rules_for(policy, anchor, track):
@@ -38,7 +50,7 @@ def plan(
         owners = (departments or []) if rule.per_department else [department if rule.owed_by_department else None]
         for owner in owners:
             milestones.append(
-                Milestone(
+                Planned(
                     name=f"{rule.name}:{owner}" if rule.per_department else rule.name,
                     due_at=due.due_at,
                     anchor=anchor,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from temporalio.client import Client
 from temporalio.runtime import Runtime
 
-import settings
+from runtime import settings
 from starter.cases import (
     UPDATES,
     Filed,

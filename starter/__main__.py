@@ -1,5 +1,4 @@
-import logs
-import process
+from runtime import logs, process
 from starter.cli import main
 
 logs.configure(level="WARNING")  # JSON on stderr: stdout is the command's output

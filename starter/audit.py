@@ -16,9 +16,8 @@ from pathlib import Path
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
 from temporalio.worker import Replayer
 
-import settings
 from models import CaseState
-from sla import BUSINESS_TZ
+from runtime import settings
 from starter.cases import WORKFLOW_TYPE, UnknownCase, execution_status, validate_case_id
 from starter.converter import data_converter
 from starter.progress import progress
@@ -56,52 +55,6 @@ async def case_from_temporal(client: Client, case_id: str) -> CaseState:
         last.workflow_execution_completed_event_attributes.result.payloads, [CaseState]
     )
     return state
-
-
-def _t(moment: datetime | None) -> str:
-    return moment.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
-
-
-def render_timeline(state: CaseState, runs: int) -> str:
-    lines = [
-        f"case {state.case_id}  {state.status.value}  policy {state.policy.value}  track {state.track.value}  "
-        f"category {state.category.value}  ({runs} run{'s' if runs != 1 else ''} in Temporal's history)",
-        f"received {_t(state.received_at)}; first department {state.first_department or '-'}; "
-        f"department {state.department or '-'}"
-        + (f"; repeat of {state.repeat_of}" if state.repeat_of else "")
-        + (f"; merged into {state.merged_into}" if state.merged_into else ""),
-        "",
-    ]
-    for e in state.timeline:
-        who = (
-            f"{e.actor.role.value} {e.actor.id}"
-            + (f" ({e.actor.department})" if e.actor and e.actor.department else "")
-            if e.actor
-            else "engine"
-        )
-        detail = {k: v for k, v in e.detail.items() if k not in ("milestones", "location")}
-        line = f"{_t(e.at)}  {e.kind.upper() if e.kind in ('breach', 'escalated') else e.kind:<20} {who}"
-        if e.kind == "breach":
-            line += f": {detail.pop('milestone')} was due {_t(datetime.fromisoformat(detail.pop('due_at')))}"
-        for m in e.detail.get("milestones", []):
-            met = "met" if m["met"] else "LATE"
-            line += f"  [{m['name']} due {_t(datetime.fromisoformat(m['due_at']))}: {met}]"
-        if detail:
-            line += "  " + "; ".join(f"{k}: {v}" for k, v in detail.items())
-        lines.append(line)
-    lines += ["", f"{'milestone':<17} {'due':<19} {'done':<19} result"]
-    for m in state.milestones:
-        result = m.outcome + (" (by the resolution)" if m.settled == "resolution" else "")
-        lines.append(
-            f"{m.name:<17} {_t(m.due_at):<19} {_t(m.done_at):<19} {result}"
-            + (f" ({m.department})" if m.department else "")
-        )
-    lines.append(
-        f"\nbreaches: {', '.join(state.breaches) or 'none'}; escalated: "
-        f"{state.escalation_reason if state.escalated else 'no'}"
-        + (f"; leader {state.leader.name} ({state.leader.id})" if state.leader else "")
-    )
-    return "\n".join(lines)
 
 
 async def export(

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
-import logs
+from runtime import logs
 
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
@@ -148,7 +148,7 @@ def payloads_to_json(payloads: list[Payload]) -> str:
 
 
 def keyring_from_settings() -> Keyring:
-    import settings
+    from runtime import settings
 
     config = settings.load()
     return load_keyring(config.codec_keys, config.codec_key_file)

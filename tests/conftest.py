@@ -21,14 +21,15 @@ from sqlmodel import SQLModel
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-import devserver
 from models import CaseState, Notice
 from readmodel import ReadModel
 from readmodel.store import make_engine
+from runtime import devserver
 from sla import WorkingCalendar
 from starter import data_converter
 from tests.postgres import postgres_url
 from worker import create_worker
+from workflows.search_attributes import KEYS
 
 
 class RecordingSender:
@@ -56,7 +57,7 @@ class RecordingSender:
 
 @pytest.fixture(scope="session")
 async def env() -> AsyncIterator[WorkflowEnvironment]:
-    environment = await devserver.start_test_server(data_converter())
+    environment = await devserver.start_test_server(data_converter(), search_attributes=KEYS)
     yield environment
     await environment.shutdown()
 

@@ -13,11 +13,12 @@ import httpx
 from fastapi import FastAPI
 from temporalio.client import Client
 
-import settings
 from gateway import create_app
-from gateway.identities import IdentityStore
 from models import Role
 from readmodel import ReadModel
+from runtime import settings
+from starter.identities import IdentityStore
+from workflows.search_attributes import KEYS
 
 # id -> (role, department): one identity of each kind the tests act as.
 PEOPLE: dict[str, tuple[Role, str | None]] = {
@@ -61,13 +62,13 @@ async def dev_engine(folder: Path) -> AsyncIterator[tuple[Client, ReadModel, str
     """A real dev server (with visibility, which the time-skipping server lacks) and a worker on it."""
     import uuid
 
-    import devserver
+    from runtime import devserver
     from sla import WorkingCalendar
     from starter import data_converter
     from tests.conftest import TEST_PHONE_KEY, RecordingSender
     from worker import create_worker
 
-    env = await devserver.start_dev_server(data_converter(), db_file=folder / "temporal.db")
+    env = await devserver.start_dev_server(data_converter(), search_attributes=KEYS, db_file=folder / "temporal.db")
     queue = f"complaints-{uuid.uuid4().hex[:8]}"
     read_model = ReadModel(f"sqlite:///{folder / 'complaints.db'}", TEST_PHONE_KEY)
     try:

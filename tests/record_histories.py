@@ -21,13 +21,14 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-import devserver
 from models import CaseInput
 from readmodel import ReadModel
+from runtime import devserver
 from sla import WorkingCalendar
 from starter import act, data_converter, file_complaint, state
 from tests.conftest import RecordingSender, actor, complaint
 from worker import create_worker
+from workflows.search_attributes import KEYS
 
 # COMPLAINTS_RECORD_OUT=DIR records elsewhere: to measure a history's size without keeping it.
 OUT = Path(os.environ.get("COMPLAINTS_RECORD_OUT") or Path(__file__).parent / "histories")
@@ -207,7 +208,7 @@ SCENARIOS = {
 
 
 async def main() -> None:
-    env = await devserver.start_test_server(data_converter())
+    env = await devserver.start_test_server(data_converter(), search_attributes=KEYS)
     queue = f"record-{uuid.uuid4().hex[:6]}"
     try:
         read_model = ReadModel(f"sqlite:///{tempfile.mkdtemp()}/recording.db", b"recording")

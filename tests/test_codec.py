@@ -12,14 +12,15 @@ from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 from temporalio.worker import Replayer
 
-import devserver
 from models import CaseState
+from runtime import devserver
 from sla import WorkingCalendar
 from starter import act, data_converter, file_complaint
 from starter.codec import COMPRESSION, ENCODING, EncryptionCodec, Keyring, ReplayCodec, load_keyring, payloads_to_json
 from tests.conftest import RecordingSender, actor, complaint, unique_phone
 from worker import create_worker
 from workflows import WORKFLOWS
+from workflows.search_attributes import KEYS
 
 SECRET = {"name": "欧阳娜娜", "description": "隐私描述: 邻居家暴, 住址某栋某号"}
 
@@ -82,7 +83,7 @@ async def test_no_personal_data_in_clear_anywhere_in_temporal(tmp_path: Path):
     or description in clear, yet the case reads normally through the codec."""
     phone = unique_phone()
     db = tmp_path / "temporal.db"
-    env = await devserver.start_dev_server(data_converter(), db_file=db)
+    env = await devserver.start_dev_server(data_converter(), search_attributes=KEYS, db_file=db)
     try:
         async with create_worker(
             env.client,
@@ -147,10 +148,10 @@ async def test_codec_server_for_the_web_ui(tmp_path):
     """`python -m starter codec-server` serves the gateway's codec app alone, at / as before."""
     import httpx
 
-    from gateway.auth import RateLimiter
-    from gateway.codec import CodecState, codec_app
-    from gateway.identities import IdentityStore
     from models import Role
+    from runtime.http import RateLimiter
+    from starter.codec_server import CodecState, codec_app
+    from starter.identities import IdentityStore
 
     ring = Keyring.generate("k1")
     codec = EncryptionCodec(ring)

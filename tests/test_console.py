@@ -15,11 +15,11 @@ import pytest
 
 from bench import synthetic
 from gateway.console.session import COOKIE
-from gateway.identities import IdentityStore
 from models import Role
 from readmodel import ReadModel, board, stats
 from simulation import SAMPLE
 from sla import BUSINESS_TZ
+from starter.identities import IdentityStore
 from tests.conftest import TEST_PHONE_KEY, complaint, fresh_postgres, new_id
 from tests.helpers import app_on, dev_engine, gateway_settings, http, make_identities
 

@@ -10,14 +10,15 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
-import devserver
 from models import CaseState
 from readmodel import ReadModel
+from runtime import devserver
 from sla import WorkingCalendar
 from starter import Rejected, act, data_converter, file_and_act, file_complaint, state
 from tests.conftest import TEST_PHONE_KEY, RecordingSender, actor, complaint, eventually, kinds, milestone, new_id
 from worker import create_worker
 from workflows import WORKFLOWS
+from workflows.search_attributes import KEYS
 
 HANDLER = actor("handler", "区教育局")
 
@@ -25,7 +26,7 @@ HANDLER = actor("handler", "区教育局")
 @pytest.fixture(scope="module")
 async def dev(tmp_path_factory) -> AsyncIterator[tuple[Client, RecordingSender]]:
     db = tmp_path_factory.mktemp("dev") / "temporal.db"
-    env: WorkflowEnvironment = await devserver.start_dev_server(data_converter(), db_file=db)
+    env: WorkflowEnvironment = await devserver.start_dev_server(data_converter(), search_attributes=KEYS, db_file=db)
     sender = RecordingSender()
     queue = f"complaints-{uuid.uuid4().hex[:8]}"
     read_model = ReadModel(f"sqlite:///{db.parent / 'complaints.db'}", TEST_PHONE_KEY)

@@ -14,13 +14,14 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client
 
-import devserver
 from models import CaseState
 from readmodel import ReadModel
+from runtime import devserver
 from starter import act, data_converter, file_complaint, state
 from tests.conftest import TEST_PHONE_KEY, actor, complaint, eventually, milestone
 from tests.postgres import postgres_server
 from tests.test_worker_process import WorkerProcess, free_port
+from workflows.search_attributes import KEYS
 
 D, H, S = actor("dispatcher"), actor("handler", "住建局"), actor("supervisor")
 CLOSE = [
@@ -33,7 +34,9 @@ CLOSE = [
 
 @pytest.fixture(scope="module")
 async def server(tmp_path_factory) -> AsyncIterator[Client]:
-    env = await devserver.start_dev_server(data_converter(), db_file=tmp_path_factory.mktemp("faults") / "t.db")
+    env = await devserver.start_dev_server(
+        data_converter(), search_attributes=KEYS, db_file=tmp_path_factory.mktemp("faults") / "t.db"
+    )
     yield env.client
     await env.shutdown()
 

@@ -10,10 +10,10 @@ import json
 import httpx
 import pytest
 
-from gateway.identities import IdentityStore
 from models import Notice, NoticeKind, Role
 from starter import data_converter
 from starter.codec import payloads_to_json
+from starter.identities import IdentityStore
 from tests.conftest import complaint, new_id
 from tests.helpers import app_on, dev_engine, filing, gateway_settings, http, make_identities
 

@@ -17,12 +17,12 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-import devserver
 from models import CaseInput, CaseState, CaseStatus
 from readmodel import ReadModel
+from runtime import devserver
 from sla import WorkingCalendar
 from starter import data_converter
-from starter.cluster import NamespaceNotReady, ensure_search_attributes
+from starter.cluster import NamespaceNotReady, setup_namespace
 from tests.conftest import TEST_PHONE_KEY, RecordingSender, complaint
 from tests.test_worker_process import ROOT, worker_once
 from worker import create_worker
@@ -73,7 +73,7 @@ async def test_a_fresh_dev_server_is_refused_and_no_case_is_left_failing(tmp_pat
         assert EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED not in kinds
 
         # The fix the error names, then the same case is served.
-        await ensure_search_attributes(env.client)
+        await setup_namespace(env.client)
         async with _worker(env.client, queue, tmp_path):
             for _ in range(100):
                 state = await handle.query("state", result_type=CaseState)
@@ -200,7 +200,7 @@ async def test_list_stuck_shows_a_case_failing_its_workflow_task_with_the_error(
 async def test_list_stuck_is_empty_when_every_case_is_healthy(tmp_path):
     env = await _bare_dev_server()
     try:
-        await ensure_search_attributes(env.client)
+        await setup_namespace(env.client)
         queue = f"complaints-{uuid.uuid4().hex[:8]}"
         async with _worker(env.client, queue, tmp_path):
             await env.client.start_workflow(

@@ -14,7 +14,7 @@ from starter import act, file_complaint
 from tests.conftest import actor, complaint, new_id
 from tests.test_worker_process import ROOT, worker_once
 
-SHIPPED = ROOT / "config" / "notices.toml"
+SHIPPED = ROOT / "runtime" / "config" / "notices.toml"
 LONG = "房东与租户因租金纠纷切断整栋楼供水已经三天老人小孩无法正常生活多次协商无果" * 4
 
 
@@ -135,11 +135,12 @@ async def test_the_case_sends_kinds_and_parameters_and_people_read_chinese(clien
 def test_the_stats_table_lines_up_with_long_chinese_department_names():
     from rich.cells import cell_len
 
-    from readmodel.stats import Stats, render_table
+    from readmodel.stats import Stats
+    from starter.cli.reports import stats_table
 
     rows = [Stats("区城市更新和土地整备局"), Stats("区住建局"), Stats("(none)"), Stats("total")]
     rows[0].accepted, rows[1].accepted = 12, 3
-    lines = render_table(rows, "department").splitlines()
+    lines = stats_table(rows, "department").splitlines()
 
     def ends(line: str) -> list[int]:  # the display cell where each word ends
         found, at = [], 0

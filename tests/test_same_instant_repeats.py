@@ -12,9 +12,9 @@ from contextlib import asynccontextmanager
 import pytest
 from temporalio.client import Client
 
-import devserver
 from models import CaseState, CaseStatus
 from readmodel import ReadModel
+from runtime import devserver
 from sla import WorkingCalendar
 from starter import data_converter, file_complaint
 from tests.conftest import (
@@ -28,13 +28,14 @@ from tests.conftest import (
     unique_phone,
 )
 from worker import create_worker
+from workflows.search_attributes import KEYS
 
 ROUNDS, AT_ONCE = 20, 50
 
 
 @asynccontextmanager
 async def engine_on(read_model: ReadModel, folder) -> AsyncIterator[tuple[Client, str]]:
-    env = await devserver.start_dev_server(data_converter(), db_file=folder / "temporal.db")
+    env = await devserver.start_dev_server(data_converter(), search_attributes=KEYS, db_file=folder / "temporal.db")
     queue = f"complaints-{uuid.uuid4().hex[:8]}"
     try:
         async with create_worker(

@@ -19,10 +19,11 @@ from simulation.clock import INF, Deadlines, WorkClock, midnight, moment
 from simulation.evaluate import Rules, judge
 from simulation.inputs import SAMPLE, Hours, parse_duration, rules
 from simulation.model import simulate
-from simulation.report import chart, summarise, table
+from simulation.report import chart, summarise
 from simulation.run import TOTAL, replication, run
 from sla import BUSINESS_TZ, POLICIES, WorkingCalendar, deadline
 from starter import act, state
+from starter.cli.reports import simulation_table
 from tests.conftest import actor, complaint, server_now
 from tests.test_worker_process import ROOT
 
@@ -199,7 +200,7 @@ def test_the_report_has_intervals_and_a_chart():
     assert 0 <= total["on_time"]["dispatch"]["mean"] <= 1 and total["on_time"]["dispatch"]["ci95"] >= 0
     assert report["replications"] == 3 and len(report["work"]["backlog_by_week"]) == 9
     assert set(report["work"]["utilisation"]) == {"dispatch", *load().departments}
-    text = table(report)
+    text = simulation_table(report)
     assert "on time (total)" in text and "区教育局" in text and "±" in text
     svg = chart(report)
     assert svg.startswith("<svg") and svg.count("<rect") > 10

@@ -90,9 +90,9 @@ def test_override_file_errors_name_the_place(tmp_path):
 
 
 def test_shipped_override_file_parses():
-    from settings import PROJECT_DIR
+    from runtime.settings import CONFIG_DIR
 
-    WorkingCalendar.from_file(PROJECT_DIR / "config" / "calendar-overrides.toml")
+    WorkingCalendar.from_file(CONFIG_DIR / "calendar-overrides.toml")
 
 
 def test_plan_1030_assignment_and_tracks():

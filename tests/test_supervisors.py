@@ -14,16 +14,17 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-import devserver
 from models import CaseInput, CaseState
 from readmodel import ReadModel
 from readmodel.stats import percent
+from runtime import devserver
 from sla import WorkingCalendar
 from starter import act, data_converter, file_complaint
 from tests.conftest import TEST_PHONE_KEY, RecordingSender, actor, complaint, eventually, milestone
 from tests.helpers import tamper
 from tests.test_worker_process import cli
 from worker import create_worker
+from workflows.search_attributes import KEYS
 
 RUN = uuid.uuid4().hex[:6]
 DEPT = f"城管局{RUN}"
@@ -47,7 +48,7 @@ class Cases:
 @pytest.fixture(scope="module")
 async def cases(tmp_path_factory) -> AsyncIterator[Cases]:
     folder = tmp_path_factory.mktemp("supervisors")
-    env = await devserver.start_dev_server(data_converter(), db_file=folder / "temporal.db")
+    env = await devserver.start_dev_server(data_converter(), search_attributes=KEYS, db_file=folder / "temporal.db")
     read_model = ReadModel(f"sqlite:///{folder / 'complaints.db'}", TEST_PHONE_KEY)
     variables = {k: v for k, v in os.environ.items()}
     variables.update(

@@ -7,10 +7,10 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-import settings
 from gateway.console import simulate
 from gateway.console.pages import LoginGuard, router
 from gateway.console.session import Sessions, secret_from
+from runtime import settings
 
 STATIC = Path(__file__).parent / "static"
 

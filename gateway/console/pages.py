@@ -25,18 +25,18 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 from temporalio.service import RPCError
 
-import logs
 from gateway.auth import gateway
 from gateway.console import charts
 from gateway.console.session import COOKIE, FLASH_COOKIE, LOGIN_COOKIE, Session, Sessions, same_token
 from gateway.console.text import Words, choose
-from gateway.identities import Identity
 from gateway.views import case_answer, sees_personal_data
 from models import CaseState, Role
 from readmodel import board
 from readmodel.hotspots import find_hotspots
+from runtime import logs
 from sla import BUSINESS_TZ
 from starter import InvalidInput, Rejected, UnknownCase, act, complaint_of, state
+from starter.identities import Identity
 
 log = logs.get("console")
 HERE = Path(__file__).parent

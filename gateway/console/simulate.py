@@ -17,9 +17,9 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 
-import logs
 from gateway.auth import gateway
 from gateway.console.pages import posted, render, router, viewer
+from runtime import logs
 from simulation import InputError, load
 from simulation.inputs import Inputs
 from simulation.report import MILESTONE_ORDER, chart, summarise

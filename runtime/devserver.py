@@ -13,7 +13,7 @@ from temporalio.converter import DataConverter
 from temporalio.runtime import Runtime
 from temporalio.testing import WorkflowEnvironment
 
-from starter.cluster import ensure_search_attributes
+from runtime.namespace import Keys, ensure_search_attributes
 
 # Measured: WAL and synchronous=NORMAL double the dev server's throughput on SQLite.
 SQLITE_PRAGMAS = ["--sqlite-pragma", "journal_mode=WAL", "--sqlite-pragma", "synchronous=NORMAL"]
@@ -45,12 +45,14 @@ async def start_dev_server(
     db_file: Path | None,
     port: int | None = None,
     ui_port: int | None = None,
+    search_attributes: Keys = (),
     namespace: str = "default",
     codec_endpoint: str | None = None,
     runtime: Runtime | None = None,
 ) -> WorkflowEnvironment:
-    """Start `temporal server start-dev`; with db_file, cases survive restarts. With a codec
-    endpoint, the Web UI asks that codec server to decrypt payloads."""
+    """Start `temporal server start-dev` with these search attributes registered; with db_file,
+    cases survive restarts. With a codec endpoint, the Web UI asks that codec server to decrypt
+    payloads."""
     if db_file is not None:
         db_file.parent.mkdir(parents=True, exist_ok=True)
     env = await WorkflowEnvironment.start_local(
@@ -65,14 +67,14 @@ async def start_dev_server(
         dev_server_extra_args=(SQLITE_PRAGMAS if db_file else [])
         + (["--ui-codec-endpoint", codec_endpoint] if codec_endpoint else []),
     )
-    await ensure_search_attributes(env.client)
+    await ensure_search_attributes(env.client, search_attributes)
     return env
 
 
-async def start_test_server(data_converter: DataConverter) -> WorkflowEnvironment:
+async def start_test_server(data_converter: DataConverter, *, search_attributes: Keys = ()) -> WorkflowEnvironment:
     """The time-skipping test server: timers fire as soon as nothing else is pending."""
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=data_converter, test_server_existing_path=test_server_path()
     )
-    await ensure_search_attributes(env.client)
+    await ensure_search_attributes(env.client, search_attributes)
     return env

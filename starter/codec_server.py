@@ -16,13 +16,11 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.middleware.cors import CORSMiddleware
 
-import logs
-from gateway import problems
-from gateway.auth import RateLimiter, identify
-from gateway.identities import Identity, IdentityStore
-from gateway.problems import ApiProblem
 from models import Role
+from runtime import logs
+from runtime.http import PROBLEM, ApiProblem, RateLimiter, install
 from starter.codec import EncryptionCodec, payloads_from_json, payloads_to_json
+from starter.identities import Identity, IdentityStore
 
 log = logs.get("codec")
 MAY_DECODE = (Role.supervisor, Role.auditor)
@@ -41,7 +39,8 @@ _bearer = HTTPBearer(auto_error=False)
 async def _key_holder(
     request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
 ) -> Identity:
-    identity = identify(request.app.state.codec, credentials.credentials if credentials else None)
+    state: CodecState = request.app.state.codec
+    identity = state.identities.admit(credentials.credentials if credentials else None, state.limiter)
     if identity.role not in MAY_DECODE:
         raise ApiProblem(
             403, f"{identity.role.value} {identity.id} may not; only a supervisor or auditor may see payloads in clear"
@@ -77,7 +76,7 @@ def codec_app(state: CodecState, origin: str) -> FastAPI:
     `python -m starter codec-server`), so CORS for the UI's origin reaches nothing else."""
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     app.state.codec = state
-    problems.install(app)
+    install(app)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=[origin],
@@ -105,7 +104,7 @@ def codec_app(state: CodecState, origin: str) -> FastAPI:
                     "detail": f"cannot decode: {type(err).__name__}: {err}",
                 },
                 status_code=400,
-                media_type=problems.PROBLEM,
+                media_type=PROBLEM,
             )
         opened: set[str] = set()
         for payload in decoded:

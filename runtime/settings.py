@@ -6,7 +6,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-PROJECT_DIR = Path(__file__).resolve().parent
+# The shipped configuration (calendar overrides, notice templates, the simulator's sample) is
+# package data of `runtime`: found here in an editable checkout and in an installed wheel alike.
+CONFIG_DIR = Path(__file__).resolve().parent / "config"
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,7 @@ class Settings:
     rate_burst: int  # COMPLAINTS_RATE_BURST: how many requests may come at once before the limit bites
     codec_origin: str  # COMPLAINTS_CODEC_ORIGIN: the Temporal Web UI's origin, allowed to call /codec (CORS)
     metrics_address: str | None  # COMPLAINTS_METRICS_ADDRESS: the worker's Prometheus host:port; "off": none
-    notice_templates: Path  # COMPLAINTS_NOTICE_TEMPLATES: the notices' texts; default config/notices.toml
+    notice_templates: Path  # COMPLAINTS_NOTICE_TEMPLATES: the notices' texts; default runtime/config/notices.toml
     notice_language: str  # COMPLAINTS_NOTICE_LANGUAGE: zh (default) or en, a language of that file
     sms_max_segments: int  # COMPLAINTS_SMS_MAX_SEGMENTS: SMS parts a complainant's notice may take (2)
     console_secret: str | None  # COMPLAINTS_CONSOLE_SECRET: signs console sessions; default a file in the data folder
@@ -48,13 +50,14 @@ class Settings:
 
 def load() -> Settings:
     env = os.environ
-    data_dir = Path(env.get("COMPLAINTS_DATA_DIR", PROJECT_DIR / "data"))
+    # The data folder is the operator's, never the installed package's: ./data where it runs.
+    data_dir = Path(env.get("COMPLAINTS_DATA_DIR") or Path.cwd() / "data")
     return Settings(
         temporal_address=env.get("TEMPORAL_ADDRESS") or None,
         namespace=env.get("TEMPORAL_NAMESPACE", "default"),
         task_queue=env.get("COMPLAINTS_TASK_QUEUE", "complaints"),
         data_dir=data_dir,
-        calendar_file=Path(env.get("COMPLAINTS_CALENDAR_FILE", PROJECT_DIR / "config" / "calendar-overrides.toml")),
+        calendar_file=Path(env.get("COMPLAINTS_CALENDAR_FILE", CONFIG_DIR / "calendar-overrides.toml")),
         notifier=env.get("COMPLAINTS_NOTIFIER", "log"),
         dev_server_port=int(env.get("COMPLAINTS_DEV_PORT", "7233")),
         dev_ui_port=int(env.get("COMPLAINTS_DEV_UI_PORT", "8233")),
@@ -69,13 +72,11 @@ def load() -> Settings:
         rate_limit=_number("COMPLAINTS_RATE_LIMIT", env.get("COMPLAINTS_RATE_LIMIT"), 20.0),
         rate_burst=int(_number("COMPLAINTS_RATE_BURST", env.get("COMPLAINTS_RATE_BURST"), 60)),
         codec_origin=env.get("COMPLAINTS_CODEC_ORIGIN", "http://localhost:8233"),
-        notice_templates=Path(env.get("COMPLAINTS_NOTICE_TEMPLATES") or PROJECT_DIR / "config" / "notices.toml"),
+        notice_templates=Path(env.get("COMPLAINTS_NOTICE_TEMPLATES") or CONFIG_DIR / "notices.toml"),
         notice_language=env.get("COMPLAINTS_NOTICE_LANGUAGE", "zh"),
         sms_max_segments=max(1, int(_number("COMPLAINTS_SMS_MAX_SEGMENTS", env.get("COMPLAINTS_SMS_MAX_SEGMENTS"), 2))),
         console_secret=env.get("COMPLAINTS_CONSOLE_SECRET") or None,
-        simulation_file=Path(
-            env.get("COMPLAINTS_SIMULATION_FILE") or PROJECT_DIR / "config" / "simulation" / "luohu-2022.toml"
-        ),
+        simulation_file=Path(env.get("COMPLAINTS_SIMULATION_FILE") or CONFIG_DIR / "simulation" / "luohu-2022.toml"),
         metrics_address=_address("COMPLAINTS_METRICS_ADDRESS", env.get("COMPLAINTS_METRICS_ADDRESS", "127.0.0.1:9464")),
     )
 

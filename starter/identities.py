@@ -27,6 +27,7 @@ from pathlib import Path
 import tomli_w
 
 from models import Actor, Role
+from runtime.http import ApiProblem, RateLimiter
 
 KEY_PREFIX = "cck"
 _KEY = re.compile(rf"{KEY_PREFIX}_([0-9a-f]{{12}})_([A-Za-z0-9_-]{{43}})")
@@ -36,6 +37,9 @@ _SCRYPT = {"n": 2**15, "r": 8, "p": 1}
 MIN_PASSWORD = 10
 # Compared against when a key id is unknown, so a miss takes as long as a hit.
 _DUMMY = hashlib.sha256(b"no such key").hexdigest()
+
+
+BEARER = {"WWW-Authenticate": "Bearer"}
 
 
 class IdentityError(ValueError):
@@ -144,6 +148,17 @@ class IdentityStore:
         ok = hmac.compare_digest(hashlib.sha256(secret.encode()).hexdigest(), expected)
         identity = identities.get(owner) if ok else None
         return identity if identity is not None and identity.active else None
+
+    def admit(self, key: str | None, limiter: RateLimiter) -> Identity:
+        """The caller of an HTTP request by its bearer key: 401 without a valid one, 429 over its
+        share of the rate limit. Every HTTP face (the gateway, the codec server) asks here."""
+        if not key:
+            raise ApiProblem(401, "send an API key: Authorization: Bearer <key>", headers=BEARER)
+        identity = self.by_key(key)
+        if identity is None:
+            raise ApiProblem(401, "the API key is unknown or revoked", headers=BEARER)
+        limiter.admit(f"id:{identity.id}")
+        return identity
 
     def by_password(self, identity_id: str, password: str) -> Identity | None:
         """The active identity if the password is its console password (slow on purpose)."""

@@ -1,0 +1,19 @@
+"""The input of a case workflow: the complaint, the policy it runs under, and (when a long case
+continues as new) the state so far."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from models.base import Policy, Strict
+from models.case import CaseState
+from models.complaint import Complaint
+
+
+class CaseInput(Strict):
+    complaint: Complaint
+    policy: Policy = Policy.p1030
+    # Set by the engine itself when a long case continues as new: the state so far.
+    carried: CaseState | None = None
+    # Continue as new after this many history events (Temporal's own suggestion also counts).
+    max_history_events: int = Field(default=10_000, ge=200, le=50_000)

@@ -1,0 +1,222 @@
+"""Supervisors' commands: live lists through Temporal visibility, statistics and hotspots from the
+read model, and the policy what-if."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from sla import BUSINESS_TZ
+from starter import connect, file_complaint
+from starter.cli.columns import table
+from starter.cli.common import moment, plural, positive
+from starter.cli.reports import simulation_table, stats_csv, stats_json, stats_table
+
+
+def _when(value: datetime | None) -> str:
+    return value.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+async def list_cases(args: argparse.Namespace) -> int:
+    from starter.supervise import list_cases, list_query
+
+    query = list_query(
+        status=args.status,
+        department=args.department,
+        street=args.street,
+        overdue=args.overdue,
+        escalated=args.escalated,
+        due_within=timedelta(hours=args.due_within) if args.due_within is not None else None,
+    )
+    if args.stuck:
+        return await _list_stuck(query, args.json)
+    cases = await list_cases(await connect(), query, limit=args.limit)
+    if args.json:
+        print(json.dumps([c.as_json() for c in cases], ensure_ascii=False))
+        return 0
+    rows = [
+        [
+            c.case_id,
+            c.status or "-",
+            c.department or "-",
+            c.street or "-",
+            _when(c.next_deadline),
+            c.breaches,
+            c.overdue,
+            "yes" if c.escalated else "",
+        ]
+        for c in cases
+    ]
+    headers = ["case", "status", "department", "street", "next deadline", "breaches", "overdue", "escalated"]
+    print("\n".join(table(headers, rows, right=(5, 6))))
+    print(f"{plural(len(cases), 'case')} ({query})")
+    return 0
+
+
+async def _list_stuck(query: str, as_json: bool) -> int:
+    from starter.supervise import stuck_cases
+
+    stuck = await stuck_cases(await connect(), query)
+    if as_json:
+        print(json.dumps([s.as_json() for s in stuck], ensure_ascii=False))
+        return 0
+    rows = [
+        [s.case_id, s.attempts, _when(s.failing_since), s.cause or "-", " ".join(s.error.split())[:160]] for s in stuck
+    ]
+    print("\n".join(table(["case", "attempts", "failing since", "cause", "error"], rows, right=(1,))))
+    print(f"{plural(len(stuck), 'case')} failing their workflow task ({query})")
+    return 0
+
+
+async def stats(args: argparse.Namespace) -> int:
+    from readmodel import open_read_model
+    from readmodel.stats import compute, default_period
+    from runtime import settings
+    from sla import WorkingCalendar
+
+    since, until = default_period(args.since, args.until)
+    calendar = WorkingCalendar.from_file(settings.load().calendar_file)
+    rows = compute(open_read_model(), since=since, until=until, by=args.by, calendar=calendar)
+    if args.json:
+        print(stats_json(rows))
+    elif args.csv:
+        print(stats_csv(rows), end="")
+    else:
+        print(f"cases received {since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M}\n" + stats_table(rows, args.by))
+    return 0
+
+
+async def hotspots(args: argparse.Namespace) -> int:
+    from readmodel import open_read_model
+    from readmodel.hotspots import find_hotspots
+
+    until = args.until or datetime.now(timezone.utc) + timedelta(seconds=1)
+    since = args.since or until - timedelta(days=90)
+    spots = find_hotspots(
+        open_read_model(), since=since, until=until, window=timedelta(days=args.days), threshold=args.min, by=args.by
+    )
+    if args.json:
+        print(json.dumps([h.as_json() for h in spots], ensure_ascii=False))
+    else:
+        for h in spots:
+            print(
+                f"{h.people} people, {h.category} in {h.street} {h.community}{' ' + h.grid if h.grid else ''}, "
+                f"{h.first_at:%Y-%m-%d} to {h.last_at:%Y-%m-%d}: {', '.join(h.case_ids)}"
+            )
+        print(f"{plural(len(spots), 'cluster')} of at least {args.min} people within {args.days} days")
+    if args.open_cases and spots:
+        from starter.progress import progress
+
+        client = await connect()
+        with progress("opening patrol cases", len(spots)) as advance:
+            for h in spots:
+                filed = await file_complaint(client, h.patrol_case_id, {"complaint": h.patrol_complaint()})
+                advance(1)
+                print(
+                    f"{'opened' if filed.created else 'already open'}: grid-patrol case {h.patrol_case_id}",
+                    file=sys.stderr if args.json else sys.stdout,
+                )
+    return 0
+
+
+async def simulate(args: argparse.Namespace) -> int:
+    from runtime import settings
+    from simulation import InputError, load
+    from simulation.report import chart, summarise
+    from simulation.run import run
+    from starter.progress import progress
+
+    try:
+        inputs = load(args.file)
+        if args.policies:
+            inputs = inputs.model_validate(inputs.model_dump() | {"compare": args.policies})
+        if args.fit:
+            from readmodel import open_read_model
+            from simulation.fit import fit
+
+            until = args.until or datetime.now(timezone.utc)
+            inputs = fit(inputs, open_read_model(), since=args.since or until - timedelta(days=365), until=until)
+        if args.unlimited_staff:
+            inputs = inputs.unlimited()
+    except InputError as err:
+        print(f"invalid input: {err}", file=sys.stderr)
+        return 2
+    except ValueError as err:  # --policies naming an unknown one
+        print(f"invalid input: {str(err).splitlines()[-1] if 'validation' in str(err) else err}", file=sys.stderr)
+        return 2
+    config = settings.load()
+    with progress("replications", args.replications) as advance:
+        results = run(
+            inputs,
+            replications=args.replications,
+            seed=args.seed,
+            calendar_file=config.calendar_file,
+            jobs=args.jobs,
+            progress=advance,
+        )
+    source = str(args.file) if args.file else "the sample (Luohu, 2022)"
+    report = summarise(results, seed=args.seed, source=source + (", fitted to the read model" if args.fit else ""))
+    if args.chart:
+        Path(args.chart).write_text(chart(report), encoding="utf-8")
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, separators=(",", ":")))
+    else:
+        print(simulation_table(report, departments=not args.no_departments))
+        if args.chart:
+            print(f"\nchart: {args.chart}")
+    return 0
+
+
+def add(sub: Any) -> None:
+    c = sub.add_parser("list", help="live cases through Temporal visibility (open ones unless --status)")
+    c.add_argument("--status", choices=["received", "dispatched", "handling", "resolved", "closed", "merged"])
+    c.add_argument("--department")
+    c.add_argument("--street")
+    c.add_argument("--overdue", action="store_true", help="a deadline has passed and is not met")
+    c.add_argument("--escalated", action="store_true")
+    c.add_argument("--due-within", type=float, metavar="HOURS", help="next deadline within this many hours")
+    c.add_argument(
+        "--stuck",
+        action="store_true",
+        help="only cases whose workflow task keeps failing, with the error (describes each open case)",
+    )
+    c.add_argument("--limit", type=int, default=200)
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(run=list_cases)
+    c = sub.add_parser("stats", help="rates and counts from the read model")
+    c.add_argument("--since", type=moment)
+    c.add_argument("--until", type=moment)
+    c.add_argument("--by", choices=["department", "street", "category", "channel"])
+    fmt = c.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true")
+    fmt.add_argument("--csv", action="store_true")
+    c.set_defaults(run=stats)
+    c = sub.add_parser("hotspots", help="clusters of similar complaints (类案) from the read model")
+    c.add_argument("--since", type=moment)
+    c.add_argument("--until", type=moment)
+    c.add_argument("--days", type=int, default=7, help="the sliding window")
+    c.add_argument("--min", type=int, default=3, help="distinct people in a window to count as a cluster")
+    c.add_argument("--by", choices=["community", "grid"], default="community")
+    c.add_argument("--open-cases", action="store_true", help="open a grid-patrol case for each cluster")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(run=hotspots)
+    c = sub.add_parser(
+        "simulate", help="what-if: a year of complaints under several policies (SimPy), with 95 %% intervals"
+    )
+    c.add_argument("file", nargs="?", type=Path, help="the inputs (TOML); default the sample, Luohu 2022")
+    c.add_argument("--seed", type=int, default=1, help="fixes every random draw: the same seed, the same report")
+    c.add_argument("--replications", type=positive, default=20, help="independent years (default 20)")
+    c.add_argument("--jobs", type=positive, default=None, help="processes (default: every core)")
+    c.add_argument("--policies", nargs="+", help="compare these (policies or the file's drafts) instead")
+    c.add_argument("--fit", action="store_true", help="arrivals, mix and turns from the read model's history")
+    c.add_argument("--since", type=moment, help="with --fit: from (default a year before --until)")
+    c.add_argument("--until", type=moment, help="with --fit: until (default now)")
+    c.add_argument("--unlimited-staff", action="store_true", help="everyone at work around the clock: nothing waits")
+    c.add_argument("--json", action="store_true", help="the report as one JSON line")
+    c.add_argument("--chart", type=Path, help="write the on-time chart here (SVG)")
+    c.add_argument("--no-departments", action="store_true", help="the totals only")
+    c.set_defaults(run=simulate)
