@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from models.labels import Labels
 from sla import BUSINESS_TZ
 
 # Each template and the parameters the workflow sends it (the renderer adds sign and hotline).
@@ -32,19 +33,6 @@ ADDED = ("sign", "hotline")
 COMPLAINANT = {"acknowledgement", "merged", "transfer"}  # sent as SMS to the complainant
 TIMES = ("due_at", "until")  # ISO datetimes from the workflow, written in Beijing time
 SHORTENED = ("title", "explanation", "reason")  # what an SMS too long gives up first
-MILESTONES = (
-    "acknowledge",
-    "dispatch",
-    "contact",
-    "verify",
-    "reply",
-    "opinion",
-    "resolve",
-    "follow_up",
-    "leader",
-    "progress_report",
-    "report_in",
-)
 
 
 class TemplateError(ValueError):
@@ -66,7 +54,6 @@ def sms_segments(text: str) -> int:
 class NoticeTemplates:
     language: str
     templates: dict[str, str]
-    milestones: dict[str, str]
     sign: str = ""
     hotline: str = "12345"
     time_format: str = "%m-%d %H:%M"
@@ -90,7 +77,6 @@ class NoticeTemplates:
         templates = cls(
             language=language,
             templates=dict(section.get("templates", {})),
-            milestones=dict(section.get("milestones", {})),
             sign=section.get("sign", ""),
             hotline=section.get("hotline", "12345"),
             time_format=section.get("time_format", "%m-%d %H:%M"),
@@ -126,9 +112,6 @@ class NoticeTemplates:
                     f"{where}: template {name!r} takes {sms_segments(rendered)} SMS parts even "
                     f"with a one-character title; the limit is {self.max_segments}"
                 )
-        missing = [m for m in MILESTONES if not self.milestones.get(m)]
-        if missing:
-            raise TemplateError(f"{where}: no name for milestone(s) {', '.join(missing)} in [milestones]")
 
     def render(self, name: str, params: dict[str, str]) -> str:
         """The text of one notice; a complainant's is shortened to fit the SMS limit."""
@@ -152,9 +135,5 @@ class NoticeTemplates:
             except ValueError:
                 return value
         if name == "milestone":
-            base, _, who = value.partition(":")
-            label = self.milestones.get(base, base)
-            if who:
-                return f"{who}{label}" if self.language == "zh" else f"{label} of {who}"
-            return label
+            return Labels(self.language).milestone(value)  # the case's own words (models.labels)
         return value

@@ -22,17 +22,22 @@ from models.updates import (
     DecideSuspension,
     Dispatch,
     Escalate,
+    RecordContact,
     RecordFollowUp,
+    RecordVerification,
+    Reply,
     ReportIn,
+    ReportProgress,
     RequestExtension,
     RequestSuspension,
     Resolve,
     Resume,
     Satisfaction,
+    SubmitOpinion,
     SummonDepartments,
     Transfer,
 )
-from sla.policies import REOPENS_TO_ESCALATE, SETTLED_BY_RESOLUTION
+from sla.policies import DEPARTMENT_STEPS, breach_actions, reopen_escalates
 
 
 class CaseStatus(StrEnum):
@@ -243,11 +248,27 @@ class CaseState(BaseModel):
             f"department:{cmd.department}", NoticeKind.assignment, "assignment", department=cmd.department
         )
 
-    def department_step(self, milestone: str, kind: str, cmd: Command, at: datetime, *, every: bool) -> Effects:
-        """Contact, verification, reply, opinion, progress report: the department's own steps,
-        each recording its payload as the event's detail."""
+    def department_step(self, milestone: str, kind: str, cmd: Command, at: datetime, *, every: bool = True) -> Effects:
+        """Contact, verification, reply, opinion, progress report: the department's own steps
+        (sla.policies.DEPARTMENT_STEPS), each recording its payload as the event's detail."""
         detail = cmd.model_dump(mode="json", exclude={"actor", "expected_version"})
         return self.complete(milestone, at, self.record(kind, cmd.actor, at, **detail), every=every)
+
+    def record_contact(self, cmd: RecordContact, at: datetime) -> Effects:
+        return self.department_step("contact", "contacted", cmd, at)
+
+    def record_verification(self, cmd: RecordVerification, at: datetime) -> Effects:
+        return self.department_step("verify", "verified", cmd, at)
+
+    def reply(self, cmd: Reply, at: datetime) -> Effects:
+        return self.department_step("reply", "replied", cmd, at)
+
+    def submit_opinion(self, cmd: SubmitOpinion, at: datetime) -> Effects:
+        return self.department_step("opinion", "opinion_filed", cmd, at)
+
+    def report_progress(self, cmd: ReportProgress, at: datetime) -> Effects:
+        """Meets the earliest progress report owed (13710: the 3-day one, then the monthly ones)."""
+        return self.department_step("progress_report", "progress_reported", cmd, at, every=False)
 
     def transfer(self, cmd: Transfer, at: datetime) -> Effects:
         previous = self.department
@@ -310,7 +331,7 @@ class CaseState(BaseModel):
         self.resolved_at = at
         event = self.record("resolved", cmd.actor, at, resolution=cmd.resolution)
         effects = self.complete("resolve", at, event)
-        _note_settled(event, self.settle("resolution", at, SETTLED_BY_RESOLUTION))
+        _note_settled(event, self.settle("resolution", at, DEPARTMENT_STEPS))
         return effects.plan("resolution", at)
 
     def record_follow_up(self, cmd: RecordFollowUp, at: datetime) -> Effects:
@@ -328,7 +349,7 @@ class CaseState(BaseModel):
         self.resolved_at = None
         self.record("reopened", None, at, reopen_count=self.reopen_count)
         effects.plan("reopen", at)
-        if self.reopen_count >= REOPENS_TO_ESCALATE:
+        if reopen_escalates(self.reopen_count):
             effects.add(self.raise_to_leader(f"dissatisfied follow-up number {self.reopen_count}", None, at))
         return effects
 
@@ -472,11 +493,11 @@ class CaseState(BaseModel):
             self.record("breach", None, now, milestone=m.name, due_at=m.due_at.isoformat(), department=department)
             for recipient in ("supervisor", *([f"department:{department}"] if department else [])):
                 effects.tell(recipient, NoticeKind.breach, "breach", milestone=m.name, due_at=m.due_at.isoformat())
-            for action in m.on_breach:
-                if action == "escalate":
-                    effects.add(self.raise_to_leader(f"{m.name} deadline {m.due_at.isoformat()} passed", None, now))
-                elif action.startswith("anchor:"):
-                    effects.plan(action.removeprefix("anchor:"), m.due_at)
+            actions = breach_actions(m.on_breach)
+            if actions.escalates:
+                effects.add(self.raise_to_leader(f"{m.name} deadline {m.due_at.isoformat()} passed", None, now))
+            for anchor in actions.starts:
+                effects.plan(anchor, m.due_at)
             if m.repeat_anchor:
                 effects.plan(m.repeat_anchor, m.due_at)
         return effects

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from models.actor import Actor, Role
 from models.case import FINISHED, OPEN_STATUSES, CaseState, CaseStatus
@@ -216,17 +217,20 @@ def _anything(state: CaseState, cmd: Command) -> None:
 # ---- the table -----------------------------------------------------------------------------------
 
 
+Transition = Callable[[CaseState, Any, datetime], Effects]  # a CaseState method: (case, command, at)
+
+
 @dataclass(frozen=True)
 class Update:
     name: str
     command: type[Command]
+    transition: Transition  # what it does to the case: the CaseState method that records it
     statuses: tuple[CaseStatus, ...]  # where the case must stand
     who: Callable[[CaseState, Actor, str], None]  # raises NotAllowed
     event: str  # the timeline event it records
     completes: str | None = None  # the milestone it meets ("report_in": the sender's department's)
     leads_to: CaseStatus | None = None  # None: unchanged, or decided by the update (a follow-up)
     when: Callable[[CaseState, Command], None] = _anything  # raises Rejected
-    earliest_only: bool = False  # meets only the earliest open milestone of that name
     who_first: bool = False  # a refusal for who asks comes before one for the status
     when_first: bool = False  # the update's own refusal says more than the status's would
 
@@ -247,80 +251,84 @@ class Update:
 
     def apply(self, state: CaseState, cmd: Command, at: datetime) -> Effects:
         """Run the update on the case (check() passed): its events, and what the world must do."""
-        if self.completes in STEPS:
-            effects = state.department_step(self.completes, self.event, cmd, at, every=not self.earliest_only)
-        else:
-            effects = getattr(state, self.name)(cmd, at)
+        effects = self.transition(state, cmd, at)
         if self.leads_to is not None:
             state.status = self.leads_to
         return effects
 
 
-# The department's own steps: they record the payload as the event's detail and meet a milestone.
-STEPS = ("contact", "verify", "reply", "opinion", "progress_report")
-
+C = CaseState
 _ROWS = [
     Update(
-        "dispatch", Dispatch, (CaseStatus.received,), roles(Role.dispatcher, Role.supervisor), "dispatched",
-        completes="dispatch", leads_to=CaseStatus.dispatched, when=not_dispatched, who_first=True,
+        "dispatch", Dispatch, C.dispatch, (CaseStatus.received,), roles(Role.dispatcher, Role.supervisor),
+        "dispatched", completes="dispatch", leads_to=CaseStatus.dispatched, when=not_dispatched, who_first=True,
         when_first=True,  # "use transfer" says more than "needs it received"
     ),
     Update(
-        "record_contact", RecordContact, HANDLING, department_or_leader, "contacted",
+        "record_contact", RecordContact, C.record_contact, HANDLING, department_or_leader, "contacted",
         completes="contact", leads_to=CaseStatus.handling,
     ),
     Update(
-        "record_verification", RecordVerification, HANDLING, department_or_leader, "verified",
+        "record_verification", RecordVerification, C.record_verification, HANDLING, department_or_leader, "verified",
         completes="verify", leads_to=CaseStatus.handling,
     ),
     Update(
-        "reply", Reply, HANDLING, department_or_leader, "replied", completes="reply", leads_to=CaseStatus.handling
+        "reply", Reply, C.reply, HANDLING, department_or_leader, "replied",
+        completes="reply", leads_to=CaseStatus.handling,
     ),
     Update(
-        "submit_opinion", SubmitOpinion, HANDLING, department_or_leader, "opinion_filed",
+        "submit_opinion", SubmitOpinion, C.submit_opinion, HANDLING, department_or_leader, "opinion_filed",
         completes="opinion", leads_to=CaseStatus.handling,
     ),
-    # Each report meets the earliest progress report owed (13710: the 3-day one, then monthly).
     Update(
-        "report_progress", ReportProgress, HANDLING, department_or_leader, "progress_reported",
-        completes="progress_report", leads_to=CaseStatus.handling, earliest_only=True,
+        "report_progress", ReportProgress, C.report_progress, HANDLING, department_or_leader, "progress_reported",
+        completes="progress_report", leads_to=CaseStatus.handling,
     ),
     Update(
-        "transfer", Transfer, HANDLING, department_or_leader, "transferred",
+        "transfer", Transfer, C.transfer, HANDLING, department_or_leader, "transferred",
         leads_to=CaseStatus.dispatched, when=other_department,
     ),
     Update(
-        "request_extension", RequestExtension, HANDLING, department_or_leader, "extension_requested",
-        leads_to=CaseStatus.handling, when=extension_possible,
+        "request_extension", RequestExtension, C.request_extension, HANDLING, department_or_leader,
+        "extension_requested", leads_to=CaseStatus.handling, when=extension_possible,
     ),
     Update(
-        "decide_extension", DecideExtension, HANDLING, roles(Role.supervisor), "extension_approved",
-        when=extension_pending, who_first=True,
+        "decide_extension", DecideExtension, C.decide_extension, HANDLING, roles(Role.supervisor),
+        "extension_approved", when=extension_pending, who_first=True,
     ),
     Update(
-        "resolve", Resolve, HANDLING, resolver, "resolved",
+        "resolve", Resolve, C.resolve, HANDLING, resolver, "resolved",
         completes="resolve", leads_to=CaseStatus.resolved, when=resolvable,
     ),
-    Update("record_follow_up", RecordFollowUp, RESOLVED, department_or_supervisor, "followed_up", completes="follow_up"),
-    Update("escalate", Escalate, OPEN_STATUSES, roles(Role.supervisor), "escalated", when=not_escalated, who_first=True),
     Update(
-        "assign_leader", AssignLeader, OPEN_STATUSES, roles(Role.supervisor), "leader_assigned",
+        "record_follow_up", RecordFollowUp, C.record_follow_up, RESOLVED, department_or_supervisor, "followed_up",
+        completes="follow_up",
+    ),
+    Update(
+        "escalate", Escalate, C.escalate, OPEN_STATUSES, roles(Role.supervisor), "escalated",
+        when=not_escalated, who_first=True,
+    ),
+    Update(
+        "assign_leader", AssignLeader, C.assign_leader, OPEN_STATUSES, roles(Role.supervisor), "leader_assigned",
         completes="leader", when=escalated, who_first=True,
     ),
     Update(
-        "request_suspension", RequestSuspension, HANDLING, department, "suspension_requested",
-        leads_to=CaseStatus.handling, when=suspension_possible,
+        "request_suspension", RequestSuspension, C.request_suspension, HANDLING, department,
+        "suspension_requested", leads_to=CaseStatus.handling, when=suspension_possible,
     ),
     Update(
-        "decide_suspension", DecideSuspension, HANDLING, roles(Role.supervisor), "suspended",
+        "decide_suspension", DecideSuspension, C.decide_suspension, HANDLING, roles(Role.supervisor), "suspended",
         when=suspension_pending, who_first=True,
     ),
-    Update("resume", Resume, OPEN_STATUSES, department_or_supervisor, "resumed", when=suspended),
+    Update("resume", Resume, C.resume, OPEN_STATUSES, department_or_supervisor, "resumed", when=suspended),
     Update(
-        "summon_departments", SummonDepartments, OPEN_STATUSES, community_or_supervisor, "summoned",
-        when=not_yet_summoned,
+        "summon_departments", SummonDepartments, C.summon_departments, OPEN_STATUSES, community_or_supervisor,
+        "summoned", when=not_yet_summoned,
     ),
-    Update("report_in", ReportIn, OPEN_STATUSES, summoned_department, "reported_in", completes="report_in"),
+    Update(
+        "report_in", ReportIn, C.report_in, OPEN_STATUSES, summoned_department, "reported_in",
+        completes="report_in",
+    ),
 ]  # fmt: skip
 UPDATES: dict[str, Update] = {row.name: row for row in _ROWS}
 

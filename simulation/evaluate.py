@@ -3,9 +3,10 @@
 The engine's own rules, applied as the workflow applies them: the milestones each anchor starts
 (`MilestoneRule.applies`, the policy table), their deadlines (`sla.durations.deadline`), a
 suspension moving the resolve deadline (`sla.durations.shifted`), an extension replacing it, a
-resolve breach escalating (and, in 13710, starting the overdue reports), a second dissatisfied
-follow-up escalating (`REOPENS_TO_ESCALATE`), a resolution settling the department's steps
-(`SETTLED_BY_RESOLUTION`), a transfer taking the first department's steps off its books. At the
+resolve breach escalating and starting clocks (`breach_actions`: in 13710, the overdue reports),
+a second dissatisfied follow-up escalating (`reopen_escalates`), a resolution settling the
+department's steps (`DEPARTMENT_STEPS`), a transfer taking the first department's steps off its
+books. At the
 end of the period a milestone still owed and past due is late; one not yet due is not counted.
 """
 
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from simulation.clock import INF, Deadlines
 from simulation.model import Case
 from sla.durations import working_days
-from sla.policies import ESCALATE, REOPENS_TO_ESCALATE, SETTLED_BY_RESOLUTION, MilestoneRule
+from sla.policies import DEPARTMENT_STEPS, MilestoneRule, breach_actions, reopen_escalates
 
 DAY = 86400.0
 MAX_CYCLES = 60  # recurring reports of one case: far more than a period holds
@@ -119,18 +120,18 @@ def judge(case: Case, rules: Rules, book: Deadlines, end: float) -> Verdict:
         # leader is assigned. So a policy that escalates can make a resolution later.
         resolved = _after_the_leader(v, case, resolved)
         if resolved > resolve.due:  # breached: its timer fired at the deadline
-            for action in rule_of("resolve").on_breach:
-                if action == ESCALATE:
-                    escalate(resolve.due)
-                elif action.startswith("anchor:"):
-                    _reports(plan(action.removeprefix("anchor:"), resolve.due), plan, resolved, end)
+            actions = breach_actions(rule_of("resolve").on_breach)
+            if actions.escalates:
+                escalate(resolve.due)
+            for anchor in actions.starts:
+                _reports(plan(anchor, resolve.due), plan, resolved, end)
             resolved = _after_the_leader(v, case, resolved)
         if round_no < len(case.resolutions):
             waited = resolved - case.resolutions[round_no]
         resolve.done = resolved
         v.resolutions.append(resolved)
         for p in v.promises:  # the resolution settles the department's steps still owed
-            if p.name in SETTLED_BY_RESOLUTION and p.done == INF and not p.moved and resolved <= end:
+            if p.name in DEPARTMENT_STEPS and p.done == INF and not p.moved and resolved <= end:
                 p.done = resolved
         if resolved == INF:
             break
@@ -146,7 +147,7 @@ def judge(case: Case, rules: Rules, book: Deadlines, end: float) -> Verdict:
         if not dissatisfied:
             _close(v, visited)
             break
-        if round_no + 1 >= REOPENS_TO_ESCALATE:
+        if reopen_escalates(round_no + 1):
             escalate(visited)
         resolve = next((p for p in plan("reopen", visited) if p.name == "resolve"), None)
     return v

@@ -13,6 +13,7 @@ Anchors (when a clock starts):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -49,12 +50,43 @@ FOLLOW_UP = MilestoneRule("follow_up", ("resolution",), working_days(5))
 # 社区吹哨、部门报到: every summoned department reports within 24 hours (2 on the fast track).
 REPORT_IN = MilestoneRule("report_in", ("summons",), hours(24), by_track={"fast": hours(2)}, per_department=True)
 
-# What a resolution settles: the department's steps toward it, still owed until it comes. (Contact
-# is never among them in practice: resolve is refused until the complainant has been contacted.)
-SETTLED_BY_RESOLUTION = ("contact", "verify", "reply", "opinion", "progress_report")
+# The department's own steps toward a resolution: each is an update that records its payload and
+# meets its milestone, and a resolution settles those still owed. (Contact is never among them in
+# practice: resolve is refused until the complainant has been contacted.)
+DEPARTMENT_STEPS = ("contact", "verify", "reply", "opinion", "progress_report")
+
+# ---- what escalates a case (领导包案) ---------------------------------------------------------
+# A case escalates once, to a leader who alone may then resolve it, when:
+#   - a milestone whose rule says ESCALATE in its on_breach runs past due (see breach_actions);
+#   - a supervisor sends `escalate`;
+#   - a follow-up reopens it for the REOPENS_TO_ESCALATE-th time (see reopen_escalates);
+#   - it repeats a case closed within REPEAT_WINDOW (below).
+# The case model (models/case.py) and the simulator both ask these, never restate them.
 
 # A case reopened this many times by dissatisfied follow-ups escalates to a leader.
 REOPENS_TO_ESCALATE = 2
+
+
+@dataclass(frozen=True)
+class BreachActions:
+    """What a breach does besides notifying the supervisor and the department."""
+
+    escalates: bool
+    starts: tuple[str, ...]  # anchors whose clocks the breach starts (at the missed deadline)
+
+
+def breach_actions(on_breach: Sequence[str]) -> BreachActions:
+    """A milestone rule's on_breach, read: ESCALATE, and "anchor:<name>" for each clock it starts."""
+    return BreachActions(
+        escalates=ESCALATE in on_breach,
+        starts=tuple(a.removeprefix("anchor:") for a in on_breach if a.startswith("anchor:")),
+    )
+
+
+def reopen_escalates(reopen_count: int) -> bool:
+    """Whether the reopen that brought the count to `reopen_count` escalates the case."""
+    return reopen_count >= REOPENS_TO_ESCALATE
+
 
 # Repeats: a complaint repeating a case closed within REPEAT_WINDOW escalates from the start;
 # grid-patrol finds of one category in one grid within PATROL_WINDOW are one problem, one case.

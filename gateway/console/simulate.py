@@ -13,12 +13,14 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
+from starlette.datastructures import FormData
 
 from gateway.auth import gateway
-from gateway.console.pages import posted, render, router, viewer
+from gateway.console.viewer import Viewer, sent_form, viewer
+from gateway.console.web import render, router
 from runtime import logs
 from simulation import InputError, load
 from simulation.inputs import Inputs
@@ -69,10 +71,7 @@ def _inputs(request: Request) -> Inputs:
 
 
 @router.get("/simulate")
-async def simulate_page(request: Request) -> Response:
-    v = viewer(request)
-    if isinstance(v, Response):
-        return v
+async def simulate_page(request: Request, v: Viewer = Depends(viewer)) -> Response:
     job = job_of(request)
     try:
         inputs = _inputs(request)
@@ -104,11 +103,9 @@ async def simulate_page(request: Request) -> Response:
 
 
 @router.post("/simulate")
-async def simulate_start(request: Request) -> Response:
-    sent = await posted(request)
-    if isinstance(sent, Response):
-        return sent
-    v, form = sent
+async def simulate_start(
+    request: Request, v: Viewer = Depends(viewer), form: FormData = Depends(sent_form)
+) -> Response:
     job = job_of(request)
     if job.status == "running":
         return RedirectResponse("/console/simulate", status_code=303)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-LANGUAGES = ("zh", "en")
+from models.labels import LANGUAGES, Labels
 
 # key -> (中文, English)
 WORDS: dict[str, tuple[str, str]] = {
@@ -134,123 +134,15 @@ WORDS: dict[str, tuple[str, str]] = {
     "chart_rates": ("每周按时率与满意率 (%)", "On time and satisfaction per week (%)"),
 }
 
-OUTCOMES: dict[str, tuple[str, str]] = {
-    "met": ("按时", "met"),
-    "late": ("超时完成", "late"),
-    "BREACHED": ("已超时", "BREACHED"),
-    "missed": ("超时未办", "missed"),
-    "open": ("进行中", "open"),
-    "superseded": ("已转办", "superseded"),
-    "not owed": ("无需办理", "not owed"),
-}
 
-STATUSES: dict[str, tuple[str, str]] = {
-    "received": ("已受理", "received"),
-    "dispatched": ("已派单", "dispatched"),
-    "handling": ("办理中", "handling"),
-    "resolved": ("已办结待回访", "resolved"),
-    "closed": ("已关闭", "closed"),
-    "merged": ("已并案", "merged"),
-}
-
-MILESTONES: dict[str, tuple[str, str]] = {
-    "acknowledge": ("受理告知", "acknowledge"),
-    "dispatch": ("派单", "dispatch"),
-    "contact": ("联系诉求人", "contact"),
-    "reply": ("答复", "reply"),
-    "verify": ("核实", "verify"),
-    "opinion": ("处理意见书", "opinion"),
-    "resolve": ("办结", "resolve"),
-    "follow_up": ("回访", "follow up"),
-    "progress_report": ("进展报告", "progress report"),
-    "leader": ("领导包案", "leader"),
-    "report_in": ("部门报到", "report in"),
-}
-
-CATEGORIES: dict[str, tuple[str, str]] = {
-    "urban_management": ("城市管理", "urban management"),
-    "property": ("物业", "property"),
-    "labour": ("劳动保障", "labour"),
-    "education": ("教育", "education"),
-    "medical": ("医疗卫生", "medical"),
-    "veterans": ("退役军人", "veterans"),
-    "urban_renewal": ("城市更新", "urban renewal"),
-    "environment": ("生态环境", "environment"),
-    "traffic": ("交通", "traffic"),
-    "housing": ("住房", "housing"),
-    "other": ("其他", "other"),
-}
-
-
-EVENTS: dict[str, tuple[str, str]] = {
-    "received": ("受理", "received"),
-    "acknowledged": ("受理告知", "acknowledged"),
-    "dispatched": ("派单", "dispatched"),
-    "transferred": ("转办", "transferred"),
-    "contacted": ("联系诉求人", "contacted"),
-    "verified": ("核实", "verified"),
-    "replied": ("答复", "replied"),
-    "opinion_submitted": ("提交处理意见书", "opinion submitted"),
-    "progress_reported": ("进展报告", "progress reported"),
-    "extension_requested": ("申请延期", "extension requested"),
-    "extension_approved": ("同意延期", "extension approved"),
-    "extension_refused": ("不同意延期", "extension refused"),
-    "suspension_requested": ("申请中止计时", "suspension requested"),
-    "suspended": ("中止计时", "suspended"),
-    "suspension_refused": ("不同意中止", "suspension refused"),
-    "resumed": ("恢复计时", "resumed"),
-    "resolved": ("办结", "resolved"),
-    "followed_up": ("回访", "followed up"),
-    "closed": ("关闭", "closed"),
-    "reopened": ("重办", "reopened"),
-    "warning": ("临期预警", "warning"),
-    "breach": ("超时", "breach"),
-    "escalation_reason": ("升级原因", "escalation reason"),
-    "escalated": ("领导包案", "escalated"),
-    "leader_assigned": ("指定包案领导", "leader assigned"),
-    "summoned": ("社区吹哨", "summoned"),
-    "reported_in": ("部门报到", "reported in"),
-    "repeat_complaint": ("重复诉求", "repeat complaint"),
-    "repeat_of": ("重复来电", "repeat of"),
-    "merged": ("并案", "merged"),
-    "notice_failed": ("告知发送失败", "notice failed"),
-}
-
-
-class Words:
-    """`t("overview")` in a template: the word in the page's language (the key itself if unknown)."""
-
-    def __init__(self, lang: str) -> None:
-        self.lang = lang if lang in LANGUAGES else "zh"
-        self._i = LANGUAGES.index(self.lang)
+class Words(Labels):
+    """`t("overview")` in a template: the word in the page's language (the key itself if unknown);
+    `t.milestone(...)`, `t.event(...)` and the rest from the case's own labels (models.labels)."""
 
     def __call__(self, key: str, **params: object) -> str:
         word = WORDS.get(key)
         text = word[self._i] if word else key
         return text.format(**params) if params else text
-
-    def _of(self, table: dict[str, tuple[str, str]], key: str | None) -> str:
-        if key is None:
-            return "-"
-        prefix, sep, rest = key.partition(":")
-        if sep and prefix in table:  # report_in:区水务局 and the like
-            return f"{table[prefix][self._i]}：{rest}"
-        return table[key][self._i] if key in table else key
-
-    def status(self, key: str | None) -> str:
-        return self._of(STATUSES, key)
-
-    def milestone(self, key: str | None) -> str:
-        return self._of(MILESTONES, key)
-
-    def outcome(self, key: str | None) -> str:
-        return self._of(OUTCOMES, key)
-
-    def category(self, key: str | None) -> str:
-        return self._of(CATEGORIES, key)
-
-    def event(self, key: str | None) -> str:
-        return self._of(EVENTS, key)
 
 
 def choose(query_lang: str | None, cookie_lang: str | None, accept_language: str | None) -> str:

@@ -1,0 +1,197 @@
+"""The console's reports: the overview, the overdue board, the department league, the weekly trends
+and the hotspots. Thin handlers: the numbers are readmodel's, the page a template's."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from fastapi import Depends, Request
+from fastapi.responses import Response
+
+from gateway.auth import gateway
+from gateway.console import charts
+from gateway.console.inputs import BadInput, csv_answer, period, whole_number
+from gateway.console.viewer import Viewer, viewer
+from gateway.console.web import render, router
+from readmodel import board
+from readmodel.hotspots import find_hotspots
+
+
+async def page(
+    request: Request, v: Viewer, build: Callable[[Viewer, datetime], Any], template: str, *, csv_name: str | None = None
+) -> Response:
+    """The common path of a read-only page: the inputs, the numbers (off the event loop), the page."""
+    now = datetime.now(timezone.utc)
+    try:
+        context = await asyncio.to_thread(build, v, now)
+    except BadInput as err:
+        return render(request, "error.html", v.words, 422, title="show", text=str(err), viewer=v, raw=True)
+    if csv_name and request.query_params.get("format") == "csv":
+        return csv_answer(csv_name, v.words, context["columns"], context["csv_rows"])
+    return render(request, template, v.words, viewer=v, now=now, **context)
+
+
+@router.get("/")
+async def overview(request: Request, v: Viewer = Depends(viewer)) -> Response:
+    def build(v: Viewer, now: datetime) -> dict[str, Any]:
+        since, until, first, last = period(request, now)
+        o = board.overview(gateway(request).read_model, since=since, until=until, now=now)
+        return {"o": o, "since": first, "until": last}
+
+    return await page(request, v, build, "overview.html")
+
+
+BOARD_COLUMNS = [
+    "case_id",
+    "title",
+    "category",
+    "street",
+    "department",
+    "status",
+    "milestone",
+    "due_at",
+    "hours_late",
+    "overdue_milestones",
+    "escalated",
+    "leader",
+]
+
+
+@router.get("/overdue")
+async def overdue(request: Request, v: Viewer = Depends(viewer)) -> Response:
+    def build(v: Viewer, now: datetime) -> dict[str, Any]:
+        q = request.query_params
+        filters = board.Filters(
+            department=q.get("department") or None, street=q.get("street") or None, category=q.get("category") or None
+        )
+        csv_wanted = q.get("format") == "csv"
+        size = 100_000 if csv_wanted else whole_number(request, "page_size", 50, 1, 500)
+        found = board.overdue_board(
+            gateway(request).read_model,
+            filters,
+            page=whole_number(request, "page", 1, 1, 100_000),
+            page_size=size,
+            now=now,
+        )
+        return {
+            "board": found,
+            "filters": filters,
+            "columns": BOARD_COLUMNS,
+            "csv_rows": [r.as_row() for r in found.rows],
+        }
+
+    return await page(request, v, build, "overdue.html", csv_name="overdue")
+
+
+LEAGUE_COLUMNS = [
+    "department",
+    "accepted",
+    "resolved",
+    "resolution_rate",
+    "met",
+    "late",
+    "open_overdue",
+    "on_time_rate",
+    "visited",
+    "satisfaction_rate",
+    "escalated",
+    "overdue_now",
+]
+
+
+def _league_row(t: board.Tally) -> dict[str, Any]:
+    return t.as_row() | {"department": t.name, "overdue_now": t.overdue}
+
+
+@router.get("/departments")
+async def departments(request: Request, v: Viewer = Depends(viewer)) -> Response:
+    def build(v: Viewer, now: datetime) -> dict[str, Any]:
+        since, until, first, last = period(request, now)
+        minimum = whole_number(request, "min_cases", board.MIN_CASES, 0, 100_000)
+        ranked, apart = board.league(gateway(request).read_model, since=since, until=until, now=now, min_cases=minimum)
+        return {
+            "ranked": ranked,
+            "apart": apart,
+            "min_cases": minimum,
+            "since": first,
+            "until": last,
+            "columns": LEAGUE_COLUMNS,
+            "csv_rows": [_league_row(t) for t in ranked + apart],
+        }
+
+    return await page(request, v, build, "departments.html", csv_name="departments")
+
+
+TREND_COLUMNS = ["weeks", "accepted", "resolved", "resolution_rate", "on_time_rate", "satisfaction_rate"]
+
+
+@router.get("/trends")
+async def trends(request: Request, v: Viewer = Depends(viewer)) -> Response:
+    def build(v: Viewer, now: datetime) -> dict[str, Any]:
+        weeks = board.trends(gateway(request).read_model, weeks=whole_number(request, "weeks", 12, 2, 104), now=now)
+        labels = [w.name for w in weeks]
+        t = v.words
+
+        def pct(which: str) -> list[float | None]:
+            return [None if (r := w.ratio(which)) is None else round(r * 100, 2) for w in weeks]
+
+        volume = charts.lines(
+            labels,
+            [
+                charts.Series(t("accepted"), [float(w.accepted) for w in weeks]),
+                charts.Series(t("resolved"), [float(w.resolved) for w in weeks]),
+            ],
+            title=t("chart_accepted"),
+        )
+        rates = charts.lines(
+            labels,
+            [
+                charts.Series(t("on_time_rate"), pct("on_time")),
+                charts.Series(t("satisfaction_rate"), pct("satisfaction")),
+            ],
+            title=t("chart_rates"),
+            percent=True,
+        )
+        return {
+            "weeks": weeks,
+            "volume": volume,
+            "rates": rates,
+            "columns": TREND_COLUMNS,
+            "csv_rows": [w.as_row() | {"weeks": w.name} for w in weeks],
+        }
+
+    return await page(request, v, build, "trends.html", csv_name="trends")
+
+
+HOTSPOT_COLUMNS = ["category", "street", "community", "people", "first_at", "last_at", "cases"]
+
+
+@router.get("/hotspots")
+async def hotspots(request: Request, v: Viewer = Depends(viewer)) -> Response:
+    def build(v: Viewer, now: datetime) -> dict[str, Any]:
+        since, until, first, last = period(request, now)
+        found = find_hotspots(
+            gateway(request).read_model,
+            since=since,
+            until=until,
+            threshold=whole_number(request, "threshold", 3, 2, 1000),
+            window=timedelta(days=whole_number(request, "window_days", 7, 1, 90)),
+        )
+        rows = [
+            {
+                "category": h.category,
+                "street": h.street,
+                "community": h.community,
+                "people": h.people,
+                "first_at": h.first_at.isoformat(),
+                "last_at": h.last_at.isoformat(),
+                "cases": " ".join(h.case_ids),
+            }
+            for h in found
+        ]
+        return {"found": found, "since": first, "until": last, "columns": HOTSPOT_COLUMNS, "csv_rows": rows}
+
+    return await page(request, v, build, "hotspots.html", csv_name="hotspots")

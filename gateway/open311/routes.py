@@ -1,0 +1,272 @@
+"""Open311 GeoReport v2 under /open311/v2, in JSON (.json) and XML (.xml).
+
+Services are the engine's categories. Requests are created at once (type `realtime`), so a token
+is the request's own id. The GETs are public, as the specification makes them, and carry no
+personal data: a request's `description` is the complaint's title (the full description may name
+people, and is kept encrypted); no name, phone or email ever leaves here.
+"""
+
+# No `from __future__ import annotations`: FastAPI reads the form model from the annotations.
+
+import secrets
+from dataclasses import asdict
+from datetime import datetime, timedelta, timezone
+from enum import StrEnum
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi.responses import Response
+
+from gateway.auth import Gateway, gateway, public
+from gateway.open311.forms import FORM_FIELDS, RequestForm, complaint_of, missing_fields
+from gateway.open311.labels import GROUPS, SPEC, service_name, service_notice
+from gateway.open311.requests import PublicCase
+from gateway.open311.schema import Created311, Request311, Service, array_of, documented
+from gateway.open311.wire import answer
+from models import Category, Policy, Role
+from readmodel.public import MAX_RESULTS, public_cases
+from runtime.http import ApiProblem
+from sla import BUSINESS_TZ
+from starter import InvalidInput, UnknownCase, file_complaint, state, validate_case_input
+
+router = APIRouter(prefix="/open311/v2", tags=["open311"])
+MAX_DAYS = 90
+FILERS = (Role.dispatcher, Role.supervisor, Role.community)
+
+
+class Format(StrEnum):
+    json = "json"
+    xml = "xml"
+
+
+FormatPath = Annotated[Format, Path(description="json or xml")]
+
+
+# ---- discovery and services ------------------------------------------------------------------
+
+
+@router.get(
+    "/discovery.{fmt}",
+    dependencies=[Depends(public)],
+    response_class=Response,
+    responses=documented({"type": "object"}, "Where this endpoint is and what it speaks"),
+)
+async def discovery(fmt: FormatPath, request: Request) -> Response:
+    base = str(request.base_url).rstrip("/") + router.prefix
+    body = {
+        "changeset": "2026-11-25T00:00:00+08:00",
+        "contact": "区群众诉求服务中心 (the district's complaint centre)",
+        "key_service": "API keys: ask the operators (python -m starter identity add)",
+        "endpoints": [
+            {
+                "specification": SPEC,
+                "url": base,
+                "changeset": "2026-11-25T00:00:00+08:00",
+                "type": "production",
+                "formats": ["application/json", "text/xml"],
+            }
+        ],
+    }
+    return answer(fmt, "discovery", body)
+
+
+def _service(category: Category) -> dict[str, Any]:
+    name, group = service_name(category.value), GROUPS[category.value]
+    return {
+        "service_code": category.value,
+        "service_name": name,
+        "description": f"{name}类诉求，按接诉即办时限办理 ({category.value})",
+        "metadata": True,
+        "type": "realtime",
+        "keywords": f"{name}, {category.value.replace('_', ' ')}",
+        "group": group,
+    }
+
+
+@router.get(
+    "/services.{fmt}",
+    dependencies=[Depends(public)],
+    response_class=Response,
+    responses=documented(array_of(Service), "The services: the engine's categories"),
+)
+async def services(fmt: FormatPath) -> Response:
+    return answer(fmt, "services", [_service(c) for c in Category])
+
+
+def _attribute(
+    code: str,
+    order: int,
+    description: str,
+    required: bool,
+    datatype: str = "string",
+    values: list[tuple[str, str]] | None = None,
+) -> dict[str, Any]:
+    return {
+        "variable": True,
+        "code": code,
+        "datatype": datatype,
+        "required": required,
+        "datatype_description": None,
+        "order": order,
+        "description": description,
+        "values": [{"key": k, "name": n} for k, n in values or []],
+    }
+
+
+def _category(code: str) -> Category:
+    try:
+        return Category(code)
+    except ValueError:
+        raise ApiProblem(404, f"service_code {code!r} not found; see services.json") from None
+
+
+@router.get(
+    "/services/{service_code}.{fmt}",
+    dependencies=[Depends(public)],
+    response_class=Response,
+    responses=documented({"type": "object"}, "What a request of this service must carry"),
+)
+async def service_definition(service_code: Annotated[str, Path(max_length=100)], fmt: FormatPath) -> Response:
+    category = _category(service_code)
+    attributes = [
+        _attribute("district", 1, "区 (district)", True),
+        _attribute("street", 2, "街道 (street)", True),
+        _attribute("community", 3, "社区 (community)", True),
+        _attribute("grid", 4, "网格 (grid), if known", False),
+        _attribute(
+            "track",
+            5,
+            "办理类别 (track)",
+            False,
+            "singlevaluelist",
+            [("routine", "常态类 routine"), ("fast", "快处类 fast"), ("major", "重大复杂 major")],
+        ),
+        _attribute("title", 6, "标题 (title); default: the start of the description", False),
+    ]
+    return answer(fmt, "service_definition", {"service_code": category.value, "attributes": attributes})
+
+
+# ---- requests --------------------------------------------------------------------------------
+
+
+@router.post(
+    "/requests.{fmt}",
+    response_class=Response,
+    responses=documented(array_of(Created311), "Created: the request's id and its promises"),
+)
+async def create_request(fmt: FormatPath, request: Request, form: Annotated[RequestForm, Form()]) -> Response:
+    g = gateway(request)
+    header = request.headers.get("authorization", "")
+    identity = g.identities.admit(
+        form.api_key or (header[7:] if header.lower().startswith("bearer ") else None), g.limiter
+    )
+    if identity.role not in FILERS:
+        raise ApiProblem(403, f"{identity.role.value} {identity.id} may not file requests")
+    category = _category(form.service_code)
+    errors = missing_fields(form)
+    try:
+        case_input = validate_case_input({"complaint": complaint_of(form), "policy": Policy.p1030.value})
+    except InvalidInput as err:  # named by the form's fields, each once
+        named = {f for f, _ in errors}
+        errors += [(FORM_FIELDS.get(f, f), m) for f, m in err.errors if FORM_FIELDS.get(f, f) not in named]
+    if errors:
+        raise InvalidInput("; ".join(f"{f}: {m}" for f, m in errors), errors)
+    case_id = f"o{datetime.now(timezone.utc):%Y%m%d}-{secrets.token_hex(5)}"
+    await file_complaint(g.client, case_id, case_input, task_queue=g.config.task_queue)
+    notice = service_notice(case_input.policy.value, case_input.complaint.track.value, category.value)
+    return answer(
+        fmt,
+        "service_requests",
+        [{"service_request_id": case_id, "service_notice": notice, "account_id": None, "token": case_id}],
+    )
+
+
+def _find(g: Gateway, **where: Any) -> list[PublicCase]:
+    return [PublicCase.from_row(row, due) for row, due in public_cases(g.read_model, **where)]
+
+
+def _moment(name: str, value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(
+            f"{name}: {value!r} is not a w3 datetime", [(name, "a w3 datetime, as 2026-11-01T00:00:00+08:00")]
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=BUSINESS_TZ)
+
+
+@router.get(
+    "/requests.{fmt}",
+    dependencies=[Depends(public)],
+    response_class=Response,
+    responses=documented(array_of(Request311), "Requests, newest first (at most 1000)"),
+)
+async def list_requests(
+    fmt: FormatPath,
+    request: Request,
+    service_request_id: Annotated[str | None, Query(max_length=4000, description="comma-separated ids")] = None,
+    service_code: Annotated[str | None, Query(max_length=100)] = None,
+    start_date: Annotated[str | None, Query(max_length=40)] = None,
+    end_date: Annotated[str | None, Query(max_length=40)] = None,
+    status: Annotated[str | None, Query(max_length=20, description="open, closed, or both comma-separated")] = None,
+    jurisdiction_id: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    g = gateway(request)
+    if service_request_id:
+        ids = [i.strip() for i in service_request_id.split(",") if i.strip()][:MAX_RESULTS]
+        found = _find(g, ids=ids)
+        return answer(fmt, "service_requests", [asdict(c) for c in found])
+    statuses = {s.strip() for s in (status or "").split(",") if s.strip()}
+    if statuses - {"open", "closed"}:
+        raise InvalidInput("status: open or closed", [("status", "open or closed")])
+    until = _moment("end_date", end_date) or datetime.now(timezone.utc)
+    since = _moment("start_date", start_date) or until - timedelta(days=MAX_DAYS)
+    if since > until:
+        raise InvalidInput("start_date: after end_date", [("start_date", "must not be after end_date")])
+    if until - since > timedelta(days=MAX_DAYS):
+        raise InvalidInput(
+            f"start_date: at most {MAX_DAYS} days before end_date",
+            [("start_date", f"at most {MAX_DAYS} days before end_date")],
+        )
+    if service_code:
+        _category(service_code)
+    found = _find(
+        g, category=service_code, status=statuses.pop() if len(statuses) == 1 else None, since=since, until=until
+    )
+    return answer(fmt, "service_requests", [asdict(c) for c in found])
+
+
+async def _one(g: Gateway, case_id: str) -> PublicCase:
+    found = _find(g, ids=[case_id])
+    if found:
+        return found[0]
+    try:
+        return PublicCase.from_state(await state(g.client, case_id))
+    except (UnknownCase, InvalidInput):
+        raise ApiProblem(404, f"service_request_id {case_id!r} not found") from None
+
+
+@router.get(
+    "/requests/{service_request_id}.{fmt}",
+    dependencies=[Depends(public)],
+    response_class=Response,
+    responses=documented(array_of(Request311), "The request"),
+)
+async def read_request(
+    service_request_id: Annotated[str, Path(max_length=128)], fmt: FormatPath, request: Request
+) -> Response:
+    found = await _one(gateway(request), service_request_id)
+    return answer(fmt, "service_requests", [asdict(found)])
+
+
+@router.get(
+    "/tokens/{token}.{fmt}",
+    dependencies=[Depends(public)],
+    response_class=Response,
+    responses=documented(array_of(Created311), "The request the token stands for"),
+)
+async def read_token(token: Annotated[str, Path(max_length=128)], fmt: FormatPath, request: Request) -> Response:
+    found = await _one(gateway(request), token)  # requests are created at once: a token is the request's id
+    return answer(fmt, "service_requests", [{"service_request_id": found.service_request_id, "token": token}])

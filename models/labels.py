@@ -1,0 +1,141 @@
+"""The case's words for people, Chinese first and English beside: milestones, timeline events,
+statuses, categories and outcomes. One table, read by the notices, Open311, the console and the
+CLI; a key missing here shows as itself.
+
+    Labels("zh").milestone("report_in:区水务局")  -> "区水务局报到"
+"""
+
+from __future__ import annotations
+
+LANGUAGES = ("zh", "en")
+
+# key -> (中文, English)
+MILESTONES: dict[str, tuple[str, str]] = {
+    "acknowledge": ("受理告知", "acknowledgement"),
+    "dispatch": ("派单", "dispatch"),
+    "contact": ("联系诉求人", "contact"),
+    "verify": ("核实情况", "verification"),
+    "reply": ("答复", "reply"),
+    "opinion": ("处理意见书", "handling opinion"),
+    "resolve": ("办结", "resolution"),
+    "follow_up": ("回访", "follow-up visit"),
+    "leader": ("指派包案领导", "leader assignment"),
+    "progress_report": ("进展报告", "progress report"),
+    "report_in": ("报到", "report-in"),  # one per summoned department: "区水务局报到"
+}
+
+EVENTS: dict[str, tuple[str, str]] = {
+    "received": ("受理", "received"),
+    "acknowledged": ("受理告知", "acknowledged"),
+    "dispatched": ("派单", "dispatched"),
+    "transferred": ("转办", "transferred"),
+    "contacted": ("联系诉求人", "contacted"),
+    "verified": ("核实", "verified"),
+    "replied": ("答复", "replied"),
+    "opinion_filed": ("提交处理意见书", "opinion filed"),
+    "progress_reported": ("进展报告", "progress reported"),
+    "extension_requested": ("申请延期", "extension requested"),
+    "extension_approved": ("同意延期", "extension approved"),
+    "extension_refused": ("不同意延期", "extension refused"),
+    "suspension_requested": ("申请中止计时", "suspension requested"),
+    "suspended": ("中止计时", "suspended"),
+    "suspension_refused": ("不同意中止", "suspension refused"),
+    "resumed": ("恢复计时", "resumed"),
+    "resolved": ("办结", "resolved"),
+    "followed_up": ("回访", "followed up"),
+    "closed": ("关闭", "closed"),
+    "reopened": ("重办", "reopened"),
+    "warning": ("临期预警", "warning"),
+    "breach": ("超时", "breach"),
+    "escalation_reason": ("升级原因", "escalation reason"),
+    "escalated": ("领导包案", "escalated"),
+    "leader_assigned": ("指定包案领导", "leader assigned"),
+    "summoned": ("社区吹哨", "summoned"),
+    "reported_in": ("部门报到", "reported in"),
+    "repeat_complaint": ("重复诉求", "repeat complaint"),
+    "repeat_of": ("重复来电", "repeat of"),
+    "merged": ("并案", "merged"),
+    "notice_failed": ("告知发送失败", "notice failed"),
+}
+
+STATUSES: dict[str, tuple[str, str]] = {
+    "received": ("已受理", "received"),
+    "dispatched": ("已派单", "dispatched"),
+    "handling": ("办理中", "handling"),
+    "resolved": ("已办结待回访", "resolved"),
+    "closed": ("已关闭", "closed"),
+    "merged": ("已并案", "merged"),
+}
+
+CATEGORIES: dict[str, tuple[str, str]] = {
+    "urban_management": ("城市管理", "urban management"),
+    "property": ("物业管理", "property management"),
+    "labour": ("劳动保障", "labour"),
+    "education": ("教育", "education"),
+    "medical": ("医疗卫生", "medical"),
+    "veterans": ("退役军人事务", "veterans"),
+    "urban_renewal": ("城市更新", "urban renewal"),
+    "environment": ("生态环境", "environment"),
+    "traffic": ("交通", "traffic"),
+    "housing": ("住房和租赁", "housing"),
+    "other": ("其他", "other"),
+}
+
+# How a milestone stands (models.case.Milestone.outcome).
+OUTCOMES: dict[str, tuple[str, str]] = {
+    "met": ("按时", "met"),
+    "late": ("超时完成", "late"),
+    "BREACHED": ("已超时", "BREACHED"),
+    "missed": ("超时未办", "missed"),
+    "open": ("进行中", "open"),
+    "superseded": ("已转办", "superseded"),
+    "not owed": ("无需办理", "not owed"),
+}
+
+# Units of a duration (sla.durations.Unit), after a number: "3个工作日", "3 working days".
+UNITS: dict[str, tuple[str, str]] = {
+    "minutes": ("分钟", "minutes"),
+    "hours": ("小时", "hours"),
+    "days": ("天", "days"),
+    "working_days": ("个工作日", "working days"),
+    "months": ("个月", "months"),
+}
+
+
+class Labels:
+    """The words of one language (Chinese for any language the table lacks)."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang if lang in LANGUAGES else "zh"
+        self._i = LANGUAGES.index(self.lang)
+
+    def _of(self, table: dict[str, tuple[str, str]], key: str | None) -> str:
+        if key is None:
+            return "-"
+        return table[key][self._i] if key in table else key
+
+    def milestone(self, key: str | None) -> str:
+        """A milestone's name; one owed per department ("report_in:区水务局") names its department."""
+        base, sep, who = (key or "").partition(":")
+        if not sep:
+            return self._of(MILESTONES, key)
+        label = self._of(MILESTONES, base)
+        return f"{who}{label}" if self.lang == "zh" else f"{label} of {who}"
+
+    def event(self, key: str | None) -> str:
+        return self._of(EVENTS, key)
+
+    def status(self, key: str | None) -> str:
+        return self._of(STATUSES, key)
+
+    def category(self, key: str | None) -> str:
+        return self._of(CATEGORIES, key)
+
+    def outcome(self, key: str | None) -> str:
+        return self._of(OUTCOMES, key)
+
+    def duration(self, amount: int, unit: str) -> str:
+        word = self._of(UNITS, unit)
+        if self.lang == "zh":
+            return f"{amount}{word}"
+        return f"{amount} {word[:-1] if amount == 1 and word.endswith('s') else word}"

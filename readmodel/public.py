@@ -1,0 +1,51 @@
+"""The cases as the public may see them (Open311's GETs): no personal data is in these columns."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from models.case import FINISHED
+from readmodel.store import OPEN, ReadModel
+from readmodel.tables import CaseRow, MilestoneRow
+
+MAX_RESULTS = 1000
+
+
+def public_cases(
+    read_model: ReadModel,
+    *,
+    ids: list[str] | None = None,
+    category: str | None = None,
+    status: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[tuple[CaseRow, datetime | None]]:
+    """Cases newest first (at most MAX_RESULTS), each with its latest resolve deadline. `status`:
+    "open" or "closed" (finished: closed or merged); None for both."""
+    query = select(CaseRow)
+    if ids is not None:
+        query = query.where(col(CaseRow.case_id).in_(ids))
+    if category:
+        query = query.where(col(CaseRow.category) == category)
+    if status == "open":
+        query = query.where(col(CaseRow.status).in_(OPEN))
+    elif status == "closed":
+        query = query.where(col(CaseRow.status).in_([s.value for s in FINISHED]))
+    if since is not None:
+        query = query.where(col(CaseRow.received_at) >= since)
+    if until is not None:
+        query = query.where(col(CaseRow.received_at) <= until)
+    query = query.order_by(col(CaseRow.received_at).desc()).limit(MAX_RESULTS)
+    with Session(read_model.engine) as session:
+        rows = list(session.exec(query).all())
+        due: dict[str, datetime] = {}
+        if rows:
+            milestones = session.exec(
+                select(MilestoneRow)
+                .where(col(MilestoneRow.case_id).in_([r.case_id for r in rows]), col(MilestoneRow.name) == "resolve")
+                .order_by(col(MilestoneRow.seq))
+            ).all()
+            due = {m.case_id: m.due_at for m in milestones}  # the latest resolve clock wins
+    return [(r, due.get(r.case_id)) for r in rows]
