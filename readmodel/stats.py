@@ -1,22 +1,23 @@
-"""Statistics for supervisors from the read model, computed as the source documents do:
-36540 resolved of 37144 accepted is a resolution rate (化解率) of 98.37%."""
+"""Statistics for supervisors (`python -m starter stats`, /v1/stats): the counts and rates of
+readmodel.counting (the same numbers the console shows), with the figures only statistics give:
+the median time to resolve, and how summoned departments reported (吹哨报到)."""
 
 from __future__ import annotations
 
 import statistics
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlalchemy import and_, func, not_, select
 
-from readmodel.store import OPEN, ReadModel, utc
-from readmodel.tables import CaseRow, EventRow, MilestoneRow
+from readmodel.counting import C, M, Tally, by_column, percent, tally
+from readmodel.store import CASES, EVENTS, ReadModel, utc
 from sla import BUSINESS_TZ, WorkingCalendar
 
 GROUPS = ("department", "street", "category", "channel")
-SATISFIED = ("satisfied", "basically_satisfied")
 
 
 def parse_moment(value: str) -> datetime:
@@ -28,29 +29,22 @@ def parse_moment(value: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=BUSINESS_TZ)
 
 
-def percent(part: int, whole: int) -> str:
-    if not whole:
-        return "-"
-    value = (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    return f"{value}%"
-
-
 @dataclass
-class Stats:
-    group: str
-    accepted: int = 0  # cases opened (a complaint merged into an open case is a repeat, not a new case)
-    resolved: int = 0  # 化解: resolved, whether or not closed yet
-    closed: int = 0  # 办结: closed after the follow-up
-    visited: int = 0  # follow-ups that reached the complainant
-    satisfied: int = 0  # satisfied or basically satisfied
-    repeats: int = 0  # merged into an open case, or repeating a closed one
-    escalations: int = 0
-    open: int = 0
-    overdue: int = 0  # open, with a deadline passed and not met
-    on_time: dict[str, list[int]] = field(default_factory=dict)  # milestone -> [met, late]
+class Stats(Tally):
+    """One group's counts (Tally: accepted, resolved, closed, visits, on time per milestone, ...)
+    and what only statistics add."""
+
     resolve_times: list[float] = field(default_factory=list)  # seconds, with the clock's stopped time left out
     resolve_working_days: list[int] = field(default_factory=list)  # working days, stopped ones left out
     whistle: dict[str, list] = field(default_factory=dict)  # department -> [summoned, reported, late, minutes...]
+
+    @property
+    def group(self) -> str:
+        return self.name
+
+    @property
+    def escalations(self) -> int:
+        return self.escalated
 
     @property
     def median_hours_to_resolve(self) -> float | None:
@@ -105,76 +99,84 @@ def compute(
     """One row per group (sorted), then the total; cases counted by when they were received."""
     if by is not None and by not in GROUPS:
         raise ValueError(f"--by must be one of {', '.join(GROUPS)}")
-    with Session(read_model.engine) as session:
-        cases = list(
-            session.exec(
-                select(CaseRow).where(col(CaseRow.received_at) >= since, col(CaseRow.received_at) < until)
-            ).all()
-        )
-        ids = [c.case_id for c in cases]
-        milestones = _for_cases(session, MilestoneRow, ids)
-        events = _for_cases(session, EventRow, ids)
-    visits = [e for e in events if e.kind == "followed_up"]
-    cal = calendar or WorkingCalendar()
-    stops = _stops(events)
-    paused: defaultdict[str, float] = defaultdict(float)
-    for m in milestones:
-        if m.name == "resolve":
-            paused[m.case_id] += m.paused_seconds or 0
     now = now or datetime.now(timezone.utc)
-    groups: dict[str, Stats] = {}
+    counted = tally(
+        read_model, since=since, until=until, group=by_column(by) if by else None, now=now, per_milestone=True
+    )
+    groups = {name: Stats(**vars(t)) for name, t in counted.items()}
     total = Stats("total")
-    key_of = {c.case_id: (getattr(c, by) or "(none)") if by else None for c in cases}
-    for c in cases:
-        for s in _targets(groups, total, key_of[c.case_id]):
-            if c.repeat_of or c.merged_into:
-                s.repeats += 1
-            if c.merged_into:
-                continue
-            s.accepted += 1
-            s.resolved += c.status in ("resolved", "closed")
-            s.closed += c.status == "closed"
-            s.escalations += c.escalated
-            s.open += c.status in OPEN
-            if c.resolved_at is not None:
-                received, resolved = utc(c.received_at), utc(c.resolved_at)
-                s.resolve_times.append((resolved - received).total_seconds() - paused[c.case_id])
-                s.resolve_working_days.append(
-                    _working_days(cal, received, resolved) - sum(_working_days(cal, a, b) for a, b in stops[c.case_id])
-                )
-    overdue_cases = {m.case_id for m in milestones if m.breached and m.done_at is None and not m.superseded}
-    for c in cases:
-        if c.status in OPEN and c.case_id in overdue_cases:
-            for s in _targets(groups, total, key_of[c.case_id]):
-                s.overdue += 1
-    for m in milestones:
-        if (m.superseded and m.settled != "missed") or (m.done_at is None and not m.breached and utc(m.due_at) > now):
-            continue  # moved by a transfer, not owed once the case ended, or not yet due: neither met nor late
-        for s in _targets(groups, total, key_of[m.case_id]):
-            met_late = s.on_time.setdefault(m.name, [0, 0])
-            met_late[0 if (m.done_at is not None and not m.breached) else 1] += 1
-    for m in milestones:
-        if not m.name.startswith("report_in:") or (m.superseded and m.settled != "missed"):
-            continue
-        for s in _targets(groups, total, key_of[m.case_id]):
-            w = s.whistle.setdefault(m.name.removeprefix("report_in:"), [0, 0, 0])
-            w[0] += 1
-            if m.done_at is not None:
-                w[1] += 1
-                if m.anchor_at is not None:
-                    w.append((utc(m.done_at) - utc(m.anchor_at)).total_seconds() / 60)
-            w[2] += bool(m.breached)
-    for e in visits:
-        satisfaction = e.detail.get("satisfaction")
-        if satisfaction == "unreachable":
-            continue
-        for s in _targets(groups, total, key_of[e.case_id]):
-            s.visited += 1
-            s.satisfied += satisfaction in SATISFIED
+    if by is None:
+        total = groups.pop("total", total)
+    else:
+        for g in groups.values():
+            total.add(g)
+    _add_extras(read_model, groups, total, since=since, until=until, by=by, calendar=calendar or WorkingCalendar())
     return [groups[k] for k in sorted(groups)] + [total]
 
 
-def _stops(events: list[EventRow]) -> dict[str, list[tuple[datetime, datetime]]]:
+def _add_extras(
+    read_model: ReadModel,
+    groups: dict[str, Stats],
+    total: Stats,
+    *,
+    since: datetime,
+    until: datetime,
+    by: str | None,
+    calendar: WorkingCalendar,
+) -> None:
+    """Times to resolve (stopped clocks left out) and the whistle's report-ins, per group."""
+    in_period = (C.received_at >= since, C.received_at < until, C.merged_into.is_(None))
+    key = C[by] if by else C.case_id
+    moved_away = and_(M.superseded, func.coalesce(M.settled, "") != "missed")  # not owed: neither met nor late
+    with read_model.engine.connect() as conn:
+        resolved = conn.execute(
+            select(C.case_id, key, C.received_at, C.resolved_at).where(*in_period, C.resolved_at.is_not(None))
+        ).all()
+        paused = conn.execute(
+            select(M.case_id, M.paused_seconds)
+            .join(CASES, C.case_id == M.case_id)
+            .where(*in_period, C.resolved_at.is_not(None), M.name == "resolve")
+        ).all()
+        stops_of = conn.execute(
+            select(EVENTS.c.case_id, EVENTS.c.seq, EVENTS.c.kind, EVENTS.c.at)
+            .join(CASES, C.case_id == EVENTS.c.case_id)
+            .where(*in_period, C.resolved_at.is_not(None), EVENTS.c.kind.in_(("suspended", "resumed")))
+        ).all()
+        summoned = conn.execute(
+            select(M.case_id, key, M.name, M.done_at, M.anchor_at, M.breached)
+            .join(CASES, C.case_id == M.case_id)
+            .where(*in_period, M.name.startswith("report_in:"), not_(moved_away))
+        ).all()
+    stopped: defaultdict[str, float] = defaultdict(float)
+    for case_id, seconds in paused:
+        stopped[case_id] += seconds or 0
+    stops = _stops(stops_of)
+
+    def targets(value: str | None) -> list[Stats]:
+        if by is None:
+            return [total]
+        name = value or "(none)"
+        return [groups.setdefault(name, Stats(name)), total]
+
+    for case_id, value, received_at, resolved_at in resolved:
+        received, done = utc(received_at), utc(resolved_at)
+        hours = (done - received).total_seconds() - stopped[case_id]
+        days = _working_days(calendar, received, done) - sum(_working_days(calendar, a, b) for a, b in stops[case_id])
+        for s in targets(value):
+            s.resolve_times.append(hours)
+            s.resolve_working_days.append(days)
+    for _case_id, value, name, done_at, anchor_at, breached in summoned:
+        for s in targets(value):
+            w = s.whistle.setdefault(name.removeprefix("report_in:"), [0, 0, 0])
+            w[0] += 1
+            if done_at is not None:
+                w[1] += 1
+                if anchor_at is not None:
+                    w.append((utc(done_at) - utc(anchor_at)).total_seconds() / 60)
+            w[2] += bool(breached)
+
+
+def _stops(events: Sequence[Any]) -> dict[str, list[tuple[datetime, datetime]]]:
     """Each case's suspensions (中止计时), from its events: approved until resumed."""
     stops: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
     started: dict[str, datetime] = {}
@@ -188,19 +190,6 @@ def _stops(events: list[EventRow]) -> dict[str, list[tuple[datetime, datetime]]]
 
 def _working_days(cal: WorkingCalendar, start: datetime, end: datetime) -> int:
     return cal.working_days_between(start.astimezone(BUSINESS_TZ).date(), end.astimezone(BUSINESS_TZ).date())
-
-
-def _for_cases(session: Session, table, ids: list[str]) -> list:
-    rows = []
-    for start in range(0, len(ids), 500):  # bounded IN lists
-        rows += list(session.exec(select(table).where(col(table.case_id).in_(ids[start : start + 500]))).all())
-    return rows
-
-
-def _targets(groups: dict[str, Stats], total: Stats, key: str | None) -> list[Stats]:
-    if key is None:
-        return [total]
-    return [groups.setdefault(key, Stats(key)), total]
 
 
 def default_period(since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:

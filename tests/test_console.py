@@ -333,28 +333,66 @@ def full_read_model(request, tmp_path_factory) -> ReadModel:
 NOW = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
 
 
-def test_the_league_counts_as_stats_does(full_read_model):
+def _counted_by_hand(read_model, since, until, now) -> dict[str, tuple[int, ...]]:
+    """The counting rules (readmodel/counting.py's doc) written again in plain Python over every
+    row, independently of the SQL: per department, (accepted, resolved, met, late, visited,
+    satisfied, overdue now)."""
+    from sqlmodel import Session, select
+
+    from readmodel.store import OPEN, utc
+    from readmodel.tables import CaseRow, EventRow, MilestoneRow
+
+    with Session(read_model.engine) as session:
+        cases = [c for c in session.exec(select(CaseRow)).all() if since <= utc(c.received_at) < until]
+        ids = {c.case_id for c in cases}
+        milestones = [m for m in session.exec(select(MilestoneRow)).all() if m.case_id in ids]
+        events = [e for e in session.exec(select(EventRow)).all() if e.case_id in ids and e.kind == "followed_up"]
+    counts: dict[str, list[int]] = {}
+    of = {c.case_id: c for c in cases}
+    overdue: dict[str, set[str]] = {}
+    for c in cases:
+        row = counts.setdefault(c.department or "(none)", [0] * 7)
+        if c.merged_into is None:
+            row[0] += 1
+            row[1] += c.status in ("resolved", "closed")
+    for m in milestones:
+        c = of[m.case_id]
+        row = counts[c.department or "(none)"]
+        moved = m.superseded and m.settled != "missed"
+        running = m.done_at is None and not m.breached and utc(m.due_at) > now
+        if not moved and not running:
+            row[2 if (m.done_at is not None and not m.breached) else 3] += 1
+        owed = m.done_at is None and not m.superseded and (m.breached or utc(m.due_at) <= now)
+        if c.merged_into is None and c.status in OPEN and owed and not (c.suspended and not m.breached):
+            overdue.setdefault(c.department or "(none)", set()).add(c.case_id)
+    for e in events:
+        answer = e.detail.get("satisfaction")
+        if answer != "unreachable":
+            row = counts[of[e.case_id].department or "(none)"]
+            row[4] += 1
+            row[5] += answer in ("satisfied", "basically_satisfied")
+    for department, found in overdue.items():
+        counts[department][6] = len(found)
+    return {department: tuple(row) for department, row in counts.items()}
+
+
+def test_the_league_counts_as_the_rules_say(full_read_model):
     since, until = NOW - timedelta(days=60), NOW
     ranked, apart = board.league(full_read_model, since=since, until=until, now=NOW, min_cases=0)
     assert not apart
-    computed = stats.compute(full_read_model, since=since, until=until, by="department", now=NOW)
-    rows = {r.group: r for r in computed if r.group != "total"}
-    assert {t.name for t in ranked} == set(rows)
+    expected = _counted_by_hand(full_read_model, since, until, NOW)
+    assert {t.name for t in ranked} == set(expected)
     for t in ranked:
-        s = rows[t.name]
-        met = sum(v[0] for v in s.on_time.values())
-        late = sum(v[1] for v in s.on_time.values())
-        assert (t.accepted, t.resolved, t.met, t.late, t.visited, t.satisfied, t.overdue) == (
-            s.accepted,
-            s.resolved,
-            met,
-            late,
-            s.visited,
-            s.satisfied,
-            s.overdue,
-        ), t.name
+        assert (t.accepted, t.resolved, t.met, t.late, t.visited, t.satisfied, t.overdue) == expected[t.name], t.name
     rates = [t.ratio("on_time") or 0 for t in ranked]
     assert rates == sorted(rates, reverse=True)
+    # stats (the CLI, /v1/stats) reads the same counts, by department and in total
+    computed = {r.group: r for r in stats.compute(full_read_model, since=since, until=until, by="department", now=NOW)}
+    for t in ranked:
+        s = computed[t.name]
+        assert (s.accepted, s.met, s.late, s.overdue) == (t.accepted, t.met, t.late, t.overdue)
+        assert sum(v[0] for v in s.on_time.values()) == t.met and sum(v[1] for v in s.on_time.values()) == t.late
+    assert computed["total"].accepted == sum(t.accepted for t in ranked)
 
 
 def test_a_recent_period_never_reads_as_all_on_time(full_read_model):

@@ -1,0 +1,225 @@
+"""Counting cases for supervisors, in SQL on the read model: one implementation for the console,
+`python -m starter stats` and /v1/stats, fast with tens of thousands of cases.
+
+The rules, as the source documents count: 36540 resolved of 37144 accepted is a resolution rate
+(化解率) of 98.37%. A case is accepted unless merged into another; resolved (化解) when resolved
+or closed; a milestone is met when done before its deadline, late when breached or past due and
+still owed, and not counted while it is still running or when a transfer moved it elsewhere. So
+an on-time rate is met ÷ (met + late + still open and overdue), and a recent period never reads
+as 100 %. A follow-up that reached the complainant is a visit; satisfied or basically satisfied
+ones count towards 满意率.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import Integer, and_, case, func, not_, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from readmodel.store import CASES, EVENTS, MILESTONES, OPEN, ReadModel, utc
+
+M, C = MILESTONES.c, CASES.c
+SATISFIED = ("satisfied", "basically_satisfied")
+
+
+def percent(part: int, whole: int) -> str:
+    if not whole:
+        return "-"
+    value = (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return f"{value}%"
+
+
+def _counted(now: datetime) -> ColumnElement[bool]:
+    """The milestones an on-time rate counts (see the module's doc)."""
+    moved = and_(M.superseded, func.coalesce(M.settled, "") != "missed")
+    running = and_(M.done_at.is_(None), not_(M.breached), M.due_at > now)
+    return and_(not_(moved), not_(running))
+
+
+def _met() -> ColumnElement[bool]:
+    return and_(M.done_at.is_not(None), not_(M.breached))
+
+
+def _overdue(now: datetime) -> ColumnElement[bool]:
+    """A milestone still owed whose deadline has passed (the timer may not have fired yet)."""
+    return and_(M.done_at.is_(None), not_(M.superseded), or_(M.breached, M.due_at <= now))
+
+
+def owed_now(now: datetime) -> ColumnElement[bool]:
+    """Overdue now, on an open case's board: a suspended case's clock stands still (中止计时), so
+    only a deadline it had already breached counts."""
+    return and_(C.status.in_(OPEN), _overdue(now), not_(and_(C.suspended, not_(M.breached))))
+
+
+def _sum(condition: ColumnElement[bool]) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0).cast(Integer)
+
+
+@dataclass
+class Tally:
+    """Counts for one group of cases (a department, a week, the whole period)."""
+
+    name: str
+    accepted: int = 0
+    resolved: int = 0
+    open: int = 0
+    overdue: int = 0  # open cases with a milestone overdue now
+    escalated: int = 0
+    met: int = 0
+    late: int = 0
+    open_overdue: int = 0  # of `late`: milestones still owed and past due
+    visited: int = 0
+    satisfied: int = 0
+    closed: int = 0  # 办结: closed after the follow-up
+    repeats: int = 0  # merged into an open case, or repeating a closed one (merged ones too)
+    on_time: dict[str, list[int]] = field(default_factory=dict)  # milestone -> [met, late], when asked for
+
+    @property
+    def on_time_rate(self) -> str:
+        return percent(self.met, self.met + self.late)
+
+    @property
+    def resolution_rate(self) -> str:
+        return percent(self.resolved, self.accepted)
+
+    @property
+    def satisfaction_rate(self) -> str:
+        return percent(self.satisfied, self.visited)
+
+    def ratio(self, which: str) -> float | None:
+        """A rate as a fraction, for charts and sorting (None when nothing was counted)."""
+        part, whole = {
+            "on_time": (self.met, self.met + self.late),
+            "resolution": (self.resolved, self.accepted),
+            "satisfaction": (self.satisfied, self.visited),
+        }[which]
+        return part / whole if whole else None
+
+    def add(self, other: Tally) -> None:
+        """Count another group's cases in too (groups never share a case)."""
+        for name in ("accepted", "resolved", "open", "overdue", "escalated", "met", "late", "open_overdue"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name in ("visited", "satisfied", "closed", "repeats"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for milestone, (met, late) in other.on_time.items():
+            counts = self.on_time.setdefault(milestone, [0, 0])
+            counts[0] += met
+            counts[1] += late
+
+    def as_row(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "accepted": self.accepted,
+            "resolved": self.resolved,
+            "resolution_rate": self.resolution_rate,
+            "open": self.open,
+            "overdue": self.overdue,
+            "escalated": self.escalated,
+            "met": self.met,
+            "late": self.late,
+            "open_overdue": self.open_overdue,
+            "on_time_rate": self.on_time_rate,
+            "visited": self.visited,
+            "satisfied": self.satisfied,
+            "satisfaction_rate": self.satisfaction_rate,
+        }
+
+
+Group = Callable[[str], ColumnElement[Any]]  # the SQL dialect's name -> what to group cases by
+
+
+def by_column(name: str) -> Group:
+    """Cases of one value of this column together (no value: "(none)")."""
+
+    def group(dialect: str) -> ColumnElement[Any]:
+        return func.coalesce(C[name], "(none)")
+
+    return group
+
+
+by_department = by_column("department")
+
+
+def by_week(first: datetime) -> Group:
+    """Whole weeks since `first`: 0 for the first week."""
+
+    def group(dialect: str) -> ColumnElement[Any]:
+        if dialect == "postgresql":
+            seconds = func.extract("epoch", C.received_at - first)
+            return func.floor(seconds / (7 * 86400)).cast(Integer)
+        return ((func.julianday(C.received_at) - func.julianday(utc(first).isoformat())) / 7).cast(Integer)
+
+    return group
+
+
+def tally(
+    read_model: ReadModel,
+    *,
+    since: datetime,
+    until: datetime,
+    group: Group | None = None,
+    now: datetime | None = None,
+    per_milestone: bool = False,
+) -> dict[str, Tally]:
+    """The period's cases counted per group (None: one group, "total"). A few grouped queries, so
+    the database does the counting and a year of a district's cases stays a few rows to read.
+    With per_milestone, each group's on-time counts by milestone too (Tally.on_time)."""
+    now = now or datetime.now(timezone.utc)
+    # Without a group, one: the key is then a column every case has the same value of.
+    key = group(read_model.engine.dialect.name) if group else func.lower("total")
+    in_period = and_(C.received_at >= since, C.received_at < until)
+    accepted = C.merged_into.is_(None)
+    counted, is_open = _counted(now), C.status.in_(OPEN)
+    owed = owed_now(now)
+    satisfaction = EVENTS.c.detail["satisfaction"].as_string()
+    queries = {
+        "cases": select(
+            key,
+            _sum(accepted),
+            _sum(and_(accepted, C.status.in_(("resolved", "closed")))),
+            _sum(and_(accepted, is_open)),
+            _sum(and_(accepted, C.escalated)),
+            _sum(and_(accepted, C.status == "closed")),
+            _sum(or_(C.repeat_of.is_not(None), C.merged_into.is_not(None))),
+        ).where(in_period),
+        "milestones": select(
+            key,
+            _sum(and_(counted, _met())),
+            _sum(and_(counted, not_(_met()))),
+            _sum(and_(accepted, counted, _overdue(now), is_open)),
+            func.count(func.distinct(case((and_(accepted, owed), C.case_id), else_=None))),
+        )
+        .select_from(CASES.join(MILESTONES, M.case_id == C.case_id))
+        .where(in_period),
+        "visits": select(key, func.count(), _sum(satisfaction.in_(SATISFIED)))
+        .select_from(CASES.join(EVENTS, EVENTS.c.case_id == C.case_id))
+        .where(in_period, EVENTS.c.kind == "followed_up", func.coalesce(satisfaction, "") != "unreachable"),
+    }
+    grouped = {name: q.group_by(key) for name, q in queries.items()}
+    if per_milestone:
+        grouped["per_milestone"] = (
+            select(key, M.name, _sum(_met()), _sum(not_(_met())))
+            .select_from(CASES.join(MILESTONES, M.case_id == C.case_id))
+            .where(in_period, counted)
+            .group_by(key, M.name)
+        )
+    groups: dict[str, Tally] = {}
+    with read_model.engine.connect() as conn:
+        rows = {name: conn.execute(q).all() for name, q in grouped.items()}
+    for name, *counts in rows["cases"]:
+        t = groups.setdefault(str(name), Tally(str(name)))
+        t.accepted, t.resolved, t.open, t.escalated, t.closed, t.repeats = counts
+    for name, met, late, open_overdue, overdue in rows["milestones"]:
+        t = groups.setdefault(str(name), Tally(str(name)))
+        t.met, t.late, t.open_overdue, t.overdue = met, late, open_overdue, overdue
+    for name, visited, satisfied in rows["visits"]:
+        t = groups.setdefault(str(name), Tally(str(name)))
+        t.visited, t.satisfied = visited, satisfied
+    for name, milestone, met, late in rows.get("per_milestone", []):
+        groups.setdefault(str(name), Tally(str(name))).on_time[milestone] = [met, late]
+    return groups
