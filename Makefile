@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint format worker bench screenshots clean
+.PHONY: install demo test lint format worker bench screenshots wheel-check clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,17 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 
+# The engine as a package: a wheel, installed into a fresh virtual environment outside the
+# checkout, finds its configuration (package data) and runs its commands from anywhere.
+wheel-check: install
+	@set -e; out=$$(mktemp -d); \
+	$(BIN)/python -m pip wheel -q --no-deps -w $$out/dist . ; \
+	$(PYTHON) -m venv $$out/venv; \
+	$$out/venv/bin/python -m pip install -q $$out/dist/*.whl; \
+	cd $$out && $$out/venv/bin/python -m starter --help > /dev/null && \
+	COMPLAINTS_DATA_DIR=$$out/data $$out/venv/bin/python -m worker --check && \
+	echo "wheel-check: the installed wheel runs outside the checkout" && rm -rf $$out build
+
 # Rewrites the code in the project's format (ruff format) and fixes what ruff can.
 format: install
 	$(BIN)/ruff format .
@@ -45,4 +56,4 @@ bench: install
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) data build .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -1,6 +1,7 @@
 """The worker: every workflow and activity of the engine, on the `complaints` task queue.
 
-python worker.py        # TEMPORAL_ADDRESS set: that cluster; unset: the embedded dev server
+python worker.py            # TEMPORAL_ADDRESS set: that cluster; unset: the embedded dev server
+python worker.py --check    # the configuration it would start with (templates, calendar), then exit
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 from typing import Any
 
 from temporalio.client import Client
@@ -154,7 +156,26 @@ async def serve(stop: asyncio.Event) -> None:
     log.info("stopped")
 
 
+def check() -> int:
+    """Load what the worker starts with, as it would, and say what was found: 0, or 2 naming the fault."""
+    config = settings.load()
+    try:
+        templates = NoticeTemplates.load(config.notice_templates, config.notice_language, config.sms_max_segments)
+        calendar = WorkingCalendar.from_file(config.calendar_file)
+    except (TemplateError, ValueError) as err:
+        print(f"not ready: {err}", file=sys.stderr)
+        return 2
+    print(f"notice templates: {templates.source} [{templates.language}], {len(templates.templates)} templates")
+    print(f"calendar overrides: {config.calendar_file} ({len(calendar.overrides)} years)")
+    print(f"data folder: {config.data_dir}")
+    return 0
+
+
 def main() -> None:
+    if sys.argv[1:] == ["--check"]:
+        raise SystemExit(check())
+    if sys.argv[1:]:
+        raise SystemExit(f"usage: python worker.py [--check]; unknown {' '.join(sys.argv[1:])}")
     logs.configure()
 
     async def run() -> None:

@@ -14,9 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import complaint
-from tests.test_gateway_process import Gateway, add_identity, bearer
-from tests.test_worker_process import WorkerProcess, cli, free_port
+from tests.support.cases import complaint
+from tests.support.processes import Gateway, WorkerProcess, add_identity, bearer, cli, free_port
 
 PASSWORD = "correct horse battery"
 STREETS = [("凤凰街道", "塘家社区"), ("玉塘街道", "田寮社区"), ("光明街道", "碧眼社区"), ("公明街道", "上村社区")]

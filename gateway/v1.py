@@ -24,7 +24,7 @@ from temporalio.client import Client
 
 from gateway.auth import Gateway, caller, gateway, role_in
 from gateway.problems import ApiProblem, responses, success
-from gateway.views import CaseAnswer, CaseFiling, CaseList, CaseSummary, TimelineAnswer, case_answer
+from gateway.views import CaseAnswer, CaseFiling, CaseList, TimelineAnswer, case_answer
 from models import Actor, CaseInput, CaseState, CaseStatus, Category, Role
 from readmodel.stats import GROUPS, compute, default_period, parse_moment
 from starter import UPDATES, InvalidInput, act, complaint_of, file_complaint, state, validate_case_input
@@ -201,7 +201,7 @@ async def list_open_cases(
     )
     cases, following = await _engine(list_page(g.client, query, page_size, token))
     return CaseList(
-        cases=[CaseSummary(**c.as_json()) for c in cases],
+        cases=cases,
         next_page_token=base64.urlsafe_b64encode(following).decode() if following else None,
     )
 

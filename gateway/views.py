@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from models import CaseInput, CaseState, CaseStatus, Complaint, Policy, Role, TimelineEvent
 from readmodel.privacy import mask
 from starter.identities import Identity
+from starter.supervise import CaseSummary
 
 
 class CaseFiling(BaseModel):
@@ -46,18 +47,6 @@ class CaseAnswer(CaseState):
     """The case's state, and the complaint as filed."""
 
     complaint: ComplaintAnswer
-
-
-class CaseSummary(BaseModel):
-    case_id: str
-    status: str | None
-    department: str | None
-    street: str | None
-    category: str | None
-    next_deadline: datetime | None
-    breaches: int
-    overdue: int
-    escalated: bool
 
 
 class CaseList(BaseModel):

@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 
+from pydantic import BaseModel
 from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from temporalio.client import Client, WorkflowExecution
 
@@ -13,8 +14,9 @@ from starter.cases import WORKFLOW_TYPE
 from workflows import search_attributes as sa
 
 
-@dataclass
-class ListedCase:
+class CaseSummary(BaseModel):
+    """A case as a live list shows it (from its search attributes)."""
+
     case_id: str
     status: str | None
     department: str | None
@@ -24,11 +26,6 @@ class ListedCase:
     breaches: int
     overdue: int
     escalated: bool
-
-    def as_json(self) -> dict:
-        d = asdict(self)
-        d["next_deadline"] = self.next_deadline.isoformat() if self.next_deadline else None
-        return d
 
 
 def _quote(value: str) -> str:
@@ -65,9 +62,9 @@ def list_query(
     return " AND ".join(parts)
 
 
-def listed(execution: WorkflowExecution) -> ListedCase:
+def listed(execution: WorkflowExecution) -> CaseSummary:
     a = execution.typed_search_attributes
-    return ListedCase(
+    return CaseSummary(
         case_id=execution.id,
         status=a.get(sa.CASE_STATUS),
         department=a.get(sa.DEPARTMENT),
@@ -80,13 +77,13 @@ def listed(execution: WorkflowExecution) -> ListedCase:
     )
 
 
-async def list_cases(client: Client, query: str, limit: int = 200) -> list[ListedCase]:
+async def list_cases(client: Client, query: str, limit: int = 200) -> list[CaseSummary]:
     return [listed(execution) async for execution in client.list_workflows(query, limit=limit)]
 
 
 async def list_page(
     client: Client, query: str, page_size: int, page_token: bytes | None = None
-) -> tuple[list[ListedCase], bytes | None]:
+) -> tuple[list[CaseSummary], bytes | None]:
     """One page of cases and the token of the next (None: this was the last)."""
     pages = client.list_workflows(query, page_size=page_size, next_page_token=page_token)
     await pages.fetch_next_page()

@@ -9,7 +9,6 @@ people, and is kept encrypted); no name, phone or email ever leaves here.
 # No `from __future__ import annotations`: FastAPI reads the form model from the annotations.
 
 import secrets
-from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Annotated, Any
@@ -20,7 +19,7 @@ from fastapi.responses import Response
 from gateway.auth import Gateway, gateway, public
 from gateway.open311.forms import FORM_FIELDS, RequestForm, complaint_of, missing_fields
 from gateway.open311.labels import GROUPS, SPEC, service_name, service_notice
-from gateway.open311.requests import PublicCase
+from gateway.open311.requests import from_row, from_state
 from gateway.open311.schema import Created311, Request311, Service, array_of, documented
 from gateway.open311.wire import answer
 from models import Category, Policy, Role
@@ -181,8 +180,8 @@ async def create_request(fmt: FormatPath, request: Request, form: Annotated[Requ
     )
 
 
-def _find(g: Gateway, **where: Any) -> list[PublicCase]:
-    return [PublicCase.from_row(row, due) for row, due in public_cases(g.read_model, **where)]
+def _find(g: Gateway, **where: Any) -> list[Request311]:
+    return [from_row(row, due) for row, due in public_cases(g.read_model, **where)]
 
 
 def _moment(name: str, value: str | None) -> datetime | None:
@@ -217,7 +216,7 @@ async def list_requests(
     if service_request_id:
         ids = [i.strip() for i in service_request_id.split(",") if i.strip()][:MAX_RESULTS]
         found = _find(g, ids=ids)
-        return answer(fmt, "service_requests", [asdict(c) for c in found])
+        return answer(fmt, "service_requests", [c.model_dump() for c in found])
     statuses = {s.strip() for s in (status or "").split(",") if s.strip()}
     if statuses - {"open", "closed"}:
         raise InvalidInput("status: open or closed", [("status", "open or closed")])
@@ -235,15 +234,15 @@ async def list_requests(
     found = _find(
         g, category=service_code, status=statuses.pop() if len(statuses) == 1 else None, since=since, until=until
     )
-    return answer(fmt, "service_requests", [asdict(c) for c in found])
+    return answer(fmt, "service_requests", [c.model_dump() for c in found])
 
 
-async def _one(g: Gateway, case_id: str) -> PublicCase:
+async def _one(g: Gateway, case_id: str) -> Request311:
     found = _find(g, ids=[case_id])
     if found:
         return found[0]
     try:
-        return PublicCase.from_state(await state(g.client, case_id))
+        return from_state(await state(g.client, case_id))
     except (UnknownCase, InvalidInput):
         raise ApiProblem(404, f"service_request_id {case_id!r} not found") from None
 
@@ -258,7 +257,7 @@ async def read_request(
     service_request_id: Annotated[str, Path(max_length=128)], fmt: FormatPath, request: Request
 ) -> Response:
     found = await _one(gateway(request), service_request_id)
-    return answer(fmt, "service_requests", [asdict(found)])
+    return answer(fmt, "service_requests", [found.model_dump()])
 
 
 @router.get(

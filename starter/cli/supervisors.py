@@ -36,7 +36,7 @@ async def list_cases(args: argparse.Namespace) -> int:
         return await _list_stuck(query, args.json)
     cases = await list_cases(await connect(), query, limit=args.limit)
     if args.json:
-        print(json.dumps([c.as_json() for c in cases], ensure_ascii=False))
+        print(json.dumps([c.model_dump(mode="json") for c in cases], ensure_ascii=False))
         return 0
     rows = [
         [

@@ -1,0 +1,1 @@
+"""The stored histories every version must replay, and record.py, which records new ones."""

@@ -1,0 +1,249 @@
+"""Record the histories kept under tests/histories, which every later version must replay.
+
+    python -m tests.histories.record SCENARIO [SCENARIO ...]
+
+Run it only to add histories for new behaviour; never to refresh old ones (that would hide the
+very break the replay test is there to catch). All of today's were recorded on 2026-11-26 by the
+redesign (issue 13: the case model decides, the workflow carries out, and planning, read-model
+writes and a notice's first attempt became local activities), before any production case had
+run; from then on every workflow change is guarded (workflow.patched) and adds its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio.client import Client
+
+from models import CaseInput
+from readmodel import ReadModel
+from runtime import devserver
+from sla import WorkingCalendar
+from starter import act, data_converter, file_complaint, state
+from tests.support.cases import RecordingSender, actor, complaint
+from worker import create_worker
+from workflows.search_attributes import KEYS
+
+# COMPLAINTS_RECORD_OUT=DIR records elsewhere: to measure a history's size without keeping it.
+OUT = Path(os.environ.get("COMPLAINTS_RECORD_OUT") or Path(__file__).parent)
+D, H, S = actor("dispatcher", "区诉求中心"), actor("handler", "住建局"), actor("supervisor", "区信访局")
+LEADER = actor("leader", id="L1")
+
+
+async def closed_loop(client: Client, case_id: str, env) -> str | None:
+    filed = await file_complaint(client, case_id, {"complaint": complaint()}, task_queue=client.task_queue)
+    for update, payload in [
+        ("dispatch", {"actor": D, "department": "住建局"}),
+        ("record_contact", {"actor": H, "note": "n"}),
+        ("record_verification", {"actor": H, "findings": "f"}),
+        ("reply", {"actor": H, "message": "m"}),
+        ("submit_opinion", {"actor": H, "findings": "f", "handling": "h", "next_steps": "n"}),
+        ("resolve", {"actor": H, "resolution": "r"}),
+        ("record_follow_up", {"actor": H, "satisfaction": "satisfied"}),
+    ]:
+        await act(client, case_id, update, payload)
+    return filed.run_id
+
+
+async def breached_escalated_reopened(client: Client, case_id: str, env) -> None:
+    await file_complaint(client, case_id, {"complaint": complaint(track="fast")}, task_queue=client.task_queue)
+    await act(client, case_id, "dispatch", {"actor": D, "department": "住建局"})
+    await act(client, case_id, "transfer", {"actor": H, "to_department": "水务局", "explanation": "供水"})
+    await env.sleep(timedelta(hours=25))  # contact, verify and the fast track's 24-hour resolve all breach
+    await act(client, case_id, "assign_leader", {"actor": S, "leader": {"id": "L1", "name": "张书记"}})
+    await act(client, case_id, "record_contact", {"actor": LEADER, "note": "领导约见诉求人"})
+    await act(client, case_id, "resolve", {"actor": LEADER, "resolution": "r"})
+    await act(client, case_id, "record_follow_up", {"actor": S, "satisfaction": "dissatisfied"})
+    await act(client, case_id, "resolve", {"actor": LEADER, "resolution": "r2"})
+    await act(client, case_id, "record_follow_up", {"actor": S, "satisfaction": "unreachable"})
+
+
+async def major_13710_monthly(client: Client, case_id: str, env) -> None:
+    await file_complaint(
+        client, case_id, {"complaint": complaint(track="major"), "policy": "13710"}, task_queue=client.task_queue
+    )
+    await act(client, case_id, "dispatch", {"actor": D, "department": "住建局"})
+    await act(client, case_id, "report_progress", {"actor": H, "note": "三日报告"})
+    await act(
+        client,
+        case_id,
+        "request_extension",
+        {
+            "actor": H,
+            "reason": "r",
+            "until": (await state(client, case_id)).milestones[3].due_at.replace(year=2099).isoformat(),
+        },
+    )
+    await act(client, case_id, "decide_extension", {"actor": S, "approve": False})
+    await env.sleep(timedelta(days=65))
+    await act(client, case_id, "report_progress", {"actor": H, "note": "月报"})
+    await act(client, case_id, "assign_leader", {"actor": S, "leader": {"id": "L1", "name": "张书记"}})
+    await act(client, case_id, "record_contact", {"actor": LEADER, "note": "领导约见诉求人"})
+    await act(client, case_id, "resolve", {"actor": LEADER, "resolution": "r"})
+    await act(client, case_id, "record_follow_up", {"actor": S, "satisfaction": "basically_satisfied"})
+
+
+async def continued_as_new(client: Client, case_id: str, env) -> str | None:
+    case_input = CaseInput.model_validate(
+        {"complaint": complaint(channel="grid_patrol", complainant=None), "max_history_events": 200}
+    )
+    filed = await file_complaint(client, case_id, case_input, task_queue=client.task_queue)
+    await act(client, case_id, "dispatch", {"actor": D, "department": "住建局"})
+    for i in range(45):
+        await act(client, case_id, "report_progress", {"actor": H, "note": f"{i}"})
+    while (await state(client, case_id)).runs < 2:  # it moves on at its first quiet moment
+        await asyncio.sleep(0.1)
+    await act(client, case_id, "resolve", {"actor": H, "resolution": "r"})
+    await act(client, case_id, "record_follow_up", {"actor": H, "satisfaction": "satisfied"})
+    return filed.run_id
+
+
+async def merged(client: Client, case_id: str, env) -> str | None:
+    """An open case, then the same person about the same thing: this history is the merged one."""
+    person = {"name": "王", "phone": "13812345678"}
+    carrier = f"carrier-{case_id}"
+    await file_complaint(client, carrier, {"complaint": complaint(complainant=person)}, task_queue=client.task_queue)
+    await act(client, carrier, "dispatch", {"actor": D, "department": "住建局"})
+    await act(client, carrier, "record_contact", {"actor": H, "note": "n"})
+    await asyncio.sleep(1)  # the carrier's row reaches the read model
+    filed = await file_complaint(
+        client, case_id, {"complaint": complaint(complainant=person)}, task_queue=client.task_queue
+    )
+    await client.get_workflow_handle(case_id).result()
+    for update, payload in [
+        ("resolve", {"actor": H, "resolution": "r"}),
+        ("record_follow_up", {"actor": H, "satisfaction": "satisfied"}),
+    ]:
+        await act(client, carrier, update, payload)
+    return filed.run_id
+
+
+async def repeat_of_closed(client: Client, case_id: str, env) -> str | None:
+    person = {"name": "李", "phone": "13887654321"}
+    await closed_loop_for(client, f"earlier-{case_id}", person)
+    filed = await file_complaint(
+        client, case_id, {"complaint": complaint(complainant=person)}, task_queue=client.task_queue
+    )
+    await act(client, case_id, "dispatch", {"actor": D, "department": "住建局"})
+    await act(client, case_id, "assign_leader", {"actor": S, "leader": {"id": "L1", "name": "张书记"}})
+    await act(client, case_id, "record_contact", {"actor": LEADER, "note": "领导约见诉求人"})
+    await act(client, case_id, "resolve", {"actor": LEADER, "resolution": "r"})
+    await act(client, case_id, "record_follow_up", {"actor": S, "satisfaction": "satisfied"})
+    return filed.run_id
+
+
+async def closed_loop_for(client: Client, case_id: str, person: dict) -> str | None:
+    """A case of this person taken from filing to a satisfied follow-up; its run id."""
+    filed = await file_complaint(
+        client, case_id, {"complaint": complaint(complainant=person)}, task_queue=client.task_queue
+    )
+    for update, payload in [
+        ("dispatch", {"actor": D, "department": "住建局"}),
+        ("record_contact", {"actor": H, "note": "n"}),
+        ("resolve", {"actor": H, "resolution": "r"}),
+        ("record_follow_up", {"actor": H, "satisfaction": "satisfied"}),
+    ]:
+        await act(client, case_id, update, payload)
+    await client.get_workflow_handle(case_id).result()
+    return filed.run_id
+
+
+async def second_stage_warning_suspension_whistle(client: Client, case_id: str, env) -> str | None:
+    filed = await file_complaint(client, case_id, {"complaint": complaint(track="fast")}, task_queue=client.task_queue)
+    await act(client, case_id, "dispatch", {"actor": D, "department": "住建局"})
+    await env.sleep(timedelta(minutes=8))  # the contact warning at 7.5 minutes
+    await act(client, case_id, "record_contact", {"actor": H, "note": "n"})
+    await act(client, case_id, "request_suspension", {"actor": H, "reason": "r"})
+    await act(client, case_id, "decide_suspension", {"actor": S, "approve": True})
+    await env.sleep(timedelta(hours=5))
+    await act(client, case_id, "resume", {"actor": S})
+    await act(
+        client,
+        case_id,
+        "summon_departments",
+        {
+            "actor": actor("community", "塘家社区"),
+            "notice_no": "7号",
+            "departments": ["水务局", "城管局"],
+            "reason": "r",
+        },
+    )
+    await act(client, case_id, "report_in", {"actor": actor("handler", "水务局"), "note": "n"})
+    await env.sleep(timedelta(hours=3))  # 城管局 never reports: a breach
+    await act(client, case_id, "resolve", {"actor": H, "resolution": "r"})
+    await act(client, case_id, "record_follow_up", {"actor": S, "satisfaction": "satisfied"})
+    return filed.run_id
+
+
+async def claim_taken_over(client: Client, case_id: str, env) -> str | None:
+    """The open case the read model names is gone (terminated): the signal fails, the look-up runs
+    again with it marked gone, and this case goes on alone."""
+    person = {"name": "赵", "phone": "13811112222"}
+    gone = f"gone-{case_id}"
+    await file_complaint(client, gone, {"complaint": complaint(complainant=person)}, task_queue=client.task_queue)
+    await asyncio.sleep(1)  # its row and claim reach the read model
+    await client.get_workflow_handle(gone).terminate(reason="recording: gone without closing")
+    return await closed_loop_for(client, case_id, person)
+
+
+SCENARIOS = {
+    f.__name__: f
+    for f in (
+        closed_loop,
+        breached_escalated_reopened,
+        major_13710_monthly,
+        continued_as_new,
+        merged,
+        repeat_of_closed,
+        second_stage_warning_suspension_whistle,
+        claim_taken_over,
+    )
+}
+
+
+async def main() -> None:
+    env = await devserver.start_test_server(data_converter(), search_attributes=KEYS)
+    queue = f"record-{uuid.uuid4().hex[:6]}"
+    try:
+        read_model = ReadModel(f"sqlite:///{tempfile.mkdtemp()}/recording.db", b"recording")
+        async with create_worker(
+            env.client, task_queue=queue, sender=RecordingSender(), calendar=WorkingCalendar(), read_model=read_model
+        ):
+            env.client.task_queue = queue  # type: ignore[attr-defined]
+            names = sys.argv[1:]
+            unknown = [n for n in names if n not in SCENARIOS]
+            if not names or unknown:
+                raise SystemExit(f"name scenarios to record (unknown: {unknown}); one of {', '.join(SCENARIOS)}")
+            for scenario in (SCENARIOS[n] for n in names):
+                case_id = f"{scenario.__name__}-{uuid.uuid4().hex[:6]}"
+                first_run = await scenario(env.client, case_id, env)
+                handle = env.client.get_workflow_handle(case_id)
+                await handle.result()
+                # Not describe(): the time-skipping server cannot decode a search attribute once unset.
+                last = await handle.fetch_history()
+                first = (
+                    await env.client.get_workflow_handle(case_id, run_id=first_run).fetch_history()
+                    if first_run
+                    else last
+                )
+                runs = (
+                    [first, last]
+                    if first.events[-1].HasField("workflow_execution_continued_as_new_event_attributes")
+                    else [last]
+                )
+                for n, history in enumerate(runs, 1):
+                    name = scenario.__name__ + (f"_run{n}" if len(runs) > 1 else "")
+                    (OUT / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
+                    print("recorded", name, len(history.events), "events")
+    finally:
+        await env.shutdown()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,435 @@
+"""The console through HTTP, in this process, on a real dev server and worker: who gets in, what
+the pages show, CSRF, the supervisor's actions through the engine's rules, CSV, languages; and
+the board's numbers against `stats` on a read model of synthetic cases."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta, timezone
+
+import httpx
+import pytest
+
+from bench import synthetic
+from gateway.console.session import COOKIE
+from models import Role
+from readmodel import ReadModel, board, stats
+from simulation import SAMPLE
+from sla import BUSINESS_TZ
+from starter.identities import IdentityStore
+from tests.support.cases import TEST_PHONE_KEY, complaint, new_id
+from tests.support.http import app_on, dev_engine, gateway_settings, http, make_identities
+from tests.support.postgres import fresh_postgres
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="module")
+async def engine(tmp_path_factory):
+    async with dev_engine(tmp_path_factory.mktemp("console-dev")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+async def console(engine, tmp_path_factory):
+    client, read_model, queue = engine
+    tmp = tmp_path_factory.mktemp("console")
+    keys = make_identities(tmp / "identities.toml")
+    store = IdentityStore(tmp / "identities.toml")
+    for identity in ("sup-wang", "audit-zhao", "edu-li"):
+        found = store.identities()[identity]
+        store.add(identity, found.role, department=found.department, password=PASSWORD)
+    short = tmp / "simulation.toml"  # a month of a small district: the what-if page's test budget
+    short.write_text(
+        SAMPLE.read_text(encoding="utf-8").replace("days = 365", "days = 30").replace("37144", "3000"),
+        encoding="utf-8",
+    )
+    app = app_on(client, read_model, gateway_settings(tmp, task_queue=queue, data_dir=tmp, simulation_file=short))
+    async with http(app) as h:
+        yield h, keys, store
+
+
+def _csrf(html: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert match, html[:2000]
+    return match.group(1)
+
+
+async def login(h: httpx.AsyncClient, identity: str, password: str = PASSWORD) -> httpx.Response:
+    h.cookies.clear()
+    form = await h.get("/console/login")
+    assert form.status_code == 200
+    return await h.post(
+        "/console/login", data={"identity": identity, "password": password, "csrf": _csrf(form.text), "next": ""}
+    )
+
+
+async def overdue_case(h: httpx.AsyncClient, keys, **overrides) -> str:
+    """A case received an hour ago and never dispatched: its dispatch deadline has passed."""
+    case_id = new_id()
+    received = (datetime.now(timezone.utc) - timedelta(hours=1)).isoformat()
+    filed = await h.put(
+        f"/v1/cases/{case_id}",
+        json={"complaint": complaint(received_at=received, **overrides)},
+        headers=keys["hotline-07"],
+    )
+    assert filed.status_code == 201, filed.text
+    return case_id
+
+
+async def until_on_board(h: httpx.AsyncClient, case_id: str, query: str = "") -> httpx.Response:
+    for _ in range(100):
+        page = await h.get(f"/console/overdue?page_size=500{query}")
+        if case_id in page.text:
+            return page
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{case_id} never reached the overdue board")
+
+
+async def test_without_a_session_the_console_asks_to_log_in(console):
+    h, _, _ = console
+    h.cookies.clear()
+    for path in ("/console/", "/console/overdue", "/console/cases/x-1", "/console/departments?since=2026-01-01"):
+        answer = await h.get(path)
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/console/login?next=")
+    h.cookies.set(COOKIE, "eyJpZGVudGl0eSI6ICJzdXAtd2FuZyJ9.00")
+    assert (await h.get("/console/")).status_code == 303  # a forged session is no session
+
+
+async def test_login_sets_a_strict_http_only_session(console):
+    h, _, _ = console
+    answer = await login(h, "sup-wang")
+    assert answer.status_code == 303 and answer.headers["location"] == "/console/"
+    cookie = answer.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
+    page = await h.get("/console/")
+    assert page.status_code == 200 and "总览" in page.text and "化解率" in page.text
+    assert page.headers["cache-control"] == "no-store"
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+
+
+async def test_wrong_passwords_and_other_roles_are_refused_alike(console):
+    h, _, _ = console
+    for identity, password in (("sup-wang", "wrong password!"), ("edu-li", PASSWORD), ("nobody", PASSWORD)):
+        answer = await login(h, identity, password)
+        assert answer.status_code == 401 and "账号或密码不正确" in answer.text, identity
+        assert COOKIE not in answer.cookies
+        assert (await h.get("/console/")).status_code == 303
+
+
+async def test_a_login_without_its_csrf_token_is_refused(console):
+    h, _, _ = console
+    h.cookies.clear()
+    await h.get("/console/login")
+    answer = await h.post("/console/login", data={"identity": "sup-wang", "password": PASSWORD, "csrf": "forged"})
+    assert answer.status_code == 400 and COOKIE not in answer.cookies
+
+
+@asynccontextmanager
+async def console_of(engine, tmp_path, supervisor: str) -> AsyncIterator[tuple[httpx.AsyncClient, IdentityStore]]:
+    """A console of its own, with one supervisor: for tests that lock or revoke it."""
+    client, read_model, queue = engine
+    store = IdentityStore(tmp_path / "identities.toml")
+    store.add(supervisor, Role.supervisor, password=PASSWORD)
+    app = app_on(client, read_model, gateway_settings(tmp_path, task_queue=queue, data_dir=tmp_path))
+    async with http(app) as h:
+        yield h, store
+
+
+async def test_repeated_failures_lock_the_identity_for_a_while(engine, tmp_path):
+    async with console_of(engine, tmp_path, "sup-li") as (h, _):
+        for _ in range(5):
+            assert (await login(h, "sup-li", "not the password")).status_code == 401
+        locked = await login(h, "sup-li")
+        assert locked.status_code == 429 and "尝试次数过多" in locked.text
+
+
+async def test_a_revoked_identity_loses_its_session_at_once(engine, tmp_path):
+    async with console_of(engine, tmp_path, "sup-zhou") as (h, store):
+        assert (await login(h, "sup-zhou")).status_code == 303
+        assert (await h.get("/console/")).status_code == 200
+        store.revoke("sup-zhou")
+        gone = await h.get("/console/")
+        assert gone.status_code == 404 and 'id="open-now"' not in gone.text
+
+
+async def test_the_overdue_board_shows_a_late_case_and_filters_it(console):
+    h, keys, _ = console
+    case_id = await overdue_case(
+        h, keys, location={"district": "光明区", "street": "玉塘街道", "community": "田寮社区"}
+    )
+    assert (await login(h, "sup-wang")).status_code == 303
+    board_page = await until_on_board(h, case_id)
+    assert 'http-equiv="refresh"' in board_page.text
+    row = board_page.text.split(f'data-case="{case_id}"')[1].split("</tr>")[0]
+    assert "派单" in row and "玉塘街道" in row
+    other_street = await h.get("/console/overdue?page_size=500&street=凤凰街道")
+    assert case_id not in other_street.text
+    assert case_id in (await until_on_board(h, case_id, "&street=玉塘街道")).text
+
+
+async def test_every_table_exports_as_csv(console):
+    h, keys, _ = console
+    case_id = await overdue_case(h, keys)
+    assert (await login(h, "sup-wang")).status_code == 303
+    await until_on_board(h, case_id)
+    exported = await h.get("/console/overdue?format=csv")
+    assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
+    assert "attachment" in exported.headers["content-disposition"]
+    assert exported.text.startswith("\ufeff编号,诉求,类别")
+    assert case_id in exported.text
+    for path in ("/console/departments", "/console/trends", "/console/hotspots"):
+        answer = await h.get(f"{path}?format=csv&lang=en")
+        assert answer.status_code == 200 and answer.text.startswith("\ufeff"), path
+        assert "," in answer.text.splitlines()[0]
+
+
+async def test_the_case_page_shows_deadlines_breach_and_timeline(console):
+    h, keys, _ = console
+    case_id = await overdue_case(h, keys)
+    assert (await login(h, "sup-wang")).status_code == 303
+    await until_on_board(h, case_id)
+    page = await h.get(f"/console/cases/{case_id}")
+    assert page.status_code == 200
+    assert 'id="timeline"' in page.text and "received" in page.text
+    assert "已超时" in page.text  # the dispatch deadline, breached
+    assert '<svg xmlns="http://www.w3.org/2000/svg"' in page.text and 'class="over"' in page.text
+    assert "陈女士" in page.text  # a supervisor sees the complainant in clear
+    assert (await h.get("/console/cases/no-such-case")).status_code == 404
+
+
+async def test_an_auditor_reads_masked_and_may_not_act(console):
+    h, keys, _ = console
+    case_id = await overdue_case(h, keys)
+    assert (await login(h, "audit-zhao")).status_code == 303
+    page = await h.get(f"/console/cases/{case_id}")
+    assert page.status_code == 200 and "陈女士" not in page.text and "陈*" in page.text
+    assert "form-escalate" not in page.text and "审计账号只读" in page.text
+    tried = await sent(h, f"/console/cases/{case_id}/escalate", {"csrf": _csrf(page.text), "reason": "试试"})
+    assert "auditor" in refusal(tried)
+    state = await h.get(f"/v1/cases/{case_id}", headers=keys["sup-wang"])
+    assert state.json()["escalated"] is False
+
+
+async def test_a_supervisor_escalates_and_the_engine_refuses_what_its_rules_refuse(console):
+    h, keys, _ = console
+    case_id = await overdue_case(h, keys)
+    assert (await login(h, "sup-wang")).status_code == 303
+    page = await h.get(f"/console/cases/{case_id}")
+    csrf = _csrf(page.text)
+    no_token = await sent(h, f"/console/cases/{case_id}/escalate", {"reason": "久拖不决"})
+    assert "表单已过期" in refusal(no_token)
+    early = await sent(
+        h, f"/console/cases/{case_id}/assign_leader", {"csrf": csrf, "leader_id": "ld-1", "leader_name": "张局长"}
+    )
+    assert "escalate it first" in refusal(early)
+    assert 'id="refusal"' not in (await h.get(f"/console/cases/{case_id}")).text  # shown once, not on reload
+    blank = await sent(h, f"/console/cases/{case_id}/escalate", {"csrf": csrf, "reason": " "})
+    assert "reason" in refusal(blank)
+    done = await sent(h, f"/console/cases/{case_id}/escalate", {"csrf": csrf, "reason": "久拖不决", "nonce": "n1"})
+    assert "已办理" in done.text and "form-escalate" not in done.text and 'id="refusal"' not in done.text
+    again = await sent(h, f"/console/cases/{case_id}/escalate", {"csrf": csrf, "reason": "久拖不决", "nonce": "n1"})
+    assert "已办理" in again.text  # the same form sent twice acts once
+    state = (await h.get(f"/v1/cases/{case_id}", headers=keys["sup-wang"])).json()
+    assert state["escalated"] is True
+    assert [e["kind"] for e in state["timeline"]].count("escalated") == 1
+    assert [e["actor"]["id"] for e in state["timeline"] if e["kind"] == "escalated"] == ["sup-wang"]
+    other = await sent(h, f"/console/cases/{case_id}/escalate", {"csrf": csrf, "reason": "再次", "nonce": "n2"})
+    assert "already escalated" in refusal(other)
+
+
+async def sent(h: httpx.AsyncClient, path: str, form: dict) -> httpx.Response:
+    """A form posted, and the page it redirects to (post, redirect, get)."""
+    answer = await h.post(path, data=form)
+    assert answer.status_code == 303 and answer.headers["location"] == path.rsplit("/", 1)[0], answer.text[:500]
+    page = await h.get(answer.headers["location"])
+    assert page.status_code == 200
+    return page
+
+
+def refusal(page: httpx.Response) -> str:
+    assert 'id="refusal"' in page.text, page.text[:3000]
+    return page.text.split('id="refusal"')[1].split("</p>")[0]
+
+
+async def test_pages_in_english_and_bad_input_named(console):
+    h, _, _ = console
+    assert (await login(h, "sup-wang")).status_code == 303
+    english = await h.get("/console/departments?lang=en")
+    assert english.status_code == 200 and "On time" in english.text and "Departments" in english.text
+    remembered = await h.get("/console/trends")
+    assert "Accepted and resolved per week" in remembered.text
+    chinese = await h.get("/console/trends?lang=zh")
+    assert "每周受理与化解" in chinese.text
+    h.cookies.delete("console_lang", path="/console")
+    browser_english = await h.get("/console/", headers={"Accept-Language": "en-GB,en;q=0.9"})
+    assert "Overview" in browser_english.text
+    for query, field in (
+        ("since=yesterday", "since"),
+        ("since=2026-05-01&until=2026-01-01", "since"),
+        ("page=0", "page"),
+    ):
+        path = "/console/overdue" if field == "page" else "/console/departments"
+        answer = await h.get(f"{path}?{query}")
+        assert answer.status_code == 422 and field in answer.text, query
+
+
+async def test_every_page_answers_for_supervisor_and_auditor(console):
+    h, _, _ = console
+    for identity in ("sup-wang", "audit-zhao"):
+        assert (await login(h, identity)).status_code == 303
+        for path in ("/console/", "/console/overdue", "/console/departments", "/console/trends", "/console/hotspots"):
+            answer = await h.get(path)
+            assert answer.status_code == 200, (identity, path, answer.text[:500])
+        css = await h.get("/console/static/console.css")
+        assert css.status_code == 200 and "text/css" in css.headers["content-type"]
+
+
+async def test_the_what_if_page_runs_the_simulator(console):
+    h, _, _ = console
+    assert (await login(h, "audit-zhao")).status_code == 303  # reading, not acting: auditors too
+    page = await h.get("/console/simulate")
+    assert page.status_code == 200 and "政策推演" in page.text and 'value="1030-resolve-30"' in page.text
+    csrf = _csrf(page.text)
+    for form, field in (
+        ({"policy": ["1030"], "replications": "99"}, "replications"),
+        ({"policy": ["1031"], "replications": "2"}, "policy"),
+        ({"replications": "2"}, "policy"),
+    ):
+        refused = await h.post("/console/simulate", data={"csrf": csrf, "seed": "1", **form})
+        assert refused.status_code == 422 and field in refused.text, form
+    started = await h.post(
+        "/console/simulate", data={"csrf": csrf, "policy": ["1030", "13710"], "replications": "2", "seed": "4"}
+    )
+    assert started.status_code == 303
+    for _ in range(600):
+        page = await h.get("/console/simulate")
+        if 'id="simulation-running"' not in page.text:
+            break
+        assert 'http-equiv="refresh"' in page.text
+        await asyncio.sleep(0.2)
+    assert 'id="simulation"' in page.text, page.text[-2000:]
+    table = page.text.split('id="simulation"')[1].split("</table>")[0]
+    assert '<th class="num">1030</th>' in table and '<th class="num">13710</th>' in table
+    assert "派单" in table and "%" in table and "<svg" in page.text
+
+
+# ---- the numbers -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def full_read_model(request, tmp_path_factory) -> ReadModel:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('board') / 'rm.db'}"
+    else:
+        url = fresh_postgres(request.getfixturevalue("pg_url"))
+    read_model = ReadModel(url, TEST_PHONE_KEY)
+    synthetic.fill(read_model, 3000, now=NOW)
+    return read_model
+
+
+NOW = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
+
+
+def _counted_by_hand(read_model, since, until, now) -> dict[str, tuple[int, ...]]:
+    """The counting rules (readmodel/counting.py's doc) written again in plain Python over every
+    row, independently of the SQL: per department, (accepted, resolved, met, late, visited,
+    satisfied, overdue now)."""
+    from sqlmodel import Session, select
+
+    from readmodel.store import OPEN, utc
+    from readmodel.tables import CaseRow, EventRow, MilestoneRow
+
+    with Session(read_model.engine) as session:
+        cases = [c for c in session.exec(select(CaseRow)).all() if since <= utc(c.received_at) < until]
+        ids = {c.case_id for c in cases}
+        milestones = [m for m in session.exec(select(MilestoneRow)).all() if m.case_id in ids]
+        events = [e for e in session.exec(select(EventRow)).all() if e.case_id in ids and e.kind == "followed_up"]
+    counts: dict[str, list[int]] = {}
+    of = {c.case_id: c for c in cases}
+    overdue: dict[str, set[str]] = {}
+    for c in cases:
+        row = counts.setdefault(c.department or "(none)", [0] * 7)
+        if c.merged_into is None:
+            row[0] += 1
+            row[1] += c.status in ("resolved", "closed")
+    for m in milestones:
+        c = of[m.case_id]
+        row = counts[c.department or "(none)"]
+        moved = m.superseded and m.settled != "missed"
+        running = m.done_at is None and not m.breached and utc(m.due_at) > now
+        if not moved and not running:
+            row[2 if (m.done_at is not None and not m.breached) else 3] += 1
+        owed = m.done_at is None and not m.superseded and (m.breached or utc(m.due_at) <= now)
+        if c.merged_into is None and c.status in OPEN and owed and not (c.suspended and not m.breached):
+            overdue.setdefault(c.department or "(none)", set()).add(c.case_id)
+    for e in events:
+        answer = e.detail.get("satisfaction")
+        if answer != "unreachable":
+            row = counts[of[e.case_id].department or "(none)"]
+            row[4] += 1
+            row[5] += answer in ("satisfied", "basically_satisfied")
+    for department, found in overdue.items():
+        counts[department][6] = len(found)
+    return {department: tuple(row) for department, row in counts.items()}
+
+
+def test_the_league_counts_as_the_rules_say(full_read_model):
+    since, until = NOW - timedelta(days=60), NOW
+    ranked, apart = board.league(full_read_model, since=since, until=until, now=NOW, min_cases=0)
+    assert not apart
+    expected = _counted_by_hand(full_read_model, since, until, NOW)
+    assert {t.name for t in ranked} == set(expected)
+    for t in ranked:
+        assert (t.accepted, t.resolved, t.met, t.late, t.visited, t.satisfied, t.overdue) == expected[t.name], t.name
+    rates = [t.ratio("on_time") or 0 for t in ranked]
+    assert rates == sorted(rates, reverse=True)
+    # stats (the CLI, /v1/stats) reads the same counts, by department and in total
+    computed = {r.group: r for r in stats.compute(full_read_model, since=since, until=until, by="department", now=NOW)}
+    for t in ranked:
+        s = computed[t.name]
+        assert (s.accepted, s.met, s.late, s.overdue) == (t.accepted, t.met, t.late, t.overdue)
+        assert sum(v[0] for v in s.on_time.values()) == t.met and sum(v[1] for v in s.on_time.values()) == t.late
+    assert computed["total"].accepted == sum(t.accepted for t in ranked)
+
+
+def test_a_recent_period_never_reads_as_all_on_time(full_read_model):
+    """Cases received today are mostly still running: the open and overdue ones count as late."""
+    today = board.tally(full_read_model, since=NOW - timedelta(days=2), until=NOW, now=NOW)["total"]
+    assert today.open_overdue > 0 and today.late >= today.open_overdue
+    assert today.ratio("on_time") is not None and today.ratio("on_time") < 1
+
+
+def test_departments_with_few_cases_are_listed_apart(full_read_model):
+    ranked, apart = board.league(full_read_model, since=NOW - timedelta(days=3), until=NOW, now=NOW, min_cases=20)
+    assert apart and all(t.accepted < 20 for t in apart) and all(t.accepted >= 20 for t in ranked)
+
+
+def test_the_board_is_sorted_by_how_late_and_paged(full_read_model):
+    first = board.overdue_board(full_read_model, board.Filters(), page=1, page_size=20, now=NOW)
+    second = board.overdue_board(full_read_model, board.Filters(), page=2, page_size=20, now=NOW)
+    assert first.total == second.total > 40
+    late = [r.hours_late for r in first.rows + second.rows]
+    assert late == sorted(late, reverse=True) and late[-1] > 0
+    assert not {r.case_id for r in first.rows} & {r.case_id for r in second.rows}
+    one = board.overdue_board(full_read_model, board.Filters(department=synthetic.DEPARTMENTS[0]), now=NOW)
+    assert one.rows and {r.department for r in one.rows} == {synthetic.DEPARTMENTS[0]}
+
+
+def test_weekly_trends_cover_each_week_once(full_read_model):
+    weeks = board.trends(full_read_model, weeks=8, now=NOW)
+    assert len(weeks) == 8 and weeks[-1].name == board.week_of(NOW).date().isoformat()
+    total = board.tally(
+        full_read_model, since=board.week_of(NOW) - timedelta(weeks=7), until=NOW + timedelta(seconds=1), now=NOW
+    )["total"]
+    assert sum(w.accepted for w in weeks) == total.accepted
+    for week in (weeks[0], weeks[3], weeks[-1]):  # each week counts the cases received in it
+        start = datetime.fromisoformat(week.name).replace(tzinfo=BUSINESS_TZ)
+        alone = board.tally(full_read_model, since=start, until=start + timedelta(weeks=1), now=NOW)
+        assert week.accepted == alone["total"].accepted > 0 and week.met == alone["total"].met
+        # Bounds in Beijing time mean the same instants to `stats` (SQLite compares stored UTC text).
+        [computed] = stats.compute(full_read_model, since=start, until=start + timedelta(weeks=1), now=NOW)
+        assert computed.accepted == week.accepted

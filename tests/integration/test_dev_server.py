@@ -1,0 +1,159 @@
+"""The engine on the real Temporal dev server (the embedded default), not the test server."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
+
+from models import CaseState
+from readmodel import ReadModel
+from runtime import devserver
+from sla import WorkingCalendar
+from starter import Rejected, act, data_converter, file_and_act, file_complaint, state
+from tests.support.cases import TEST_PHONE_KEY, RecordingSender, actor, complaint, eventually, kinds, milestone, new_id
+from worker import create_worker
+from workflows import WORKFLOWS
+from workflows.search_attributes import KEYS
+
+HANDLER = actor("handler", "区教育局")
+
+
+@pytest.fixture(scope="module")
+async def dev(tmp_path_factory) -> AsyncIterator[tuple[Client, RecordingSender]]:
+    db = tmp_path_factory.mktemp("dev") / "temporal.db"
+    env: WorkflowEnvironment = await devserver.start_dev_server(data_converter(), search_attributes=KEYS, db_file=db)
+    sender = RecordingSender()
+    queue = f"complaints-{uuid.uuid4().hex[:8]}"
+    read_model = ReadModel(f"sqlite:///{db.parent / 'complaints.db'}", TEST_PHONE_KEY)
+    try:
+        async with create_worker(
+            env.client, task_queue=queue, sender=sender, calendar=WorkingCalendar(), read_model=read_model
+        ):
+            env.client.task_queue = queue  # type: ignore[attr-defined]
+            yield env.client, sender
+    finally:
+        await env.shutdown()
+
+
+async def test_closed_loop_on_the_dev_server_replays(dev):
+    client, sender = dev
+    case_id = new_id()
+    await file_complaint(client, case_id, {"complaint": complaint(category="education")}, task_queue=client.task_queue)
+    for update, payload in [
+        ("dispatch", {"actor": actor("dispatcher"), "department": "区教育局"}),
+        ("record_contact", {"actor": HANDLER, "note": "电话联系"}),
+        ("record_verification", {"actor": HANDLER, "findings": "属实"}),
+        ("reply", {"actor": HANDLER, "message": "答复"}),
+        ("submit_opinion", {"actor": HANDLER, "findings": "f", "handling": "h", "next_steps": "n"}),
+        ("resolve", {"actor": HANDLER, "resolution": "已入学"}),
+        ("record_follow_up", {"actor": HANDLER, "satisfaction": "satisfied"}),
+    ]:
+        await act(client, case_id, update, payload)
+    handle = client.get_workflow_handle(case_id, result_type=CaseState)
+    result = await handle.result()
+    assert result.status.value == "closed" and result.breaches == []
+    history = await handle.fetch_history()
+    await Replayer(workflows=WORKFLOWS, data_converter=data_converter()).replay_workflow(history)
+
+
+async def settled_history_length(handle) -> int:
+    """The history's length once the case's own background work (notices, read model) is done."""
+    import asyncio
+
+    lengths = [-1]
+    for _ in range(100):
+        lengths.append(len((await handle.fetch_history()).events))
+        if lengths[-1] == lengths[-2] == lengths[-3] if len(lengths) > 3 else False:
+            return lengths[-1]
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"history never settled: {lengths}")
+
+
+async def test_rejected_update_leaves_no_event_at_all(dev):
+    client, _ = dev
+    case_id = new_id()
+    await file_complaint(client, case_id, {"complaint": complaint()}, task_queue=client.task_queue)
+    await eventually(client, case_id, lambda s: milestone(s, "acknowledge").done_at)
+    handle = client.get_workflow_handle(case_id)
+    before = await settled_history_length(handle)
+    for update, payload in [
+        ("resolve", {"actor": HANDLER, "resolution": "r"}),
+        ("dispatch", {"actor": HANDLER, "department": "x"}),
+        ("escalate", {"actor": HANDLER, "reason": "r"}),
+    ]:
+        with pytest.raises(Rejected):
+            await act(client, case_id, update, payload)
+    assert len((await handle.fetch_history()).events) == before
+    assert kinds(await state(client, case_id)) == ["received", "acknowledged"]
+
+
+async def test_update_in_the_same_task_as_the_start(dev):
+    client, _ = dev
+    case_id = new_id()
+    s = await file_and_act(
+        client,
+        case_id,
+        {"complaint": complaint()},
+        "dispatch",
+        {"actor": actor("dispatcher"), "department": "住建局"},
+        task_queue=client.task_queue,
+    )
+    assert s.status.value == "dispatched" and s.department == "住建局"
+    # The acceptance clocks exist and the dispatch milestone was met, though the update came first.
+    assert milestone(s, "dispatch").done_at is not None and not milestone(s, "dispatch").breached
+    assert [m.name for m in s.milestones][:3] == ["acknowledge", "dispatch", "resolve"]
+    history = await client.get_workflow_handle(case_id).fetch_history()
+    first_task_updates = [
+        e
+        for e in history.events[:8]
+        if "UPDATE_ACCEPTED" in str(e.event_type) or e.HasField("workflow_execution_update_accepted_event_attributes")
+    ]
+    assert first_task_updates, "the update should be accepted in the first workflow task"
+    # Filing again with an update goes to the same case; no second case is started.
+    s = await file_and_act(
+        client,
+        case_id,
+        {"complaint": complaint()},
+        "record_contact",
+        {"actor": actor("handler", "住建局"), "note": "n"},
+        task_queue=client.task_queue,
+    )
+    assert s.status.value == "handling"
+    again = await file_complaint(client, case_id, {"complaint": complaint()}, task_queue=client.task_queue)
+    assert not again.created
+
+
+async def test_rebuild_read_model_from_temporal(dev, tmp_path):
+    from starter.rebuild import rebuild_read_model
+
+    client, _ = dev
+    closed_id, open_id = new_id(), new_id()
+    await file_complaint(client, closed_id, {"complaint": complaint()}, task_queue=client.task_queue)
+    for update, payload in [
+        ("dispatch", {"actor": actor("dispatcher"), "department": "区教育局"}),
+        ("record_contact", {"actor": HANDLER, "note": "n"}),
+        ("resolve", {"actor": HANDLER, "resolution": "r"}),
+        ("record_follow_up", {"actor": HANDLER, "satisfaction": "satisfied"}),
+    ]:
+        await act(client, closed_id, update, payload)
+    closed = await client.get_workflow_handle(closed_id, result_type=CaseState).result()
+    await file_complaint(client, open_id, {"complaint": complaint()}, task_queue=client.task_queue)
+    opened = await act(client, open_id, "dispatch", {"actor": actor("dispatcher"), "department": "区教育局"})
+
+    lost = ReadModel(f"sqlite:///{tmp_path / 'rebuilt.db'}", TEST_PHONE_KEY)  # the database was lost
+    report = None
+    for _ in range(50):  # visibility lists a new case within moments
+        report = await rebuild_read_model(client, lost)
+        if {closed_id, open_id} <= set(report.restored):
+            break
+    assert {closed_id, open_id} <= set(report.restored) and not report.skipped
+    assert "restored" in str(report)
+    assert lost.case(closed_id).status == "closed" and lost.case(open_id).status == "dispatched"
+    assert [e.kind for e in lost.events(closed_id)] == kinds(closed)
+    assert len(lost.milestones(open_id)) >= len(opened.milestones)
+    assert lost.case(open_id).complainant_masked and lost.case(open_id).complainant_hash

@@ -1,0 +1,409 @@
+"""The /v1 API through httpx, in this process, on a real Temporal dev server and worker."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import dataclasses
+import json
+
+import httpx
+import pytest
+
+from models import Notice, NoticeKind, Role
+from starter import data_converter
+from starter.codec import payloads_to_json
+from starter.identities import IdentityStore
+from tests.support.cases import complaint, new_id
+from tests.support.http import app_on, dev_engine, filing, gateway_settings, http, make_identities
+
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture(scope="module")
+async def engine(tmp_path_factory):
+    async with dev_engine(tmp_path_factory.mktemp("gateway-dev")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+async def gw(engine, tmp_path_factory):
+    client, read_model, queue = engine
+    tmp = tmp_path_factory.mktemp("gateway")
+    keys = make_identities(tmp / "identities.toml")
+    app = app_on(client, read_model, gateway_settings(tmp, task_queue=queue))
+    async with http(app) as h:
+        yield h, keys, tmp
+
+
+def problem_of(response: httpx.Response, status: int) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM)
+    body = response.json()
+    assert body["status"] == status and body["title"] and body["detail"]
+    return body
+
+
+async def settled(h: httpx.AsyncClient, keys, case_id: str) -> httpx.Response:
+    """The case once the engine's own acknowledgement (sent in the background) is in: from then on
+    only our updates change its version."""
+    for _ in range(200):
+        answer = await h.get(f"/v1/cases/{case_id}", headers=keys["sup-wang"])
+        if any(e["kind"] == "acknowledged" for e in answer.json()["timeline"]):
+            return answer
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"case {case_id} was never acknowledged")
+
+
+async def file(h: httpx.AsyncClient, keys, case_id: str | None = None, **overrides) -> httpx.Response:
+    body = filing(complaint(**overrides))
+    if case_id is None:
+        return await h.post("/v1/cases", json=body, headers=keys["hotline-07"])
+    return await h.put(f"/v1/cases/{case_id}", json=body, headers=keys["hotline-07"])
+
+
+async def test_filing_is_idempotent_on_the_case_id(gw):
+    h, keys, _ = gw
+    case_id, body = new_id(), filing(complaint())
+    first = await h.put(f"/v1/cases/{case_id}", json=body, headers=keys["hotline-07"])
+    assert first.status_code == 201, first.text
+    assert first.headers["location"] == f"/v1/cases/{case_id}"
+    assert first.headers["etag"] == f'"{first.json()["version"]}"'
+    assert first.json()["case_id"] == case_id and first.json()["status"] == "received"
+    again = await h.put(f"/v1/cases/{case_id}", json=body, headers=keys["hotline-07"])
+    assert again.status_code == 200 and again.json()["case_id"] == case_id
+    other = dict(body, complaint=dict(body["complaint"], title="另一件事"))
+    problem_of(await h.put(f"/v1/cases/{case_id}", json=other, headers=keys["hotline-07"]), 409)
+
+
+async def test_post_makes_the_case_id(gw):
+    h, keys, _ = gw
+    made = await file(h, keys)
+    assert made.status_code == 201, made.text
+    case_id = made.json()["case_id"]
+    assert made.headers["location"] == f"/v1/cases/{case_id}"
+    assert (await h.get(made.headers["location"], headers=keys["sup-wang"])).json()["case_id"] == case_id
+
+
+async def test_closed_loop_over_http_with_the_callers_as_actors(gw):
+    h, keys, _ = gw
+    case_id = (await file(h, keys)).json()["case_id"]
+    steps = [
+        ("hotline-07", "dispatch", {"department": "区教育局"}),
+        ("edu-li", "record_contact", {"note": "电话联系家长"}),
+        ("edu-li", "record_verification", {"findings": "情况属实"}),
+        ("edu-li", "reply", {"message": "已协调学位"}),
+        ("edu-li", "submit_opinion", {"findings": "超龄", "handling": "协调", "next_steps": "入学"}),
+        ("edu-li", "resolve", {"resolution": "已入学"}),
+        ("edu-li", "record_follow_up", {"satisfaction": "satisfied", "note": "满意"}),
+    ]
+    for who, update, payload in steps:
+        answer = await h.post(f"/v1/cases/{case_id}/{update}", json=payload, headers=keys[who])
+        assert answer.status_code == 200, (update, answer.text)
+        assert answer.headers["etag"] == f'"{answer.json()["version"]}"'
+    assert answer.json()["status"] == "closed"
+    timeline = (await h.get(f"/v1/cases/{case_id}/timeline", headers=keys["audit-zhao"])).json()
+    actors = {e["kind"]: e["actor"] for e in timeline["timeline"] if e["actor"]}
+    assert actors["dispatched"] == {"id": "hotline-07", "role": "dispatcher", "department": "区群众诉求服务中心"}
+    assert actors["resolved"]["id"] == "edu-li" and actors["resolved"]["role"] == "handler"
+    assert timeline["status"] == "closed" and timeline["runs"] == 1
+
+
+async def test_a_body_naming_another_actor_is_refused_and_changes_nothing(gw):
+    h, keys, _ = gw
+    case_id = (await file(h, keys)).json()["case_id"]
+    before = (await settled(h, keys, case_id)).json()
+    claim = {"department": "区教育局", "actor": {"id": "sup-wang", "role": "supervisor", "department": "区信访局"}}
+    body = problem_of(await h.post(f"/v1/cases/{case_id}/dispatch", json=claim, headers=keys["hotline-07"]), 403)
+    assert "names supervisor sup-wang" in body["detail"]
+    after = (await h.get(f"/v1/cases/{case_id}", headers=keys["sup-wang"])).json()
+    assert after["version"] == before["version"] and after["status"] == "received"
+    # Naming oneself is no lie: accepted.
+    own = {
+        "department": "区教育局",
+        "actor": {"id": "hotline-07", "role": "dispatcher", "department": "区群众诉求服务中心"},
+    }
+    assert (await h.post(f"/v1/cases/{case_id}/dispatch", json=own, headers=keys["hotline-07"])).status_code == 200
+
+
+async def test_who_may_not_is_403_and_what_the_case_refuses_is_409(gw):
+    h, keys, _ = gw
+    case_id = (await file(h, keys)).json()["case_id"]
+    body = problem_of(
+        await h.post(f"/v1/cases/{case_id}/dispatch", json={"department": "区教育局"}, headers=keys["audit-zhao"]), 403
+    )
+    assert "auditor" in body["detail"]
+    problem_of(
+        await h.post(f"/v1/cases/{case_id}/dispatch", json={"department": "区教育局"}, headers=keys["edu-li"]), 403
+    )
+    body = problem_of(
+        await h.post(f"/v1/cases/{case_id}/resolve", json={"resolution": "x"}, headers=keys["edu-li"]), 409
+    )
+    assert "resolve" in body["detail"] and "received" in body["detail"]
+    assert (
+        await h.post(f"/v1/cases/{case_id}/dispatch", json={"department": "区教育局"}, headers=keys["hotline-07"])
+    ).status_code == 200
+    problem_of(await h.post(f"/v1/cases/{case_id}/resolve", json={"resolution": "x"}, headers=keys["traffic-wu"]), 403)
+    problem_of(
+        await h.post("/v1/cases/no-such-case/dispatch", json={"department": "x"}, headers=keys["hotline-07"]), 404
+    )
+    problem_of(await h.put(f"/v1/cases/{new_id()}", json=filing(complaint()), headers=keys["edu-li"]), 403)
+
+
+async def test_if_match_names_the_version_and_a_stale_one_changes_nothing(gw):
+    h, keys, _ = gw
+    case_id = (await file(h, keys)).json()["case_id"]
+    etag = (await settled(h, keys, case_id)).headers["etag"]
+    stale = f'"{int(etag.strip(chr(34))) - 1}"'
+    problem_of(
+        await h.post(
+            f"/v1/cases/{case_id}/dispatch",
+            json={"department": "区教育局"},
+            headers=keys["hotline-07"] | {"If-Match": stale},
+        ),
+        412,
+    )
+    unchanged = await h.get(f"/v1/cases/{case_id}", headers=keys["hotline-07"])
+    assert unchanged.headers["etag"] == etag and unchanged.json()["status"] == "received"
+    done = await h.post(
+        f"/v1/cases/{case_id}/dispatch",
+        json={"department": "区教育局"},
+        headers=keys["hotline-07"] | {"If-Match": etag},
+    )
+    assert done.status_code == 200 and done.headers["etag"] != etag
+    body = problem_of(
+        await h.post(
+            f"/v1/cases/{case_id}/escalate", json={"reason": "r"}, headers=keys["sup-wang"] | {"If-Match": "soon"}
+        ),
+        422,
+    )
+    assert body["errors"][0]["field"] == "header.If-Match"
+
+
+async def test_a_retry_with_the_same_idempotency_key_returns_the_first_answer(gw):
+    h, keys, _ = gw
+    case_id = (await file(h, keys)).json()["case_id"]
+    await h.post(f"/v1/cases/{case_id}/dispatch", json={"department": "区教育局"}, headers=keys["hotline-07"])
+    retry = keys["edu-li"] | {"Idempotency-Key": f"{case_id}-contact-1"}
+    first = await h.post(f"/v1/cases/{case_id}/record_contact", json={"note": "电话联系"}, headers=retry)
+    second = await h.post(f"/v1/cases/{case_id}/record_contact", json={"note": "电话联系"}, headers=retry)
+    assert first.status_code == second.status_code == 200
+    assert first.json() == second.json()
+    whole = (await h.get(f"/v1/cases/{case_id}", headers=keys["edu-li"])).json()
+    assert [e["kind"] for e in whole["timeline"]].count("contacted") == 1
+    third = await h.post(
+        f"/v1/cases/{case_id}/record_contact",
+        json={"note": "再次联系"},
+        headers=keys["edu-li"] | {"Idempotency-Key": f"{case_id}-contact-2"},
+    )
+    assert third.json()["version"] > first.json()["version"]
+
+
+async def test_keys_are_needed_and_a_revoked_key_ends_at_once(gw):
+    h, keys, tmp = gw
+    problem_of(await h.get("/v1/cases"), 401)
+    problem_of(await h.get("/v1/cases", headers={"Authorization": "Bearer cck_000000000000_" + "x" * 43}), 401)
+    problem_of(await h.get("/v1/cases", headers={"Authorization": "Basic abc"}), 401)
+    store = IdentityStore(tmp / "identities.toml")
+    key = store.add("temp-1", Role.supervisor)
+    assert (await h.get("/v1/cases", headers={"Authorization": f"Bearer {key}"})).status_code == 200
+    store.revoke("temp-1")
+    problem_of(await h.get("/v1/cases", headers={"Authorization": f"Bearer {key}"}), 401)
+    text = (tmp / "identities.toml").read_text()
+    assert key not in text and key.split("_", 2)[2] not in text  # the secret may hold "_" itself
+
+
+async def test_bad_input_names_every_field(gw):
+    h, keys, _ = gw
+    bad = filing(complaint(title="", complainant={"name": "陈", "phone": "12345"}, category="noise"))
+    body = problem_of(await h.post("/v1/cases", json=bad, headers=keys["hotline-07"]), 422)
+    fields = {e["field"] for e in body["errors"]}
+    assert {"complaint.title", "complaint.complainant.phone", "complaint.category"} <= fields, fields
+    problem_of(
+        await h.post(
+            "/v1/cases", content=b"{not json", headers=keys["hotline-07"] | {"Content-Type": "application/json"}
+        ),
+        422,
+    )
+    case_id = (await file(h, keys)).json()["case_id"]
+    body = problem_of(
+        await h.post(f"/v1/cases/{case_id}/dispatch", json={"department": "", "extra": 1}, headers=keys["hotline-07"]),
+        422,
+    )
+    assert {e["field"] for e in body["errors"]} == {"department", "extra"}
+    body = problem_of(await h.put("/v1/cases/-bad id-", json=filing(complaint()), headers=keys["hotline-07"]), 422)
+    assert body["errors"][0]["field"] == "case_id"
+    future = filing(complaint(received_at="2099-01-01T00:00:00+08:00"))
+    body = problem_of(await h.post("/v1/cases", json=future, headers=keys["hotline-07"]), 422)
+    assert body["errors"][0]["field"] == "complaint.received_at"
+
+
+async def test_bodies_over_64_kib_are_413(gw):
+    h, keys, _ = gw
+    huge = filing(complaint(description="长" * 30_000))
+    problem_of(
+        await h.post(
+            "/v1/cases",
+            content=json.dumps(huge, ensure_ascii=False).encode(),
+            headers=keys["hotline-07"] | {"Content-Type": "application/json"},
+        ),
+        413,
+    )
+
+    async def chunks():
+        yield b'{"complaint": {"description": "'
+        for _ in range(70):
+            yield b"x" * 1024
+        yield b'"}}'
+
+    problem_of(
+        await h.post("/v1/cases", content=chunks(), headers=keys["hotline-07"] | {"Content-Type": "application/json"}),
+        413,
+    )
+
+
+async def test_personal_data_is_clear_only_for_those_who_handle_or_supervise(gw):
+    h, keys, _ = gw
+    case_id = (await file(h, keys, complainant={"name": "刘先生", "phone": "13800138000"})).json()["case_id"]
+    await h.post(f"/v1/cases/{case_id}/dispatch", json={"department": "区教育局"}, headers=keys["hotline-07"])
+    seen = {}
+    for who in ("sup-wang", "hotline-07", "edu-li", "traffic-wu", "audit-zhao", "secretary-xq"):
+        answer = await h.get(f"/v1/cases/{case_id}", headers=keys[who])
+        assert answer.status_code == 200 and answer.headers["etag"]
+        seen[who] = answer.json()["complaint"]["complainant"]
+    for who in ("sup-wang", "hotline-07", "edu-li"):
+        assert seen[who] == {"name": "刘先生", "phone": "13800138000", "email": None, "masked": False}
+    for who in ("traffic-wu", "audit-zhao", "secretary-xq"):
+        assert seen[who]["masked"] and seen[who]["phone"] == "138****8000" and seen[who]["name"] == "刘**"
+    listed = await h.get("/v1/cases", headers=keys["sup-wang"])
+    assert "13800138000" not in listed.text and "刘先生" not in listed.text
+
+
+async def test_lists_page_and_filter_through_visibility(gw):
+    h, keys, _ = gw
+    street = f"测试街道-{new_id()}"
+    made = set()
+    for _ in range(3):
+        made.add(
+            (await file(h, keys, location={"district": "光明区", "street": street, "community": "塘家社区"})).json()[
+                "case_id"
+            ]
+        )
+    seen: list[str] = []
+    token = None
+    for _ in range(40):  # visibility catches up in its own time
+        seen, token = [], None
+        while True:
+            params = {"street": street, "page_size": 2} | ({"next_page_token": token} if token else {})
+            page = await h.get("/v1/cases", params=params, headers=keys["audit-zhao"])
+            assert page.status_code == 200, page.text
+            assert len(page.json()["cases"]) <= 2
+            seen += [c["case_id"] for c in page.json()["cases"]]
+            token = page.json()["next_page_token"]
+            if not token:
+                break
+        if set(seen) == made:
+            break
+        await asyncio.sleep(0.25)
+    assert sorted(seen) == sorted(made)
+    problem_of(await h.get("/v1/cases", params={"page_size": 501}, headers=keys["sup-wang"]), 422)
+    problem_of(await h.get("/v1/cases", params={"next_page_token": "%%%"}, headers=keys["sup-wang"]), 422)
+    problem_of(await h.get("/v1/cases", params={"status": "lost"}, headers=keys["sup-wang"]), 422)
+
+
+async def test_stats_as_json(gw):
+    h, keys, _ = gw
+    answer = await h.get("/v1/stats", params={"by": "department"}, headers=keys["sup-wang"])
+    assert answer.status_code == 200, answer.text
+    rows = answer.json()["rows"]
+    assert rows[-1]["group"] == "total" and "resolution_rate" in rows[-1]
+    problem_of(await h.get("/v1/stats", params={"since": "yesterday"}, headers=keys["sup-wang"]), 422)
+    problem_of(
+        await h.get("/v1/stats", params={"since": "2026-11-02", "until": "2026-11-01"}, headers=keys["sup-wang"]), 422
+    )
+
+
+async def test_public_pages_need_no_key(gw):
+    h, _, _ = gw
+    assert (await h.get("/openapi.json")).json()["info"]["title"]
+    assert (await h.get("/docs")).status_code == 200
+    assert (await h.get("/healthz")).json() == {"status": "ok", "temporal": "ok", "read_model": "ok"}
+    problem_of(await h.get("/v1/nowhere"), 404)
+
+
+async def test_the_rate_limit_answers_429_with_retry_after(engine, tmp_path):
+    client, read_model, queue = engine
+    keys = make_identities(tmp_path / "identities.toml")
+    config = gateway_settings(tmp_path, task_queue=queue)
+    app = app_on(client, read_model, dataclasses.replace(config, rate_limit=0.5, rate_burst=2))
+    async with http(app) as h:
+        statuses = [(await h.get("/v1/cases", headers=keys["sup-wang"])).status_code for _ in range(3)]
+        assert statuses[:2] == [200, 200] and statuses[2] == 429
+        limited = await h.get("/v1/cases", headers=keys["sup-wang"])
+        assert int(limited.headers["retry-after"]) >= 1
+        # Another identity has its own share.
+        assert (await h.get("/v1/cases", headers=keys["audit-zhao"])).status_code == 200
+
+
+async def test_503_names_what_does_not_answer(read_model, tmp_path):
+    from temporalio.client import Client
+
+    from readmodel import ReadModel
+    from starter import data_converter
+
+    keys = make_identities(tmp_path / "identities.toml")
+    nowhere = await Client.connect("127.0.0.1:1", data_converter=data_converter(), lazy=True)
+    down = ReadModel(f"sqlite:///{tmp_path / 'rm.db'}", b"k")
+    down.engine.dispose()
+    (tmp_path / "rm.db").unlink()
+    (tmp_path / "rm.db").mkdir()  # a folder where the database should be: it cannot open
+    async with http(app_on(nowhere, down, gateway_settings(tmp_path))) as h:
+        health = problem_of(await h.get("/healthz"), 503)
+        assert "temporal" in health["detail"] and "read_model" in health["detail"]
+        problem_of(await h.get("/v1/cases/some-case", headers=keys["sup-wang"]), 503)
+        problem_of(
+            await h.post("/v1/cases/some-case/dispatch", json={"department": "d"}, headers=keys["hotline-07"]), 503
+        )
+
+
+async def test_codec_endpoint_for_supervisors_and_auditors_only(gw):
+    h, keys, _ = gw
+    converter = data_converter()
+    [payload] = await converter.encode(
+        [
+            Notice(
+                case_id="codec-case-1",
+                recipient="complainant",
+                kind=NoticeKind.acknowledgement,
+                text="受理告知",
+                address="13800138000",
+            )
+        ]
+    )
+    body = payloads_to_json([payload])
+    assert "13800138000" not in body
+    decoded = await h.post(
+        "/codec/decode",
+        content=body,
+        headers=keys["audit-zhao"] | {"Content-Type": "application/json", "X-Namespace": "default"},
+    )
+    assert decoded.status_code == 200
+    assert "13800138000" in base64.b64decode(decoded.json()["payloads"][0]["data"]).decode()
+    assert (await h.post("/codec/decode", content=body, headers=keys["edu-li"])).status_code == 403
+    assert (await h.post("/codec/decode", content=body)).status_code == 401
+    assert (await h.post("/codec/decode", content=b"nonsense", headers=keys["sup-wang"])).status_code == 400
+    encoded = await h.post("/codec/encode", content=decoded.text, headers=keys["sup-wang"])
+    assert encoded.status_code == 200 and "13800138000" not in encoded.text
+    preflight = await h.options(
+        "/codec/decode",
+        headers={
+            "Origin": "http://localhost:8233",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization",
+        },
+    )
+    assert preflight.headers["access-control-allow-origin"] == "http://localhost:8233"
+    elsewhere = await h.options(
+        "/codec/decode", headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"}
+    )
+    assert "access-control-allow-origin" not in elsewhere.headers

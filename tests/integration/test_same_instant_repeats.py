@@ -1,0 +1,109 @@
+"""Fifty identical complaints filed at the same instant (same phone, category and community,
+concurrently through the Python API) end as exactly one open case with 49 merged into it, on a
+real dev server with the read model on SQLite and on PostgreSQL, twenty rounds without a split."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+from temporalio.client import Client
+
+from models import CaseState, CaseStatus
+from readmodel import ReadModel
+from runtime import devserver
+from sla import WorkingCalendar
+from starter import data_converter, file_complaint
+from tests.support.cases import TEST_PHONE_KEY, RecordingSender, complaint, eventually, kinds, new_id, unique_phone
+from tests.support.postgres import fresh_postgres
+from worker import create_worker
+from workflows.search_attributes import KEYS
+
+ROUNDS, AT_ONCE = 20, 50
+
+
+@asynccontextmanager
+async def engine_on(read_model: ReadModel, folder) -> AsyncIterator[tuple[Client, str]]:
+    env = await devserver.start_dev_server(data_converter(), search_attributes=KEYS, db_file=folder / "temporal.db")
+    queue = f"complaints-{uuid.uuid4().hex[:8]}"
+    try:
+        async with create_worker(
+            env.client,
+            task_queue=queue,
+            sender=RecordingSender(),
+            calendar=WorkingCalendar(),
+            read_model=read_model,
+            max_concurrent_workflow_tasks=AT_ONCE,
+        ):
+            yield env.client, queue
+    finally:
+        await env.shutdown()
+
+
+async def one_round(client: Client, queue: str, read_model: ReadModel, round_: int) -> None:
+    filing = {"complaint": complaint(complainant={"name": "王", "phone": f"1391{uuid.uuid4().int % 10**7:07d}"})}
+    ids = [f"same-{round_}-{i}-{uuid.uuid4().hex[:6]}" for i in range(AT_ONCE)]
+    await asyncio.gather(*(file_complaint(client, case_id, filing, task_queue=queue) for case_id in ids))
+
+    async def settled(case_id: str) -> CaseState:
+        handle = client.get_workflow_handle(case_id, result_type=CaseState)
+        for _ in range(600):
+            s = await handle.query("state", result_type=CaseState)
+            if s.status == CaseStatus.merged or any(e.kind == "acknowledged" for e in s.timeline):
+                return s
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"{case_id} never settled: {s.status}")
+
+    states = await asyncio.gather(*(settled(case_id) for case_id in ids))
+    open_cases = [s.case_id for s in states if s.status != CaseStatus.merged]
+    assert len(open_cases) == 1, f"round {round_}: split into {open_cases}"
+    assert {s.merged_into for s in states if s.status == CaseStatus.merged} == set(open_cases)
+    # The open case heard of every repeat.
+    survivor = next(s for s in states if s.case_id == open_cases[0])
+    for _ in range(100):
+        repeats = [e for e in survivor.timeline if e.kind == "repeat_complaint"]
+        if len(repeats) == AT_ONCE - 1:
+            break
+        await asyncio.sleep(0.1)
+        survivor = await client.get_workflow_handle(open_cases[0]).query("state", result_type=CaseState)
+    assert len(repeats) == AT_ONCE - 1
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+async def test_fifty_identical_complaints_at_once_are_one_case(database, tmp_path, request):
+    url = (
+        f"sqlite:///{tmp_path / 'complaints.db'}"
+        if database == "sqlite"
+        else fresh_postgres(request.getfixturevalue("pg_url"))
+    )
+    read_model = ReadModel(url, TEST_PHONE_KEY)
+    async with engine_on(read_model, tmp_path) as (client, queue):
+        for round_ in range(ROUNDS):
+            await one_round(client, queue, read_model, round_)
+
+
+async def test_a_repeat_of_a_case_that_vanished_takes_its_claim_over(tmp_path):
+    """The read model says open, the workflow is gone (an operator terminated it): the signal
+    fails with not-found, the look-up runs again with that case marked gone, and the new
+    complaint becomes the open case that the next repeat merges into. (On the real server: the
+    time-skipping one stalls after a terminate.)"""
+    read_model = ReadModel(f"sqlite:///{tmp_path / 'complaints.db'}", TEST_PHONE_KEY)
+    async with engine_on(read_model, tmp_path) as (client, queue):
+        filing = {"complaint": complaint(complainant={"name": "赵", "phone": unique_phone()})}
+        first = new_id()
+        await file_complaint(client, first, filing, task_queue=queue)
+        await eventually(client, first, lambda s: read_model.case(first) is not None)
+        await client.get_workflow_handle(first).terminate(reason="test: gone without closing")
+
+        second = new_id()
+        await file_complaint(client, second, filing, task_queue=queue)
+        s = await eventually(client, second, lambda s: "acknowledged" in kinds(s))
+        assert s.status == CaseStatus.received and s.merged_into is None and not s.escalated
+
+        third = new_id()
+        await file_complaint(client, third, filing, task_queue=queue)
+        merged = await client.get_workflow_handle(third, result_type=CaseState).result()
+        assert merged.merged_into == second

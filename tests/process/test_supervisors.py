@@ -1,0 +1,226 @@
+"""Supervisors' and auditors' commands against real cases on the real dev server, run as a user runs them."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import os
+import subprocess
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from models import CaseInput, CaseState
+from readmodel import ReadModel
+from readmodel.stats import percent
+from runtime import devserver
+from sla import WorkingCalendar
+from starter import act, data_converter, file_complaint
+from tests.support.cases import TEST_PHONE_KEY, RecordingSender, actor, complaint, eventually, milestone
+from tests.support.histories import tamper
+from tests.support.processes import cli
+from worker import create_worker
+from workflows.search_attributes import KEYS
+
+RUN = uuid.uuid4().hex[:6]
+DEPT = f"城管局{RUN}"
+H = actor("handler", DEPT)
+
+
+class Cases:
+    def __init__(self, client, env_vars: dict[str, str], read_model: ReadModel) -> None:
+        self.client, self.env, self.read_model = client, env_vars, read_model
+        self.ids: dict[str, str] = {}
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess:
+        return cli(self.env, *args)
+
+    def json(self, *args: str):
+        done = self.cli(*args, "--json")
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+
+@pytest.fixture(scope="module")
+async def cases(tmp_path_factory) -> AsyncIterator[Cases]:
+    folder = tmp_path_factory.mktemp("supervisors")
+    env = await devserver.start_dev_server(data_converter(), search_attributes=KEYS, db_file=folder / "temporal.db")
+    read_model = ReadModel(f"sqlite:///{folder / 'complaints.db'}", TEST_PHONE_KEY)
+    variables = {k: v for k, v in os.environ.items()}
+    variables.update(
+        TEMPORAL_ADDRESS=env.client.service_client.config.target_host,
+        COMPLAINTS_DB_URL=read_model.url,
+        COMPLAINTS_PHONE_KEY=TEST_PHONE_KEY.decode(),
+        COMPLAINTS_DATA_DIR=str(folder),
+        COMPLAINTS_TASK_QUEUE="complaints",
+    )
+    try:
+        async with create_worker(
+            env.client,
+            task_queue="complaints",
+            sender=RecordingSender(),
+            calendar=WorkingCalendar(),
+            read_model=read_model,
+        ):
+            c = Cases(env.client, variables, read_model)
+            await _file_the_cases(c)
+            yield c
+    finally:
+        await env.shutdown()
+
+
+async def _file_the_cases(c: Cases) -> None:
+    """A dispatched, B an hour old and never dispatched, C escalated, D closed, E long (continued as new)."""
+    ids = c.ids = {k: f"{k}-{RUN}" for k in "ABCDE"}
+    hour_ago = (datetime.now(timezone.utc) - timedelta(minutes=61)).isoformat()
+    await file_complaint(c.client, ids["A"], {"complaint": complaint()})
+    await act(c.client, ids["A"], "dispatch", {"actor": actor("dispatcher"), "department": DEPT})
+    street_b = {"district": "光明区", "street": f"马田街道{RUN}", "community": "合水口社区"}
+    await file_complaint(c.client, ids["B"], {"complaint": complaint(received_at=hour_ago, location=street_b)})
+    await file_complaint(c.client, ids["C"], {"complaint": complaint(category="labour")})
+    await act(c.client, ids["C"], "escalate", {"actor": actor("supervisor"), "reason": "群体性诉求"})
+    await file_complaint(c.client, ids["D"], {"complaint": complaint(category="education")})
+    for update, payload in [
+        ("dispatch", {"actor": actor("dispatcher"), "department": DEPT}),
+        ("record_contact", {"actor": H, "note": "n"}),
+        ("resolve", {"actor": H, "resolution": "r"}),
+        ("record_follow_up", {"actor": H, "satisfaction": "satisfied"}),
+    ]:
+        await act(c.client, ids["D"], update, payload)
+    await c.client.get_workflow_handle(ids["D"]).result()
+    long_case = CaseInput.model_validate({"complaint": complaint(category="housing"), "max_history_events": 200})
+    await file_complaint(c.client, ids["E"], long_case)
+    await act(c.client, ids["E"], "dispatch", {"actor": actor("dispatcher"), "department": DEPT})
+    for i in range(45):
+        await act(c.client, ids["E"], "report_progress", {"actor": H, "note": f"{i}"})
+    await eventually(c.client, ids["E"], lambda s: s.runs >= 2)
+    await act(c.client, ids["E"], "record_contact", {"actor": H, "note": "n", "reached": False})
+    await act(c.client, ids["E"], "resolve", {"actor": H, "resolution": "r"})
+    await act(c.client, ids["E"], "record_follow_up", {"actor": H, "satisfaction": "dissatisfied"})
+    await act(c.client, ids["E"], "resolve", {"actor": H, "resolution": "r2"})
+    await act(c.client, ids["E"], "record_follow_up", {"actor": H, "satisfaction": "unreachable"})
+    final = await c.client.get_workflow_handle(ids["E"], result_type=CaseState).result()
+    assert final.runs >= 2
+    await eventually(c.client, ids["B"], lambda s: "dispatch" in s.breaches)
+    for case_id in ids.values():  # the read model has caught up with every case
+        await eventually(
+            c.client, case_id, lambda s, i=case_id: getattr(c.read_model.case(i), "version", None) == s.version
+        )
+
+
+async def listed(c: Cases, *args: str, expect: set[str], absent: frozenset[str] | set[str] = frozenset()) -> None:
+    """Visibility is eventually consistent: poll until the list shows what it must."""
+    got: set[str] = set()
+    for _ in range(60):
+        got = {row["case_id"] for row in await asyncio.to_thread(c.json, "list", *args)}
+        if expect <= got and not (absent & got):
+            return
+        await asyncio.sleep(0.25)
+    raise AssertionError(f"list {args}: got {sorted(got)}, expected {sorted(expect)} without {sorted(absent)}")
+
+
+async def test_list_filters(cases):
+    a, b, c, d = (cases.ids[k] for k in "ABCD")
+    await listed(cases, expect={a, b, c}, absent={d})
+    await listed(cases, "--department", DEPT, expect={a}, absent={b, c, d})
+    await listed(cases, "--street", f"马田街道{RUN}", expect={b}, absent={a, c})
+    await listed(cases, "--overdue", expect={b}, absent={a, c})
+    await listed(cases, "--escalated", expect={c}, absent={a, b})
+    await listed(cases, "--due-within", "1", expect={a, c}, absent={b})  # contact in 10 minutes; leader today
+    await listed(cases, "--status", "closed", expect={d}, absent={a})
+    table = cases.cli("list", "--department", DEPT)
+    assert table.returncode == 0 and a in table.stdout and "next deadline" in table.stdout
+
+
+def test_rates_as_the_source_documents_compute_them():
+    assert percent(36540, 37144) == "98.37%"  # Luohu's resolution rate
+    assert percent(2, 3) == "66.67%" and percent(0, 0) == "-"
+
+
+async def test_stats(cases):
+    since = (datetime.now(timezone.utc) - timedelta(hours=3)).isoformat()
+    rows = await asyncio.to_thread(cases.json, "stats", "--since", since, "--by", "department")
+    ours = next(r for r in rows if r["group"] == DEPT)
+    # A (dispatched), D (closed, satisfied), E (closed after a dissatisfied visit, then unreachable)
+    assert ours["accepted"] == 3 and ours["resolved"] == 2 and ours["closed"] == 2
+    assert ours["resolution_rate"] == "66.67%" and ours["completion_rate"] == "66.67%"
+    assert ours["visited"] == 2 and ours["satisfied"] == 1 and ours["satisfaction_rate"] == "50.00%"
+    assert ours["on_time"]["dispatch"] == {"met": 3, "late": 0, "rate": "100.00%"}
+    assert ours["median_hours_to_resolve"] is not None and ours["open"] == 1 and ours["overdue"] == 0
+    total = rows[-1]
+    assert total["group"] == "total" and total["accepted"] >= 5 and total["escalations"] >= 1
+    assert total["overdue"] >= 1 and total["on_time"]["dispatch"]["late"] >= 1
+    table = cases.cli("stats", "--since", since)
+    assert table.returncode == 0 and "化解率" in table.stdout and "total" in table.stdout
+    csv_out = cases.cli("stats", "--since", since, "--by", "category", "--csv")
+    parsed = list(csv.DictReader(io.StringIO(csv_out.stdout)))
+    assert {r["group"] for r in parsed} >= {"education", "labour", "total"}
+    assert next(r for r in parsed if r["group"] == "education")["completion_rate"] == "100.00%"
+
+
+async def test_hotspots_and_a_patrol_case_for_the_cluster(cases):
+    community = f"东周社区{RUN}"
+    place = {"district": "光明区", "street": "光明街道", "community": community}
+    filed = []
+    for n in range(3):  # three people, the same kind of problem, the same community
+        case_id = f"noise-{RUN}-{n}"
+        await file_complaint(cases.client, case_id, {"complaint": complaint(category="environment", location=place)})
+        filed.append(case_id)
+    for case_id in filed:
+        await eventually(cases.client, case_id, lambda s, i=case_id: cases.read_model.case(i) is not None)
+    spots = [h for h in await asyncio.to_thread(cases.json, "hotspots", "--min", "3") if h["community"] == community]
+    assert len(spots) == 1 and spots[0]["people"] == 3 and sorted(spots[0]["case_ids"]) == filed
+    assert not [h for h in await asyncio.to_thread(cases.json, "hotspots", "--min", "4") if h["community"] == community]
+    opened = await asyncio.to_thread(cases.cli, "hotspots", "--min", "3", "--open-cases")
+    patrol_id = spots[0]["patrol_case_id"]
+    assert opened.returncode == 0 and f"opened: grid-patrol case {patrol_id}" in opened.stdout, opened.stderr
+    again = await asyncio.to_thread(cases.cli, "hotspots", "--min", "3", "--open-cases")
+    assert f"already open: grid-patrol case {patrol_id}" in again.stdout
+    s = await eventually(cases.client, patrol_id, lambda s: milestone(s, "dispatch"))
+    assert s.category.value == "environment" and s.repeat_of is None and s.status.value == "received"
+
+
+async def test_timeline_from_temporal_history(cases):
+    b = cases.ids["B"]
+    await act(cases.client, b, "dispatch", {"actor": actor("dispatcher", id="d-late"), "department": DEPT})
+    out = await asyncio.to_thread(cases.cli, "timeline", b)
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    assert "BREACH" in text and "dispatch was due" in text and "[dispatch due" in text and ": LATE]" in text
+    assert "dispatcher d-late" in text and "(1 run in Temporal's history)" in text
+    assert "BREACHED" not in text.split("milestone")[-1].split("\n")[2]  # acknowledge: late, not open
+    long_case = await asyncio.to_thread(cases.cli, "timeline", cases.ids["E"])
+    assert "runs in Temporal's history" in long_case.stdout and "reopened" in long_case.stdout
+    assert (await asyncio.to_thread(cases.cli, "timeline", "no-such-case")).returncode == 5
+
+
+async def test_export_and_replay(cases, tmp_path):
+    out = tmp_path / "histories"
+    done = await asyncio.to_thread(cases.cli, "export", cases.ids["D"], cases.ids["E"], "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    files = sorted(out.glob("*.json"))
+    runs = len([f for f in files if f.name.startswith(cases.ids["E"])])
+    assert runs >= 2 and len(files) == runs + 1
+    replayed = await asyncio.to_thread(cases.cli, "replay", str(out))
+    assert replayed.returncode == 0 and f"replayed {len(files)} histories" in replayed.stdout
+    assert "all deterministic" in replayed.stdout
+    by_id = await asyncio.to_thread(cases.cli, "replay", cases.ids["E"])
+    assert by_id.returncode == 0 and "all deterministic" in by_id.stdout
+    # An edited history (a different activity recorded) is caught.
+    target = files[0]
+    target.write_text(json.dumps(tamper(json.loads(target.read_text()))))
+    tampered = await asyncio.to_thread(cases.cli, "replay", str(out))
+    assert tampered.returncode == 6 and "NON-DETERMINISTIC" in tampered.stdout
+    closed = tmp_path / "closed"
+    since = (datetime.now(timezone.utc) - timedelta(hours=1)).isoformat()
+    everything = await asyncio.to_thread(cases.cli, "export", "--closed", "--since", since, "--out", str(closed))
+    assert everything.returncode == 0 and any(f.name.startswith(cases.ids["D"]) for f in closed.glob("*.json"))
+
+
+async def test_setup_cluster_is_idempotent(cases):
+    done = await asyncio.to_thread(cases.cli, "setup-cluster")
+    assert done.returncode == 0 and "already registered" in done.stdout  # the embedded server registered them

@@ -1,0 +1,1 @@
+"""What the tests share: helpers only, no tests (no test module imports another)."""

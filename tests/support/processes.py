@@ -1,0 +1,102 @@
+"""The engine's programs as an operator runs them: `python worker.py`, `python -m gateway`,
+`python -m starter`, each a real process on free ports."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class WorkerProcess:
+    def __init__(self, environ: dict[str, str], log: Path) -> None:
+        self.log = log
+        self.proc = subprocess.Popen(
+            [sys.executable, "worker.py"], cwd=ROOT, env=environ, stdout=subprocess.DEVNULL, stderr=log.open("w")
+        )
+        deadline = time.monotonic() + 60
+        while "worker serving" not in log.read_text():
+            assert self.proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "worker did not start"
+            time.sleep(0.1)
+
+    def stop(self, sig: int) -> int:
+        self.proc.send_signal(sig)
+        return self.proc.wait(timeout=30)
+
+    def lines(self) -> list[dict]:
+        return [json.loads(line) for line in self.log.read_text().splitlines() if line.startswith("{")]
+
+
+def cli(environ: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "starter", *args],
+        cwd=ROOT,
+        env=environ,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def worker_once(environ: dict[str, str]) -> subprocess.CompletedProcess:
+    """`python worker.py` expected to stop by itself (refusing to start): its exit and output."""
+    return subprocess.run(
+        [sys.executable, "worker.py"], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60
+    )
+
+
+class Gateway:
+    def __init__(self, environ: dict[str, str], log: Path) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gateway", "--port", str(self.port)],
+            cwd=ROOT,
+            env=environ,
+            stdout=subprocess.PIPE,
+            stderr=log.open("w"),
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        assert self.proc.stdout.readline().startswith(f"gateway on http://127.0.0.1:{self.port}")
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{self.base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert self.proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "the gateway never became healthy"
+            time.sleep(0.1)
+
+    def stop(self, sig: int) -> int:
+        self.proc.send_signal(sig)
+        return self.proc.wait(timeout=30)
+
+
+def add_identity(environ: dict[str, str], identity: str, role: str, department: str | None = None) -> str:
+    args = ["identity", "add", identity, "--role", role] + (["--department", department] if department else [])
+    added = cli(environ, *args)
+    assert added.returncode == 0, added.stderr
+    return added.stdout.strip().splitlines()[-1]  # the key is the last line
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}

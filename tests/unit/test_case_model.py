@@ -1,0 +1,170 @@
+"""The case's rules on pure state, without a Temporal server: the update table's promises
+(statuses, events, milestones, the status each update leads to) and the transitions' effects."""
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from models import CaseState, CaseStatus, Milestone, NoticeKind, RequestSuspension
+from models.case import FINISHED
+from models.commands import UPDATES, check
+from models.effects import Effects
+from starter import validate_command
+from tests.support.states import NOW, PAYLOADS, state_in
+
+# An actor who may send each update to the state _ready() builds.
+ACTORS: dict[str, dict[str, Any]] = {
+    "dispatch": {"id": "d", "role": "dispatcher"},
+    "decide_extension": {"id": "s", "role": "supervisor"},
+    "escalate": {"id": "s", "role": "supervisor"},
+    "assign_leader": {"id": "s", "role": "supervisor"},
+    "decide_suspension": {"id": "s", "role": "supervisor"},
+    "resume": {"id": "s", "role": "supervisor"},
+    "summon_departments": {"id": "s", "role": "supervisor"},
+    "record_follow_up": {"id": "s", "role": "supervisor"},
+    "report_in": {"id": "h2", "role": "handler", "department": "水务局"},
+}
+HANDLER = {"id": "h", "role": "handler", "department": "住建局"}
+
+
+def _command(update: str) -> Any:
+    return validate_command(update, {"actor": ACTORS.get(update, HANDLER), **PAYLOADS[update]})
+
+
+def _ready(update: str, status: CaseStatus) -> CaseState:
+    """A case in `status` on which `update` is allowed."""
+    s = state_in(status, escalated=update == "assign_leader", pending=update == "decide_extension")
+    s.community = "塘家社区"
+    if update == "decide_suspension":
+        s.pending_suspension = RequestSuspension.model_validate({"actor": HANDLER, "reason": "r"})
+    if update == "resume":
+        s.suspended = True
+        s.milestones[0].paused_since = NOW
+    if update == "report_in":
+        s.milestones.append(Milestone(name="report_in:水务局", due_at=NOW + timedelta(days=1)))
+    for name in ("dispatch", "contact", "verify", "reply", "opinion", "progress_report", "follow_up", "leader"):
+        s.milestones.append(Milestone(name=name, due_at=NOW + timedelta(days=1)))
+    return s
+
+
+CASES = [(name, status) for name, row in UPDATES.items() for status in row.statuses]
+
+
+@pytest.mark.parametrize(("update", "status"), CASES, ids=[f"{u}-{s.value}" for u, s in CASES])
+def test_every_update_does_what_its_row_says(update, status):
+    row = UPDATES[update]
+    s, cmd = _ready(update, status), _command(update)
+    check(update, s, cmd)  # the table's statuses and who: allowed here
+    version, events = s.version, len(s.timeline)
+    effects = row.apply(s, cmd, NOW + timedelta(hours=1))
+    assert isinstance(effects, Effects) and s.version > version
+    added = [e.kind for e in s.timeline[events:]]
+    assert added[0] == row.event, "the row names the event the update records first"
+    assert all(e.actor == cmd.actor for e in s.timeline[events : events + 1])
+    if row.leads_to is not None:
+        assert s.status == row.leads_to
+    elif update == "record_follow_up":
+        assert s.status == CaseStatus.closed  # satisfied
+    else:
+        assert s.status == status, "an update without a status in its row leaves the status"
+    if row.completes:
+        name = "report_in:水务局" if row.completes == "report_in" else row.completes
+        assert any(m.name == name and m.done_at is not None for m in s.milestones)
+
+
+def test_the_table_is_the_contract():
+    assert len(UPDATES) == 18
+    for row in UPDATES.values():
+        assert row.statuses and row.event and row.command.__name__
+        assert not set(row.statuses) & set(FINISHED)  # nothing more can be done on a finished case
+
+
+def test_dispatch_plans_the_assignment_and_tells_the_department():
+    s = _ready("dispatch", CaseStatus.received)
+    effects = UPDATES["dispatch"].apply(s, _command("dispatch"), NOW)
+    assert [(p.anchor, p.department) for p in effects.plans] == [("assignment", "住建局")]
+    assert [(t.recipient, t.kind) for t in effects.notices] == [("department:住建局", NoticeKind.assignment)]
+    assert s.first_department == "住建局" and s.milestone("dispatch").done_at == NOW
+
+
+def test_transfer_supersedes_the_old_departments_steps_and_tells_the_complainant():
+    s = _ready("transfer", CaseStatus.handling)
+    s.first_department = "住建局"
+    s.milestones.append(Milestone(name="contact", due_at=NOW + timedelta(hours=1), department="住建局"))
+    effects = UPDATES["transfer"].apply(s, _command("transfer"), NOW)
+    assert all(m.superseded for m in s.milestones if m.department == "住建局")
+    assert s.department == "水务局" and s.first_department == "住建局"  # 首问首办: the first stays accountable
+    assert [p.anchor for p in effects.plans] == ["assignment"]
+    assert {t.recipient for t in effects.notices} == {"department:水务局", "complainant"}
+
+
+def test_resolve_settles_the_departments_steps_and_plans_the_follow_up():
+    s = _ready("resolve", CaseStatus.handling)
+    late = Milestone(name="reply", due_at=NOW - timedelta(hours=1))  # passed, its timer not yet fired
+    s.milestones.append(late)
+    effects = UPDATES["resolve"].apply(s, _command("resolve"), NOW)
+    assert late.breached and late.done_at == NOW and "reply" in s.breaches
+    assert [p.anchor for p in effects.plans] == ["resolution"]
+    settled = s.timeline[-1].detail["settled"]
+    assert any(x["name"] == "reply" and x["how"] == "resolution" for x in settled)
+
+
+@pytest.mark.parametrize("second", [False, True])
+def test_a_dissatisfied_follow_up_reopens_and_the_second_escalates(second):
+    s = _ready("record_follow_up", CaseStatus.resolved)
+    s.reopen_count = 1 if second else 0
+    cmd = validate_command("record_follow_up", {"actor": HANDLER, "satisfaction": "dissatisfied"})
+    effects = UPDATES["record_follow_up"].apply(s, cmd, NOW)
+    assert s.status == CaseStatus.handling and s.resolved_at is None
+    assert [e.kind for e in s.timeline[-3:]][-2 if second else -1] == "reopened"
+    assert [p.anchor for p in effects.plans] == (["reopen", "escalation"] if second else ["reopen"])
+    assert s.escalated is second
+
+
+def test_watch_warns_then_breaches_and_escalates_once():
+    s = _ready("dispatch", CaseStatus.received)
+    s.milestones = [
+        Milestone(name="resolve", due_at=NOW + timedelta(hours=1), warn_at=[NOW], on_breach=["escalate"]),
+        Milestone(name="reply", due_at=NOW + timedelta(hours=1), on_breach=["escalate"]),
+    ]
+    warned = s.watch(NOW)
+    assert warned.warned == [("resolve", None)] and s.milestones[0].warned and not s.breaches
+    assert s.next_wake() == NOW + timedelta(hours=1)
+    later = s.watch(NOW + timedelta(hours=1))
+    assert s.breaches == ["resolve", "reply"] and [p.anchor for p in later.plans] == ["escalation"]
+    assert [e.kind for e in s.timeline[-4:]] == ["breach", "escalated", "breach", "escalation_reason"]
+    assert s.next_wake() is None and s.watch(NOW + timedelta(days=1)).plans == []
+
+
+def test_suspension_stops_the_clock_and_resume_asks_to_move_it():
+    s = _ready("decide_suspension", CaseStatus.handling)
+    UPDATES["decide_suspension"].apply(s, _command("decide_suspension"), NOW)
+    assert s.suspended and s.milestone("resolve").paused_since == NOW
+    assert "resolve" not in [m.name for m in s.running_milestones()]
+    effects = UPDATES["resume"].apply(s, _command("resume"), NOW + timedelta(days=2))
+    assert not s.suspended and [x.milestone for x in effects.shifts] == [0]
+    due = s.milestones[0].due_at
+    s.moved(effects.shifts[0], due + timedelta(days=2), False, effects.moved)
+    assert s.timeline[-1].detail["moved"] == [
+        {"milestone": "resolve", "from": due.isoformat(), "to": (due + timedelta(days=2)).isoformat()}
+    ]
+
+
+def test_an_extension_after_the_deadline_passed_is_refused_in_the_record():
+    s = _ready("decide_extension", CaseStatus.handling)
+    s.milestone("resolve").breached = True
+    UPDATES["decide_extension"].apply(s, _command("decide_extension"), NOW)
+    assert s.timeline[-1].kind == "extension_refused" and s.pending_extension is None
+    assert "passed" in s.timeline[-1].detail["why"]
+
+
+def test_merge_and_repeat_of_a_closed_case():
+    s = _ready("dispatch", CaseStatus.received)
+    merged = s.merge("case-1", NOW)
+    assert s.status == CaseStatus.merged and [t.template for t in merged.notices] == ["merged"]
+    assert all(not m.open for m in s.milestones)
+    t = _ready("dispatch", CaseStatus.received)
+    effects = t.repeats_closed("case-0", None, NOW)
+    assert t.escalated and t.repeat_of == "case-0" and "recently" in (t.escalation_reason or "")
+    assert [p.anchor for p in effects.plans] == ["escalation"]

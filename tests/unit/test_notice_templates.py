@@ -1,0 +1,120 @@
+"""Notices from templates: every kind in both languages, SMS that fits, a broken template named,
+and the statistics table lining up with long Chinese names."""
+
+from __future__ import annotations
+
+import pytest
+
+from activities.templates import COMPLAINANT, PARAMS, NoticeTemplates, TemplateError, sms_segments
+from tests.support.processes import ROOT
+
+SHIPPED = ROOT / "runtime" / "config" / "notices.toml"
+
+
+LONG = "房东与租户因租金纠纷切断整栋楼供水已经三天老人小孩无法正常生活多次协商无果" * 4
+
+
+def _params(name: str) -> dict[str, str]:
+    sample = {
+        "case_id": "hotline-20261125-0042",
+        "title": LONG,
+        "into": "hotline-20261120-0007",
+        "department": "区城市更新和土地整备局",
+        "explanation": LONG,
+        "from_department": "区住建局",
+        "until": "2026-12-31T18:00:00+08:00",
+        "reason": LONG,
+        "leader": "张书记",
+        "notice_no": "光明〔2026〕7号",
+        "community": "塘家社区",
+        "milestone": "report_in:区水务局",
+        "due_at": "2026-11-26T01:10:00+00:00",
+        "repeat_case_id": "hotline-20261126-0001",
+    }
+    return {p: sample[p] for p in PARAMS[name]}
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_every_notice_renders_and_a_complainants_fits_the_sms_limit(language):
+    templates = NoticeTemplates.load(SHIPPED, language, max_segments=2 if language == "zh" else 3)
+    for name in PARAMS:
+        text = templates.render(name, _params(name))
+        assert "{" not in text and "hotline-20261125-0042" in text, (name, text)
+        if name in COMPLAINANT:
+            assert sms_segments(text) <= templates.max_segments, (name, len(text), text)
+            assert "12345" in text  # how to ask about it
+    zh = NoticeTemplates.load(SHIPPED, "zh")
+    assert (
+        zh.render("warning", _params("warning"))
+        == "【临期预警】案件hotline-20261125-0042的区水务局报到时限为11月26日09:10，尚未完成，请抓紧办理。"
+    )
+    short = zh.render("acknowledgement", {"case_id": "demo-school-1", "title": "小孩超龄上学被拒"})
+    assert (
+        short
+        == (
+            "【光明区群众诉求服务】您反映的“小孩超龄上学被拒”已受理，案件编号demo-school-1。"
+            "查询进度请致电12345并提供案件编号。"
+        )
+        and sms_segments(short) == 1
+    )
+    one = NoticeTemplates.load(SHIPPED, "zh", max_segments=1)
+    assert sms_segments(one.render("acknowledgement", _params("acknowledgement"))) == 1  # the title gives way
+
+
+def test_sms_segments():
+    assert [sms_segments("字" * n) for n in (70, 71, 134, 135)] == [1, 2, 2, 3]
+    assert [sms_segments("a" * n) for n in (160, 161, 306, 307)] == [1, 2, 2, 3]
+
+
+@pytest.mark.parametrize(
+    "change, named",
+    [
+        ('assignment = "【派单】案件{case_id}已派至{department}', "'assignment' is missing"),
+        (
+            'warning = "【临期预警】案件{case_id}的{milestone}时限为{due_at}',
+            "'warning' uses unknown placeholder(s) {phone}",
+        ),
+        ('breach = "【超时】案件{case_id}的{milestone}', "'breach' is broken"),
+        ('merged = "{sign}您的诉求', "'merged' takes"),
+    ],
+)
+def test_a_broken_template_is_named(tmp_path, change, named):
+    text = SHIPPED.read_text(encoding="utf-8")
+    line = next(line for line in text.splitlines() if line.startswith(change))
+    if "missing" in named:
+        broken = text.replace(line + "\n", "")
+    elif "unknown" in named:
+        broken = text.replace(line, line.replace("{due_at}", "{due_at}{phone}"))
+    elif "broken" in named:
+        broken = text.replace(line, line.replace("{milestone}", "{milestone"))
+    else:
+        broken = text.replace(line, line.replace("一并办理", "一并办理" + "。" * 140))
+    path = tmp_path / "notices.toml"
+    path.write_text(broken, encoding="utf-8")
+    with pytest.raises(TemplateError, match=named.replace("(", r"\(").replace(")", r"\)").replace("{", r"\{")):
+        NoticeTemplates.load(path, "zh")
+    with pytest.raises(TemplateError, match="no language \\[fr\\]"):
+        NoticeTemplates.load(SHIPPED, "fr")
+
+
+def test_the_stats_table_lines_up_with_long_chinese_department_names():
+    from rich.cells import cell_len
+
+    from readmodel.stats import Stats
+    from starter.cli.reports import stats_table
+
+    rows = [Stats("区城市更新和土地整备局"), Stats("区住建局"), Stats("(none)"), Stats("total")]
+    rows[0].accepted, rows[1].accepted = 12, 3
+    lines = stats_table(rows, "department").splitlines()
+
+    def ends(line: str) -> list[int]:  # the display cell where each word ends
+        found, at = [], 0
+        for word in line.split():
+            at = line.index(word, at) + len(word)
+            found.append(cell_len(line[:at]))
+        return found
+
+    data = [ends(line) for line in lines[1:]]
+    assert all(d[1:11] == data[0][1:11] for d in data), lines  # the ten numbers end in the same cells
+    assert ends(lines[0])[1:10] == data[0][1:10], lines  # and under their headers
+    assert data[0][0] < data[0][1] - len("12"), lines  # the longest name fits before the numbers
