@@ -114,7 +114,7 @@ def judge(case: Case, rules: Rules, book: Deadlines, end: float) -> Verdict:
         resolved = case.resolutions[round_no] + waited if round_no < len(case.resolutions) else INF
         if round_no == 0:
             v.extension, v.suspended = _first_deadline_moves(
-                case, resolve, rule_of("resolve"), book, track, category, resolved
+                case, resolve, rule_of("resolve"), book, track, category, resolved, end
             )
         # An escalated case is resolved by its leader only (the access rules): not before the
         # leader is assigned. So a policy that escalates can make a resolution later.
@@ -184,11 +184,12 @@ def _first_deadline_moves(
     track: str,
     category: str,
     resolved: float,
+    end: float,
 ) -> tuple[tuple[float, float] | None, bool]:
     """A suspension stops the resolve clock (if it has not run out when the clock stops); an
     extension, asked a day before the deadline by a department that will not make it (once it has
     contacted the complainant), replaces it. Returns the extension (when asked, the new deadline)
-    and whether the clock stopped."""
+    and whether the clock stopped. What would be asked after the period's end never happens."""
     duration = rule.duration_for(track, category)
     contacted = max((s.contact_at or INF) for s in case.sessions[-1:]) if case.sessions else INF
     asked: tuple[float, float] | None = None
@@ -196,12 +197,12 @@ def _first_deadline_moves(
     def extend() -> None:
         nonlocal asked
         request = max(resolve.due - DAY, contacted)
-        if case.extension and asked is None and resolved > request and request < resolve.due:
+        if case.extension and asked is None and resolved > request and request < min(resolve.due, end):
             resolve.due = book.of(working_days(case.extension), resolve.due)
             asked = (request, resolve.due)
 
     stopped_clock = False
-    if case.suspended is not None:
+    if case.suspended is not None and case.suspended[0] < end:
         stopped, resumed = case.suspended
         if resolve.due - DAY < stopped:
             extend()

@@ -175,3 +175,30 @@ def test_the_report_has_intervals_and_a_chart():
     assert "on time (total)" in text and "区教育局" in text and "±" in text
     svg = chart(report)
     assert svg.startswith("<svg") and svg.count("<rect") > 10
+
+
+def test_nothing_asked_after_the_period_ends_moves_a_deadline():
+    """A department that would ask for an extension (or a stop) after the simulated period has
+    not asked yet when the period ends: the engine, driven to the end, has no such request, so
+    the simulator's deadlines must not have it either (found by CI on a date where a case's
+    extension fell seven weeks after the period)."""
+    from simulation.evaluate import Rules, judge
+    from simulation.model import simulate
+
+    inputs = small(days=25, per_year=365 * 4)
+    data = inputs.model_dump()
+    data["period"]["start"] = datetime(2027, 6, 6).date()
+    data["tracks"] = {"routine": 0.75, "fast": 0.25}
+    data["turns"].update(transfer=0.3, extension=0.5, suspension=0.3, dissatisfied=0.35)
+    for d in data["departments"].values():
+        d["staff"] = 1
+    run_ = simulate(type(inputs).model_validate(data), CAL, seed=11)
+    book, table = Deadlines(CAL), Rules(rules("1030"))
+    checked = 0
+    for case in run_.cases:
+        verdict = judge(case, table, book, run_.end)
+        if verdict.extension is not None:
+            assert verdict.extension[0] < run_.end
+        if case.extension:
+            checked += 1
+    assert checked  # the sample has departments that would ask
