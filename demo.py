@@ -11,6 +11,8 @@ import asyncio
 import csv
 import io
 import json
+import os
+import re
 import shutil
 import socket
 import sys
@@ -21,7 +23,7 @@ import httpx
 from temporalio.client import Client
 
 from models import CaseState
-from readmodel import ReadModel
+from readmodel import ReadModel, links_of
 from readmodel.privacy import load_key
 from runtime import devserver, logs, process, settings, telemetry
 from sla import BUSINESS_TZ
@@ -106,7 +108,7 @@ async def walk_closed_loop(client: Client, case_id: str) -> None:
             {"actor": EDUCATION, "findings": "超龄4个月", "handling": "协调学位", "next_steps": "学校办理入学手续"},
         ),
         ("resolve", {"actor": EDUCATION, "resolution": "孩子已入学一年级"}),
-        ("record_follow_up", {"actor": EDUCATION, "satisfaction": "satisfied", "note": "家长表示满意"}),
+        ("record_follow_up", {"actor": DISPATCHER, "satisfaction": "satisfied", "note": "家长表示满意"}),
     ]
     for update, payload in steps:
         s = await act(client, case_id, update, payload)
@@ -128,7 +130,7 @@ def _curl(method: str, path: str, key_name: str, body: dict | None = None, form:
 DEMO_SUPERVISOR, DEMO_PASSWORD = "sup-demo", "demo-supervisor-2026"
 
 
-async def over_http(client: Client, read_model: ReadModel, folder) -> tuple[str, Any]:
+async def over_http(client: Client, read_model: ReadModel, folder, port: int) -> tuple[str, Any]:
     """The gateway beside the worker: identities with keys, and the calls any language can make;
     then the console, as a supervisor at the command centre sees it. Returns the gateway's address
     and what stops it."""
@@ -148,7 +150,6 @@ async def over_http(client: Client, read_model: ReadModel, folder) -> tuple[str,
     }
     store.add(DEMO_SUPERVISOR, Role.supervisor, department="区指挥中心", name="王督办", password=DEMO_PASSWORD)
     config = dataclasses.replace(settings.load(), identities_file=store.path, rate_limit=0.0)
-    port = next(p for p in (8080, 18080, 28080) if _free(p))
     running = server(create_app(client=client, read_model=read_model, config=config), "127.0.0.1", port)
     serving = asyncio.create_task(running.serve())
     while not running.started:
@@ -193,6 +194,7 @@ async def over_http(client: Client, read_model: ReadModel, folder) -> tuple[str,
                 print(f"  {_curl(method, path, key_name, body)[:150]}")
                 print(f"    -> {answer.status_code} {summary}")
             await _console(h, base)
+            await _complainant(h, config, "demo-http-6")
     except BaseException:
         running.should_exit = True
         await serving
@@ -218,11 +220,28 @@ async def _console(h: httpx.AsyncClient, base: str) -> None:
         print(f"  {row[0]:<15} {row[6]:<10} {row[8]} hours late ({row[4] or 'not dispatched'})")
 
 
+async def _complainant(h: httpx.AsyncClient, config: settings.Settings, case_id: str) -> None:
+    """The complainant's own page: the link their SMS carried (the log keeps only /s/…, so the demo
+    signs it again with the same key), opened, and a detail added through it."""
+    links = links_of(config)
+    url = links.url(links.make(case_id))
+    path = url.removeprefix(links.public_url)
+    page = await h.get(path)
+    status = re.search(r'id="status"[^>]*>([^<]+)<', page.text)
+    print(f"complainant of {case_id}: their SMS carried {url}")
+    print(f"  GET  /s/… -> {page.status_code} 办理状态: {status.group(1) if status else '?'}")
+    form = {name: re.search(rf'name="{name}" value="([^"]+)"', page.text) for name in ("csrf", "nonce")}
+    body = {k: m.group(1) for k, m in form.items() if m} | {"do": "note", "note": "晚上八点后家里有人"}
+    added = await h.post(path, data=body)
+    print(f"  POST /s/… note -> {added.status_code} (补充说明 on the timeline; 区住建局 is told by SMS)")
+
+
 async def _wait_on_a_terminal(base: str) -> None:
     """On a terminal, keep everything up so the console can be looked at, until Enter or Ctrl-C."""
     if not sys.stdin.isatty():
         return
     print(f"The console is at {base}/console/ : log in as {DEMO_SUPERVISOR}, password {DEMO_PASSWORD}.")
+    print("The complainant's page of demo-http-6 is at the link printed above (a phone-sized window shows it best).")
     print("(Temporal Web UI and the API stay up too.) Press Enter to stop the demo.\n")
     loop = asyncio.get_running_loop()
     pressed: asyncio.Future[None] = loop.create_future()
@@ -263,6 +282,9 @@ async def main() -> None:
     if metrics:
         print(f"  Metrics (Prometheus): {telemetry.metrics_url(metrics)}")
     read_model = ReadModel(f"sqlite:///{folder / 'complaints.db'}", load_key(config.phone_key, config.phone_key_file))
+    # The gateway's port is chosen now: the links in the complainants' SMS point at it.
+    port = next(p for p in (8080, 18080, 28080) if _free(p))
+    os.environ.setdefault("COMPLAINTS_PUBLIC_URL", f"http://127.0.0.1:{port}")
     try:
         async with create_worker(client, task_queue="complaints", read_model=read_model):
             print("Worker running on task queue 'complaints'.\n")
@@ -364,7 +386,7 @@ async def main() -> None:
             }
             print(f"  whistle 塘家〔2026〕7号: {owed}\n")
 
-            base, stop_gateway = await over_http(client, read_model, folder)
+            base, stop_gateway = await over_http(client, read_model, folder, port)
 
             print(f"Read model ({read_model.url}):")
             for case_id, *_ in cases + [("demo-factory-4",), ("demo-water-5",), ("demo-http-6",)]:

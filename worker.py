@@ -17,7 +17,7 @@ from temporalio.worker import Worker
 
 from activities import Notifier, Planner, Records, Sender, sender_from_setting
 from activities.templates import NoticeTemplates, TemplateError
-from readmodel import ReadModel, open_read_model
+from readmodel import ReadModel, links_of, open_read_model
 from runtime import devserver, logs, process, settings, telemetry
 from sla import WorkingCalendar
 from starter import connect, data_converter
@@ -64,6 +64,13 @@ class EngineWorker(Worker):
         await super().run()
 
 
+def load_templates(config: settings.Settings) -> NoticeTemplates:
+    """The notice templates the settings name, checked (TemplateError names what is wrong)."""
+    return NoticeTemplates.load(
+        config.notice_templates, config.notice_language, config.sms_max_segments, config.public_url
+    )
+
+
 def create_worker(
     client: Client,
     *,
@@ -80,11 +87,12 @@ def create_worker(
     config = settings.load()
     read_model = read_model or open_read_model(config)
     planner = Planner(calendar or WorkingCalendar.from_file(config.calendar_file), config.warn_at)
-    templates = templates or NoticeTemplates.load(
-        config.notice_templates, config.notice_language, config.sms_max_segments
-    )
+    templates = templates or load_templates(config)
     notifier = Notifier(
-        sender or sender_from_setting(config.notifier, config.sms_url, config.sms_token), read_model, templates
+        sender or sender_from_setting(config.notifier, config.sms_url, config.sms_token),
+        read_model,
+        templates,
+        links_of(config),
     )
     records = Records(read_model)
     return EngineWorker(
@@ -105,7 +113,7 @@ def create_worker(
 async def serve(stop: asyncio.Event) -> None:
     config = settings.load()
     try:  # before anything starts: a broken template is the operator's to fix, now
-        templates = NoticeTemplates.load(config.notice_templates, config.notice_language, config.sms_max_segments)
+        templates = load_templates(config)
     except TemplateError as err:
         log.error("refusing to start: a notice template is missing or broken", error=str(err))
         raise SystemExit(2) from None
@@ -160,7 +168,7 @@ def check() -> int:
     """Load what the worker starts with, as it would, and say what was found: 0, or 2 naming the fault."""
     config = settings.load()
     try:
-        templates = NoticeTemplates.load(config.notice_templates, config.notice_language, config.sms_max_segments)
+        templates = load_templates(config)
         calendar = WorkingCalendar.from_file(config.calendar_file)
     except (TemplateError, ValueError) as err:
         print(f"not ready: {err}", file=sys.stderr)

@@ -8,9 +8,10 @@ from typing import Protocol
 
 from temporalio import activity
 
-from activities.templates import NoticeTemplates
+from activities.templates import COMPLAINANT, LINK_TO, NoticeTemplates
 from models import Notice
 from readmodel import ReadModel
+from readmodel.links import Links, redact
 from runtime import logs
 
 log = logs.get("notices")
@@ -31,7 +32,7 @@ class LogSender:
             run_id=info.workflow_run_id,
             recipient=notice.recipient,
             kind=notice.kind.value,
-            text=notice.text,
+            text=redact(notice.text),  # a link in a log would open the case to whoever reads it
         )
 
 
@@ -54,25 +55,42 @@ class Notifier:
     sent) and hands it to the sender."""
 
     def __init__(
-        self, sender: Sender, read_model: ReadModel | None = None, templates: NoticeTemplates | None = None
+        self,
+        sender: Sender,
+        read_model: ReadModel | None = None,
+        templates: NoticeTemplates | None = None,
+        links: Links | None = None,
     ) -> None:
         self.sender = sender
         self.read_model = read_model
         self.templates = templates
+        self.links = links
 
     def render(self, notice: Notice) -> Notice:
         if not notice.template:
             return notice  # sent ready-made by a case started before templates
         if self.templates is None:
             raise RuntimeError("the notifier has no templates to render notices with")
-        return notice.model_copy(update={"text": self.templates.render(notice.template, notice.params)})
+        return notice.model_copy(
+            update={"text": self.templates.render(notice.template, notice.params, self._link(notice))}
+        )
+
+    def _link(self, notice: Notice) -> str:
+        """The complainant's link to their case, kept in the read model so the gateway can open it."""
+        if notice.template not in COMPLAINANT or self.links is None:
+            return ""
+        link = self.links.make(notice.params.get(LINK_TO.get(notice.template, ""), notice.case_id))
+        if self.read_model is not None:
+            self.read_model.register_link(link)
+        return self.links.url(link)
 
     @activity.defn(name="send_notice")
     async def send_notice(self, notice: Notice) -> None:
-        notice = self.render(notice)
+        notice = await asyncio.to_thread(self.render, notice)
         outbox = self.read_model if notice.id else None  # notices of old histories carry no id
         if outbox:
-            await asyncio.to_thread(outbox.outbox_attempt, notice)
+            kept = notice.model_copy(update={"text": redact(notice.text)})  # the outbox holds no link
+            await asyncio.to_thread(outbox.outbox_attempt, kept)
         try:
             await self.sender.send(notice)
         except Exception as err:

@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from models.labels import Labels
+from readmodel.links import TOKEN_LENGTH
 from sla import BUSINESS_TZ
 
 # Each template and the parameters the workflow sends it (the renderer adds sign and hotline).
@@ -28,11 +29,16 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "warning": ("case_id", "milestone", "due_at"),
     "breach": ("case_id", "milestone", "due_at"),
     "repeat": ("case_id", "repeat_case_id", "title"),
+    "resolved": ("case_id", "resolution"),
+    "complainant_note": ("case_id", "note"),
 }
 ADDED = ("sign", "hotline")
-COMPLAINANT = {"acknowledgement", "merged", "transfer"}  # sent as SMS to the complainant
+# Sent as SMS to the complainant: each carries {link}, their own case's page (readmodel/links.py).
+COMPLAINANT = {"acknowledgement", "merged", "transfer", "resolved"}
+LINK_TO = {"merged": "into"}  # the link opens the case this parameter names, not the notice's own
 TIMES = ("due_at", "until")  # ISO datetimes from the workflow, written in Beijing time
-SHORTENED = ("title", "explanation", "reason")  # what an SMS too long gives up first
+SHORTENED = ("title", "explanation", "reason", "resolution")  # what an SMS too long gives up first
+SAMPLE_TOKEN = "x" * TOKEN_LENGTH
 
 
 class TemplateError(ValueError):
@@ -58,10 +64,13 @@ class NoticeTemplates:
     hotline: str = "12345"
     time_format: str = "%m-%d %H:%M"
     max_segments: int = 2
+    public_url: str = "http://127.0.0.1:8080"  # where the links lead: their length counts in an SMS
     source: str = field(default="", compare=False)
 
     @classmethod
-    def load(cls, path: Path, language: str = "zh", max_segments: int = 2) -> NoticeTemplates:
+    def load(
+        cls, path: Path, language: str = "zh", max_segments: int = 2, public_url: str = "http://127.0.0.1:8080"
+    ) -> NoticeTemplates:
         try:
             data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -81,6 +90,7 @@ class NoticeTemplates:
             hotline=section.get("hotline", "12345"),
             time_format=section.get("time_format", "%m-%d %H:%M"),
             max_segments=max_segments,
+            public_url=public_url,
             source=str(path),
         )
         templates.check()
@@ -88,7 +98,8 @@ class NoticeTemplates:
 
     def check(self) -> None:
         """Every template present and renderable with exactly its parameters; every complainant
-        text fits the SMS limit with a short title."""
+        text carries the link and fits the SMS limit with a short title and a link as long as
+        COMPLAINTS_PUBLIC_URL makes it."""
         where = f"notice templates {self.source or '(given)'} [{self.language}]"
         for name, params in PARAMS.items():
             text = self.templates.get(name)
@@ -98,25 +109,32 @@ class NoticeTemplates:
                 fields = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
             except ValueError as err:
                 raise TemplateError(f"{where}: template {name!r} is broken: {err}") from None
-            unknown = fields - set(params) - set(ADDED)
+            added = (*ADDED, "link") if name in COMPLAINANT else ADDED
+            unknown = fields - set(params) - set(added)
             if unknown:
                 raise TemplateError(
                     f"{where}: template {name!r} uses unknown placeholder(s) "
                     f"{', '.join(sorted('{' + f + '}' for f in unknown))}; it may use "
-                    f"{', '.join('{' + p + '}' for p in (*params, *ADDED))}"
+                    f"{', '.join('{' + p + '}' for p in (*params, *added))}"
                 )
+            if name in COMPLAINANT and "link" not in fields:
+                raise TemplateError(f"{where}: template {name!r} goes to the complainant and must carry {{link}}")
             sample = {p: "2026-11-26T09:00:00+08:00" if p in TIMES else "1" for p in params}
-            rendered = self.render(name, sample)
+            rendered = self.render(name, sample, self.link(SAMPLE_TOKEN))
             if name in COMPLAINANT and sms_segments(rendered) > self.max_segments:
                 raise TemplateError(
                     f"{where}: template {name!r} takes {sms_segments(rendered)} SMS parts even "
-                    f"with a one-character title; the limit is {self.max_segments}"
+                    f"with a one-character title and a link to {self.public_url}; the limit is {self.max_segments}"
                 )
 
-    def render(self, name: str, params: dict[str, str]) -> str:
-        """The text of one notice; a complainant's is shortened to fit the SMS limit."""
+    def link(self, token: str) -> str:
+        return f"{self.public_url}/s/{token}"
+
+    def render(self, name: str, params: dict[str, str], link: str = "") -> str:
+        """The text of one notice; a complainant's carries `link` and is shortened (never the
+        link) to fit the SMS limit."""
         values = {p: self._value(p, str(params.get(p, ""))) for p in PARAMS.get(name, ())}
-        values |= {"sign": self.sign, "hotline": self.hotline}
+        values |= {"sign": self.sign, "hotline": self.hotline, "link": link}
         text = self.templates[name].format(**values)
         if name not in COMPLAINANT:
             return text

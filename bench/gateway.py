@@ -89,7 +89,9 @@ def http_case(
             answer = await timed(
                 update,
                 h.post(
-                    f"/v1/cases/{case_id}/{update}", json=body, headers=dispatcher if update == "dispatch" else handler
+                    f"/v1/cases/{case_id}/{update}",
+                    json=body,
+                    headers=dispatcher if update in ("dispatch", "record_follow_up") else handler,
                 ),
             )
             answer.raise_for_status()

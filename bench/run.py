@@ -75,7 +75,7 @@ STEPS: list[tuple[str, Any]] = [
     ("reply", Reply(actor=HANDLER, message="已安排维修队今日更换井盖")),
     ("submit_opinion", SubmitOpinion(actor=HANDLER, findings="井盖松动", handling="更换井盖", next_steps="一周后复查")),
     ("resolve", Resolve(actor=HANDLER, resolution="井盖已更换")),
-    ("record_follow_up", RecordFollowUp(actor=HANDLER, satisfaction=Satisfaction.satisfied, note="诉求人表示满意")),
+    ("record_follow_up", RecordFollowUp(actor=DISPATCHER, satisfaction=Satisfaction.satisfied, note="诉求人表示满意")),
 ]
 
 

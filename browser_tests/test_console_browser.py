@@ -4,7 +4,6 @@ handler's login is refused; no page writes an error to the browser's console."""
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 from collections.abc import Iterator
@@ -14,8 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.browser import environment, watch_console
 from tests.support.cases import complaint
-from tests.support.processes import Gateway, WorkerProcess, add_identity, bearer, cli, free_port
+from tests.support.processes import Gateway, WorkerProcess, add_identity, bearer, cli
 
 PASSWORD = "correct horse battery"
 STREETS = [("凤凰街道", "塘家社区"), ("玉塘街道", "田寮社区"), ("光明街道", "碧眼社区"), ("公明街道", "上村社区")]
@@ -69,15 +69,7 @@ def file_cases(base: str, keys: dict[str, str]) -> str:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("console-browser")
-    environ = {k: v for k, v in os.environ.items() if k != "TEMPORAL_ADDRESS"}
-    environ.update(
-        COMPLAINTS_DATA_DIR=str(tmp / "data"),
-        COMPLAINTS_DEV_PORT=str(free_port()),
-        COMPLAINTS_DEV_UI_PORT=str(free_port()),
-        COMPLAINTS_METRICS_ADDRESS="off",
-        COMPLAINTS_RATE_LIMIT="0",
-        PYTHONUNBUFFERED="1",
-    )
+    environ = environment(tmp)
     worker = WorkerProcess(environ, tmp / "worker.log")
     keys = {"dispatcher": add_identity(environ, "hotline-07", "dispatcher", "区群众诉求服务中心")}
     set_password(environ, "sup-wang", "supervisor", "区信访局")
@@ -98,9 +90,7 @@ def page(browser, stack) -> Iterator[object]:
         base_url=stack.base, accept_downloads=True, locale="zh-CN", viewport={"width": 1360, "height": 900}
     )
     page = context.new_page()
-    page.errors = []  # what the page wrote to the browser's console as errors, and uncaught exceptions
-    page.on("console", lambda m: page.errors.append(f"{m.type}: {m.text}") if m.type == "error" else None)
-    page.on("pageerror", lambda e: page.errors.append(f"pageerror: {e}"))
+    watch_console(page)
     try:
         yield page
     finally:

@@ -19,9 +19,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 
-from gateway import console, open311, problems, v1
+from gateway import complainant, console, open311, problems, v1
 from gateway.auth import Gateway, gateway
-from readmodel import ReadModel, open_read_model
+from readmodel import ReadModel, links_of, open_read_model
 from runtime import logs, settings
 from runtime.http import RateLimiter
 from starter import data_converter
@@ -96,7 +96,9 @@ def create_app(
             data_converter=data_converter(),
             lazy=True,
         )
-        app.state.gateway = Gateway(config, temporal, read_model or open_read_model(config), identities, limiter)
+        app.state.gateway = Gateway(
+            config, temporal, read_model or open_read_model(config), identities, limiter, links_of(config)
+        )
         log.info(
             "gateway ready",
             temporal=config.temporal_address or f"localhost:{config.dev_server_port}",
@@ -113,6 +115,7 @@ def create_app(
     app.include_router(open311.router)
     app.mount("/codec", codec)
     console.install(app, config)
+    complainant.install(app)
 
     @app.get(
         "/healthz",

@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from temporalio.client import Client
 
 from models import Role
-from readmodel import ReadModel
+from readmodel import Links, ReadModel
 from runtime import settings
 from runtime.http import ApiProblem, RateLimiter
 from starter.identities import Identity, IdentityStore
@@ -25,6 +25,7 @@ class Gateway:
     read_model: ReadModel
     identities: IdentityStore
     limiter: RateLimiter
+    links: Links  # the complainants' links (/s/)
 
 
 def gateway(request: Request) -> Gateway:

@@ -18,7 +18,9 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field, create_model
 from temporalio.client import Client
 
@@ -26,16 +28,45 @@ from gateway.auth import Gateway, caller, gateway, role_in
 from gateway.problems import ApiProblem, responses, success
 from gateway.views import CaseAnswer, CaseFiling, CaseList, TimelineAnswer, case_answer
 from models import Actor, CaseInput, CaseState, CaseStatus, Category, Role
+from readmodel.board import Filters
+from readmodel.callbacks import callbacks_due
 from readmodel.stats import GROUPS, compute, default_period, parse_moment
+from sla import WorkingCalendar
 from starter import UPDATES, InvalidInput, act, complaint_of, file_complaint, state, validate_case_input
 from starter.cases import CASE_ID_PATTERN
 from starter.identities import Identity
-from starter.supervise import list_page, list_query
+from starter.supervise import CaseSummary, list_page, list_query
 
 ENGINE_TIMEOUT = 30.0  # seconds: past this, no worker answered and the caller gets 503 (and may retry)
 FILERS = (Role.dispatcher, Role.supervisor, Role.community)  # who takes complaints in
 
-router = APIRouter(prefix="/v1", tags=["cases"])
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+def known_query(request: Request) -> None:
+    """A query parameter the operation does not take is refused, named: a typo (?overdu=true) must
+    not silently widen a list."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    known = _query_names(route.dependant)
+    unknown = sorted({name for name in request.query_params if name not in known})
+    if unknown:
+        raise InvalidInput(
+            f"{unknown[0] or '(empty name)'}: not a query parameter of this operation",
+            [
+                (name or "(empty name)", f"not a query parameter here; it takes {sorted(known) or 'none'}")
+                for name in unknown
+            ],
+        )
+
+
+router = APIRouter(prefix="/v1", tags=["cases"], dependencies=[Depends(known_query)])
 CaseId = Annotated[str, Path(pattern=CASE_ID_PATTERN, description="The case id (the integrator's idempotency key)")]
 ETAG_HEADER = {"ETag": {"description": 'The case version, quoted: "7"', "schema": {"type": "string"}}}
 
@@ -176,6 +207,13 @@ async def list_open_cases(
     overdue: bool = False,
     escalated: bool = False,
     due_within_hours: Annotated[float | None, Query(ge=0, le=24 * 366)] = None,
+    follow_up_due: Annotated[
+        bool,
+        Query(
+            description="the hotline's callback list (待回访): resolved two working days ago or more and still "
+            "without a verdict; from the read model, oldest first; with department, street, category only"
+        ),
+    ] = False,
     page_size: Annotated[int, Query(ge=1, le=500)] = 100,
     next_page_token: Annotated[str | None, Query(max_length=4000)] = None,
 ) -> CaseList:
@@ -190,6 +228,18 @@ async def list_open_cases(
         raise InvalidInput(
             "next_page_token: not a token this API gave", [("next_page_token", "not a token this API gave")]
         ) from None
+    if follow_up_due:
+        mixed = [n for n, v in (("status", status), ("overdue", overdue), ("escalated", escalated)) if v]
+        mixed += ["due_within_hours"] if due_within_hours is not None else []
+        if mixed:
+            raise InvalidInput(
+                f"{mixed[0]}: not with follow_up_due",
+                [
+                    (name, "not with follow_up_due (it lists resolved cases; filter by department, street, category)")
+                    for name in mixed
+                ],
+            )
+        return await _callbacks(g, Filters(department, street, category.value if category else None), page_size, token)
     query = list_query(
         status=status.value if status else None,
         department=department,
@@ -203,6 +253,38 @@ async def list_open_cases(
     return CaseList(
         cases=cases,
         next_page_token=base64.urlsafe_b64encode(following).decode() if following else None,
+    )
+
+
+async def _callbacks(g: Gateway, filters: Filters, page_size: int, token: bytes | None) -> CaseList:
+    """The callback list, a page at a time (the token: where the next page starts)."""
+    if token is not None and not token.isdigit():
+        raise InvalidInput(
+            "next_page_token: not a token this API gave", [("next_page_token", "not a token this API gave")]
+        )
+    offset = int(token or b"0")
+    calendar = WorkingCalendar.from_file(g.config.calendar_file)
+    due, total = await asyncio.to_thread(
+        callbacks_due, g.read_model, filters, calendar=calendar, limit=page_size, offset=offset
+    )
+    following = offset + len(due)
+    return CaseList(
+        cases=[
+            CaseSummary(
+                case_id=c.case_id,
+                status="resolved",
+                department=c.department,
+                street=c.street,
+                category=c.category,
+                next_deadline=c.follow_up_due,
+                breaches=c.breaches,
+                overdue=0,
+                escalated=c.escalated,
+                resolved_at=c.resolved_at,
+            )
+            for c in due
+        ],
+        next_page_token=base64.urlsafe_b64encode(str(following).encode()).decode() if following < total else None,
     )
 
 

@@ -1,12 +1,13 @@
 """Plain data: complaints, actors, update payloads, case state and notices."""
 
-from models.actor import Actor, LeaderRef, Role
+from models.actor import Actor, LeaderRef, Role, complainant_of
 from models.base import Category, Policy, Track
 from models.case import OPEN_STATUSES, CaseState, CaseStatus, Milestone, TimelineEvent
 from models.case_input import CaseInput
 from models.complaint import Channel, Complainant, Complaint, Location, received_at_problem
 from models.notice import Notice, NoticeKind
 from models.updates import (
+    AddNote,
     AssignLeader,
     Command,
     DecideExtension,
@@ -31,6 +32,8 @@ from models.updates import (
 
 __all__ = [
     "Actor",
+    "AddNote",
+    "complainant_of",
     "AssignLeader",
     "CaseInput",
     "CaseState",

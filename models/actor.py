@@ -14,12 +14,20 @@ class Role(StrEnum):
     supervisor = "supervisor"
     community = "community"  # a community's party secretary: department names the community
     auditor = "auditor"  # reads everything, changes nothing: no update admits this role
+    # The person who complained, through the link in their SMS: the actor's id names the case
+    # (complainant:<case id>), never a name or a phone. No identity has this role.
+    complainant = "complainant"
 
 
 class Actor(Strict):
     id: ShortText
     role: Role
     department: ShortText | None = None
+
+
+def complainant_of(case_id: str) -> Actor:
+    """The complainant of a case as an actor: made by the engine from a verified link, never sent."""
+    return Actor(id=f"complainant:{case_id}", role=Role.complainant)
 
 
 class LeaderRef(Strict):

@@ -39,6 +39,7 @@ class Policy(StrEnum):
 Name = Annotated[str, Field(min_length=1, max_length=100)]
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 LongText = Annotated[str, Field(min_length=1, max_length=5000)]
+PersonText = Annotated[str, Field(min_length=1, max_length=500)]  # what a complainant writes on their page
 
 
 class Strict(BaseModel):

@@ -13,9 +13,11 @@ from pydantic import BaseModel, Field
 from models.actor import Actor, LeaderRef
 from models.base import Category, Policy, Track
 from models.complaint import Complaint
+from models.editions import LATEST, Edition
 from models.effects import Effects, Shift
 from models.notice import NoticeKind
 from models.updates import (
+    AddNote,
     AssignLeader,
     Command,
     DecideExtension,
@@ -133,6 +135,7 @@ class CaseState(BaseModel):
     pending_suspension: RequestSuspension | None = None  # awaiting decide_suspension
     version: int = 0  # counts every change: the read model never lets an older write win
     has_complainant: bool = True  # False: found on patrol (未诉先办), nobody to contact or visit
+    edition: Edition = Edition.first  # the rules it runs under, fixed when it started (models/editions.py)
 
     def open_milestones(self, name: str | None = None) -> list[Milestone]:
         return [m for m in self.milestones if m.open and (name is None or m.name == name)]
@@ -188,10 +191,13 @@ class CaseState(BaseModel):
     # through models.commands.UPDATES, whose row also sets the status it leads to.
 
     @classmethod
-    def receive(cls, case_id: str, complaint: Complaint, policy: Policy, at: datetime) -> CaseState:
-        """A new case: the complaint as taken in."""
+    def receive(
+        cls, case_id: str, complaint: Complaint, policy: Policy, at: datetime, edition: Edition = LATEST
+    ) -> CaseState:
+        """A new case: the complaint as taken in, under the rules of `edition`."""
         state = cls(
             case_id=case_id,
+            edition=edition,
             policy=policy,
             track=complaint.track,
             category=complaint.category,
@@ -332,13 +338,25 @@ class CaseState(BaseModel):
         event = self.record("resolved", cmd.actor, at, resolution=cmd.resolution)
         effects = self.complete("resolve", at, event)
         _note_settled(event, self.settle("resolution", at, DEPARTMENT_STEPS))
-        return effects.plan("resolution", at)
+        effects.plan("resolution", at)
+        if self.edition >= Edition.complainant_voice:
+            # The department's answer goes to the complainant, with the link that asks their verdict.
+            effects.tell("complainant", NoticeKind.follow_up_due, "resolved", resolution=cmd.resolution)
+        return effects
 
     def record_follow_up(self, cmd: RecordFollowUp, at: datetime) -> Effects:
         self.satisfaction = cmd.satisfaction
-        event = self.record("followed_up", cmd.actor, at, satisfaction=cmd.satisfaction.value, note=cmd.note)
+        event = self.record(
+            "followed_up",
+            cmd.actor,
+            at,
+            satisfaction=cmd.satisfaction.value,
+            resolved=cmd.resolved,
+            note=cmd.note,
+        )
         effects = self.complete("follow_up", at, event)
-        if cmd.satisfaction != Satisfaction.dissatisfied:
+        # Not solved (是否解决: no) or not satisfied: the department works on it again.
+        if cmd.satisfaction != Satisfaction.dissatisfied and cmd.resolved is not False:
             self.status = CaseStatus.closed  # 销号
             self.closed_at = at
             closed = self.record("closed", None, at, satisfaction=cmd.satisfaction.value)
@@ -352,6 +370,12 @@ class CaseState(BaseModel):
         if reopen_escalates(self.reopen_count):
             effects.add(self.raise_to_leader(f"dissatisfied follow-up number {self.reopen_count}", None, at))
         return effects
+
+    def add_note(self, cmd: AddNote, at: datetime) -> Effects:
+        """补充说明: the department now responsible is told (the command centre, before dispatch)."""
+        self.record("complainant_note", cmd.actor, at, note=cmd.note)
+        recipient = f"department:{self.department}" if self.department else "supervisor"
+        return Effects().tell(recipient, NoticeKind.complainant_note, "complainant_note", note=cmd.note)
 
     def escalate(self, cmd: Escalate, at: datetime) -> Effects:
         return self.raise_to_leader(cmd.reason, cmd.actor, at)

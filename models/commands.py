@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from models.actor import Actor, Role
+from models.actor import Actor, Role, complainant_of
 from models.case import FINISHED, OPEN_STATUSES, CaseState, CaseStatus
+from models.editions import Edition
 from models.effects import Effects
 from models.updates import (
+    AddNote,
     AssignLeader,
     Command,
     DecideExtension,
@@ -104,6 +106,33 @@ def resolver(state: CaseState, actor: Actor, update: str) -> None:
         department_or_leader(state, actor, update)
     elif state.leader is not None and not _is_leader(state, actor):
         raise NotAllowed(f"resolve: the case is escalated; only its leader {state.leader.id} may resolve it")
+
+
+def _is_complainant(state: CaseState, actor: Actor) -> bool:
+    """The complainant of this very case (the engine makes this actor from their verified link)."""
+    return actor.role == Role.complainant and state.has_complainant and actor == complainant_of(state.case_id)
+
+
+def verdict_giver(state: CaseState, actor: Actor, update: str) -> None:
+    """回访: the complainant's own word on the department's work, so never the department's."""
+    if state.edition < Edition.complainant_voice:  # cases started before: as they were
+        department_or_supervisor(state, actor, update)
+        return
+    if actor.role in (Role.dispatcher, Role.supervisor) or _is_complainant(state, actor):
+        return
+    raise NotAllowed(
+        f"{update}: {_describe(actor)} may not; the follow-up visit (回访) is the complainant's own verdict on "
+        "how the case was handled: only the complainant (through their link), the hotline centre (a dispatcher) "
+        "or a supervisor records it, never the department that handled it or its leader"
+    )
+
+
+def complainant_or_hotline(state: CaseState, actor: Actor, update: str) -> None:
+    if not (_is_complainant(state, actor) or actor.role == Role.dispatcher):
+        raise NotAllowed(
+            f"{update}: {_describe(actor)} may not; only the case's complainant (through their link) "
+            "or the hotline centre (a dispatcher, for a detail given by phone) may"
+        )
 
 
 def community_or_supervisor(state: CaseState, actor: Actor, update: str) -> None:
@@ -210,6 +239,11 @@ def not_yet_summoned(state: CaseState, cmd: Command) -> None:
         raise Rejected(f"summon_departments: {', '.join(sorted(already))} already summoned and not yet reported")
 
 
+def has_complainant(state: CaseState, cmd: Command) -> None:
+    if not state.has_complainant:
+        raise Rejected("add_note: the case was found on patrol (未诉先办); there is no complainant to add a detail")
+
+
 def _anything(state: CaseState, cmd: Command) -> None:
     pass
 
@@ -301,8 +335,12 @@ _ROWS = [
         completes="resolve", leads_to=CaseStatus.resolved, when=resolvable,
     ),
     Update(
-        "record_follow_up", RecordFollowUp, C.record_follow_up, RESOLVED, department_or_supervisor, "followed_up",
+        "record_follow_up", RecordFollowUp, C.record_follow_up, RESOLVED, verdict_giver, "followed_up",
         completes="follow_up",
+    ),
+    Update(
+        "add_note", AddNote, C.add_note, OPEN_STATUSES, complainant_or_hotline, "complainant_note",
+        when=has_complainant,
     ),
     Update(
         "escalate", Escalate, C.escalate, OPEN_STATUSES, roles(Role.supervisor), "escalated",

@@ -56,6 +56,7 @@ EVENTS: dict[str, tuple[str, str]] = {
     "repeat_of": ("重复来电", "repeat of"),
     "merged": ("并案", "merged"),
     "notice_failed": ("告知发送失败", "notice failed"),
+    "complainant_note": ("诉求人补充说明", "complainant's note"),
 }
 
 STATUSES: dict[str, tuple[str, str]] = {

@@ -13,10 +13,11 @@ class NoticeKind(StrEnum):
     breach = "breach"  # a deadline ran past due
     escalation = "escalation"  # to the supervisor and leader: 领导包案
     transfer = "transfer"  # to the complainant: why another department now handles it
-    follow_up_due = "follow_up_due"
+    follow_up_due = "follow_up_due"  # to the complainant: resolved; give your verdict (回访评价)
     warning = "warning"  # 临期预警: a deadline is near
     summons = "summons"  # 社区吹哨: a department is summoned on site
     repeat = "repeat"  # to the department: the complainant came back about an open case
+    complainant_note = "complainant_note"  # to the department: the complainant added a detail (补充说明)
 
 
 class Notice(BaseModel):

@@ -7,7 +7,7 @@ from enum import StrEnum
 from pydantic import AwareDatetime, Field, field_validator
 
 from models.actor import Actor, LeaderRef
-from models.base import LongText, ShortText, Strict
+from models.base import LongText, PersonText, ShortText, Strict
 
 
 class Command(Strict):
@@ -72,8 +72,19 @@ class Satisfaction(StrEnum):
 
 
 class RecordFollowUp(Command):
+    """The follow-up visit (回访): whether the problem was solved (是否解决) and whether the
+    complainant is satisfied. `resolved` is left out when nobody answered, and by follow-ups
+    recorded before it was asked."""
+
     satisfaction: Satisfaction
+    resolved: bool | None = None
     note: LongText | None = None
+
+
+class AddNote(Command):
+    """A detail the complainant adds (补充说明), through their link or by phone to the hotline."""
+
+    note: PersonText
 
 
 class Escalate(Command):

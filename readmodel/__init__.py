@@ -1,9 +1,17 @@
 """The read model: cases, milestones, events and the notice outbox in any SQLAlchemy database."""
 
+from readmodel.links import Links
 from readmodel.privacy import load_key
 from readmodel.store import ReadModel, snapshot_of
 from readmodel.tables import CaseRow, EventRow, MilestoneRow, OutboxRow
-from runtime import settings
+from runtime import keys, settings
+
+
+def links_of(config: settings.Settings | None = None) -> Links:
+    """The complainants' links as the settings make them (COMPLAINTS_LINK_KEYS, COMPLAINTS_PUBLIC_URL)."""
+    config = config or settings.load()
+    keyring = keys.load(config.link_keys, config.link_key_file, setting_name="COMPLAINTS_LINK_KEYS", what="link")
+    return Links(keyring, config.public_url)
 
 
 def open_read_model(config: settings.Settings | None = None) -> ReadModel:
@@ -12,4 +20,14 @@ def open_read_model(config: settings.Settings | None = None) -> ReadModel:
     return ReadModel(config.db_url, load_key(config.phone_key, config.phone_key_file))
 
 
-__all__ = ["CaseRow", "EventRow", "MilestoneRow", "OutboxRow", "ReadModel", "open_read_model", "snapshot_of"]
+__all__ = [
+    "Links",
+    "links_of",
+    "CaseRow",
+    "EventRow",
+    "MilestoneRow",
+    "OutboxRow",
+    "ReadModel",
+    "open_read_model",
+    "snapshot_of",
+]

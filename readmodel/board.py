@@ -119,7 +119,7 @@ class Filters:
 
 @dataclass
 class Page:
-    rows: list[OverdueCase]
+    rows: list[Any]  # OverdueCase on the board; readmodel.callbacks.Callback on the callback list
     total: int
     page: int
     page_size: int

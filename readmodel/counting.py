@@ -7,7 +7,7 @@ or closed; a milestone is met when done before its deadline, late when breached 
 still owed, and not counted while it is still running or when a transfer moved it elsewhere. So
 an on-time rate is met ÷ (met + late + still open and overdue), and a recent period never reads
 as 100 %. A follow-up that reached the complainant is a visit; satisfied or basically satisfied
-ones count towards 满意率.
+ones count towards 满意率, "solved" answers towards 解决率 (Verdicts), each by who gave it.
 """
 
 from __future__ import annotations
@@ -60,6 +60,40 @@ def _sum(condition: ColumnElement[bool]) -> Any:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0).cast(Integer)
 
 
+# Who gave a follow-up's verdict: the complainant through their link, the hotline centre's callback,
+# a supervisor; or (before issue 23) the handling department itself.
+SOURCES = {"complainant": "link", "dispatcher": "hotline", "supervisor": "supervisor"}
+OTHER_SOURCE = "department"
+
+
+@dataclass
+class Verdicts:
+    """Follow-up verdicts (回访): 满意率 = satisfied ÷ visited, 解决率 = solved ÷ asked whether solved.
+    Unreachable complainants count apart from both; a verdict recorded before 是否解决 was asked
+    counts in 满意率 only."""
+
+    visited: int = 0  # reached the complainant
+    satisfied: int = 0  # satisfied or basically satisfied
+    asked: int = 0  # of the visits, those that answered whether it was solved
+    solved: int = 0  # resolved: yes
+    unreachable: int = 0
+
+    def add(self, other: Verdicts) -> None:
+        for name in ("visited", "satisfied", "asked", "solved", "unreachable"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "visited": self.visited,
+            "satisfied": self.satisfied,
+            "satisfaction_rate": percent(self.satisfied, self.visited),
+            "asked_if_solved": self.asked,
+            "solved": self.solved,
+            "solution_rate": percent(self.solved, self.asked),
+            "unreachable": self.unreachable,
+        }
+
+
 @dataclass
 class Tally:
     """Counts for one group of cases (a department, a week, the whole period)."""
@@ -73,8 +107,7 @@ class Tally:
     met: int = 0
     late: int = 0
     open_overdue: int = 0  # of `late`: milestones still owed and past due
-    visited: int = 0
-    satisfied: int = 0
+    verdicts: dict[str, Verdicts] = field(default_factory=dict)  # by who gave them (SOURCES)
     closed: int = 0  # 办结: closed after the follow-up
     repeats: int = 0  # merged into an open case, or repeating a closed one (merged ones too)
     on_time: dict[str, list[int]] = field(default_factory=dict)  # milestone -> [met, late], when asked for
@@ -88,8 +121,29 @@ class Tally:
         return percent(self.resolved, self.accepted)
 
     @property
+    def all_verdicts(self) -> Verdicts:
+        total = Verdicts()
+        for v in self.verdicts.values():
+            total.add(v)
+        return total
+
+    @property
+    def visited(self) -> int:
+        return self.all_verdicts.visited
+
+    @property
+    def satisfied(self) -> int:
+        return self.all_verdicts.satisfied
+
+    @property
     def satisfaction_rate(self) -> str:
         return percent(self.satisfied, self.visited)
+
+    @property
+    def solution_rate(self) -> str:
+        """解决率: resolved=yes ÷ the verdicts that answered whether it was solved."""
+        total = self.all_verdicts
+        return percent(total.solved, total.asked)
 
     def ratio(self, which: str) -> float | None:
         """A rate as a fraction, for charts and sorting (None when nothing was counted)."""
@@ -97,6 +151,7 @@ class Tally:
             "on_time": (self.met, self.met + self.late),
             "resolution": (self.resolved, self.accepted),
             "satisfaction": (self.satisfied, self.visited),
+            "solution": (self.all_verdicts.solved, self.all_verdicts.asked),
         }[which]
         return part / whole if whole else None
 
@@ -104,8 +159,10 @@ class Tally:
         """Count another group's cases in too (groups never share a case)."""
         for name in ("accepted", "resolved", "open", "overdue", "escalated", "met", "late", "open_overdue"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
-        for name in ("visited", "satisfied", "closed", "repeats"):
+        for name in ("closed", "repeats"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
+        for source, verdicts in other.verdicts.items():
+            self.verdicts.setdefault(source, Verdicts()).add(verdicts)
         for milestone, (met, late) in other.on_time.items():
             counts = self.on_time.setdefault(milestone, [0, 0])
             counts[0] += met
@@ -127,6 +184,7 @@ class Tally:
             "visited": self.visited,
             "satisfied": self.satisfied,
             "satisfaction_rate": self.satisfaction_rate,
+            "solution_rate": self.solution_rate,
         }
 
 
@@ -177,6 +235,8 @@ def tally(
     counted, is_open = _counted(now), C.status.in_(OPEN)
     owed = owed_now(now)
     satisfaction = EVENTS.c.detail["satisfaction"].as_string()
+    solved = EVENTS.c.detail["resolved"].as_boolean()
+    reached = func.coalesce(satisfaction, "") != "unreachable"
     queries = {
         "cases": select(
             key,
@@ -196,11 +256,20 @@ def tally(
         )
         .select_from(CASES.join(MILESTONES, M.case_id == C.case_id))
         .where(in_period),
-        "visits": select(key, func.count(), _sum(satisfaction.in_(SATISFIED)))
+        "visits": select(
+            key,
+            EVENTS.c.actor_role,
+            _sum(reached),
+            _sum(and_(reached, satisfaction.in_(SATISFIED))),
+            _sum(and_(reached, solved.is_not(None))),
+            _sum(and_(reached, solved.is_(True))),
+            _sum(not_(reached)),
+        )
         .select_from(CASES.join(EVENTS, EVENTS.c.case_id == C.case_id))
-        .where(in_period, EVENTS.c.kind == "followed_up", func.coalesce(satisfaction, "") != "unreachable"),
+        .where(in_period, EVENTS.c.kind == "followed_up"),
     }
     grouped = {name: q.group_by(key) for name, q in queries.items()}
+    grouped["visits"] = queries["visits"].group_by(key, EVENTS.c.actor_role)
     if per_milestone:
         grouped["per_milestone"] = (
             select(key, M.name, _sum(_met()), _sum(not_(_met())))
@@ -217,9 +286,9 @@ def tally(
     for name, met, late, open_overdue, overdue in rows["milestones"]:
         t = groups.setdefault(str(name), Tally(str(name)))
         t.met, t.late, t.open_overdue, t.overdue = met, late, open_overdue, overdue
-    for name, visited, satisfied in rows["visits"]:
+    for name, role, *counts in rows["visits"]:
         t = groups.setdefault(str(name), Tally(str(name)))
-        t.visited, t.satisfied = visited, satisfied
+        t.verdicts.setdefault(SOURCES.get(role or "", OTHER_SOURCE), Verdicts()).add(Verdicts(*counts))
     for name, milestone, met, late in rows.get("per_milestone", []):
         groups.setdefault(str(name), Tally(str(name))).on_time[milestone] = [met, late]
     return groups

@@ -15,8 +15,9 @@ from sqlmodel import select as sm_select
 
 from models import OPEN_STATUSES, CaseState, Complaint, Notice
 from models.records import CaseSnapshot, RepeatMatch, RepeatQuery
+from readmodel.links import TOKEN, Link, Links, digest
 from readmodel.privacy import mask, phone_hash
-from readmodel.tables import CaseRow, ClaimRow, EventRow, MilestoneRow, OutboxRow
+from readmodel.tables import CaseRow, ClaimRow, EventRow, LinkRow, MilestoneRow, OutboxRow
 from sla.policies import PATROL_WINDOW, REPEAT_WINDOW
 
 
@@ -24,7 +25,9 @@ def _table(model: type[SQLModel]) -> Table:
     return model.__table__  # type: ignore[attr-defined,no-any-return]  # SQLModel sets it on table models
 
 
-CASES, MILESTONES, EVENTS, OUTBOX, CLAIMS = (_table(t) for t in (CaseRow, MilestoneRow, EventRow, OutboxRow, ClaimRow))
+CASES, MILESTONES, EVENTS, OUTBOX, CLAIMS, LINKS = (
+    _table(t) for t in (CaseRow, MilestoneRow, EventRow, OutboxRow, ClaimRow, LinkRow)
+)
 OPEN = tuple(s.value for s in OPEN_STATUSES)  # as text, the way the tables hold it
 
 
@@ -269,6 +272,40 @@ class ReadModel:
         if older is not None:
             return RepeatMatch(case_id=older, open=True)
         return _recently_closed(rows, received, PATROL_WINDOW)
+
+    # ---- links -----------------------------------------------------------------------------
+
+    def register_link(self, link: Link) -> None:
+        """Keep which case a link's token stands for (by the token's SHA-256 only). Idempotent."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                self._insert(LINKS)
+                .values(
+                    digest=digest(link.token),
+                    case_id=link.case_id,
+                    purpose=link.purpose,
+                    key_id=link.key_id,
+                    created_at=datetime.now(timezone.utc),
+                )
+                .on_conflict_do_nothing(index_elements=["digest"])
+            )
+
+    def open_link(self, token: str, links: Links, purpose: str, now: datetime | None = None) -> str | None:
+        """The case a link opens, or None: unknown, changed, not signed by our keys, for another
+        purpose, or its case closed too long ago. The caller cannot tell which (nor may anyone)."""
+        if not TOKEN.fullmatch(token):
+            return None
+        with self.engine.connect() as conn:
+            row = conn.execute(select(LINKS).where(LINKS.c.digest == digest(token))).first()
+            if row is None or row.purpose != purpose or not links.genuine(token, row.case_id, purpose, row.key_id):
+                return None
+            case = conn.execute(
+                select(CASES.c.status, CASES.c.closed_at, CASES.c.updated_at).where(CASES.c.case_id == row.case_id)
+            ).first()
+        if case is None:
+            return None
+        ended = case.closed_at or (case.updated_at if case.status not in OPEN else None)
+        return str(row.case_id) if links.still_open(utc(ended), now) else None
 
     # ---- outbox ----------------------------------------------------------------------------
 

@@ -127,3 +127,16 @@ class ClaimRow(SQLModel, table=True):
     key: str = Field(primary_key=True)  # phone hash | category | community
     case_id: str = Field(index=True)
     claimed_at: datetime = _when(nullable=False)
+
+
+class LinkRow(SQLModel, table=True):
+    """A link sent to a person (the complainant's /s/<token>): found by the token's SHA-256, never by
+    the token itself, so whoever reads this table holds no link. The token is the engine's
+    signature over the case and the purpose (readmodel/links.py), so a row alone opens nothing."""
+
+    __tablename__ = "links"
+    digest: str = Field(primary_key=True)  # SHA-256 of the token, hex
+    case_id: str = Field(index=True)
+    purpose: str
+    key_id: str  # the signing key of COMPLAINTS_LINK_KEYS that made it
+    created_at: datetime = _when(nullable=False)

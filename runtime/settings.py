@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,10 +39,18 @@ class Settings:
     sms_max_segments: int  # COMPLAINTS_SMS_MAX_SEGMENTS: SMS parts a complainant's notice may take (2)
     console_secret: str | None  # COMPLAINTS_CONSOLE_SECRET: signs console sessions; default a file in the data folder
     simulation_file: Path  # COMPLAINTS_SIMULATION_FILE: the console's what-if inputs; default the sample
+    public_url: str  # COMPLAINTS_PUBLIC_URL: where complainants reach the gateway (their /s/ links)
+    link_keys: (
+        str | None
+    )  # COMPLAINTS_LINK_KEYS: "id:base64key,..." sign the links (first signs); default a dev key file
 
     @property
     def codec_key_file(self) -> Path:
         return self.data_dir / "codec-keys"
+
+    @property
+    def link_key_file(self) -> Path:
+        return self.data_dir / "link-keys"
 
     @property
     def phone_key_file(self) -> Path:
@@ -77,6 +86,8 @@ def load() -> Settings:
         sms_max_segments=max(1, int(_number("COMPLAINTS_SMS_MAX_SEGMENTS", env.get("COMPLAINTS_SMS_MAX_SEGMENTS"), 2))),
         console_secret=env.get("COMPLAINTS_CONSOLE_SECRET") or None,
         simulation_file=Path(env.get("COMPLAINTS_SIMULATION_FILE") or CONFIG_DIR / "simulation" / "luohu-2022.toml"),
+        public_url=_public_url(env.get("COMPLAINTS_PUBLIC_URL") or "http://127.0.0.1:8080"),
+        link_keys=env.get("COMPLAINTS_LINK_KEYS") or None,
         metrics_address=_address("COMPLAINTS_METRICS_ADDRESS", env.get("COMPLAINTS_METRICS_ADDRESS", "127.0.0.1:9464")),
     )
 
@@ -88,6 +99,16 @@ def _address(name: str, text: str) -> str | None:
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ValueError(f"{name}={text!r}: expected host:port, e.g. 0.0.0.0:9464, or off")
     return text.strip()
+
+
+def _public_url(text: str) -> str:
+    url = text.strip().rstrip("/")
+    if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?(/[A-Za-z0-9._~/-]*)?", url):
+        raise ValueError(
+            f"COMPLAINTS_PUBLIC_URL={text!r}: expected the gateway's address as complainants reach it, "
+            "such as https://12345.example.gov.cn"
+        )
+    return url
 
 
 def _number(name: str, text: str | None, default: float) -> float:

@@ -1,7 +1,7 @@
 """SLA arithmetic: pure code, no Temporal. Policies as data, China's working-day calendar."""
 
 from sla.calendar import WorkingCalendar
-from sla.durations import BUSINESS_TZ, Deadline, Duration, Unit, deadline, shifted
+from sla.durations import BUSINESS_TZ, Deadline, Duration, Unit, deadline, passed_by, shifted
 from sla.planner import plan
 from sla.policies import POLICIES, MilestoneRule, rules_for
 
@@ -14,6 +14,7 @@ __all__ = [
     "Unit",
     "WorkingCalendar",
     "deadline",
+    "passed_by",
     "plan",
     "rules_for",
     "shifted",

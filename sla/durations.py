@@ -106,3 +106,18 @@ def shifted(due: datetime, unit: Unit, stopped_at: datetime, resumed_at: datetim
     last_day = (due.astimezone(BUSINESS_TZ) - timedelta(microseconds=1)).date()  # due is 24:00 of this day
     day, estimated = cal.nth_working_day_after(last_day, stopped)
     return Deadline(datetime.combine(day + timedelta(days=1), time(0), tzinfo=BUSINESS_TZ), estimated)
+
+
+def passed_by(duration: Duration, now: datetime, cal: WorkingCalendar) -> datetime:
+    """The moment before which every anchor's promise of `duration` has run out by `now` (an
+    anchor at or after it has not): to find, in one query, what became due by now."""
+    if duration.unit != Unit.working_days:
+        if duration.unit == Unit.months:
+            raise ValueError("passed_by: months are not of one length")
+        step = {Unit.minutes: 60, Unit.hours: 3600, Unit.days: 86400}[duration.unit]
+        return now - timedelta(seconds=step * duration.amount)
+    # A working-day deadline depends on the anchor's calendar day alone, and moves with it.
+    day = now.astimezone(BUSINESS_TZ).date()
+    while deadline(datetime.combine(day, time(0), tzinfo=BUSINESS_TZ), duration, cal).due_at > now:
+        day -= timedelta(days=1)
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=BUSINESS_TZ)

@@ -91,6 +91,15 @@ def reopen_escalates(reopen_count: int) -> bool:
 # Repeats: a complaint repeating a case closed within REPEAT_WINDOW escalates from the start;
 # grid-patrol finds of one category in one grid within PATROL_WINDOW are one problem, one case.
 REPEAT_WINDOW = timedelta(days=180)
+
+# The complainant's link (in every SMS to them) opens their case page until this long after it
+# closed: time to read the outcome, never a lasting door.
+LINK_OPEN_AFTER_CLOSE = timedelta(days=30)
+
+# A case resolved this long ago without a verdict (the complainant did not answer their link) is
+# on the hotline centre's callback list: its 回访员 phone the complainant. The follow_up deadline
+# itself (FOLLOW_UP) does not change.
+CALLBACK_AFTER = working_days(2)
 PATROL_WINDOW = timedelta(days=7)
 
 # 临期预警: the department is warned at these fractions of each milestone's time.

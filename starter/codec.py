@@ -14,18 +14,17 @@ from a key file in the data folder, created on first use with a warning.
 
 from __future__ import annotations
 
-import base64
 import os
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
-from runtime import logs
+from runtime import keys, logs
+from runtime.keys import Keyring
 
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
@@ -35,54 +34,9 @@ COMPRESS_FROM = 200  # bytes; below this zlib rarely wins
 log = logs.get("codec")
 
 
-@dataclass(frozen=True)
-class Keyring:
-    current: str
-    keys: dict[str, bytes]
-
-    @classmethod
-    def parse(cls, text: str) -> Keyring:
-        """'id:base64key,id2:base64key': the first encrypts, all decrypt."""
-        keys: dict[str, bytes] = {}
-        order = []
-        for item in filter(None, (part.strip() for part in text.split(","))):
-            key_id, _, encoded = item.partition(":")
-            try:
-                key = base64.b64decode(encoded, validate=True)
-            except ValueError:
-                raise ValueError(f"COMPLAINTS_CODEC_KEYS: key {key_id!r} is not base64") from None
-            if len(key) not in (16, 24, 32):
-                raise ValueError(f"COMPLAINTS_CODEC_KEYS: key {key_id!r} must be 16, 24 or 32 bytes, not {len(key)}")
-            keys[key_id] = key
-            order.append(key_id)
-        if not keys:
-            raise ValueError("COMPLAINTS_CODEC_KEYS: no keys")
-        return cls(current=order[0], keys=keys)
-
-    def format(self) -> str:
-        ordered = [self.current] + [k for k in self.keys if k != self.current]
-        return ",".join(f"{k}:{base64.b64encode(self.keys[k]).decode()}" for k in ordered)
-
-    @classmethod
-    def generate(cls, key_id: str) -> Keyring:
-        return cls(current=key_id, keys={key_id: AESGCM.generate_key(bit_length=256)})
-
-    def rotated(self, new_id: str) -> Keyring:
-        """A new current key; the old ones stay to decrypt what they encrypted."""
-        return Keyring(current=new_id, keys={new_id: AESGCM.generate_key(bit_length=256), **self.keys})
-
-
 def load_keyring(setting: str | None, key_file: Path) -> Keyring:
-    if setting:
-        return Keyring.parse(setting)
-    if not key_file.exists():
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        key_file.write_text(Keyring.generate("dev-1").format())
-        key_file.chmod(0o600)
-        log.warning(
-            "created a development encryption key; set COMPLAINTS_CODEC_KEYS in production", key_file=str(key_file)
-        )
-    return Keyring.parse(key_file.read_text().strip())
+    """COMPLAINTS_CODEC_KEYS, or a development key file (created on first use, with a warning)."""
+    return keys.load(setting, key_file, setting_name="COMPLAINTS_CODEC_KEYS", what="encryption")
 
 
 class EncryptionCodec(PayloadCodec):

@@ -183,6 +183,11 @@ class IdentityStore:
             raise IdentityError(
                 f"identity id {identity_id!r}: 1-100 letters, digits or _.:@- starting with a letter or digit"
             )
+        if role == Role.complainant:
+            raise IdentityError(
+                "role complainant: a complainant needs no identity; they reach their own case through the "
+                "link in their SMS (COMPLAINTS_PUBLIC_URL/s/...)"
+            )
         if role in (Role.handler, Role.community) and not department:
             raise IdentityError(
                 f"role {role.value} needs --department (the department it acts for, or for community the community)"

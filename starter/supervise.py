@@ -26,6 +26,7 @@ class CaseSummary(BaseModel):
     breaches: int
     overdue: int
     escalated: bool
+    resolved_at: datetime | None = None  # on the callback list (待回访)
 
 
 def _quote(value: str) -> str:

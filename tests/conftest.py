@@ -9,6 +9,7 @@ import os
 # Processes the tests start serve no metrics unless a test gives them a free port.
 os.environ.setdefault("COMPLAINTS_METRICS_ADDRESS", "off")
 os.environ.setdefault("COMPLAINTS_CODEC_KEYS", "test-1:" + base64.b64encode(b"k" * 32).decode())
+os.environ.setdefault("COMPLAINTS_LINK_KEYS", "links-1:" + base64.b64encode(b"l" * 32).decode())
 # Every workflow in the tests runs in the SDK's sandbox, so a forbidden call fails CI (workers default to off).
 os.environ.setdefault("COMPLAINTS_WORKFLOW_SANDBOX", "1")
 

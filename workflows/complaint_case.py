@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from models import CaseInput, CaseState, Command, Complaint, Notice, NoticeKind, received_at_problem
     from models.case import FINISHED, TimelineEvent
     from models.commands import UPDATES, Rejected, Update, check
+    from models.editions import PATCHES, Edition
     from models.effects import Effects, Tell
     from models.records import RepeatComplaint, RepeatMatch, RepeatQuery
     from workflows import metrics
@@ -61,7 +62,7 @@ class ComplaintCase:
             if problem:
                 raise ApplicationError(f"invalid CaseInput: {problem}", type="InvalidInput", non_retryable=True)
             at = complaint.received_at or workflow.now()
-            self._state = CaseState.receive(workflow.info().workflow_id, complaint, input.policy, at)
+            self._state = CaseState.receive(workflow.info().workflow_id, complaint, input.policy, at, _edition())
         self._projection = Projection(self._state, input.complaint, recorded=input.carried is not None)
         self._notices = Notices(self._state.case_id, input.complaint, self._given_up)
 
@@ -283,6 +284,15 @@ class ComplaintCase:
             info.is_continue_as_new_suggested() or info.get_current_history_length() >= self._input.max_history_events
         )
         return long and self._notices.quiet() and self._projection.caught_up()
+
+
+def _edition() -> Edition:
+    """The rules a new case runs under: the newest edition this history knows (models/editions.py).
+    Asked once, when the case starts; a case continued as new carries its edition on."""
+    for edition in sorted(PATCHES, reverse=True):
+        if workflow.patched(PATCHES[edition]):
+            return edition
+    return Edition.first
 
 
 def _handler(row: Update) -> Any:

@@ -17,7 +17,9 @@ from gateway.console.inputs import BadInput, csv_answer, period, whole_number
 from gateway.console.viewer import Viewer, viewer
 from gateway.console.web import render, router
 from readmodel import board
+from readmodel.callbacks import callbacks_due
 from readmodel.hotspots import find_hotspots
+from sla import WorkingCalendar
 
 
 async def page(
@@ -86,6 +88,39 @@ async def overdue(request: Request, v: Viewer = Depends(viewer)) -> Response:
     return await page(request, v, build, "overdue.html", csv_name="overdue")
 
 
+CALLBACK_COLUMNS = ["case_id", "title", "category", "street", "department", "resolved_at", "follow_up_due", "phone"]
+
+
+@router.get("/follow-ups")
+async def follow_ups(request: Request, v: Viewer = Depends(viewer)) -> Response:
+    """待回访: the hotline centre's callback list."""
+
+    def build(v: Viewer, now: datetime) -> dict[str, Any]:
+        q = request.query_params
+        filters = board.Filters(
+            department=q.get("department") or None, street=q.get("street") or None, category=q.get("category") or None
+        )
+        size = 100_000 if q.get("format") == "csv" else whole_number(request, "page_size", 50, 1, 500)
+        number = whole_number(request, "page", 1, 1, 100_000)
+        g = gateway(request)
+        due, total = callbacks_due(
+            g.read_model,
+            filters,
+            calendar=WorkingCalendar.from_file(g.config.calendar_file),
+            now=now,
+            limit=size,
+            offset=(number - 1) * size,
+        )
+        return {
+            "board": board.Page(due, total, number, size),
+            "filters": filters,
+            "columns": CALLBACK_COLUMNS,
+            "csv_rows": [c.as_row() for c in due],
+        }
+
+    return await page(request, v, build, "follow_ups.html", csv_name="follow-ups")
+
+
 LEAGUE_COLUMNS = [
     "department",
     "accepted",
@@ -96,6 +131,7 @@ LEAGUE_COLUMNS = [
     "open_overdue",
     "on_time_rate",
     "visited",
+    "solution_rate",
     "satisfaction_rate",
     "escalated",
     "overdue_now",
@@ -125,7 +161,15 @@ async def departments(request: Request, v: Viewer = Depends(viewer)) -> Response
     return await page(request, v, build, "departments.html", csv_name="departments")
 
 
-TREND_COLUMNS = ["weeks", "accepted", "resolved", "resolution_rate", "on_time_rate", "satisfaction_rate"]
+TREND_COLUMNS = [
+    "weeks",
+    "accepted",
+    "resolved",
+    "resolution_rate",
+    "on_time_rate",
+    "solution_rate",
+    "satisfaction_rate",
+]
 
 
 @router.get("/trends")
@@ -150,6 +194,7 @@ async def trends(request: Request, v: Viewer = Depends(viewer)) -> Response:
             labels,
             [
                 charts.Series(t("on_time_rate"), pct("on_time")),
+                charts.Series(t("solution_rate"), pct("solution")),
                 charts.Series(t("satisfaction_rate"), pct("satisfaction")),
             ],
             title=t("chart_rates"),

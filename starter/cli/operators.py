@@ -97,7 +97,7 @@ def add(sub: Any) -> None:
     actions = c.add_subparsers(dest="action", required=True)
     a = actions.add_parser("add", help="create an identity and print its API key (once), or set its password")
     a.add_argument("id")
-    a.add_argument("--role", required=True, choices=[r.value for r in Role])
+    a.add_argument("--role", required=True, choices=[r.value for r in Role if r != Role.complainant])
     a.add_argument("--department", help="the department it acts for (a community's name for role community)")
     a.add_argument("--name", help="a person's or system's name, for people to read")
     a.add_argument("--password-stdin", action="store_true", help="set a console password read from stdin instead")

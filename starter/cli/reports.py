@@ -20,6 +20,7 @@ def stats_table(rows: list[Stats], by: str | None) -> str:
         "resolved",
         "化解率",
         "办结率",
+        "解决率",
         "满意率",
         "repeats",
         "escal.",
@@ -40,6 +41,7 @@ def stats_table(rows: list[Stats], by: str | None) -> str:
                 r.resolved,
                 j["resolution_rate"],
                 j["completion_rate"],
+                j["solution_rate"],
                 j["satisfaction_rate"],
                 r.repeats,
                 r.escalations,
@@ -49,7 +51,19 @@ def stats_table(rows: list[Stats], by: str | None) -> str:
                 on_time,
             ]
         )
-    return "\n".join(table(headers, body, right=range(1, 11)))
+    lines = table(headers, body, right=range(1, 12))
+    total = rows[-1]
+    if total.verdicts:  # who gave the verdicts behind 解决率 and 满意率
+        lines += ["", "verdicts (回访) by who gave them: 解决率 (solved ÷ asked), 满意率 (satisfied ÷ reached)"]
+        lines += table(
+            ["by", "reached", "解决率", "满意率", "unreachable"],
+            [
+                [source, v.visited, v.as_json()["solution_rate"], v.as_json()["satisfaction_rate"], v.unreachable]
+                for source, v in sorted(total.verdicts.items())
+            ],
+            right=range(1, 5),
+        )
+    return "\n".join(lines)
 
 
 def stats_json(rows: list[Stats]) -> str:
@@ -70,6 +84,10 @@ def stats_csv(rows: list[Stats]) -> str:
         "visited",
         "satisfied",
         "satisfaction_rate",
+        "asked_if_solved",
+        "solved",
+        "solution_rate",
+        "unreachable",
         "repeats",
         "escalations",
         "open",

@@ -24,6 +24,8 @@ def _when(value: datetime | None) -> str:
 async def list_cases(args: argparse.Namespace) -> int:
     from starter.supervise import list_cases, list_query
 
+    if args.follow_up_due:
+        return _list_callbacks(args)
     query = list_query(
         status=args.status,
         department=args.department,
@@ -54,6 +56,29 @@ async def list_cases(args: argparse.Namespace) -> int:
     headers = ["case", "status", "department", "street", "next deadline", "breaches", "overdue", "escalated"]
     print("\n".join(table(headers, rows, right=(5, 6))))
     print(f"{plural(len(cases), 'case')} ({query})")
+    return 0
+
+
+def _list_callbacks(args: argparse.Namespace) -> int:
+    """The hotline centre's callback list (待回访), from the read model."""
+    from readmodel import open_read_model
+    from readmodel.board import Filters
+    from readmodel.callbacks import callbacks_due
+    from runtime import settings
+    from sla import WorkingCalendar
+
+    calendar = WorkingCalendar.from_file(settings.load().calendar_file)
+    filters = Filters(department=args.department, street=args.street)
+    due, total = callbacks_due(open_read_model(), filters, calendar=calendar, limit=args.limit)
+    if args.json:
+        print(json.dumps([c.as_row() for c in due], ensure_ascii=False))
+        return 0
+    rows = [
+        [c.case_id, c.department or "-", c.street, _when(c.resolved_at), _when(c.follow_up_due), c.phone or "-"]
+        for c in due
+    ]
+    print("\n".join(table(["case", "department", "street", "resolved", "follow-up due", "phone"], rows)))
+    print(f"{plural(total, 'case')} resolved two working days ago or more, still waiting for a verdict (回访)")
     return 0
 
 
@@ -183,6 +208,11 @@ def add(sub: Any) -> None:
         "--stuck",
         action="store_true",
         help="only cases whose workflow task keeps failing, with the error (describes each open case)",
+    )
+    c.add_argument(
+        "--follow-up-due",
+        action="store_true",
+        help="the hotline's callback list: resolved cases waiting for a verdict (from the read model)",
     )
     c.add_argument("--limit", type=int, default=200)
     c.add_argument("--json", action="store_true")

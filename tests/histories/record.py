@@ -6,12 +6,14 @@ Run it only to add histories for new behaviour; never to refresh old ones (that 
 very break the replay test is there to catch). All of today's were recorded on 2026-11-26 by the
 redesign (issue 13: the case model decides, the workflow carries out, and planning, read-model
 writes and a notice's first attempt became local activities), before any production case had
-run; from then on every workflow change is guarded (workflow.patched) and adds its own.
+run; from then on every workflow change is guarded (workflow.patched) and adds its own:
+complainant_voice (edition 2, issue 23: the complainant's note and verdict through their link).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import sys
 import tempfile
@@ -21,7 +23,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from models import CaseInput
+from models import CaseInput, complainant_of
 from readmodel import ReadModel
 from runtime import devserver
 from sla import WorkingCalendar
@@ -30,6 +32,8 @@ from tests.support.cases import RecordingSender, actor, complaint
 from worker import create_worker
 from workflows.search_attributes import KEYS
 
+# Recorded with the tests' own key (tests/conftest.py), so that the replay test can decode them.
+os.environ.setdefault("COMPLAINTS_CODEC_KEYS", "test-1:" + base64.b64encode(b"k" * 32).decode())
 # COMPLAINTS_RECORD_OUT=DIR records elsewhere: to measure a history's size without keeping it.
 OUT = Path(os.environ.get("COMPLAINTS_RECORD_OUT") or Path(__file__).parent)
 D, H, S = actor("dispatcher", "区诉求中心"), actor("handler", "住建局"), actor("supervisor", "区信访局")
@@ -45,7 +49,7 @@ async def closed_loop(client: Client, case_id: str, env) -> str | None:
         ("reply", {"actor": H, "message": "m"}),
         ("submit_opinion", {"actor": H, "findings": "f", "handling": "h", "next_steps": "n"}),
         ("resolve", {"actor": H, "resolution": "r"}),
-        ("record_follow_up", {"actor": H, "satisfaction": "satisfied"}),
+        ("record_follow_up", {"actor": S, "satisfaction": "satisfied"}),
     ]:
         await act(client, case_id, update, payload)
     return filed.run_id
@@ -100,7 +104,7 @@ async def continued_as_new(client: Client, case_id: str, env) -> str | None:
     while (await state(client, case_id)).runs < 2:  # it moves on at its first quiet moment
         await asyncio.sleep(0.1)
     await act(client, case_id, "resolve", {"actor": H, "resolution": "r"})
-    await act(client, case_id, "record_follow_up", {"actor": H, "satisfaction": "satisfied"})
+    await act(client, case_id, "record_follow_up", {"actor": S, "satisfaction": "satisfied"})
     return filed.run_id
 
 
@@ -118,7 +122,7 @@ async def merged(client: Client, case_id: str, env) -> str | None:
     await client.get_workflow_handle(case_id).result()
     for update, payload in [
         ("resolve", {"actor": H, "resolution": "r"}),
-        ("record_follow_up", {"actor": H, "satisfaction": "satisfied"}),
+        ("record_follow_up", {"actor": S, "satisfaction": "satisfied"}),
     ]:
         await act(client, carrier, update, payload)
     return filed.run_id
@@ -147,7 +151,7 @@ async def closed_loop_for(client: Client, case_id: str, person: dict) -> str | N
         ("dispatch", {"actor": D, "department": "住建局"}),
         ("record_contact", {"actor": H, "note": "n"}),
         ("resolve", {"actor": H, "resolution": "r"}),
-        ("record_follow_up", {"actor": H, "satisfaction": "satisfied"}),
+        ("record_follow_up", {"actor": S, "satisfaction": "satisfied"}),
     ]:
         await act(client, case_id, update, payload)
     await client.get_workflow_handle(case_id).result()
@@ -192,6 +196,26 @@ async def claim_taken_over(client: Client, case_id: str, env) -> str | None:
     return await closed_loop_for(client, case_id, person)
 
 
+async def complainant_voice(client: Client, case_id: str, env) -> str | None:
+    """Edition 2: the complainant adds a detail and gives their verdict through their link: not
+    solved (reopened), dissatisfied again (escalated to a leader), then satisfied (closed)."""
+    me = complainant_of(case_id).model_dump(mode="json")
+    filed = await file_complaint(client, case_id, {"complaint": complaint()}, task_queue=client.task_queue)
+    await act(client, case_id, "dispatch", {"actor": D, "department": "住建局"})
+    await act(client, case_id, "add_note", {"actor": me, "note": "楼道的灯也坏了"})
+    await act(client, case_id, "record_contact", {"actor": H, "note": "n"})
+    await act(client, case_id, "reply", {"actor": H, "message": "m"})
+    await act(client, case_id, "resolve", {"actor": H, "resolution": "r1"})
+    no = {"actor": me, "resolved": False, "satisfaction": "dissatisfied", "note": "没修好"}
+    await act(client, case_id, "record_follow_up", no)
+    await act(client, case_id, "resolve", {"actor": H, "resolution": "r2"})
+    await act(client, case_id, "record_follow_up", {**no, "resolved": True})
+    await act(client, case_id, "assign_leader", {"actor": S, "leader": {"id": "L1", "name": "张局长"}})
+    await act(client, case_id, "resolve", {"actor": LEADER, "resolution": "r3"})
+    await act(client, case_id, "record_follow_up", {"actor": me, "resolved": True, "satisfaction": "satisfied"})
+    return filed.run_id
+
+
 SCENARIOS = {
     f.__name__: f
     for f in (
@@ -203,6 +227,7 @@ SCENARIOS = {
         repeat_of_closed,
         second_stage_warning_suspension_whistle,
         claim_taken_over,
+        complainant_voice,
     )
 }
 
@@ -221,7 +246,9 @@ async def main() -> None:
             if not names or unknown:
                 raise SystemExit(f"name scenarios to record (unknown: {unknown}); one of {', '.join(SCENARIOS)}")
             for scenario in (SCENARIOS[n] for n in names):
-                case_id = f"{scenario.__name__}-{uuid.uuid4().hex[:6]}"
+                # The file's name is the case id the replay test gives it: a rule that names the
+                # case (the complainant's actor id) must see the same id in replay.
+                case_id = scenario.__name__
                 first_run = await scenario(env.client, case_id, env)
                 handle = env.client.get_workflow_handle(case_id)
                 await handle.result()

@@ -59,7 +59,7 @@ async def test_full_closed_loop(client, sender):
         ("reply", {"actor": HANDLER, "message": "答复"}, "handling"),
         ("submit_opinion", {"actor": HANDLER, "findings": "f", "handling": "h", "next_steps": "n"}, "handling"),
         ("resolve", {"actor": HANDLER, "resolution": "已恢复供水"}, "resolved"),
-        ("record_follow_up", {"actor": HANDLER, "satisfaction": "basically_satisfied"}, "closed"),
+        ("record_follow_up", {"actor": SUPERVISOR, "satisfaction": "basically_satisfied"}, "closed"),
     ]
     for update, payload, status in steps:
         assert (await act(client, case_id, update, payload)).status.value == status
@@ -201,7 +201,7 @@ async def test_dissatisfied_reopens_and_second_dissatisfied_escalates(client):
     assert len(reopened) == 2 and reopened[-1].anchor == "reopen" and reopened[-1].open
     assert "reopened" in kinds(s)
     await act(client, case_id, "resolve", {"actor": HANDLER, "resolution": "再次处理"})
-    s = await act(client, case_id, "record_follow_up", {"actor": HANDLER, "satisfaction": "dissatisfied"})
+    s = await act(client, case_id, "record_follow_up", {"actor": DISPATCHER, "satisfaction": "dissatisfied"})
     assert s.reopen_count == 2 and s.escalated and "dissatisfied" in s.escalation_reason
     assert milestone(s, "leader").open
     await act(client, case_id, "assign_leader", {"actor": SUPERVISOR, "leader": LEADER})
@@ -438,7 +438,7 @@ async def test_long_case_continues_as_new_carrying_its_state(client):
     assert [e.kind for e in s.timeline].count("progress_reported") == 45
     assert s.milestone("contact") is not None and s.department == "住建局"
     await act(client, case_id, "resolve", {"actor": HANDLER, "resolution": "r"})
-    s = await act(client, case_id, "record_follow_up", {"actor": HANDLER, "satisfaction": "satisfied"})
+    s = await act(client, case_id, "record_follow_up", {"actor": DISPATCHER, "satisfaction": "satisfied"})
     result = await client.get_workflow_handle(case_id, result_type=CaseState).result()
     assert result.status.value == "closed" and result.runs == s.runs
 

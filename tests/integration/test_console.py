@@ -92,7 +92,13 @@ async def until_on_board(h: httpx.AsyncClient, case_id: str, query: str = "") ->
 async def test_without_a_session_the_console_asks_to_log_in(console):
     h, _, _ = console
     h.cookies.clear()
-    for path in ("/console/", "/console/overdue", "/console/cases/x-1", "/console/departments?since=2026-01-01"):
+    for path in (
+        "/console/",
+        "/console/overdue",
+        "/console/follow-ups",
+        "/console/cases/x-1",
+        "/console/departments?since=2026-01-01",
+    ):
         answer = await h.get(path)
         assert answer.status_code == 303 and answer.headers["location"].startswith("/console/login?next=")
     h.cookies.set(COOKIE, "eyJpZGVudGl0eSI6ICJzdXAtd2FuZyJ9.00")
@@ -181,7 +187,7 @@ async def test_every_table_exports_as_csv(console):
     assert "attachment" in exported.headers["content-disposition"]
     assert exported.text.startswith("\ufeff编号,诉求,类别")
     assert case_id in exported.text
-    for path in ("/console/departments", "/console/trends", "/console/hotspots"):
+    for path in ("/console/departments", "/console/trends", "/console/hotspots", "/console/follow-ups"):
         answer = await h.get(f"{path}?format=csv&lang=en")
         assert answer.status_code == 200 and answer.text.startswith("\ufeff"), path
         assert "," in answer.text.splitlines()[0]
@@ -281,7 +287,14 @@ async def test_every_page_answers_for_supervisor_and_auditor(console):
     h, _, _ = console
     for identity in ("sup-wang", "audit-zhao"):
         assert (await login(h, identity)).status_code == 303
-        for path in ("/console/", "/console/overdue", "/console/departments", "/console/trends", "/console/hotspots"):
+        for path in (
+            "/console/",
+            "/console/overdue",
+            "/console/follow-ups",
+            "/console/departments",
+            "/console/trends",
+            "/console/hotspots",
+        ):
             answer = await h.get(path)
             assert answer.status_code == 200, (identity, path, answer.text[:500])
         css = await h.get("/console/static/console.css")

@@ -95,7 +95,7 @@ async def test_closed_loop_over_http_with_the_callers_as_actors(gw):
         ("edu-li", "reply", {"message": "已协调学位"}),
         ("edu-li", "submit_opinion", {"findings": "超龄", "handling": "协调", "next_steps": "入学"}),
         ("edu-li", "resolve", {"resolution": "已入学"}),
-        ("edu-li", "record_follow_up", {"satisfaction": "satisfied", "note": "满意"}),
+        ("hotline-07", "record_follow_up", {"satisfaction": "satisfied", "note": "满意"}),
     ]
     for who, update, payload in steps:
         answer = await h.post(f"/v1/cases/{case_id}/{update}", json=payload, headers=keys[who])
@@ -309,6 +309,9 @@ async def test_lists_page_and_filter_through_visibility(gw):
     problem_of(await h.get("/v1/cases", params={"page_size": 501}, headers=keys["sup-wang"]), 422)
     problem_of(await h.get("/v1/cases", params={"next_page_token": "%%%"}, headers=keys["sup-wang"]), 422)
     problem_of(await h.get("/v1/cases", params={"status": "lost"}, headers=keys["sup-wang"]), 422)
+    typo = problem_of(await h.get("/v1/cases", params={"overdu": "true"}, headers=keys["sup-wang"]), 422)
+    assert "overdu" in str(typo)  # a misspelt filter is refused, not ignored (the list would be wider)
+    problem_of(await h.get("/v1/stats?=false", headers=keys["sup-wang"]), 422)
 
 
 async def test_stats_as_json(gw):

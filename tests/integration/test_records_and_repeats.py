@@ -24,7 +24,7 @@ STEPS = [
     ("dispatch", {"actor": D, "department": "住建局"}),
     ("record_contact", {"actor": H, "note": "n"}),
     ("resolve", {"actor": H, "resolution": "r"}),
-    ("record_follow_up", {"actor": H, "satisfaction": "satisfied"}),
+    ("record_follow_up", {"actor": S, "satisfaction": "satisfied"}),
 ]
 
 

@@ -22,9 +22,11 @@ def _replay(*args: str) -> subprocess.CompletedProcess:
 
 
 def _folder(tmp_path: Path, copies: int) -> Path:
+    """Copies of the stored histories, each keeping its case id (the name before "__"): a rule that
+    names the case, like the complainant's own verdict, needs the same id in replay."""
     for n in range(copies):
         for f in STORED:
-            shutil.copy(f, tmp_path / f"{f.stem}-{n}__run.json")
+            shutil.copy(f, tmp_path / f"{f.stem}__copy{n}.json")
     return tmp_path
 
 
@@ -37,10 +39,10 @@ def test_a_folder_replays_on_several_processes(tmp_path):
 
 def test_the_first_non_determinism_stops_it_with_exit_6_naming_the_case(tmp_path):
     folder = _folder(tmp_path, 2)
-    target = folder / f"{STORED[0].stem}-1__run.json"
+    target = folder / f"{STORED[0].stem}__copy1.json"
     target.write_text(json.dumps(tamper(json.loads(target.read_text()))))
     failed = _replay(str(folder), "--jobs", "2")
     assert failed.returncode == 6
-    assert "1 NON-DETERMINISTIC" in failed.stdout and f"{STORED[0].stem}-1:" in failed.stdout
+    assert "1 NON-DETERMINISTIC" in failed.stdout and f"{STORED[0].stem}:" in failed.stdout
     bad = _replay(str(folder), "--jobs", "0")
     assert bad.returncode == 2 and "--jobs" in bad.stderr

@@ -29,6 +29,7 @@ from workflows.search_attributes import KEYS
 RUN = uuid.uuid4().hex[:6]
 DEPT = f"城管局{RUN}"
 H = actor("handler", DEPT)
+S = actor("supervisor", "区信访局")
 
 
 class Cases:
@@ -88,7 +89,7 @@ async def _file_the_cases(c: Cases) -> None:
         ("dispatch", {"actor": actor("dispatcher"), "department": DEPT}),
         ("record_contact", {"actor": H, "note": "n"}),
         ("resolve", {"actor": H, "resolution": "r"}),
-        ("record_follow_up", {"actor": H, "satisfaction": "satisfied"}),
+        ("record_follow_up", {"actor": S, "satisfaction": "satisfied"}),
     ]:
         await act(c.client, ids["D"], update, payload)
     await c.client.get_workflow_handle(ids["D"]).result()
@@ -100,9 +101,9 @@ async def _file_the_cases(c: Cases) -> None:
     await eventually(c.client, ids["E"], lambda s: s.runs >= 2)
     await act(c.client, ids["E"], "record_contact", {"actor": H, "note": "n", "reached": False})
     await act(c.client, ids["E"], "resolve", {"actor": H, "resolution": "r"})
-    await act(c.client, ids["E"], "record_follow_up", {"actor": H, "satisfaction": "dissatisfied"})
+    await act(c.client, ids["E"], "record_follow_up", {"actor": S, "satisfaction": "dissatisfied"})
     await act(c.client, ids["E"], "resolve", {"actor": H, "resolution": "r2"})
-    await act(c.client, ids["E"], "record_follow_up", {"actor": H, "satisfaction": "unreachable"})
+    await act(c.client, ids["E"], "record_follow_up", {"actor": S, "satisfaction": "unreachable"})
     final = await c.client.get_workflow_handle(ids["E"], result_type=CaseState).result()
     assert final.runs >= 2
     await eventually(c.client, ids["B"], lambda s: "dispatch" in s.breaches)

@@ -13,7 +13,7 @@ def tamper(history: dict[str, Any]) -> dict[str, Any]:
 
     for event in history["events"]:
         attrs = event.get("markerRecordedEventAttributes")
-        if attrs:
+        if attrs and attrs.get("markerName") == "core_local_activity":
             payload = attrs["details"]["data"]["payloads"][0]
             marker = json.loads(base64.b64decode(payload["data"]))
             marker["activity_type"] = "send_fax"

@@ -58,7 +58,7 @@ def gateway_settings(tmp: Path, *, task_queue: str = "complaints", **changes: An
 
 
 @asynccontextmanager
-async def dev_engine(folder: Path) -> AsyncIterator[tuple[Client, ReadModel, str]]:
+async def dev_engine(folder: Path, sender: Any = None) -> AsyncIterator[tuple[Client, ReadModel, str]]:
     """A real dev server (with visibility, which the time-skipping server lacks) and a worker on it."""
     import uuid
 
@@ -73,7 +73,11 @@ async def dev_engine(folder: Path) -> AsyncIterator[tuple[Client, ReadModel, str
     read_model = ReadModel(f"sqlite:///{folder / 'complaints.db'}", TEST_PHONE_KEY)
     try:
         async with create_worker(
-            env.client, task_queue=queue, sender=RecordingSender(), calendar=WorkingCalendar(), read_model=read_model
+            env.client,
+            task_queue=queue,
+            sender=sender or RecordingSender(),
+            calendar=WorkingCalendar(),
+            read_model=read_model,
         ):
             yield env.client, read_model, queue
     finally:

@@ -61,8 +61,8 @@ def worker_once(environ: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 class Gateway:
-    def __init__(self, environ: dict[str, str], log: Path) -> None:
-        self.port = free_port()
+    def __init__(self, environ: dict[str, str], log: Path, port: int | None = None) -> None:
+        self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = log
         self.proc = subprocess.Popen(

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from models import CaseState, CaseStatus, LeaderRef, Milestone, RequestExtension, TimelineEvent
+from models.editions import LATEST, Edition
 from starter import validate_command
 
 NOW = datetime(2026, 11, 23, 9, tzinfo=timezone.utc)
@@ -29,12 +30,21 @@ PAYLOADS: dict[str, dict[str, Any]] = {
     "resume": {},
     "summon_departments": {"notice_no": "光明〔2026〕1号", "departments": ["水务局"], "reason": "r"},
     "report_in": {"note": "n"},
+    "add_note": {"note": "楼道里的水管也漏了"},
 }
 
 
-def state_in(status: CaseStatus, *, escalated: bool = False, leader: bool = False, pending: bool = False) -> CaseState:
+def state_in(
+    status: CaseStatus,
+    *,
+    escalated: bool = False,
+    leader: bool = False,
+    pending: bool = False,
+    edition: Edition = LATEST,
+) -> CaseState:
     s = CaseState(
         case_id="c1",
+        edition=edition,
         policy="1030",
         track="routine",
         category="property",

@@ -8,7 +8,8 @@ import pytest
 
 from models import CaseState, CaseStatus, Milestone, NoticeKind, RequestSuspension
 from models.case import FINISHED
-from models.commands import UPDATES, check
+from models.commands import UPDATES, NotAllowed, Rejected, check
+from models.editions import Edition
 from models.effects import Effects
 from starter import validate_command
 from tests.support.states import NOW, PAYLOADS, state_in
@@ -24,6 +25,7 @@ ACTORS: dict[str, dict[str, Any]] = {
     "summon_departments": {"id": "s", "role": "supervisor"},
     "record_follow_up": {"id": "s", "role": "supervisor"},
     "report_in": {"id": "h2", "role": "handler", "department": "水务局"},
+    "add_note": {"id": "complainant:c1", "role": "complainant"},
 }
 HANDLER = {"id": "h", "role": "handler", "department": "住建局"}
 
@@ -74,7 +76,12 @@ def test_every_update_does_what_its_row_says(update, status):
 
 
 def test_the_table_is_the_contract():
-    assert len(UPDATES) == 18
+    contract = {
+        "dispatch", "record_contact", "record_verification", "reply", "submit_opinion", "report_progress",
+        "transfer", "request_extension", "decide_extension", "resolve", "record_follow_up", "escalate",
+        "assign_leader", "request_suspension", "decide_suspension", "resume", "summon_departments", "report_in",
+    }  # fmt: skip
+    assert set(UPDATES) == contract | {"add_note"}  # the contract's, and the complainant's note (issue 23)
     for row in UPDATES.values():
         assert row.statuses and row.event and row.command.__name__
         assert not set(row.statuses) & set(FINISHED)  # nothing more can be done on a finished case
@@ -168,3 +175,89 @@ def test_merge_and_repeat_of_a_closed_case():
     effects = t.repeats_closed("case-0", None, NOW)
     assert t.escalated and t.repeat_of == "case-0" and "recently" in (t.escalation_reason or "")
     assert [p.anchor for p in effects.plans] == ["escalation"]
+
+
+# ---- the complainant's voice (issue 23): the verdict, the note, who may give them ----------------
+
+COMPLAINANT = {"id": "complainant:c1", "role": "complainant"}
+
+
+def _verdict(s: CaseState, **answer: Any) -> Effects:
+    cmd = validate_command("record_follow_up", {"actor": COMPLAINANT, **answer})
+    check("record_follow_up", s, cmd)
+    return UPDATES["record_follow_up"].apply(s, cmd, NOW + timedelta(days=1))
+
+
+@pytest.mark.parametrize(
+    ("answer", "closes"),
+    [
+        ({"satisfaction": "satisfied", "resolved": True}, True),
+        ({"satisfaction": "basically_satisfied"}, True),
+        ({"satisfaction": "unreachable"}, True),
+        ({"satisfaction": "satisfied", "resolved": False}, False),  # not solved: worked on again
+        ({"satisfaction": "dissatisfied", "resolved": True}, False),
+    ],
+)
+def test_a_verdict_closes_or_reopens(answer, closes):
+    s = _ready("record_follow_up", CaseStatus.resolved)
+    effects = _verdict(s, **answer)
+    event = next(e for e in s.timeline if e.kind == "followed_up")
+    assert event.actor is not None and event.actor.role == "complainant"
+    assert event.detail.get("resolved") == answer.get("resolved")
+    if closes:
+        assert s.status == CaseStatus.closed and not effects.plans
+    else:
+        assert s.status == CaseStatus.handling and s.reopen_count == 1
+        assert [p.anchor for p in effects.plans] == ["reopen"]
+
+
+def test_the_second_reopen_escalates_whoever_gave_the_verdict():
+    s = _ready("record_follow_up", CaseStatus.resolved)
+    s.reopen_count = 1
+    effects = _verdict(s, satisfaction="satisfied", resolved=False)
+    assert s.escalated and "escalation" in [p.anchor for p in effects.plans]
+
+
+def test_the_department_never_records_its_own_verdict():
+    s = _ready("record_follow_up", CaseStatus.resolved)
+    for actor in (HANDLER, {"id": "L1", "role": "leader"}, {"id": "complainant:c9", "role": "complainant"}):
+        with pytest.raises(NotAllowed, match="only the complainant .through their link., the hotline centre"):
+            check(
+                "record_follow_up",
+                s,
+                validate_command("record_follow_up", {"actor": actor, "satisfaction": "satisfied"}),
+            )
+    old = _ready("record_follow_up", CaseStatus.resolved)
+    old.edition = Edition.first  # a case started before: its department still records it, as it did
+    check(
+        "record_follow_up", old, validate_command("record_follow_up", {"actor": HANDLER, "satisfaction": "satisfied"})
+    )
+
+
+@pytest.mark.parametrize("edition", list(Edition))
+def test_a_resolution_asks_the_complainant_for_a_verdict_from_the_second_edition_on(edition):
+    s = _ready("resolve", CaseStatus.handling)
+    s.edition = edition
+    effects = UPDATES["resolve"].apply(s, _command("resolve"), NOW)
+    told = [(t.recipient, t.template, t.params.get("resolution")) for t in effects.notices]
+    asked = ("complainant", "resolved", "r") in told
+    assert asked is (edition >= Edition.complainant_voice)
+
+
+def test_a_note_reaches_the_department_now_responsible_or_the_command_centre():
+    s = _ready("add_note", CaseStatus.handling)
+    effects = UPDATES["add_note"].apply(s, _command("add_note"), NOW)
+    assert s.timeline[-1].kind == "complainant_note" and s.timeline[-1].detail == {"note": "楼道里的水管也漏了"}
+    assert [(t.recipient, t.template) for t in effects.notices] == [("department:住建局", "complainant_note")]
+    fresh = _ready("add_note", CaseStatus.received)
+    fresh.department = None
+    effects = UPDATES["add_note"].apply(fresh, _command("add_note"), NOW)
+    assert [t.recipient for t in effects.notices] == ["supervisor"]
+    patrol = _ready("add_note", CaseStatus.handling)
+    patrol.has_complainant = False
+    with pytest.raises(NotAllowed):  # nobody's link names a patrol find's case
+        check("add_note", patrol, _command("add_note"))
+    with pytest.raises(Rejected, match="found on patrol"):
+        check(
+            "add_note", patrol, validate_command("add_note", {"actor": {"id": "d", "role": "dispatcher"}, "note": "n"})
+        )

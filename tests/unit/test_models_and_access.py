@@ -6,6 +6,7 @@ import pytest
 
 from models import CaseState, CaseStatus, Milestone, TimelineEvent
 from models import commands as access
+from models.editions import LATEST, Edition
 from starter import InvalidInput, validate_case_input, validate_command
 from starter.cases import UPDATES, validate_case_id
 from starter.cli import parse_fields
@@ -84,7 +85,7 @@ def test_cli_fields():
 
 # ---- who may do what: every update x every role x own/other department -------------------
 
-ROLES = ("dispatcher", "handler", "leader", "supervisor", "community", "auditor")
+ROLES = ("dispatcher", "handler", "leader", "supervisor", "community", "auditor", "complainant")
 DEPARTMENT_UPDATES = (
     "record_contact",
     "record_verification",
@@ -98,6 +99,8 @@ DEPARTMENT_UPDATES = (
 
 
 def _allowed(update: str, state: CaseState, role: str, department: str | None, actor_id: str = "x") -> bool:
+    if role == "complainant":  # the engine's actor for a verified link: its id names the case, no department
+        actor_id, department = f"complainant:{state.case_id if department == '住建局' else 'c2'}", None
     cmd = validate_command(
         update, {"actor": {"id": actor_id, "role": role, "department": department}, **PAYLOADS[update]}
     )
@@ -123,19 +126,28 @@ ALLOWED_STATUSES = {
     "resume": OPEN,
     "summon_departments": OPEN,
     "report_in": OPEN,
+    "add_note": OPEN,
 }
 
 
-def _who_may(update: str, role: str, own: bool) -> bool:
+def _who_may(update: str, role: str, own: bool, edition: Edition = LATEST) -> bool:
+    """own: the actor's department is the case's (its community, for role community; for the
+    complainant, the link is this case's)."""
+    follow_up = (
+        (role == "handler" and own) or role == "supervisor"
+        if edition < Edition.complainant_voice  # cases started before issue 23: as they were
+        else role in ("dispatcher", "supervisor") or (role == "complainant" and own)
+    )
     return {
         "dispatch": role in ("dispatcher", "supervisor"),
         "decide_extension": role == "supervisor",
         "escalate": role == "supervisor",
         "assign_leader": role == "supervisor",
-        "record_follow_up": (role == "handler" and own) or role == "supervisor",
+        "record_follow_up": follow_up,
         "decide_suspension": role == "supervisor",
         "resume": (role == "handler" and own) or role == "supervisor",
         "summon_departments": (role == "community" and own) or role == "supervisor",
+        "add_note": (role == "complainant" and own) or role == "dispatcher",
     }.get(update, role == "handler" and own)
 
 
@@ -143,9 +155,12 @@ def _who_may(update: str, role: str, own: bool) -> bool:
 @pytest.mark.parametrize("update", sorted(UPDATES))
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("own", [True, False])
-def test_access_matrix(update, role, own, status):
-    """Every update x every role x own/other department x every status."""
-    state = state_in(CaseStatus(status), escalated=update == "assign_leader", pending=update == "decide_extension")
+@pytest.mark.parametrize("edition", list(Edition), ids=[e.name for e in Edition])
+def test_access_matrix(update, role, own, status, edition):
+    """Every update x every role x own/other department x every status x every edition of the rules."""
+    state = state_in(
+        CaseStatus(status), escalated=update == "assign_leader", pending=update == "decide_extension", edition=edition
+    )
     state.department = "住建局"  # so "own department" means something on every status
     state.community = "塘家社区"
     state.suspended = update == "resume"
@@ -156,7 +171,7 @@ def test_access_matrix(update, role, own, status):
     if update == "report_in":
         state.milestones.append(Milestone(name="report_in:住建局", due_at=NOW + timedelta(days=1), department="住建局"))
     department = ("塘家社区" if role == "community" else "住建局") if own else "交通局"
-    expected = _who_may(update, role, own) and status in ALLOWED_STATUSES[update]
+    expected = _who_may(update, role, own, edition) and status in ALLOWED_STATUSES[update]
     assert _allowed(update, state, role, department) is expected
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 
 from activities.templates import COMPLAINANT, PARAMS, NoticeTemplates, TemplateError, sms_segments
+from readmodel.links import Links, redact
+from runtime.keys import Keyring
 from tests.support.processes import ROOT
 
 SHIPPED = ROOT / "runtime" / "config" / "notices.toml"
@@ -30,35 +32,75 @@ def _params(name: str) -> dict[str, str]:
         "milestone": "report_in:区水务局",
         "due_at": "2026-11-26T01:10:00+00:00",
         "repeat_case_id": "hotline-20261126-0001",
+        "resolution": LONG,
+        "note": "楼道里的水管也漏了",
     }
     return {p: sample[p] for p in PARAMS[name]}
 
 
+PUBLIC = "https://12345.gm.gov.cn"  # as long as a district's own address makes a link
+LINKS = Links(Keyring.generate("t-1"), PUBLIC)
+
+
 @pytest.mark.parametrize("language", ["zh", "en"])
-def test_every_notice_renders_and_a_complainants_fits_the_sms_limit(language):
-    templates = NoticeTemplates.load(SHIPPED, language, max_segments=2 if language == "zh" else 3)
+def test_every_notice_renders_and_a_complainants_fits_the_sms_limit_with_its_link(language):
+    templates = NoticeTemplates.load(SHIPPED, language, max_segments=2 if language == "zh" else 3, public_url=PUBLIC)
+    link = LINKS.url(LINKS.make("hotline-20261125-0042"))
+    assert len(link) == len(PUBLIC) + 3 + 24
     for name in PARAMS:
-        text = templates.render(name, _params(name))
+        text = templates.render(name, _params(name), link if name in COMPLAINANT else "")
         assert "{" not in text and "hotline-20261125-0042" in text, (name, text)
         if name in COMPLAINANT:
             assert sms_segments(text) <= templates.max_segments, (name, len(text), text)
-            assert "12345" in text  # how to ask about it
+            assert f"{link} " in text  # whole, never shortened, and apart from the words after it
+            assert "12345" in text.replace(PUBLIC, "")  # and how to ask by phone
+        else:
+            assert "/s/" not in text  # a department's or supervisor's notice carries no complainant's link
     zh = NoticeTemplates.load(SHIPPED, "zh")
     assert (
         zh.render("warning", _params("warning"))
         == "【临期预警】案件hotline-20261125-0042的区水务局报到时限为11月26日09:10，尚未完成，请抓紧办理。"
     )
-    short = zh.render("acknowledgement", {"case_id": "demo-school-1", "title": "小孩超龄上学被拒"})
-    assert (
-        short
-        == (
-            "【光明区群众诉求服务】您反映的“小孩超龄上学被拒”已受理，案件编号demo-school-1。"
-            "查询进度请致电12345并提供案件编号。"
-        )
-        and sms_segments(short) == 1
+    demo = "http://127.0.0.1:8080/s/" + "a" * 24
+    short = zh.render("acknowledgement", {"case_id": "demo-school-1", "title": "小孩超龄上学被拒"}, demo)
+    assert short == (
+        "【光明区群众诉求服务】您反映的“小孩超龄上学被拒”已受理，案件编号demo-school-1。"
+        f"查看进度、补充说明：{demo} 或致电12345。"
     )
-    one = NoticeTemplates.load(SHIPPED, "zh", max_segments=1)
-    assert sms_segments(one.render("acknowledgement", _params("acknowledgement"))) == 1  # the title gives way
+    assert sms_segments(short) == 2
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_a_link_too_long_for_the_sms_limit_is_refused_at_start(language):
+    with pytest.raises(TemplateError, match="with a one-character title and a link to https://"):
+        NoticeTemplates.load(SHIPPED, language, max_segments=1, public_url=PUBLIC)
+    host = "x" * (80 if language == "zh" else 250)  # English SMS parts hold 153 characters, Chinese 67
+    with pytest.raises(TemplateError, match="link to https://"):
+        NoticeTemplates.load(SHIPPED, language, max_segments=2, public_url=f"https://{host}.gov.cn")
+
+
+def test_a_complainants_template_without_its_link_is_refused(tmp_path):
+    path = tmp_path / "notices.toml"
+    text = SHIPPED.read_text(encoding="utf-8")
+    path.write_text(text.replace("请评价：{link} 或", "请评价或", 1), encoding="utf-8")
+    with pytest.raises(TemplateError, match="'resolved' goes to the complainant and must carry {link}"):
+        NoticeTemplates.load(path, "zh")
+    path.write_text(text.replace("请抓紧办理。", "请抓紧办理：{link}", 1), encoding="utf-8")
+    with pytest.raises(TemplateError, match="'warning' uses unknown placeholder"):
+        NoticeTemplates.load(path, "zh")
+
+
+def test_links_are_signed_per_case_and_never_kept_in_a_text_for_logs():
+    one, again, other = LINKS.make("c-1"), LINKS.make("c-1"), LINKS.make("c-2")
+    assert one == again and one.token != other.token and len(one.token) == 24
+    assert LINKS.genuine(one.token, "c-1", one.purpose, one.key_id)
+    assert not LINKS.genuine(one.token, "c-2", one.purpose, one.key_id)  # bound to its case
+    assert not LINKS.genuine(one.token, "c-1", "party", one.key_id)  # and to its purpose
+    changed = ("B" if one.token[5] != "B" else "C").join((one.token[:5], one.token[6:]))
+    assert not LINKS.genuine(changed, "c-1", one.purpose, one.key_id)
+    rotated = Links(LINKS.keyring.rotated("t-2"), PUBLIC)
+    assert rotated.make("c-1").token != one.token and rotated.genuine(one.token, "c-1", one.purpose, "t-1")
+    assert redact(f"请评价：{LINKS.url(one)} 或致电12345") == f"请评价：{PUBLIC}/s/… 或致电12345"
 
 
 def test_sms_segments():
@@ -88,7 +130,7 @@ def test_a_broken_template_is_named(tmp_path, change, named):
     elif "broken" in named:
         broken = text.replace(line, line.replace("{milestone}", "{milestone"))
     else:
-        broken = text.replace(line, line.replace("一并办理", "一并办理" + "。" * 140))
+        broken = text.replace(line, line.replace("办理。", "办理" + "。" * 140))
     path = tmp_path / "notices.toml"
     path.write_text(broken, encoding="utf-8")
     with pytest.raises(TemplateError, match=named.replace("(", r"\(").replace(")", r"\)").replace("{", r"\{")):

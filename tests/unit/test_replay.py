@@ -6,6 +6,7 @@ would break cases already running fails here: guard it with workflow.patched.
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -22,6 +23,21 @@ HISTORIES = sorted((Path(__file__).parent.parent / "histories").glob("*.json"))
 
 def test_histories_are_stored():
     assert len(HISTORIES) >= 8
+
+
+def test_every_edition_has_a_recorded_history():
+    """Each workflow.patched gate (models/editions.py) is crossed by a stored history, so the
+    replay test runs the new path too, not only the old ones."""
+    from models.editions import PATCHES
+
+    patches: set[str] = set()
+    for path in HISTORIES:
+        for event in json.loads(path.read_text(encoding="utf-8"))["events"]:
+            marker = event.get("markerRecordedEventAttributes", {})
+            if marker.get("markerName") == "core_patch":
+                for payload in marker["details"]["patch-data"]["payloads"]:
+                    patches.add(json.loads(base64.b64decode(payload["data"]))["id"])
+    assert set(PATCHES.values()) <= patches, set(PATCHES.values()) - patches
 
 
 @pytest.mark.parametrize("sandboxed", [True, False], ids=["sandboxed", "unsandboxed"])

@@ -1,6 +1,6 @@
 """SLA arithmetic on its own: no Temporal. Expected dates are counted by hand from the official calendar."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -128,3 +128,18 @@ def test_plan_13710_major_and_monthly_reports():
 def test_unknown_policy():
     with pytest.raises(ValueError, match="unknown policy"):
         plan(policy="12345", track="routine", anchor="acceptance", at=at(2026, 3, 2), cal=CAL)
+
+
+def test_passed_by_finds_every_anchor_whose_working_days_have_run_out():
+    from sla import passed_by
+
+    # Two working days after Thu 2026-11-26 end at Mon 11-30 24:00: due on Tue 12-01, not on Mon.
+    assert passed_by(working_days(2), at(2026, 12, 1, 9), CAL) == at(2026, 11, 27)
+    assert passed_by(working_days(2), at(2026, 11, 30, 23), CAL) == at(2026, 11, 26)
+    # Around National Day: resolved on Sep 29 (Tue) waits until Oct 9 (worked Sat Oct 10 aside).
+    for now in (at(2026, 10, 5, 12), at(2026, 10, 9, 12)):
+        cutoff = passed_by(working_days(2), now, CAL)
+        for anchor in (cutoff - timedelta(minutes=1), cutoff):
+            due = deadline(anchor, working_days(2), CAL).due_at
+            assert (due <= now) is (anchor < cutoff), (now, anchor, due)
+    assert passed_by(hours(24), at(2026, 3, 2, 9), CAL) == at(2026, 3, 1, 9)

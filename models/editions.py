@@ -1,0 +1,25 @@
+"""The rules a case runs under, fixed once when it starts.
+
+A case lives for weeks or months, so a change to the rules must not change a case already
+running (its history has to replay as it was recorded). Each change that would gets an edition:
+the workflow asks `workflow.patched` for the newest edition's patch when a case starts, and the
+case keeps that edition for its whole life (continue-as-new included). The case model reads
+`CaseState.edition` wherever a rule differs; cases started before an edition keep the older rule.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class Edition(IntEnum):
+    first = 1  # the stored histories of 2026-11-26: the redesign
+    # Issue 23: the complainant's own verdict (link, note, 是否解决); the handling department and
+    # its leader never record the follow-up of their own case; the complainant is told of the
+    # resolution and asked for a verdict.
+    complainant_voice = 2
+
+
+# Edition -> the id the workflow gives workflow.patched (never change one once released).
+PATCHES: dict[Edition, str] = {Edition.complainant_voice: "edition-2-complainant-voice"}
+LATEST = max(Edition)
