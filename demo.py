@@ -15,14 +15,16 @@ import os
 import re
 import shutil
 import socket
+import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import httpx
 from temporalio.client import Client
 
-from models import CaseState
+from models import Actor, CaseState, Role
 from readmodel import ReadModel, links_of
 from readmodel.privacy import load_key
 from runtime import devserver, logs, process, settings, telemetry
@@ -139,7 +141,6 @@ async def over_http(client: Client, read_model: ReadModel, folder, port: int) ->
     import httpx
 
     from gateway import create_app
-    from models import Role
     from runtime.serve import server
     from starter.identities import IdentityStore
 
@@ -158,6 +159,7 @@ async def over_http(client: Client, read_model: ReadModel, folder, port: int) ->
     print(f"demo-http-6: over HTTP, through the gateway at {base} (OpenAPI: {base}/docs)")
     print(f"  identities in {store.path}: hotline-07 (dispatcher), housing-zhang (handler of 区住建局);")
     print("  keys are shown once and stored only as hashes (python -m starter identity add ...)")
+    receiver = _subscribe_housing_bureau(read_model)
     filing: dict[str, Any] = {
         "complaint": {
             **WATER_CUT,
@@ -195,10 +197,13 @@ async def over_http(client: Client, read_model: ReadModel, folder, port: int) ->
                 print(f"    -> {answer.status_code} {summary}")
             await _console(h, base)
             await _complainant(h, config, "demo-http-6")
+            await _show_received(receiver, "demo-http-6", read_model)
     except BaseException:
         running.should_exit = True
         await serving
         raise
+    finally:
+        receiver.terminate()
     print()
 
     async def stop() -> None:
@@ -206,6 +211,43 @@ async def over_http(client: Client, read_model: ReadModel, folder, port: int) ->
         await serving
 
     return base, stop
+
+
+def _subscribe_housing_bureau(read_model: ReadModel) -> subprocess.Popen[str]:
+    """区住建局's own system, told of its cases as they change: the Python receiver of examples/
+    as a process, subscribed with housing-zhang's eyes (python -m starter webhook add ...)."""
+    from readmodel.webhooks import Webhooks
+    from starter.codec import keyring_from_settings
+
+    port = next(p for p in range(8091, 8191) if _free(p))
+    hooks = Webhooks(read_model.engine, keyring_from_settings())
+    handler = Actor(id="housing-zhang", role=Role.handler, department="区住建局")
+    secret = hooks.add("housing-bureau", handler, f"http://127.0.0.1:{port}/hooks", ["*"], department="区住建局")
+    receiver = subprocess.Popen(
+        [sys.executable, str(Path(__file__).parent / "examples" / "webhook-receiver-python" / "receiver.py")],
+        env={**os.environ, "WEBHOOK_SECRET": secret, "PORT": str(port)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert receiver.stdout is not None
+    receiver.stdout.readline()  # {"listening": port}
+    print(f"  webhook housing-bureau: every event of 区住建局's cases, signed, to a receiver on port {port}")
+    return receiver
+
+
+async def _show_received(receiver: subprocess.Popen[str], case_id: str, read_model: ReadModel) -> None:
+    """What the housing bureau's system received of the case, each signature verified."""
+    assert receiver.stdout is not None
+    wanted, lines = len(read_model.events(case_id)), []
+    os.set_blocking(receiver.stdout.fileno(), False)
+    for _ in range(100):
+        lines += [json.loads(line) for line in receiver.stdout.readlines()]
+        if sum(1 for line in lines if line.get("case_id") == case_id) >= wanted:
+            break
+        await asyncio.sleep(0.1)
+    print(f"区住建局's system received (webhook housing-bureau, {len(lines)} events, signatures verified):")
+    for line in lines[:8]:
+        print(f"  {line['id']} {line['case_id']} #{line['seq']:<2} {line['type']:<14} verified={line['verified']}")
 
 
 async def _console(h: httpx.AsyncClient, base: str) -> None:
@@ -285,6 +327,8 @@ async def main() -> None:
     # The gateway's port is chosen now: the links in the complainants' SMS point at it.
     port = next(p for p in (8080, 18080, 28080) if _free(p))
     os.environ.setdefault("COMPLAINTS_PUBLIC_URL", f"http://127.0.0.1:{port}")
+    # The demo's department receiver listens on loopback, over plain http (production: https only).
+    os.environ.setdefault("COMPLAINTS_WEBHOOK_ALLOW_HTTP_HOSTS", "127.0.0.1")
     try:
         async with create_worker(client, task_queue="complaints", read_model=read_model):
             print("Worker running on task queue 'complaints'.\n")

@@ -10,6 +10,7 @@ import asyncio
 import os
 import signal
 import sys
+from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
@@ -17,11 +18,14 @@ from temporalio.worker import Worker
 
 from activities import Notifier, Planner, Records, Sender, sender_from_setting
 from activities.templates import NoticeTemplates, TemplateError
+from activities.webhooks import Deliveries, Timing
 from readmodel import ReadModel, links_of, open_read_model
+from readmodel.webhooks import Webhooks
 from runtime import devserver, logs, process, settings, telemetry
 from sla import WorkingCalendar
 from starter import connect, data_converter
 from starter.cluster import NamespaceNotReady, check_namespace
+from starter.codec import keyring_from_settings
 from workflows import WORKFLOWS, workflow_runner
 from workflows.search_attributes import KEYS
 
@@ -94,7 +98,11 @@ def create_worker(
         templates,
         links_of(config),
     )
-    records = Records(read_model)
+    timing = Timing(timedelta(seconds=config.webhook_first_retry), timedelta(seconds=config.webhook_pause_after))
+    records = Records(read_model, timing)
+    deliveries = Deliveries(
+        Webhooks(read_model.engine, keyring_from_settings()), read_model, config.webhook_allow_http_hosts, timing
+    )
     return EngineWorker(
         client,
         task_queue=task_queue,
@@ -105,6 +113,9 @@ def create_worker(
             notifier.send_notice,
             records.record_case,
             records.find_earlier_case,
+            deliveries.owed,
+            deliveries.deliver,
+            deliveries.pause,
         ],
         **{"workflow_runner": workflow_runner(config.sandbox)} | options,
     )

@@ -7,17 +7,23 @@ from datetime import datetime, timedelta, timezone
 
 from temporalio import activity
 
+from activities.webhooks import Timing, wake
 from models.records import CaseSnapshot, RepeatMatch, RepeatQuery
 from readmodel import ReadModel
 
 
 class Records:
-    def __init__(self, read_model: ReadModel) -> None:
+    def __init__(self, read_model: ReadModel, webhook_timing: Timing | None = None) -> None:
         self.read_model = read_model
+        self.webhook_timing = webhook_timing or Timing()
 
     @activity.defn(name="record_case")
     async def record_case(self, snapshot: CaseSnapshot) -> None:
-        await asyncio.to_thread(self.read_model.record, snapshot)
+        woken = await asyncio.to_thread(self.read_model.record, snapshot)
+        if woken:  # what they are owed is written: wake their deliveries (a retry wakes them again)
+            await wake(
+                activity.client(), activity.info().task_queue, self.webhook_timing, woken, snapshot.state.case_id
+            )
         # How far the read model trails the case: from the change (the write's scheduling) to now.
         scheduled = activity.info().scheduled_time
         activity.metric_meter().create_histogram_timedelta(

@@ -12,6 +12,8 @@ Prints a table, then one JSON line with every number.
 2. gateway: the same closed loops through HTTP (`python -m gateway`, API keys) and through the
    Python API, in turn; every request timed, so what HTTP adds shows in the p99 of one request;
 3. acknowledgement: start to the acknowledgement notice recorded in the outbox, at a steady rate;
+   webhooks: closed loops at 10 a second without and with a subscription to every event, and each
+   event's lag from the change to the receiver's 2xx (bench/webhooks.py);
 4. open cases: many cases open on their clocks (one in ten received an hour ago, so overdue);
    the engine worker's RSS and the databases' size before and after; time to list the overdue;
 5. replay: exported histories replayed by the auditors' command (`python -m starter replay`);
@@ -89,10 +91,22 @@ class Scale:
     replay: int  # histories
     console_cases: int = 20_000  # synthetic cases in the console's read model
     workers: int = 1  # worker processes each for the engine and the bare workflow
+    hook_rate: float = 10  # closed loops started per second, without and with a webhook subscription
+    hook_seconds: float = 60
 
 
 FULL = Scale(seconds=60, concurrency=(10, 50), ack_rate=5, ack_seconds=60, open_cases=20_000, replay=1000)
-QUICK = Scale(seconds=4, concurrency=(2, 5), ack_rate=5, ack_seconds=3, open_cases=200, replay=20, console_cases=500)
+QUICK = Scale(
+    seconds=4,
+    concurrency=(2, 5),
+    ack_rate=5,
+    ack_seconds=3,
+    open_cases=200,
+    replay=20,
+    console_cases=500,
+    hook_rate=5,
+    hook_seconds=3,
+)
 
 
 def complaint(n: int, *, received_at: datetime | None = None) -> CaseInput:
@@ -397,7 +411,7 @@ def machine() -> dict[str, Any]:
     }
 
 
-PARTS = ["throughput", "gateway", "acknowledgement", "open_cases", "replay", "console"]
+PARTS = ["throughput", "gateway", "acknowledgement", "webhooks", "open_cases", "replay", "console"]
 
 
 async def through_gateway(
@@ -452,6 +466,7 @@ async def bench(scale: Scale, folder: Path, say: Any, parts: list[str] = PARTS) 
     folder.mkdir(parents=True)
     # Every process of the run shares this folder: its codec and phone-hash keys, its read model.
     os.environ["COMPLAINTS_DATA_DIR"] = str(folder)
+    os.environ["COMPLAINTS_WEBHOOK_ALLOW_HTTP_HOSTS"] = "127.0.0.1"  # the webhooks part's receiver
     port = _free_port()
     say(f"Booting the dev server on a fresh SQLite file in {folder} ...")
     env = await devserver.start_dev_server(
@@ -490,6 +505,12 @@ async def bench(scale: Scale, folder: Path, say: Any, parts: list[str] = PARTS) 
             say(f"Acknowledgement latency at {scale.ack_rate:.0f} cases/s for {scale.ack_seconds:.0f} s ...")
             result["acknowledgement"] = await acknowledgement(
                 client, read_model, scale.ack_rate, scale.ack_seconds, numbers
+            )
+        if "webhooks" in parts:
+            from bench import webhooks
+
+            result["webhooks"] = await webhooks.measure(
+                client, read_model, engine_case, scale.hook_rate, scale.hook_seconds, numbers, say
             )
         if "replay" in parts:  # before the open cases, on a quiet system
             say(f"Replaying {scale.replay} closed cases' histories ...")
@@ -562,6 +583,14 @@ def table(r: dict[str, Any]) -> str:
             "",
             f"acknowledgement: {a['acknowledged']}/{a['cases']} cases, p50 {a['p50_ms']} ms, "
             f"p99 {a['p99_ms']} ms, max {a['max_ms']} ms",
+        ]
+    if "webhooks" in r:
+        w = r["webhooks"]
+        lines += [
+            f"webhooks at {w['rate']} loops/s: {w['with_subscription']['per_second']}/s with a subscription to *, "
+            f"{w['without']['per_second']}/s without (ratio {w['ratio']}); {w['events_delivered']}/{w['events_owed']} "
+            f"events delivered, change to 2xx p50 {w['lag_p50_ms']} ms, p99 {w['lag_p99_ms']} ms, "
+            f"max {w['lag_max_ms']} ms",
         ]
     if "open_cases" in r:
         o = r["open_cases"]

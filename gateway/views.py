@@ -7,8 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from models import CaseInput, CaseState, CaseStatus, Complaint, Policy, Role, TimelineEvent
-from readmodel.privacy import mask
+from models import CaseInput, CaseState, CaseStatus, Complaint, Policy, TimelineEvent
+from models.actor import sees_personal_data as personal_data_rule
+from readmodel.privacy import person_as_seen
 from starter.identities import Identity
 from starter.supervise import CaseSummary
 
@@ -62,20 +63,10 @@ class TimelineAnswer(BaseModel):
 
 
 def sees_personal_data(identity: Identity, case: CaseState) -> bool:
-    """Names and phones in clear only for those who handle or supervise the case: supervisors, the
-    dispatchers who take complaints in, the handlers of its (first) department and its leader.
-    Auditors and everyone else see them masked."""
-    if identity.role in (Role.supervisor, Role.dispatcher):
-        return True
-    if identity.role == Role.handler:
-        return identity.department is not None and identity.department in (case.department, case.first_department)
-    if identity.role == Role.leader:
-        return case.leader is not None and case.leader.id == identity.id
-    return False
-
-
-def mask_name(name: str) -> str:
-    return name[:1] + "*" * max(len(name) - 1, 1)
+    """Names and phones in clear only for those who handle or supervise the case (models.actor)."""
+    return personal_data_rule(
+        identity.actor, case.department, case.first_department, case.leader.id if case.leader else None
+    )
 
 
 def case_answer(case: CaseState, complaint: Complaint, identity: Identity) -> dict[str, Any]:
@@ -83,11 +74,6 @@ def case_answer(case: CaseState, complaint: Complaint, identity: Identity) -> di
     body = complaint.model_dump(mode="json", exclude={"complainant"})
     person = complaint.complainant
     if person is not None:
-        clear = sees_personal_data(identity, case)
-        body["complainant"] = ComplainantAnswer(
-            name=person.name if clear else mask_name(person.name),
-            phone=person.phone if clear else mask(person.phone),
-            email=person.email if clear or person.email is None else mask_name(person.email),
-            masked=not clear,
-        ).model_dump(mode="json")
+        seen = person_as_seen(person.name, person.phone, person.email, sees_personal_data(identity, case))
+        body["complainant"] = ComplainantAnswer.model_validate(seen).model_dump(mode="json")
     return body

@@ -35,3 +35,18 @@ class LeaderRef(Strict):
 
     id: ShortText
     name: Name
+
+
+def sees_personal_data(
+    viewer: Actor, department: str | None, first_department: str | None, leader_id: str | None
+) -> bool:
+    """Names and phones in clear only for those who handle or supervise the case: supervisors, the
+    dispatchers who take complaints in, the handlers of its (first) department and its leader.
+    Auditors and everyone else see them masked. One rule for GET /v1/cases/{id} and webhooks."""
+    if viewer.role in (Role.supervisor, Role.dispatcher):
+        return True
+    if viewer.role == Role.handler:
+        return viewer.department is not None and viewer.department in (department, first_department)
+    if viewer.role == Role.leader:
+        return leader_id is not None and leader_id == viewer.id
+    return False

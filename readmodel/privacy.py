@@ -44,3 +44,17 @@ def load_key(secret: str | None, key_file: Path) -> bytes:
             "created a development phone-hash key; set COMPLAINTS_PHONE_KEY in production", key_file=str(key_file)
         )
     return key_file.read_text().strip().encode()
+
+
+def mask_name(name: str) -> str:
+    return name[:1] + "*" * max(len(name) - 1, 1)
+
+
+def person_as_seen(name: str, phone: str, email: str | None, clear: bool) -> dict[str, object]:
+    """A complainant as a caller may see them: in clear, or masked (GET /v1/cases/{id}, webhooks)."""
+    return {
+        "name": name if clear else mask_name(name),
+        "phone": phone if clear else mask(phone),
+        "email": email if clear or email is None else mask_name(email),
+        "masked": not clear,
+    }

@@ -140,3 +140,56 @@ class LinkRow(SQLModel, table=True):
     purpose: str
     key_id: str  # the signing key of COMPLAINTS_LINK_KEYS that made it
     created_at: datetime = _when(nullable=False)
+
+
+class WebhookRow(SQLModel, table=True):
+    """A subscription: a department's system told of its cases' events (readmodel/webhooks.py)."""
+
+    __tablename__ = "webhooks"
+    name: str = Field(primary_key=True)
+    identity: str  # whose eyes it sees with: the gateway identity's role and department, at creation
+    role: str
+    identity_department: str | None = None
+    department: str | None = None  # only the cases of this department (now or first), if set
+    url: str
+    events: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # kinds, or ["*"]
+    secret: str  # "key id:base64(nonce + AES-GCM(secret))" under the codec's keys: never in clear at rest
+    created_at: datetime = _when(nullable=False)
+    paused_at: datetime | None = _when(nullable=True)
+    paused_reason: str | None = None
+
+
+class DeliveryRow(SQLModel, table=True):
+    """What a subscription is owed: one row per event, written in the transaction that writes the
+    event itself, so a change is never recorded without its deliveries (the webhooks' outbox)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_deliveries_owed", "webhook", "delivered_at", "case_id", "seq"),)
+    webhook: str = Field(primary_key=True)
+    case_id: str = Field(primary_key=True)
+    seq: int = Field(primary_key=True)  # the event's place in the case's timeline: the order of delivery
+    kind: str
+    version: int  # the case's version after the change that added the event
+    at: datetime = _when(nullable=False)  # when the event happened
+    enqueued_at: datetime = _when(nullable=False)
+    delivered_at: datetime | None = _when(nullable=True)
+    attempts: int = 0
+
+
+class AttemptRow(SQLModel, table=True):
+    """Each try to deliver, for `webhook deliveries`: what the receiver answered (≤ 1 KiB)."""
+
+    __tablename__ = "webhook_attempts"
+    __table_args__ = (Index("ix_attempts_recent", "webhook", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    webhook: str
+    case_id: str
+    seq: int
+    kind: str
+    attempt: int
+    at: datetime = _when(nullable=False)
+    status_code: int | None = None
+    delivered: bool = False
+    answer: str | None = None
+    error: str | None = None
+    next_try_at: datetime | None = _when(nullable=True)

@@ -43,6 +43,12 @@ class Settings:
     link_keys: (
         str | None
     )  # COMPLAINTS_LINK_KEYS: "id:base64key,..." sign the links (first signs); default a dev key file
+    # COMPLAINTS_WEBHOOK_ALLOW_HTTP_HOSTS: hosts a webhook may reach over plain http (loopback in tests)
+    webhook_allow_http_hosts: frozenset[str] = frozenset()
+    # COMPLAINTS_WEBHOOK_PAUSE_AFTER: seconds an event may keep failing before its subscription pauses (3 days)
+    webhook_pause_after: float = 3 * 24 * 3600
+    # COMPLAINTS_WEBHOOK_FIRST_RETRY: seconds before the first retry; each next waits twice as long, up to an hour
+    webhook_first_retry: float = 1.0
 
     @property
     def codec_key_file(self) -> Path:
@@ -88,6 +94,13 @@ def load() -> Settings:
         simulation_file=Path(env.get("COMPLAINTS_SIMULATION_FILE") or CONFIG_DIR / "simulation" / "luohu-2022.toml"),
         public_url=_public_url(env.get("COMPLAINTS_PUBLIC_URL") or "http://127.0.0.1:8080"),
         link_keys=env.get("COMPLAINTS_LINK_KEYS") or None,
+        webhook_allow_http_hosts=frozenset(
+            h.strip().lower() for h in env.get("COMPLAINTS_WEBHOOK_ALLOW_HTTP_HOSTS", "").split(",") if h.strip()
+        ),
+        webhook_pause_after=_positive(
+            "COMPLAINTS_WEBHOOK_PAUSE_AFTER", env.get("COMPLAINTS_WEBHOOK_PAUSE_AFTER"), 3 * 24 * 3600
+        ),
+        webhook_first_retry=_positive("COMPLAINTS_WEBHOOK_FIRST_RETRY", env.get("COMPLAINTS_WEBHOOK_FIRST_RETRY"), 1.0),
         metrics_address=_address("COMPLAINTS_METRICS_ADDRESS", env.get("COMPLAINTS_METRICS_ADDRESS", "127.0.0.1:9464")),
     )
 
@@ -120,6 +133,13 @@ def _number(name: str, text: str | None, default: float) -> float:
         raise ValueError(f"{name}={text!r}: expected a number") from None
     if value < 0:
         raise ValueError(f"{name}={text!r}: must not be negative")
+    return value
+
+
+def _positive(name: str, text: str | None, default: float) -> float:
+    value = _number(name, text, default)
+    if value <= 0:
+        raise ValueError(f"{name}={text!r}: must be more than 0 seconds")
     return value
 
 

@@ -12,6 +12,9 @@ os.environ.setdefault("COMPLAINTS_CODEC_KEYS", "test-1:" + base64.b64encode(b"k"
 os.environ.setdefault("COMPLAINTS_LINK_KEYS", "links-1:" + base64.b64encode(b"l" * 32).decode())
 # Every workflow in the tests runs in the SDK's sandbox, so a forbidden call fails CI (workers default to off).
 os.environ.setdefault("COMPLAINTS_WORKFLOW_SANDBOX", "1")
+# Webhook receivers in the tests listen on loopback over plain http, and retry soon.
+os.environ.setdefault("COMPLAINTS_WEBHOOK_ALLOW_HTTP_HOSTS", "127.0.0.1,localhost")
+os.environ.setdefault("COMPLAINTS_WEBHOOK_FIRST_RETRY", "0.2")
 
 import uuid
 from collections.abc import AsyncIterator, Iterator

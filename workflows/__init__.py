@@ -1,11 +1,13 @@
-"""The case workflows. WORKFLOWS is the list a Worker or a Replayer registers."""
+"""The engine's workflows. WORKFLOWS is the list a Worker or a Replayer registers.
+
+The workflow classes are loaded on first use (module __getattr__), not when the package is: the
+SDK's sandbox runs this file again for every workflow it starts, and a case's sandbox has no use
+for the webhook delivery workflow (loading it there made every sandboxed case slower)."""
+
+from typing import Any
 
 from temporalio.worker import UnsandboxedWorkflowRunner, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
-
-from workflows.complaint_case import ComplaintCase
-
-WORKFLOWS = [ComplaintCase]
 
 
 def workflow_runner(sandboxed: bool) -> WorkflowRunner:
@@ -16,4 +18,21 @@ def workflow_runner(sandboxed: bool) -> WorkflowRunner:
     return SandboxedWorkflowRunner() if sandboxed else UnsandboxedWorkflowRunner()
 
 
-__all__ = ["WORKFLOWS", "ComplaintCase", "workflow_runner"]
+def __getattr__(name: str) -> Any:
+    if name == "ComplaintCase":
+        from workflows.complaint_case import ComplaintCase
+
+        return ComplaintCase
+    if name == "WebhookDelivery":
+        from workflows.webhook_delivery import WebhookDelivery
+
+        return WebhookDelivery
+    if name == "WORKFLOWS":
+        from workflows.complaint_case import ComplaintCase
+        from workflows.webhook_delivery import WebhookDelivery
+
+        return [ComplaintCase, WebhookDelivery]
+    raise AttributeError(f"module 'workflows' has no attribute {name!r}")
+
+
+__all__ = ["WORKFLOWS", "ComplaintCase", "WebhookDelivery", "workflow_runner"]

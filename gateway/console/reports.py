@@ -19,6 +19,7 @@ from gateway.console.web import render, router
 from readmodel import board
 from readmodel.callbacks import callbacks_due
 from readmodel.hotspots import find_hotspots
+from readmodel.webhooks import Webhooks
 from sla import WorkingCalendar
 
 
@@ -40,8 +41,9 @@ async def page(
 async def overview(request: Request, v: Viewer = Depends(viewer)) -> Response:
     def build(v: Viewer, now: datetime) -> dict[str, Any]:
         since, until, first, last = period(request, now)
-        o = board.overview(gateway(request).read_model, since=since, until=until, now=now)
-        return {"o": o, "since": first, "until": last}
+        read_model = gateway(request).read_model
+        o = board.overview(read_model, since=since, until=until, now=now)
+        return {"o": o, "since": first, "until": last, "webhooks": Webhooks(read_model.engine).overview()}
 
     return await page(request, v, build, "overview.html")
 

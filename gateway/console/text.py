@@ -66,6 +66,18 @@ WORDS: dict[str, tuple[str, str]] = {
     "source_supervisor": ("督办人员", "Supervisor"),
     "source_department": ("承办部门（旧规则）", "Handling department (old rule)"),
     "unreachable": ("联系不上", "Unreachable"),
+    "webhooks": ("部门系统推送", "Pushes to departments' systems"),
+    "webhook": ("订阅", "Subscription"),
+    "owed": ("待推送", "Owed"),
+    "oldest_owed": ("最早待推送", "Oldest owed"),
+    "state": ("状态", "State"),
+    "paused": ("已暂停", "Paused"),
+    "active": ("正常", "Active"),
+    "all_departments": ("全部部门", "All departments"),
+    "webhooks_rule": (
+        "推送失败会自动重试；连续失败三天的订阅暂停，由运维人员修复后恢复（python -m starter webhook resume），期间的事件按顺序补发。",
+        "Failed pushes are retried; a subscription failing for three days pauses until an operator resumes it (python -m starter webhook resume), and what it missed is sent in order.",
+    ),
     "no_verdicts": ("本期没有回访评价。", "No verdicts in this period."),
     "solution_rule": (
         "解决率 = 答“已解决”÷ 回答了是否解决的回访；满意率 = 满意和基本满意 ÷ 回访（联系不上的不计入）。此前的回访没有问是否解决，只计入满意率。",

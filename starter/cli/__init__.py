@@ -20,6 +20,9 @@ Operators:
     python -m starter setup-cluster
     python -m starter rebuild-read-model
     python -m starter codec-server [--port 8081] [--origin http://localhost:8233]
+    python -m starter webhook add NAME --identity ID --url URL --events E[,E...]|* [--department D]
+    python -m starter webhook list | remove NAME | rotate-secret NAME | resume NAME
+    python -m starter webhook deliveries NAME [--limit N] | redeliver NAME --since T
 
 `key=value` sets a text field (dotted keys for nested ones); `key:=json` sets any JSON value
 (approve:=true, leader:='{"id": "L1", "name": "张书记"}').
@@ -33,7 +36,7 @@ import sys
 from temporalio.service import RPCError
 
 from starter import InvalidInput, Rejected, UnknownCase
-from starter.cli import auditors, integrators, operators, supervisors
+from starter.cli import auditors, integrators, operators, supervisors, webhooks
 from starter.cli.common import parse_fields
 
 __all__ = ["main", "parse_fields", "parser"]
@@ -44,7 +47,7 @@ def parser() -> argparse.ArgumentParser:
         prog="python -m starter", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     sub = p.add_subparsers(dest="command", required=True)
-    for audience in (integrators, supervisors, auditors, operators):
+    for audience in (integrators, supervisors, auditors, operators, webhooks):
         audience.add(sub)
     return p
 

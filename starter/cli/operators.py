@@ -36,6 +36,17 @@ async def identity(args: argparse.Namespace) -> int:
         elif args.action == "revoke":
             count = store.revoke(args.id)
             print(f"revoked {args.id}: {plural(count, 'key')} and any console password end now")
+            from starter.cli.webhooks import pause_identity
+
+            try:
+                for name in pause_identity(args.id):
+                    print(f"paused webhook {name}: it saw with {args.id}'s eyes")
+            except Exception as err:  # the keys are revoked already; say what is left to do
+                print(
+                    f"could not pause {args.id}'s webhooks ({type(err).__name__}: {err}); "
+                    "pause them when the read model is back: python -m starter webhook list",
+                    file=sys.stderr,
+                )
         else:
             rows = []
             for found in sorted(store.identities().values(), key=lambda i: i.id):

@@ -7,7 +7,8 @@ very break the replay test is there to catch). All of today's were recorded on 2
 redesign (issue 13: the case model decides, the workflow carries out, and planning, read-model
 writes and a notice's first attempt became local activities), before any production case had
 run; from then on every workflow change is guarded (workflow.patched) and adds its own:
-complainant_voice (edition 2, issue 23: the complainant's note and verdict through their link).
+complainant_voice (edition 2, issue 23: the complainant's note and verdict through their link);
+webhook_delivery (issue 26: the delivery workflow, new, of one subscription and case).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from models import CaseInput, complainant_of
+from models import Actor, CaseInput, Role, complainant_of
+from models.webhooks import workflow_id as delivery_workflow_id
 from readmodel import ReadModel
 from runtime import devserver
 from sla import WorkingCalendar
@@ -33,6 +35,7 @@ from worker import create_worker
 from workflows.search_attributes import KEYS
 
 # Recorded with the tests' own key (tests/conftest.py), so that the replay test can decode them.
+os.environ.setdefault("COMPLAINTS_WEBHOOK_ALLOW_HTTP_HOSTS", "127.0.0.1")
 os.environ.setdefault("COMPLAINTS_CODEC_KEYS", "test-1:" + base64.b64encode(b"k" * 32).decode())
 # COMPLAINTS_RECORD_OUT=DIR records elsewhere: to measure a history's size without keeping it.
 OUT = Path(os.environ.get("COMPLAINTS_RECORD_OUT") or Path(__file__).parent)
@@ -216,6 +219,34 @@ async def complainant_voice(client: Client, case_id: str, env) -> str | None:
     return filed.run_id
 
 
+async def webhook_delivery(client: Client, case_id: str, env) -> str | None:
+    """Issue 26: a closed loop told to a department's receiver that fails each event's first try
+    (recorded: the delivery workflow of that subscription and case, not the case's own)."""
+    from readmodel.webhooks import Webhooks
+    from starter.codec import keyring_from_settings
+    from tests.support.receiver import Receiver
+
+    receiver = Receiver(fail_first=1)
+    hooks = Webhooks(client.read_model.engine, keyring_from_settings())  # type: ignore[attr-defined]
+    hooks.add("histories", actor_of("supervisor"), receiver.url, ["*"])
+    try:
+        await closed_loop_for(client, case_id, {"name": "周", "phone": "13833334444"})
+        events = len((await state(client, case_id)).timeline)
+        await receiver.wait(lambda: len(receiver.delivered(case_id)) == events)
+        await env.sleep(timedelta(minutes=2))  # idle a minute: the delivery workflow ends
+    finally:
+        receiver.close()
+        hooks.remove("histories")
+    return None
+
+
+def actor_of(role: str) -> Actor:
+    return Actor(id=f"{role}-1", role=Role(role))
+
+
+# Scenarios whose recorded history is another workflow's than the case's.
+RECORDED_WORKFLOW = {"webhook_delivery": lambda case_id: delivery_workflow_id("histories", case_id)}
+
 SCENARIOS = {
     f.__name__: f
     for f in (
@@ -228,6 +259,7 @@ SCENARIOS = {
         second_stage_warning_suspension_whistle,
         claim_taken_over,
         complainant_voice,
+        webhook_delivery,
     )
 }
 
@@ -241,6 +273,7 @@ async def main() -> None:
             env.client, task_queue=queue, sender=RecordingSender(), calendar=WorkingCalendar(), read_model=read_model
         ):
             env.client.task_queue = queue  # type: ignore[attr-defined]
+            env.client.read_model = read_model  # type: ignore[attr-defined]
             names = sys.argv[1:]
             unknown = [n for n in names if n not in SCENARIOS]
             if not names or unknown:
@@ -250,12 +283,12 @@ async def main() -> None:
                 # case (the complainant's actor id) must see the same id in replay.
                 case_id = scenario.__name__
                 first_run = await scenario(env.client, case_id, env)
-                handle = env.client.get_workflow_handle(case_id)
+                handle = env.client.get_workflow_handle(RECORDED_WORKFLOW.get(case_id, lambda c: c)(case_id))
                 await handle.result()
                 # Not describe(): the time-skipping server cannot decode a search attribute once unset.
                 last = await handle.fetch_history()
                 first = (
-                    await env.client.get_workflow_handle(case_id, run_id=first_run).fetch_history()
+                    await env.client.get_workflow_handle(handle.id, run_id=first_run).fetch_history()
                     if first_run
                     else last
                 )

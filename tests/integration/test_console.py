@@ -446,3 +446,25 @@ def test_weekly_trends_cover_each_week_once(full_read_model):
         # Bounds in Beijing time mean the same instants to `stats` (SQLite compares stored UTC text).
         [computed] = stats.compute(full_read_model, since=start, until=start + timedelta(weeks=1), now=NOW)
         assert computed.accepted == week.accepted
+
+
+async def test_the_overview_shows_a_paused_webhook_subscription(console, engine):
+    from models import Actor
+    from readmodel.webhooks import Webhooks
+    from starter.codec import keyring_from_settings
+
+    h, _, _ = console
+    hooks = Webhooks(engine[1].engine, keyring_from_settings())
+    centre = Actor(id="sup-wang", role=Role.supervisor)
+    hooks.add("grid-platform", centre, "https://grid.example.gov.cn/hooks", ["*"], department="城管局")
+    hooks.pause("grid-platform", "event 3 of case c1 failed for 3 days, 0:00:00")
+    try:
+        await login(h, "sup-wang")
+        zh = (await h.get("/console/")).text
+        table = zh[zh.index('id="webhooks"') :]
+        assert "grid-platform" in table and "城管局" in table and "已暂停" in table and "failed for 3 days" in table
+        en = (await h.get("/console/?lang=en")).text
+        assert "Pushes to departments&#39; systems" in en or "Pushes to departments' systems" in en
+        assert "Paused" in en[en.index('id="webhooks"') :]
+    finally:
+        hooks.remove("grid-platform")

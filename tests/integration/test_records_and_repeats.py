@@ -127,11 +127,12 @@ class FlakyReadModel(ReadModel):
         super().__init__(url, TEST_PHONE_KEY)
         self.failures = 0
 
-    def record(self, snapshot) -> None:
-        super().record(snapshot)
+    def record(self, snapshot) -> list[str]:
+        woken = super().record(snapshot)
         if self.failures < 3:
             self.failures += 1
             raise ConnectionError("lost the connection after the commit")
+        return woken
 
 
 @pytest.mark.parametrize("database", ["flaky-sqlite", "postgresql"])

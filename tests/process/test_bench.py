@@ -45,6 +45,8 @@ def test_quick_bench_runs_every_measurement(tmp_path):
         assert g[f"ratio_c{c}"] > 0 and f"added_p99_ms_c{c}" in g
     a = result["acknowledgement"]
     assert a["acknowledged"] == a["cases"] > 0
+    w = result["webhooks"]
+    assert w["events_owed"] > 0 and w["events_delivered"] == w["events_owed"] and w["ratio"] > 0
     o = result["open_cases"]
     assert o["cases"] == 60 and o["overdue_listed"] == o["overdue_expected"] == 6
     assert result["replay"]["histories"] > 0

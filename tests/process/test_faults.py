@@ -7,51 +7,16 @@ import os
 import signal
 import time
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from temporalio.client import Client
 
 from models import CaseState
-from readmodel import ReadModel
-from runtime import devserver
 from starter import act, data_converter, file_complaint, state
-from tests.support.cases import TEST_PHONE_KEY, actor, complaint, eventually, milestone
+from tests.support.cases import complaint, eventually, milestone
 from tests.support.postgres import postgres_server
-from tests.support.processes import WorkerProcess, free_port
-from workflows.search_attributes import KEYS
-
-D, H, S = actor("dispatcher"), actor("handler", "住建局"), actor("supervisor")
-CLOSE = [
-    ("dispatch", {"actor": D, "department": "住建局"}),
-    ("record_contact", {"actor": H, "note": "n"}),
-    ("resolve", {"actor": H, "resolution": "r"}),
-    ("record_follow_up", {"actor": S, "satisfaction": "satisfied"}),
-]
-
-
-@pytest.fixture(scope="module")
-async def server(tmp_path_factory) -> AsyncIterator[Client]:
-    env = await devserver.start_dev_server(
-        data_converter(), search_attributes=KEYS, db_file=tmp_path_factory.mktemp("faults") / "t.db"
-    )
-    yield env.client
-    await env.shutdown()
-
-
-def worker_env(client: Client, tmp_path: Path, db_url: str | None = None) -> dict[str, str]:
-    variables = dict(os.environ)
-    variables.update(
-        TEMPORAL_ADDRESS=client.service_client.config.target_host,
-        PYTHONUNBUFFERED="1",
-        COMPLAINTS_TASK_QUEUE=f"faults-{uuid.uuid4().hex[:6]}",
-        COMPLAINTS_DATA_DIR=str(tmp_path),
-        COMPLAINTS_DB_URL=db_url or f"sqlite:///{tmp_path / 'complaints.db'}",
-        COMPLAINTS_PHONE_KEY=TEST_PHONE_KEY.decode(),
-    )
-    return variables
+from tests.support.processes import CLOSE, D, H, S, WorkerProcess, free_port, read_model, worker_env
 
 
 def due_in(seconds: float) -> str:
@@ -63,10 +28,6 @@ async def close_case(client: Client, case_id: str) -> CaseState:
     for update, payload in CLOSE:
         await act(client, case_id, update, payload)
     return await client.get_workflow_handle(case_id, result_type=CaseState).result()
-
-
-def read_model(variables: dict[str, str]) -> ReadModel:
-    return ReadModel(variables["COMPLAINTS_DB_URL"], TEST_PHONE_KEY)
 
 
 async def test_sigkill_mid_case_then_another_worker(server, tmp_path):

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.cases import complaint
-from tests.support.processes import ROOT, WorkerProcess, cli, free_port, worker_once
+from tests.support.processes import ROOT, WorkerProcess, cli, free_port, metric, worker_once
 
 
 @pytest.fixture
@@ -168,15 +168,6 @@ def test_cli_long_command_stops_cleanly(environ, sig):
     assert server.returncode == 130 and "Traceback" not in err and "PyGILState" not in err
 
 
-def _metric(text: str, name: str, **labels: str) -> float:
-    """The sum of a metric's samples whose labels include these."""
-    total = 0.0
-    for line in text.splitlines():
-        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
-
-
 def test_the_worker_serves_metrics_and_the_engine_counters_move_as_cases_breach(environ, tmp_path):
     import httpx
 
@@ -185,7 +176,7 @@ def test_the_worker_serves_metrics_and_the_engine_counters_move_as_cases_breach(
     try:
         assert any(line.get("event") == "metrics" and line.get("url") == url for line in worker.lines())
         before = httpx.get(url, timeout=10).text
-        assert _metric(before, "complaints_breaches", milestone="dispatch") == 0
+        assert metric(before, "complaints_breaches", milestone="dispatch") == 0
         two_hours_ago = (datetime.now(timezone.utc) - timedelta(hours=2)).isoformat()
         for n in (1, 2):
             filed = cli(
@@ -201,14 +192,14 @@ def test_the_worker_serves_metrics_and_the_engine_counters_move_as_cases_breach(
             deadline = time.monotonic() + 30
             while True:  # its dispatch deadline passed an hour ago: breached in its first task
                 text = httpx.get(url, timeout=10).text
-                if _metric(text, "complaints_breaches", milestone="dispatch", policy="1030") == n:
+                if metric(text, "complaints_breaches", milestone="dispatch", policy="1030") == n:
                     break
                 assert time.monotonic() < deadline, [
                     line for line in text.splitlines() if line.startswith("complaints_")
                 ]
                 time.sleep(0.2)
-        assert _metric(text, "complaints_cases_accepted", policy="1030") == 2
-        assert _metric(text, "complaints_read_model_lag_count") >= 2
+        assert metric(text, "complaints_cases_accepted", policy="1030") == 2
+        assert metric(text, "complaints_read_model_lag_count") >= 2
         assert "temporal_workflow_completed" in text or "temporal_request" in text  # the SDK's own
     finally:
         assert worker.stop(signal.SIGTERM) == 0

@@ -4,13 +4,19 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import httpx
+from temporalio.client import Client
+
+from readmodel import ReadModel
+from tests.support.cases import TEST_PHONE_KEY, actor
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -100,3 +106,39 @@ def add_identity(environ: dict[str, str], identity: str, role: str, department: 
 
 def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
+
+
+# A closed loop's updates, and the environment of a worker process on a server the test started.
+D, H, S = actor("dispatcher"), actor("handler", "住建局"), actor("supervisor")
+CLOSE = [
+    ("dispatch", {"actor": D, "department": "住建局"}),
+    ("record_contact", {"actor": H, "note": "n"}),
+    ("resolve", {"actor": H, "resolution": "r"}),
+    ("record_follow_up", {"actor": S, "satisfaction": "satisfied"}),
+]
+
+
+def worker_env(client: Client, tmp_path: Path, db_url: str | None = None) -> dict[str, str]:
+    variables = dict(os.environ)
+    variables.update(
+        TEMPORAL_ADDRESS=client.service_client.config.target_host,
+        PYTHONUNBUFFERED="1",
+        COMPLAINTS_TASK_QUEUE=f"faults-{uuid.uuid4().hex[:6]}",
+        COMPLAINTS_DATA_DIR=str(tmp_path),
+        COMPLAINTS_DB_URL=db_url or f"sqlite:///{tmp_path / 'complaints.db'}",
+        COMPLAINTS_PHONE_KEY=TEST_PHONE_KEY.decode(),
+    )
+    return variables
+
+
+def read_model(variables: dict[str, str]) -> ReadModel:
+    return ReadModel(variables["COMPLAINTS_DB_URL"], TEST_PHONE_KEY)
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    """The sum of a metric's samples whose labels include these."""
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
