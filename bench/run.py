@@ -623,6 +623,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", help="closed-loop integrators (default 10 50)")
     parser.add_argument("--only", nargs="+", choices=PARTS, default=PARTS, help="measure only these")
     parser.add_argument("--workers", type=int, help="worker processes each for the engine and bare (default 1)")
+    parser.add_argument("--hook-seconds", type=float, help="each webhooks run (default 60)")
+    parser.add_argument(
+        "--hook-rate", type=float, help="closed loops started a second in the webhooks part (default 10)"
+    )
     parser.add_argument("--out", type=Path, default=None, help="working folder (default: DATA_DIR/bench)")
     args = parser.parse_args(argv)
     scale = QUICK if args.quick else FULL
@@ -634,6 +638,10 @@ def main(argv: list[str] | None = None) -> None:
         scale.concurrency = tuple(args.concurrency)
     if args.workers:
         scale.workers = args.workers
+    if args.hook_seconds:
+        scale.hook_seconds = args.hook_seconds
+    if args.hook_rate:
+        scale.hook_rate = args.hook_rate
     folder = args.out or settings.load().data_dir / "bench"
 
     def say(text: str) -> None:
