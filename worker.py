@@ -10,7 +10,6 @@ import asyncio
 import os
 import signal
 import sys
-from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
@@ -98,7 +97,7 @@ def create_worker(
         templates,
         links_of(config),
     )
-    timing = Timing(timedelta(seconds=config.webhook_first_retry), timedelta(seconds=config.webhook_pause_after))
+    timing = Timing.from_settings(config)
     records = Records(read_model, timing)
     deliveries = Deliveries(
         Webhooks(read_model.engine, keyring_from_settings()), read_model, config.webhook_allow_http_hosts, timing

@@ -23,7 +23,7 @@ from models.webhooks import workflow_id as delivery_workflow_id
 from readmodel import ReadModel
 from readmodel.privacy import person_as_seen
 from readmodel.webhooks import Subscription, WebhookError, Webhooks
-from runtime import logs
+from runtime import logs, settings
 
 log = logs.get("webhooks")
 PAUSED = "WebhookPaused"  # the error type that ends a delivery workflow without retrying
@@ -38,6 +38,11 @@ class PauseRequest(Strict):
 class Timing:
     first_retry: timedelta = timedelta(seconds=1)
     pause_after: timedelta = timedelta(days=3)
+
+    @classmethod
+    def from_settings(cls, config: settings.Settings) -> Timing:
+        """COMPLAINTS_WEBHOOK_FIRST_RETRY and COMPLAINTS_WEBHOOK_PAUSE_AFTER."""
+        return cls(timedelta(seconds=config.webhook_first_retry), timedelta(seconds=config.webhook_pause_after))
 
     def job(self, webhook: str, case_id: str) -> DeliveryJob:
         return DeliveryJob(
@@ -87,7 +92,7 @@ class Deliveries:
     async def pause(self, request: PauseRequest) -> None:
         await asyncio.to_thread(self.webhooks.pause, request.webhook, request.reason)
         log.warning("webhook paused", webhook=request.webhook, reason=request.reason)
-        self._meter("complaints_webhook_paused", request.webhook, 1)
+        _paused(request.webhook, 1)
 
     @activity.defn(name="deliver_webhook")
     async def deliver(self, owed: Owed) -> None:
@@ -136,13 +141,13 @@ class Deliveries:
             None if delivered else now + wait,
         )
         if delivered:
-            self._meter("complaints_webhook_delivered", sub.name)
-            self._meter("complaints_webhook_paused", sub.name, 0)
+            _count("complaints_webhook_delivered", sub.name)
+            _paused(sub.name, 0)
             activity.metric_meter().create_histogram_timedelta(
                 "complaints_webhook_lag", "from a case's change to the receiver's 2xx", "ms"
             ).with_additional_attributes({"webhook": sub.name}).record(max(timedelta(0), now - row.at))
             return
-        self._meter("complaints_webhook_failed_attempts", sub.name)
+        _count("complaints_webhook_failed_attempts", sub.name)
         # Benign: a receiver that is down is expected, not the worker's fault (no traceback logged).
         raise ApplicationError(
             f"{sub.url}: " + (f"answered {status}" if status is not None else str(error)),
@@ -150,11 +155,10 @@ class Deliveries:
         )
 
     async def _payload(self, sub: Subscription, owed: Owed, kind: str, version: int) -> dict[str, object]:
-        case, events = await asyncio.gather(
+        case, event = await asyncio.gather(
             asyncio.to_thread(self.read_model.case, owed.case_id),
-            asyncio.to_thread(self.read_model.events, owed.case_id),
+            asyncio.to_thread(self.read_model.event, owed.case_id, owed.seq),
         )
-        event = next((e for e in events if e.seq == owed.seq), None)
         if case is None or event is None:
             raise ApplicationError(f"case {owed.case_id} event {owed.seq} is not in the read model yet")
         clear = sees_personal_data(sub.identity, case.department, case.first_department, case.leader_id)
@@ -207,15 +211,17 @@ class Deliveries:
             self._complaints.popitem(last=False)
         return found
 
-    @staticmethod
-    def _meter(name: str, webhook: str, value: int = 1) -> None:
-        meter = activity.metric_meter()
-        if name == "complaints_webhook_paused":
-            meter.create_gauge(name, "1 while the subscription is paused").with_additional_attributes(
-                {"webhook": webhook}
-            ).set(value)
-            return
-        meter.create_counter(name, name.replace("_", " ")).with_additional_attributes({"webhook": webhook}).add(value)
+
+def _count(name: str, webhook: str) -> None:
+    activity.metric_meter().create_counter(name, name.replace("_", " ")).with_additional_attributes(
+        {"webhook": webhook}
+    ).add(1)
+
+
+def _paused(webhook: str, value: int) -> None:
+    activity.metric_meter().create_gauge(
+        "complaints_webhook_paused", "1 once the subscription paused, 0 after its next delivery"
+    ).with_additional_attributes({"webhook": webhook}).set(value)
 
 
 def _job_first_retry(timing: Timing) -> float:

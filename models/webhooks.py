@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import ipaddress
 import re
 from datetime import datetime, timedelta
 from typing import Any
@@ -98,13 +97,6 @@ def check_url(url: str, allow_http_hosts: frozenset[str] = frozenset()) -> str:
     if port is not None and not 0 < port < 65536:
         raise ValueError(f"url {url!r}: port out of range")
     return url
-
-
-def is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
 
 
 def message_id(case_id: str, seq: int) -> str:

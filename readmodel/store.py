@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any, overload
 
-from sqlalchemy import Table, event, func, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel, col, create_engine
@@ -17,17 +17,12 @@ from models import OPEN_STATUSES, CaseState, Complaint, Notice
 from models.records import CaseSnapshot, RepeatMatch, RepeatQuery
 from readmodel.links import TOKEN, Link, Links, digest
 from readmodel.privacy import mask, phone_hash
-from readmodel.tables import CaseRow, ClaimRow, EventRow, LinkRow, MilestoneRow, OutboxRow
+from readmodel.tables import CaseRow, ClaimRow, EventRow, LinkRow, MilestoneRow, OutboxRow, table_of
 from readmodel.webhooks import owe
 from sla.policies import PATROL_WINDOW, REPEAT_WINDOW
 
-
-def _table(model: type[SQLModel]) -> Table:
-    return model.__table__  # type: ignore[attr-defined,no-any-return]  # SQLModel sets it on table models
-
-
 CASES, MILESTONES, EVENTS, OUTBOX, CLAIMS, LINKS = (
-    _table(t) for t in (CaseRow, MilestoneRow, EventRow, OutboxRow, ClaimRow, LinkRow)
+    table_of(t) for t in (CaseRow, MilestoneRow, EventRow, OutboxRow, ClaimRow, LinkRow)
 )
 OPEN = tuple(s.value for s in OPEN_STATUSES)  # as text, the way the tables hold it
 
@@ -213,6 +208,10 @@ class ReadModel:
                     sm_select(EventRow).where(col(EventRow.case_id) == case_id).order_by(col(EventRow.seq))
                 ).all()
             )
+
+    def event(self, case_id: str, seq: int) -> EventRow | None:
+        with Session(self.engine) as session:
+            return session.get(EventRow, (case_id, seq))
 
     def milestones(self, case_id: str) -> list[MilestoneRow]:
         with Session(self.engine) as session:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Dialect, Index
+from sqlalchemy import JSON, Column, DateTime, Dialect, Index, Table
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -27,6 +27,11 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 def _when(**kw: Any) -> Any:
     return Field(sa_column=Column(UtcDateTime(), **kw))
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The SQLAlchemy table of a table model, for the plain statements of the hot writes."""
+    return model.__table__  # type: ignore[attr-defined,no-any-return]  # SQLModel sets it on table models
 
 
 class CaseRow(SQLModel, table=True):

@@ -15,21 +15,15 @@ from datetime import datetime, timezone
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Table, and_, delete, func, select, update
+from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from models.actor import Actor
 from models.webhooks import ANSWER_KEPT, Owed, in_scope, wants
-from readmodel.tables import AttemptRow, DeliveryRow, EventRow, WebhookRow
+from readmodel.tables import AttemptRow, DeliveryRow, EventRow, WebhookRow, table_of
 from runtime.keys import Keyring
 
-
-def _table(model: Any) -> Table:
-    return model.__table__  # type: ignore[no-any-return]  # SQLModel sets it on table models
-
-
-WEBHOOKS, DELIVERIES, ATTEMPTS = _table(WebhookRow), _table(DeliveryRow), _table(AttemptRow)
-EVENTS = _table(EventRow)
+WEBHOOKS, DELIVERIES, ATTEMPTS, EVENTS = (table_of(t) for t in (WebhookRow, DeliveryRow, AttemptRow, EventRow))
 
 
 class WebhookError(ValueError):
@@ -320,8 +314,7 @@ class Webhooks:
                     DELIVERIES.c.webhook == name, DELIVERIES.c.delivered_at.is_(None)
                 )
             ).one()
-        oldest = row[1]
-        return int(row[0]), oldest.replace(tzinfo=timezone.utc) if oldest and oldest.tzinfo is None else oldest
+        return int(row[0]), row[1]  # UtcDateTime: already in UTC
 
     # ---- secrets at rest ------------------------------------------------------------------
 
@@ -347,16 +340,13 @@ def new_secret() -> str:
 
 
 def _subscription(row: Any) -> Subscription:
-    def utc(moment: datetime | None) -> datetime | None:
-        return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
-
     return Subscription(
         name=row.name,
         identity=Actor(id=row.identity, role=row.role, department=row.identity_department),
         department=row.department,
         url=row.url,
         events=list(row.events),
-        created_at=utc(row.created_at) or datetime.now(timezone.utc),
-        paused_at=utc(row.paused_at),
+        created_at=row.created_at,
+        paused_at=row.paused_at,
         paused_reason=row.paused_reason,
     )

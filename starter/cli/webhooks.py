@@ -39,16 +39,10 @@ async def _wake(name: str, cases: list[str]) -> None:
     from starter import connect
 
     config = settings.load()
-    timing = Timing(first_retry=_seconds(config.webhook_first_retry), pause_after=_seconds(config.webhook_pause_after))
+    timing = Timing.from_settings(config)
     client = await connect()
     for case_id in cases:  # oldest owed first: each case's own order is the workflow's
         await wake(client, config.task_queue, timing, [name], case_id)
-
-
-def _seconds(value: float) -> Any:
-    from datetime import timedelta
-
-    return timedelta(seconds=value)
 
 
 def _when(moment_: datetime | None) -> str:
