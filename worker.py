@@ -98,10 +98,10 @@ def create_worker(
         links_of(config),
     )
     timing = Timing.from_settings(config)
-    records = Records(read_model, timing)
     deliveries = Deliveries(
         Webhooks(read_model.engine, keyring_from_settings()), read_model, config.webhook_allow_http_hosts, timing
     )
+    records = Records(read_model, deliveries, timing)
     return EngineWorker(
         client,
         task_queue=task_queue,

@@ -22,11 +22,14 @@ from models.webhooks import ATTEMPT_TIMEOUT, MORE, WORKFLOW, DeliveryJob, Owed, 
 from models.webhooks import workflow_id as delivery_workflow_id
 from readmodel import ReadModel
 from readmodel.privacy import person_as_seen
+from readmodel.tables import DeliveryRow
 from readmodel.webhooks import Subscription, WebhookError, Webhooks
 from runtime import logs, settings
 
 log = logs.get("webhooks")
 PAUSED = "WebhookPaused"  # the error type that ends a delivery workflow without retrying
+# The first tries from a case's write share this: within the write's local try (workflows/projection.py).
+FIRST_TRIES = timedelta(seconds=2)
 
 
 class PauseRequest(Strict):
@@ -106,8 +109,48 @@ class Deliveries:
         row = await asyncio.to_thread(self.webhooks.delivery, owed)
         if row is None or row.delivered_at is not None:
             return  # delivered by an earlier try whose answer was lost, or the subscription removed
-        payload = await self._payload(sub, owed, row.kind, row.version)
+        wait = retry_wait(timedelta(seconds=_job_first_retry(self.timing)), activity.info().attempt)
         secret = await asyncio.to_thread(self.webhooks.secret, sub.name)
+        failure = await self._try(sub, secret, row, ATTEMPT_TIMEOUT, wait)
+        if failure is not None:
+            # Benign: a receiver that is down is expected, not the worker's fault (no traceback logged).
+            raise ApplicationError(f"{sub.url}: {failure}", category=ApplicationErrorCategory.BENIGN)
+
+    async def first_tries(self, names: list[str], complaint: Complaint, case_id: str) -> list[str]:
+        """The first try of what a case's write now owes each subscription, straight from the
+        write: a receiver that answers is told in milliseconds and no workflow runs (measured:
+        a workflow per event and subscription halved what the worker could serve). Returns the
+        subscriptions still owed something, whose delivery workflows take over: retries, order,
+        pausing. The tries share FIRST_TRIES, so a slow receiver holds the write up little."""
+        self._remember(case_id, complaint)  # the complaint as filed, for the payload: no query
+        deadline = asyncio.get_running_loop().time() + FIRST_TRIES.total_seconds()
+        done = await asyncio.gather(
+            *(self._first_try(name, case_id, deadline) for name in names), return_exceptions=True
+        )
+        for name, outcome in zip(names, done, strict=True):
+            if isinstance(outcome, Exception):  # the workflow tries again, and reports what fails there
+                log.warning("webhook first try failed", webhook=name, case_id=case_id, error=repr(outcome))
+        return [name for name, outcome in zip(names, done, strict=True) if outcome is not True]
+
+    async def _first_try(self, name: str, case_id: str, deadline: float) -> bool:
+        """True when everything the case owed this subscription was delivered now."""
+        found = await asyncio.to_thread(self.webhooks.untried, name, case_id)
+        if found is None:  # an older event is being retried, or paused: its workflow keeps the order
+            return False
+        sub, secret, rows = found
+        for row in rows:
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0 or await self._try(sub, secret, row, timedelta(seconds=left), timedelta(0)) is not None:
+                return False  # the workflow tries again at once, then waits longer each time
+        return True
+
+    async def _try(
+        self, sub: Subscription, secret: str, row: DeliveryRow, timeout: timedelta, wait: timedelta
+    ) -> str | None:
+        """POST one event, signed, and keep the answer. None when the receiver answered 2xx, else
+        what went wrong; `wait`: how long until the next try, kept with a failed one."""
+        owed = Owed(webhook=sub.name, case_id=row.case_id, seq=row.seq)
+        payload = await self._payload(sub, owed, row.kind, row.version)
         msg_id, now = message_id(owed.case_id, owed.seq), datetime.now(timezone.utc)
         text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
         headers = {
@@ -117,23 +160,24 @@ class Deliveries:
             "webhook-signature": Webhook(secret).sign(msg_id, now, text),
             "user-agent": "complaint-cases-webhooks/1",
         }
-        attempt = activity.info().attempt
         status, answer, error = None, None, None
         try:
             check_url(sub.url, self.allow_http_hosts)  # the settings may have changed since it was added
-            response = await self.http.post(sub.url, content=text.encode(), headers=headers)
+            response = await self.http.post(
+                sub.url, content=text.encode(), headers=headers, timeout=timeout.total_seconds()
+            )
             status, answer = response.status_code, response.text
         except ValueError as err:
             error = str(err)
         except httpx.HTTPError as err:
             error = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+        # A redirect is a failed try: the engine posts only to the address the operator registered.
         delivered = status is not None and 200 <= status < 300
-        wait = retry_wait(timedelta(seconds=_job_first_retry(self.timing)), attempt)
         await asyncio.to_thread(
             self.webhooks.attempted,
             owed,
             row.kind,
-            attempt,
+            row.attempts + 1,  # counted across the first try and the workflow's runs
             delivered,
             status,
             answer,
@@ -146,13 +190,9 @@ class Deliveries:
             activity.metric_meter().create_histogram_timedelta(
                 "complaints_webhook_lag", "from a case's change to the receiver's 2xx", "ms"
             ).with_additional_attributes({"webhook": sub.name}).record(max(timedelta(0), now - row.at))
-            return
+            return None
         _count("complaints_webhook_failed_attempts", sub.name)
-        # Benign: a receiver that is down is expected, not the worker's fault (no traceback logged).
-        raise ApplicationError(
-            f"{sub.url}: " + (f"answered {status}" if status is not None else str(error)),
-            category=ApplicationErrorCategory.BENIGN,
-        )
+        return f"answered {status}" if status is not None else str(error)
 
     async def _payload(self, sub: Subscription, owed: Owed, kind: str, version: int) -> dict[str, object]:
         case, event = await asyncio.gather(
@@ -206,10 +246,14 @@ class Deliveries:
             self._complaints.move_to_end(case_id)
             return self._complaints[case_id]
         found = await activity.client().get_workflow_handle(case_id).query("complaint", result_type=Complaint)
-        self._complaints[case_id] = found
+        self._remember(case_id, found)
+        return found
+
+    def _remember(self, case_id: str, complaint: Complaint) -> None:
+        self._complaints[case_id] = complaint
+        self._complaints.move_to_end(case_id)
         if len(self._complaints) > 2000:
             self._complaints.popitem(last=False)
-        return found
 
 
 def _count(name: str, webhook: str) -> None:

@@ -117,6 +117,7 @@ class Webhooks:
     def __init__(self, engine: Engine, keyring: Keyring | None = None) -> None:
         self.engine = engine
         self._keyring = keyring  # only to seal and open secrets: a reader needs none
+        self._opened: dict[str, str] = {}
 
     @property
     def keyring(self) -> Keyring:
@@ -246,6 +247,28 @@ class Webhooks:
             paused = sub.paused_at is not None
             return [Owed(webhook=name, case_id=case_id, seq=seq, paused=paused) for seq in seqs]
 
+    def untried(self, name: str, case_id: str, limit: int = 20) -> tuple[Subscription, str, list[DeliveryRow]] | None:
+        """The subscription, its secret and what this case owes it, oldest first, when none of it
+        was tried yet: the events a write just owed, for their first try straight from the write
+        (read together: this runs on every change). None when an older event is already being
+        retried (its delivery workflow keeps the order), when the subscription is paused or gone,
+        or when more are owed than one write should send."""
+        with self.engine.connect() as conn:
+            sub = conn.execute(select(WEBHOOKS).where(WEBHOOKS.c.name == name)).first()
+            if sub is None or sub.paused_at is not None:
+                return None
+            rows = conn.execute(
+                select(DELIVERIES)
+                .where(
+                    DELIVERIES.c.webhook == name, DELIVERIES.c.case_id == case_id, DELIVERIES.c.delivered_at.is_(None)
+                )
+                .order_by(DELIVERIES.c.seq)
+                .limit(limit + 1)
+            ).all()
+        if len(rows) > limit or any(r.attempts for r in rows):
+            return None
+        return _subscription(sub), self._open(sub.secret), [DeliveryRow.model_validate(r._mapping) for r in rows]
+
     def delivery(self, owed: Owed) -> DeliveryRow | None:
         with self.engine.connect() as conn:
             row = conn.execute(
@@ -325,6 +348,15 @@ class Webhooks:
         return f"{key_id}:{base64.b64encode(nonce + sealed).decode()}"
 
     def _open(self, sealed: str) -> str:
+        """The secret in clear; remembered by its sealed text, so a rotation is seen at once."""
+        known = self._opened.get(sealed)
+        if known is None:
+            known = self._opened[sealed] = self._unseal(sealed)
+            if len(self._opened) > 256:
+                self._opened.pop(next(iter(self._opened)))
+        return known
+
+    def _unseal(self, sealed: str) -> str:
         key_id, _, data = sealed.partition(":")
         if key_id not in self.keyring.keys:
             raise WebhookError(

@@ -1,8 +1,9 @@
 """One subscription's deliveries for one case, in the order the case's events happened.
 
-One workflow per subscription and case (id `webhook:<name>:<case>`), so a case's events wait
-only behind that case's own undelivered event, never behind another case's, and the case itself
-never waits at all: it only wrote what is owed to the read model and signalled this. Each try is
+The case's own write tries each event once (activities/webhooks.py `first_tries`); this takes
+over what that try could not deliver. One workflow per subscription and case (id
+`webhook:<name>:<case>`), so a case's events wait only behind that case's own undelivered event,
+never behind another case's, and the case itself never waits for a receiver. Each try is
 an activity; Temporal retries it (doubling waits, at most an hour apart) until the receiver
 answers 2xx or the pause-after time (three days by default) runs out, which pauses the
 subscription. What is owed lives in the read model, so a lost signal or a new run loses nothing."""

@@ -9,9 +9,11 @@ import uuid
 
 import pytest
 from standardwebhooks.webhooks import Webhook
+from temporalio.service import RPCError, RPCStatusCode
 
 from activities.webhooks import Timing, wake
 from models import Actor, CaseState, Role
+from models.webhooks import workflow_id
 from readmodel import ReadModel
 from readmodel.webhooks import Webhooks
 from sla import WorkingCalendar
@@ -22,6 +24,7 @@ from tests.support.receiver import Receiver
 from worker import create_worker
 
 S = actor("supervisor")
+SUPERVISOR = Actor(id="s1", role=Role.supervisor)
 
 
 def loop(department: str) -> list[tuple[str, dict]]:
@@ -98,10 +101,59 @@ async def test_a_closed_loop_reaches_the_department_in_order_signed_and_retried(
         attempts = store.attempts(name, 500)
         failed = [a for a in attempts if a.case_id == case_id and not a.delivered]
         assert len(failed) == 2 * len(theirs) and all(a.status_code == 500 and a.next_try_at for a in failed)
-        assert store.owed_count(name)[0] == 0
+        # The receiver's 2xx comes a moment before the engine marks the event delivered.
+        await until(lambda: store.owed_count(name)[0] == 0)
     finally:
         receiver.close()
         auditor_receiver.close()
+
+
+async def test_a_receiver_that_answers_is_told_from_the_write_without_a_workflow(client, read_model, hooks):
+    """The happy path costs one POST per event from the case's own write: no delivery workflow."""
+    store, made = hooks
+    department = f"城管局-{uuid.uuid4().hex[:4]}"
+    receiver = Receiver()
+    name = f"city-{uuid.uuid4().hex[:6]}"
+    store.add(name, SUPERVISOR, receiver.url, ["*"], department=department)
+    made.append(name)
+    try:
+        case_id = new_id()
+        final = await closed_loop(client, case_id, department, client.task_queue)
+        await receiver.wait(lambda: len(receiver.delivered(case_id)) == len(final.timeline))
+        assert [r.message["type"] for r in receiver.delivered(case_id)] == [e.kind for e in final.timeline]
+        assert all(r.status == 204 for r in receiver.received)  # each once
+        with pytest.raises(RPCError) as err:
+            await client.get_workflow_handle(workflow_id(name, case_id)).describe()
+        assert err.value.status == RPCStatusCode.NOT_FOUND
+        await until(lambda: store.owed_count(name)[0] == 0)
+        assert {a.attempt for a in store.attempts(name, 100) if a.case_id == case_id} == {1}
+    finally:
+        receiver.close()
+
+
+async def test_a_redirect_is_a_failed_try_and_is_not_followed(client, read_model, hooks):
+    """A receiver cannot point the engine elsewhere: a 302 fails the try (kept with its status),
+    the address it names hears nothing, and the next try goes to the registered address again."""
+    store, made = hooks
+    elsewhere = Receiver()
+    receiver = Receiver(fail_first=1, failing_status=302, location=elsewhere.url)
+    name = f"roads-{uuid.uuid4().hex[:6]}"
+    store.add(name, SUPERVISOR, receiver.url, ["received"], department=None)
+    made.append(name)
+    try:
+        case_id = new_id()
+        await file_complaint(client, case_id, {"complaint": complaint()}, task_queue=client.task_queue)
+        await receiver.wait(lambda: len(receiver.delivered(case_id)) == 1)
+        assert [r.status for r in receiver.received if r.message["data"]["case_id"] == case_id] == [302, 204]
+        assert elsewhere.received == []
+        await until(lambda: store.owed_count(name)[0] == 0)
+        tries = sorted(
+            (a.attempt, a.status_code, a.delivered) for a in store.attempts(name, 100) if a.case_id == case_id
+        )
+        assert tries == [(1, 302, False), (2, 204, True)]
+    finally:
+        receiver.close()
+        elsewhere.close()
 
 
 async def test_a_receiver_down_too_long_pauses_its_subscription_and_resume_delivers_the_rest(

@@ -1,6 +1,6 @@
 """A webhook receiver in a thread, for the tests that look inside deliveries: it keeps every
 request (headers and body) and answers 500 to the first `fail_first` tries of each event, or to
-every try while `down` is set."""
+every try while `down` is set (or what `failing_status` says, a redirect with `location`)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,8 @@ class Received:
 class Receiver:
     fail_first: int = 0
     down: bool = False
+    failing_status: int = 500  # what a failing try is answered: 302 with `location` for a redirect
+    location: str | None = None
     received: list[Received] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -42,9 +44,11 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("content-length", 0))).decode()
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 tries = sum(1 for r in receiver.received if r.headers["webhook-id"] == headers["webhook-id"])
-                status = 500 if receiver.down or tries < receiver.fail_first else 204
+                status = receiver.failing_status if receiver.down or tries < receiver.fail_first else 204
                 receiver.received.append(Received(headers, body, status))
                 self.send_response(status)
+                if receiver.location and status != 204:
+                    self.send_header("location", receiver.location)
                 self.send_header("content-length", "0")
                 self.end_headers()
 
