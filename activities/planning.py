@@ -24,6 +24,7 @@ class PlanRequest(BaseModel):
     at: datetime
     department: str | None = None
     departments: list[str] | None = None  # summons: one report_in milestone each
+    dispute: str = ""  # a dispute's kind: its mediation term depends on it
 
 
 class ShiftRequest(BaseModel):
@@ -67,6 +68,7 @@ class Planner:
                 category=request.category,
                 departments=request.departments,
                 warn_at=self.warn_at,
+                dispute=request.dispute,
             )
         ]
         for m in milestones:

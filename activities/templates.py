@@ -31,12 +31,19 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "repeat": ("case_id", "repeat_case_id", "title"),
     "resolved": ("case_id", "resolution"),
     "complainant_note": ("case_id", "note"),
+    # Disputes (矛盾纠纷): to the parties, the mediator and the community.
+    "mediation_started": ("case_id", "due_at"),
+    "mediator_assigned": ("case_id", "mediator", "dispute_kind"),
+    "session_reminder": ("case_id", "at", "place"),
+    "confirmation_reminder": ("case_id", "due_at"),
+    "referred": ("case_id", "road"),
+    "referred_labour": ("case_id", "road", "limitation_ends"),
 }
 ADDED = ("sign", "hotline")
 # Sent as SMS to the complainant: each carries {link}, their own case's page (readmodel/links.py).
 COMPLAINANT = {"acknowledgement", "merged", "transfer", "resolved"}
 LINK_TO = {"merged": "into"}  # the link opens the case this parameter names, not the notice's own
-TIMES = ("due_at", "until")  # ISO datetimes from the workflow, written in Beijing time
+TIMES = ("due_at", "until", "at")  # ISO datetimes from the workflow, written in Beijing time
 SHORTENED = ("title", "explanation", "reason", "resolution")  # what an SMS too long gives up first
 SAMPLE_TOKEN = "x" * TOKEN_LENGTH
 
@@ -154,4 +161,8 @@ class NoticeTemplates:
                 return value
         if name == "milestone":
             return Labels(self.language).milestone(value)  # the case's own words (models.labels)
+        if name == "road":
+            return Labels(self.language).road(value)
+        if name == "dispute_kind":
+            return Labels(self.language).dispute_kind(value)
         return value

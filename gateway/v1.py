@@ -26,7 +26,7 @@ from temporalio.client import Client
 
 from gateway.auth import Gateway, caller, gateway, role_in
 from gateway.problems import ApiProblem, responses, success
-from gateway.views import CaseAnswer, CaseFiling, CaseList, TimelineAnswer, case_answer
+from gateway.views import CaseAnswer, CaseFiling, CaseList, TimelineAnswer, case_answer, state_as_seen
 from models import Actor, CaseInput, CaseState, CaseStatus, Category, Role
 from readmodel.board import Filters
 from readmodel.callbacks import callbacks_due
@@ -78,9 +78,13 @@ async def _engine(call: Any) -> Any:
 
 
 def _case(
-    current: CaseState, status: int = 200, headers: dict[str, str] | None = None, extra: dict[str, Any] | None = None
+    current: CaseState,
+    identity: Identity,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> JSONResponse:
-    body = current.model_dump(mode="json") | (extra or {})
+    body = state_as_seen(current, identity) | (extra or {})
     return JSONResponse(body, status_code=status, headers={"ETag": f'"{current.version}"'} | (headers or {}))
 
 
@@ -112,7 +116,9 @@ async def _filed_input(client: Client, case_id: str) -> CaseInput:
     raise ApiProblem(409, f"case {case_id} exists but its start could not be read")
 
 
-async def _file(g: Gateway, case_id: str, body: CaseFiling, location: str | None = None) -> JSONResponse:
+async def _file(
+    g: Gateway, case_id: str, body: CaseFiling, identity: Identity, location: str | None = None
+) -> JSONResponse:
     case_input = validate_case_input(body.as_case_input())
     filed = await _engine(file_complaint(g.client, case_id, case_input, task_queue=g.config.task_queue))
     if not filed.created:
@@ -125,7 +131,7 @@ async def _file(g: Gateway, case_id: str, body: CaseFiling, location: str | None
             )
     current = await _engine(state(g.client, case_id))
     headers = {"Location": f"/v1/cases/{case_id}"} if location or filed.created else None
-    return _case(current, 201 if filed.created else 200, headers)
+    return _case(current, identity, 201 if filed.created else 200, headers)
 
 
 FILE_RESPONSES = {
@@ -144,7 +150,7 @@ FILE_RESPONSES = {
 async def file_case(
     case_id: CaseId, body: CaseFiling, request: Request, identity: Identity = Depends(role_in(*FILERS))
 ) -> JSONResponse:
-    return await _file(gateway(request), case_id, body)
+    return await _file(gateway(request), case_id, body, identity)
 
 
 @router.post(
@@ -158,7 +164,7 @@ async def file_new_case(
     body: CaseFiling, request: Request, identity: Identity = Depends(role_in(*FILERS))
 ) -> JSONResponse:
     now = datetime.now(timezone.utc)
-    return await _file(gateway(request), f"c{now:%Y%m%d}-{secrets.token_hex(5)}", body, location="new")
+    return await _file(gateway(request), f"c{now:%Y%m%d}-{secrets.token_hex(5)}", body, identity, location="new")
 
 
 # ---- reading -----------------------------------------------------------------------------
@@ -173,7 +179,7 @@ async def file_new_case(
 async def read_case(case_id: CaseId, request: Request, identity: Identity = Depends(caller)) -> JSONResponse:
     g = gateway(request)
     current, complaint = await _engine(asyncio.gather(state(g.client, case_id), complaint_of(g.client, case_id)))
-    return _case(current, extra={"complaint": case_answer(current, complaint, identity)})
+    return _case(current, identity, extra={"complaint": case_answer(current, complaint, identity)})
 
 
 @router.get(
@@ -373,7 +379,7 @@ def _add_update_route(update: str) -> None:
         if expected is not None:
             payload["expected_version"] = expected
         current = await _engine(act(g.client, case_id, update, payload, update_id=idempotency_key))
-        return _case(current)
+        return _case(current, identity)
 
     run.__annotations__["body"] = body_model
     run.__name__ = update

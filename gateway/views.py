@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from models import CaseInput, CaseState, CaseStatus, Complaint, Policy, TimelineEvent
 from models.actor import sees_personal_data as personal_data_rule
-from readmodel.privacy import person_as_seen
+from readmodel.privacy import mask, mask_name, person_as_seen
 from starter.identities import Identity
 from starter.supervise import CaseSummary
 
@@ -64,9 +64,24 @@ class TimelineAnswer(BaseModel):
 
 def sees_personal_data(identity: Identity, case: CaseState) -> bool:
     """Names and phones in clear only for those who handle or supervise the case (models.actor)."""
+    d = case.dispute
     return personal_data_rule(
-        identity.actor, case.department, case.first_department, case.leader.id if case.leader else None
+        identity.actor,
+        case.department,
+        case.first_department,
+        case.leader.id if case.leader else None,
+        d.mediator.id if d and d.mediator else None,
+        case.community if d else None,
     )
+
+
+def state_as_seen(case: CaseState, identity: Identity) -> dict[str, Any]:
+    """The case's state for this caller: a dispute's parties masked as complainants are."""
+    body = case.model_dump(mode="json")
+    if case.dispute is not None and not sees_personal_data(identity, case):
+        for party in body["dispute"]["parties"]:
+            party.update(name=mask_name(party["name"]), phone=mask(party["phone"]))
+    return body
 
 
 def case_answer(case: CaseState, complaint: Complaint, identity: Identity) -> dict[str, Any]:

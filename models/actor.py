@@ -17,6 +17,9 @@ class Role(StrEnum):
     # The person who complained, through the link in their SMS: the actor's id names the case
     # (complainant:<case id>), never a name or a phone. No identity has this role.
     complainant = "complainant"
+    # A people's mediator or legal commissioner (人民调解员、法律顾问): department names the mediation
+    # organisation (the committee or room). Acts only on the disputes assigned to them.
+    mediator = "mediator"
 
 
 class Actor(Strict):
@@ -38,13 +41,23 @@ class LeaderRef(Strict):
 
 
 def sees_personal_data(
-    viewer: Actor, department: str | None, first_department: str | None, leader_id: str | None
+    viewer: Actor,
+    department: str | None,
+    first_department: str | None,
+    leader_id: str | None,
+    mediator_id: str | None = None,
+    dispute_community: str | None = None,
 ) -> bool:
     """Names and phones in clear only for those who handle or supervise the case: supervisors, the
-    dispatchers who take complaints in, the handlers of its (first) department and its leader.
-    Auditors and everyone else see them masked. One rule for GET /v1/cases/{id} and webhooks."""
+    dispatchers who take complaints in, the handlers of its (first) department and its leader; for
+    a dispute, also its mediator and the community it is mediated in. Auditors and everyone else
+    see them masked. One rule for GET /v1/cases/{id}, update answers and webhooks."""
     if viewer.role in (Role.supervisor, Role.dispatcher):
         return True
+    if viewer.role == Role.mediator:
+        return mediator_id is not None and viewer.id == mediator_id
+    if viewer.role == Role.community and dispute_community is not None:
+        return viewer.department == dispute_community
     if viewer.role == Role.handler:
         return viewer.department is not None and viewer.department in (department, first_department)
     if viewer.role == Role.leader:

@@ -4,7 +4,7 @@ timeline events and returns the Effects the workflow must carry out. Read this f
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -13,6 +13,25 @@ from pydantic import BaseModel, Field
 from models.actor import Actor, LeaderRef
 from models.base import Category, Policy, Track
 from models.complaint import Complaint
+from models.dispute import (
+    Agreement,
+    AgreementForm,
+    AssignMediator,
+    Confirmation,
+    Dispute,
+    ExtendMediation,
+    PartySide,
+    RecordAgreement,
+    RecordConfirmation,
+    RecordFulfilment,
+    RecordSession,
+    Refer,
+    Road,
+    ScheduleSession,
+    Session,
+    StartMediation,
+    Withdraw,
+)
 from models.editions import LATEST, Edition
 from models.effects import Effects, Shift
 from models.notice import NoticeKind
@@ -39,7 +58,15 @@ from models.updates import (
     SummonDepartments,
     Transfer,
 )
-from sla.policies import DEPARTMENT_STEPS, breach_actions, reopen_escalates
+from sla.policies import (
+    DEPARTMENT_STEPS,
+    ROAD_WHEN_TERM_RUNS_OUT,
+    SESSION_RECORD_WITHIN,
+    SESSION_REMINDER,
+    arbitration_limitation_ends,
+    breach_actions,
+    reopen_escalates,
+)
 
 
 class CaseStatus(StrEnum):
@@ -49,10 +76,24 @@ class CaseStatus(StrEnum):
     resolved = "resolved"
     closed = "closed"
     merged = "merged"
+    # A dispute between people (models/dispute.py): in mediation, then an agreement being
+    # fulfilled; it ends closed (settled), referred (to arbitration or a court) or withdrawn.
+    mediating = "mediating"
+    agreed = "agreed"
+    referred = "referred"
+    withdrawn = "withdrawn"
 
 
-OPEN_STATUSES = (CaseStatus.received, CaseStatus.dispatched, CaseStatus.handling, CaseStatus.resolved)
-FINISHED = (CaseStatus.closed, CaseStatus.merged)
+OPEN_STATUSES = (
+    CaseStatus.received,
+    CaseStatus.dispatched,
+    CaseStatus.handling,
+    CaseStatus.resolved,
+    CaseStatus.mediating,
+    CaseStatus.agreed,
+)
+FINISHED = (CaseStatus.closed, CaseStatus.merged, CaseStatus.referred, CaseStatus.withdrawn)
+DISPUTE_MILESTONES = ("mediation", "session", "confirmation", "fulfilment")
 
 
 class Milestone(BaseModel):
@@ -80,6 +121,8 @@ class Milestone(BaseModel):
     # How a milestone still open when the case resolved, closed or merged was settled:
     # "resolution" (done by it), "closed" or "merged" (no longer owed), "missed" (its deadline passed).
     settled: str | None = None
+    # A window, not a promise (司法确认's 30 days): passing it records that it lapsed, never a breach.
+    window: bool = False
 
     @property
     def open(self) -> bool:
@@ -136,6 +179,7 @@ class CaseState(BaseModel):
     version: int = 0  # counts every change: the read model never lets an older write win
     has_complainant: bool = True  # False: found on patrol (未诉先办), nobody to contact or visit
     edition: Edition = Edition.first  # the rules it runs under, fixed when it started (models/editions.py)
+    dispute: Dispute | None = None  # taken to mediation: its parties, mediator, sessions, agreement
 
     def open_milestones(self, name: str | None = None) -> list[Milestone]:
         return [m for m in self.milestones if m.open and (name is None or m.name == name)]
@@ -477,6 +521,296 @@ class CaseState(BaseModel):
         event = self.record("reported_in", cmd.actor, at, department=department, note=cmd.note)
         return self.complete(f"report_in:{department}", at, event)
 
+    # ---- disputes: mediation, its agreement, and how it ends (models/dispute.py) ------------
+
+    @property
+    def mediation(self) -> Dispute:
+        assert self.dispute is not None, "not a dispute"  # the update table's checks come first
+        return self.dispute
+
+    def start_mediation(self, cmd: StartMediation, at: datetime) -> Effects:
+        """A complaint taken to mediation: it keeps its history and its own clocks; the mediation
+        term starts now (sla/policies.py DISPUTE_RULES)."""
+        self.dispute = Dispute(kind=cmd.kind, parties=cmd.parties, amount=cmd.amount, started_at=at)
+        self.status = CaseStatus.mediating
+        sides = [p.side.value for p in cmd.parties]
+        # No name or phone in the timeline: it is read by auditors and written to the read model.
+        event = self.record(
+            "mediation_started",
+            cmd.actor,
+            at,
+            dispute_kind=cmd.kind.value,
+            applicants=sides.count("applicant"),
+            respondents=sides.count("respondent"),
+            amount=cmd.amount,
+            note=cmd.note,
+        )
+        # Handed to mediation is handed on: a dispatch still owed is met by it.
+        return self.complete("dispatch", at, event).plan("mediation", at, dispute=cmd.kind.value)
+
+    def assign_mediator(self, cmd: AssignMediator, at: datetime) -> Effects:
+        d = self.mediation
+        previous, d.mediator = d.mediator, cmd.mediator
+        self.record(
+            "mediator_assigned",
+            cmd.actor,
+            at,
+            mediator=cmd.mediator.model_dump(),
+            replaces=previous.id if previous else None,
+        )
+        return Effects().tell(
+            f"mediator:{cmd.mediator.id}",
+            NoticeKind.mediation,
+            "mediator_assigned",
+            mediator=cmd.mediator.name,
+            dispute_kind=d.kind.value,
+        )
+
+    def schedule_session(self, cmd: ScheduleSession, at: datetime) -> Effects:
+        """Each party is reminded the day before (the session's milestone warns them); the
+        mediator records it within a day after."""
+        d = self.mediation
+        d.sessions.append(Session(at=cmd.at, place=cmd.place))
+        number = len(d.sessions)
+        self.record("session_scheduled", cmd.actor, at, session=number, session_at=cmd.at.isoformat(), place=cmd.place)
+        self.add_milestones(
+            [
+                Milestone(
+                    name=f"session:{number}",
+                    due_at=cmd.at + SESSION_RECORD_WITHIN,
+                    anchor="session",
+                    anchor_at=at,
+                    duration="1 day",
+                    unit="days",
+                    warn_at=[max(at, cmd.at - SESSION_REMINDER)],
+                )
+            ]
+        )
+        return Effects()
+
+    def record_session(self, cmd: RecordSession, at: datetime) -> Effects:
+        number, session = self._session_to_record()
+        session.attended, session.note = cmd.attended, cmd.note
+        event = self.record("session_held", cmd.actor, at, session=number, attended=cmd.attended, note=cmd.note)
+        return self.complete(f"session:{number}", at, event)
+
+    def _session_to_record(self) -> tuple[int, Session]:
+        """The earliest scheduled session not yet recorded (1-based)."""
+        for n, session in enumerate(self.mediation.sessions, start=1):
+            if session.attended is None:
+                return n, session
+        raise ValueError("no session to record")
+
+    def extend_mediation(self, cmd: ExtendMediation, at: datetime) -> Effects:
+        """Once, with the parties' consent: the term moves by calendar days."""
+        self.mediation.extended = True
+        term = self.open_milestones("mediation")[-1]
+        previous = term.due_at
+        delta = timedelta(days=cmd.days)
+        term.due_at = previous + delta
+        term.warn_at = [w + delta for w in term.warn_at]
+        self.record(
+            "mediation_extended",
+            cmd.actor,
+            at,
+            days=cmd.days,
+            previous_due_at=previous.isoformat(),
+            due_at=term.due_at.isoformat(),
+            note=cmd.note,
+        )
+        return Effects()
+
+    def record_agreement(self, cmd: RecordAgreement, at: datetime) -> Effects:
+        """调解协议 (人民调解法 第二十八、二十九条): written (effective once signed) or oral (effective
+        when reached). A written one opens the 30-day window for judicial confirmation (第三十三条);
+        each obligation's due date is a fulfilment check (履行回访, 第三十一条)."""
+        d = self.mediation
+        effective = cmd.effective_at or at
+        # A court confirms a written agreement; an oral one is recorded and followed up, not confirmed.
+        confirmation = Confirmation.not_needed if cmd.form == AgreementForm.oral else None
+        d.agreements.append(
+            Agreement(
+                form=cmd.form,
+                terms=cmd.terms,
+                effective_at=effective,
+                obligations=cmd.obligations,
+                confirmation=confirmation,
+                honoured=[None] * len(cmd.obligations),
+            )
+        )
+        self.status = CaseStatus.agreed
+        event = self.record(
+            "agreement_reached",
+            cmd.actor,
+            at,
+            agreement=len(d.agreements),
+            form=cmd.form.value,
+            terms=cmd.terms,
+            effective_at=effective.isoformat(),
+            obligations=[o.model_dump(mode="json") for o in cmd.obligations],
+        )
+        effects = self.complete("mediation", at, event)
+        self.add_milestones(
+            [
+                Milestone(
+                    name=f"fulfilment:{n}",
+                    due_at=o.due_at,
+                    anchor="agreement",
+                    anchor_at=effective,
+                    unit="days",
+                )
+                for n, o in enumerate(cmd.obligations, start=1)
+            ]
+        )
+        if cmd.form == AgreementForm.written:
+            effects.plan("agreement", effective, dispute=d.kind.value)
+        return effects.add(self._settle_if_done(at))
+
+    def record_confirmation(self, cmd: RecordConfirmation, at: datetime) -> Effects:
+        agreement = self._agreement()
+        agreement.confirmation = cmd.outcome
+        event = self.record("confirmation_recorded", cmd.actor, at, outcome=cmd.outcome.value, note=cmd.note)
+        return self.complete("confirmation", at, event).add(self._settle_if_done(at))
+
+    def record_fulfilment(self, cmd: RecordFulfilment, at: datetime) -> Effects:
+        """履行回访: honoured, or not, which takes the dispute back to mediation (a new term)."""
+        agreement = self._agreement()
+        agreement.honoured[cmd.obligation - 1] = cmd.honoured
+        event = self.record(
+            "fulfilment_checked", cmd.actor, at, obligation=cmd.obligation, honoured=cmd.honoured, note=cmd.note
+        )
+        effects = self.complete(f"fulfilment:{cmd.obligation}", at, event)
+        if cmd.honoured:
+            return effects.add(self._settle_if_done(at))
+        self.status = CaseStatus.mediating
+        for m in self.milestones:  # the agreement no longer stands: nothing more is owed under it
+            if m.open and (m.name.startswith("fulfilment:") or m.name == "confirmation"):
+                m.superseded, m.settled = True, "closed"
+        self.record("mediation_reopened", None, at, obligation=cmd.obligation)
+        return effects.plan("mediation", at, dispute=self.mediation.kind.value)
+
+    def _agreement(self) -> Agreement:
+        agreement = self.mediation.agreement
+        assert agreement is not None, "no agreement"
+        return agreement
+
+    def _settle_if_done(self, at: datetime) -> Effects:
+        """纠纷化解: every obligation honoured and the confirmation window answered or closed."""
+        agreement = self.mediation.agreement
+        if (
+            agreement is None
+            or self.status != CaseStatus.agreed
+            or any(h is not True for h in agreement.honoured)
+            or agreement.confirmation is None
+        ):
+            return Effects()
+        self.record("settled", None, at, agreement=len(self.mediation.agreements))
+        return self._end(CaseStatus.closed, at)
+
+    def refer(self, cmd: Refer, at: datetime) -> Effects:
+        return self._refer(cmd.road, cmd.actor, at, cmd.known_since, cmd.note)
+
+    def _refer(
+        self, road: Road, actor: Actor | None, at: datetime, known_since: date | None = None, note: str | None = None
+    ) -> Effects:
+        """No agreement (or one not honoured): the dispute goes to arbitration, a court or a
+        review; the applicant is told where, and for labour until when (第二十七条)."""
+        d = self.mediation
+        d.road = road
+        if d.kind.value == "labour":
+            d.limitation_ends = arbitration_limitation_ends(d.started_at.date(), known_since)
+        self.record(
+            "referred",
+            actor,
+            at,
+            road=road.value,
+            limitation_ends=d.limitation_ends.isoformat() if d.limitation_ends else None,
+            known_since=known_since.isoformat() if known_since else None,
+            note=note,
+        )
+        effects = self._end(CaseStatus.referred, at)
+        for n, party in enumerate(d.parties, start=1):
+            if party.side != PartySide.applicant:
+                continue
+            if d.limitation_ends is not None:
+                effects.tell(
+                    f"party:{n}",
+                    NoticeKind.mediation,
+                    "referred_labour",
+                    address=party.phone,
+                    road=road.value,
+                    limitation_ends=d.limitation_ends.isoformat(),
+                )
+            else:
+                effects.tell(f"party:{n}", NoticeKind.mediation, "referred", address=party.phone, road=road.value)
+        return effects
+
+    def withdraw(self, cmd: Withdraw, at: datetime) -> Effects:
+        self.record(
+            "withdrawn",
+            cmd.actor,
+            at,
+            party=cmd.party,
+            side=self.mediation.parties[cmd.party - 1].side.value,
+            reason=cmd.reason,
+        )
+        return self._end(CaseStatus.withdrawn, at)
+
+    def _end(self, status: CaseStatus, at: datetime) -> Effects:
+        """A dispute ends: settled (closed), referred or withdrawn; nothing stays promised."""
+        self.status = status
+        self.closed_at = at
+        closed = self.record("closed", None, at, outcome=status.value)
+        _note_settled(closed, self.settle("closed", at))
+        return Effects()
+
+    def _responsible(self, m: Milestone, department: str | None) -> list[str]:
+        """Who hears of a milestone's warning or breach besides the supervisor: the department
+        that owes it; for a dispute's own milestones, its mediator and its community."""
+        if self.dispute is None or m.name.partition(":")[0] not in DISPUTE_MILESTONES:
+            return [f"department:{department}"] if department else []
+        who = [f"mediator:{self.dispute.mediator.id}"] if self.dispute.mediator else []
+        return [*who, f"community:{self.community}"] if self.community else who
+
+    def _remind_parties(self, m: Milestone, effects: Effects) -> bool:
+        """A session's or a confirmation window's warning is a reminder to every party."""
+        d = self.dispute
+        if d is None:
+            return False
+        base, _, number = m.name.partition(":")
+        if base == "session":
+            session = d.sessions[int(number) - 1]
+            for n, party in enumerate(d.parties, start=1):
+                effects.tell(
+                    f"party:{n}",
+                    NoticeKind.mediation,
+                    "session_reminder",
+                    address=party.phone,
+                    at=session.at.isoformat(),
+                    place=session.place,
+                )
+            return True
+        if base == "confirmation":
+            for n, party in enumerate(d.parties, start=1):
+                effects.tell(
+                    f"party:{n}",
+                    NoticeKind.mediation,
+                    "confirmation_reminder",
+                    address=party.phone,
+                    due_at=m.due_at.isoformat(),
+                )
+            return True
+        return False
+
+    def _lapse(self, m: Milestone, now: datetime) -> Effects:
+        """A window passed (司法确认's 30 days): recorded as not applied, never a breach."""
+        m.done_at = now
+        agreement = self.dispute.agreement if self.dispute else None
+        if agreement is not None and agreement.confirmation is None:
+            agreement.confirmation = Confirmation.not_applied
+        self.record("confirmation_recorded", None, now, outcome=Confirmation.not_applied.value, lapsed=True)
+        return self._settle_if_done(now)
+
     # ---- what time and other cases do to it ----------------------------------------------
 
     def next_warning(self, m: Milestone) -> datetime | None:
@@ -502,22 +836,29 @@ class CaseState(BaseModel):
             department = self.owner(m)
             effects.warned.append((m.name, department))
             self.record("warning", None, now, milestone=m.name, due_at=m.due_at.isoformat(), department=department)
-            effects.tell(
-                f"department:{department}" if department else "supervisor",
-                NoticeKind.warning,
-                "warning",
-                milestone=m.name,
-                due_at=m.due_at.isoformat(),
-            )
+            if self._remind_parties(m, effects):
+                continue
+            for recipient in self._responsible(m, department) or ["supervisor"]:
+                effects.tell(recipient, NoticeKind.warning, "warning", milestone=m.name, due_at=m.due_at.isoformat())
         for m in sorted((m for m in self.running_milestones() if m.due_at <= now), key=lambda m: m.due_at):
+            if self.status in FINISHED:
+                break  # a breach before it ended the dispute (referred): nothing more is owed
+            if m.window:
+                effects.add(self._lapse(m, now))
+                continue
             m.breached, m.breached_at = True, now
             self.breaches.append(m.name)
             department = self.owner(m)
             effects.breached.append((m.name, department))
             self.record("breach", None, now, milestone=m.name, due_at=m.due_at.isoformat(), department=department)
-            for recipient in ("supervisor", *([f"department:{department}"] if department else [])):
+            for recipient in ("supervisor", *self._responsible(m, department)):
                 effects.tell(recipient, NoticeKind.breach, "breach", milestone=m.name, due_at=m.due_at.isoformat())
             actions = breach_actions(m.on_breach)
+            if actions.refers and self.dispute is not None:
+                # 劳动争议调解仲裁法 第十四条: no agreement in the term, and a party may go to arbitration.
+                road = ROAD_WHEN_TERM_RUNS_OUT.get(self.dispute.kind.value, Road.civil_litigation.value)
+                effects.add(self._refer(Road(road), None, now, note=f"{m.name} term {m.due_at.isoformat()} ran out"))
+                continue
             if actions.escalates:
                 effects.add(self.raise_to_leader(f"{m.name} deadline {m.due_at.isoformat()} passed", None, now))
             for anchor in actions.starts:

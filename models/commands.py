@@ -13,6 +13,18 @@ from typing import Any
 
 from models.actor import Actor, Role, complainant_of
 from models.case import FINISHED, OPEN_STATUSES, CaseState, CaseStatus
+from models.dispute import (
+    AssignMediator,
+    ExtendMediation,
+    RecordAgreement,
+    RecordConfirmation,
+    RecordFulfilment,
+    RecordSession,
+    Refer,
+    ScheduleSession,
+    StartMediation,
+    Withdraw,
+)
 from models.editions import Edition
 from models.effects import Effects
 from models.updates import (
@@ -53,6 +65,10 @@ class Stale(Rejected):
 
 HANDLING = (CaseStatus.dispatched, CaseStatus.handling)
 RESOLVED = (CaseStatus.resolved,)
+BEFORE_RESOLUTION = (CaseStatus.received, *HANDLING)
+MEDIATING = (CaseStatus.mediating,)
+IN_DISPUTE = (CaseStatus.mediating, CaseStatus.agreed)
+AGREED = (CaseStatus.agreed,)
 
 # ---- who may: each raises NotAllowed naming who could ------------------------------------------
 
@@ -153,7 +169,133 @@ def _summoned(state: CaseState) -> set[str]:
     return {m.name.removeprefix("report_in:") for m in state.milestones if m.open and m.name.startswith("report_in:")}
 
 
+def _is_mediator(state: CaseState, actor: Actor) -> bool:
+    """The mediator assigned to this dispute, of the organisation they were assigned from."""
+    m = state.dispute.mediator if state.dispute else None
+    return actor.role == Role.mediator and m is not None and actor.id == m.id and actor.department == m.organisation
+
+
+def _is_community(state: CaseState, actor: Actor) -> bool:
+    return actor.role == Role.community and actor.department is not None and actor.department == state.community
+
+
+def mediation_taker(state: CaseState, actor: Actor, update: str) -> None:
+    """Who may take a complaint to mediation: the hotline centre, a supervisor, the department
+    assigned the case, or the case's community (the grid station: 访调一体)."""
+    if actor.role in (Role.dispatcher, Role.supervisor) or _is_handler(state, actor) or _is_community(state, actor):
+        return
+    raise NotAllowed(
+        f"{update}: {_describe(actor)} may not; only a dispatcher, a supervisor, a handler of "
+        f"{state.department or 'the assigned department'} or the case's community ({state.community}) may"
+    )
+
+
+def community_or_supervisor_of_dispute(state: CaseState, actor: Actor, update: str) -> None:
+    if not (actor.role == Role.supervisor or _is_community(state, actor)):
+        raise NotAllowed(
+            f"{update}: {_describe(actor)} may not; only the case's community ({state.community}) or a supervisor may"
+        )
+
+
+def mediation_side(state: CaseState, actor: Actor, update: str) -> None:
+    """The dispute's own mediator, its community, or a supervisor: never another organisation's mediator."""
+    if _is_mediator(state, actor) or _is_community(state, actor) or actor.role == Role.supervisor:
+        return
+    m = state.dispute.mediator if state.dispute else None
+    mediator = f"its mediator ({m.id} of {m.organisation})" if m else "its mediator (none is assigned yet)"
+    raise NotAllowed(
+        f"{update}: {_describe(actor)} may not; only {mediator}, the case's community ({state.community}) "
+        "or a supervisor may"
+    )
+
+
+def mediation_side_or_hotline(state: CaseState, actor: Actor, update: str) -> None:
+    """A party may withdraw by phoning the hotline (a dispatcher records it)."""
+    if actor.role != Role.dispatcher:
+        mediation_side(state, actor, update)
+
+
 # ---- when: what the case must be for the update, beyond its status -------------------------------
+
+
+def disputes_edition(state: CaseState, cmd: Command) -> None:
+    if state.edition < Edition.disputes:
+        raise Rejected(
+            "start_mediation: this case started before disputes were part of the engine; "
+            "file the dispute as a new case and take that to mediation"
+        )
+    if state.dispute is not None:
+        raise Rejected("start_mediation: the case is already a dispute")
+
+
+def mediator_assigned(state: CaseState, cmd: Command) -> None:
+    if state.dispute is None or state.dispute.mediator is None:
+        raise Rejected("an agreement is signed by its mediator (人民调解法 第二十九条): assign_mediator first")
+
+
+def session_to_record(state: CaseState, cmd: Command) -> None:
+    assert isinstance(cmd, RecordSession)
+    d = state.dispute
+    if d is None or all(s.attended is not None for s in d.sessions):
+        raise Rejected("record_session: no scheduled session is waiting to be recorded; schedule_session first")
+    for n in cmd.attended:
+        if n > len(d.parties):
+            raise Rejected(f"record_session: attended: party {n} does not exist (the dispute has {len(d.parties)})")
+
+
+def session_ahead(state: CaseState, cmd: Command) -> None:
+    assert isinstance(cmd, ScheduleSession)
+    started = state.dispute.started_at if state.dispute else None
+    if started is not None and cmd.at < started:
+        raise Rejected(f"schedule_session: at {cmd.at.isoformat()} is before the mediation started")
+
+
+def extendable(state: CaseState, cmd: Command) -> None:
+    if state.dispute is not None and state.dispute.extended:
+        raise Rejected("extend_mediation: the mediation term has been extended once already; refer the dispute")
+    term = state.open_milestones("mediation")
+    if not term or term[-1].breached:
+        raise Rejected("extend_mediation: there is no running mediation term to extend")
+
+
+def agreement_possible(state: CaseState, cmd: Command) -> None:
+    mediator_assigned(state, cmd)
+    assert isinstance(cmd, RecordAgreement) and state.dispute is not None
+    for n, o in enumerate(cmd.obligations):
+        if o.party > len(state.dispute.parties):
+            raise Rejected(
+                f"record_agreement: obligations[{n}].party: party {o.party} does not exist "
+                f"(the dispute has {len(state.dispute.parties)})"
+            )
+
+
+def confirmation_open(state: CaseState, cmd: Command) -> None:
+    if not state.open_milestones("confirmation"):
+        raise Rejected(
+            "record_confirmation: no confirmation window is open (an oral agreement needs none; a lapsed one is recorded)"
+        )
+
+
+def obligation_to_check(state: CaseState, cmd: Command) -> None:
+    assert isinstance(cmd, RecordFulfilment)
+    agreement = state.dispute.agreement if state.dispute else None
+    if agreement is None or cmd.obligation > len(agreement.obligations):
+        count = len(agreement.obligations) if agreement else 0
+        raise Rejected(f"record_fulfilment: obligation {cmd.obligation} does not exist (the agreement has {count})")
+    if agreement.honoured[cmd.obligation - 1] is not None:
+        raise Rejected(f"record_fulfilment: obligation {cmd.obligation} has been checked already")
+
+
+def party_exists(state: CaseState, cmd: Command) -> None:
+    assert isinstance(cmd, Withdraw)
+    count = len(state.dispute.parties) if state.dispute else 0
+    if cmd.party > count:
+        raise Rejected(f"withdraw: party {cmd.party} does not exist (the dispute has {count})")
+
+
+def a_dispute(state: CaseState, cmd: Command) -> None:
+    if state.dispute is None:
+        raise Rejected("the case is not a dispute; start_mediation first")
 
 
 def not_dispatched(state: CaseState, cmd: Command) -> None:
@@ -366,6 +508,47 @@ _ROWS = [
     Update(
         "report_in", ReportIn, C.report_in, OPEN_STATUSES, summoned_department, "reported_in",
         completes="report_in",
+    ),
+    # Disputes between people (models/dispute.py): mediation, its agreement, how it ends.
+    Update(
+        "start_mediation", StartMediation, C.start_mediation, BEFORE_RESOLUTION, mediation_taker,
+        "mediation_started", leads_to=CaseStatus.mediating, when=disputes_edition, when_first=True,
+    ),
+    Update(
+        "assign_mediator", AssignMediator, C.assign_mediator, IN_DISPUTE, community_or_supervisor_of_dispute,
+        "mediator_assigned", when=a_dispute,
+    ),
+    Update(
+        "schedule_session", ScheduleSession, C.schedule_session, MEDIATING, mediation_side, "session_scheduled",
+        when=session_ahead,
+    ),
+    Update(
+        "record_session", RecordSession, C.record_session, MEDIATING, mediation_side, "session_held",
+        completes="session", when=session_to_record,
+    ),
+    Update(
+        "extend_mediation", ExtendMediation, C.extend_mediation, MEDIATING, roles(Role.supervisor),
+        "mediation_extended", when=extendable, who_first=True,
+    ),
+    Update(
+        "record_agreement", RecordAgreement, C.record_agreement, MEDIATING, mediation_side, "agreement_reached",
+        completes="mediation", when=agreement_possible,
+    ),
+    Update(
+        "record_confirmation", RecordConfirmation, C.record_confirmation, AGREED, mediation_side,
+        "confirmation_recorded", completes="confirmation", when=confirmation_open,
+    ),
+    Update(
+        "record_fulfilment", RecordFulfilment, C.record_fulfilment, AGREED, mediation_side, "fulfilment_checked",
+        completes="fulfilment", when=obligation_to_check,
+    ),
+    Update(
+        "refer", Refer, C.refer, IN_DISPUTE, mediation_side, "referred", leads_to=CaseStatus.referred,
+        when=a_dispute,
+    ),
+    Update(
+        "withdraw", Withdraw, C.withdraw, IN_DISPUTE, mediation_side_or_hotline, "withdrawn",
+        leads_to=CaseStatus.withdrawn, when=party_exists,
     ),
 ]  # fmt: skip
 UPDATES: dict[str, Update] = {row.name: row for row in _ROWS}

@@ -18,8 +18,14 @@ class Edition(IntEnum):
     # its leader never record the follow-up of their own case; the complainant is told of the
     # resolution and asked for a verdict.
     complainant_voice = 2
+    # Issue 25: disputes between people: a case may be taken to mediation (start_mediation and the
+    # updates after it), with its mediation term, agreement, confirmation window and referral.
+    disputes = 3
 
 
 # Edition -> the id the workflow gives workflow.patched (never change one once released).
-PATCHES: dict[Edition, str] = {Edition.complainant_voice: "edition-2-complainant-voice"}
+PATCHES: dict[Edition, str] = {
+    Edition.complainant_voice: "edition-2-complainant-voice",
+    Edition.disputes: "edition-3-disputes",
+}
 LATEST = max(Edition)

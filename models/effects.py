@@ -19,16 +19,19 @@ class Plan:
     at: datetime
     department: str | None = None
     departments: list[str] | None = None  # summons: one report_in milestone each
+    dispute: str = ""  # a dispute's kind (its mediation term depends on it)
 
 
 @dataclass
 class Tell:
-    """A notice to send: recipient "complainant", "supervisor", "department:<name>", "leader:<id>"."""
+    """A notice to send: recipient "complainant", "supervisor", "department:<name>", "leader:<id>",
+    "mediator:<id>", "community:<name>", "party:<n>" (a dispute's party, at `address`)."""
 
     recipient: str
     kind: NoticeKind
     template: str
     params: dict[str, str] = field(default_factory=dict)
+    address: str | None = None  # a party's phone (the complainant's is the workflow's to add)
 
 
 @dataclass
@@ -50,13 +53,20 @@ class Effects:
     warned: list[tuple[str, str | None]] = field(default_factory=list)
 
     def plan(
-        self, anchor: str, at: datetime, department: str | None = None, departments: list[str] | None = None
+        self,
+        anchor: str,
+        at: datetime,
+        department: str | None = None,
+        departments: list[str] | None = None,
+        dispute: str = "",
     ) -> Effects:
-        self.plans.append(Plan(anchor, at, department, departments))
+        self.plans.append(Plan(anchor, at, department, departments, dispute))
         return self
 
-    def tell(self, recipient: str, kind: NoticeKind, template: str, **params: str) -> Effects:
-        self.notices.append(Tell(recipient, kind, template, params))
+    def tell(
+        self, recipient: str, kind: NoticeKind, template: str, address: str | None = None, **params: str
+    ) -> Effects:
+        self.notices.append(Tell(recipient, kind, template, params, address))
         return self
 
     def add(self, other: Effects) -> Effects:

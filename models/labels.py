@@ -22,6 +22,10 @@ MILESTONES: dict[str, tuple[str, str]] = {
     "leader": ("指派包案领导", "leader assignment"),
     "progress_report": ("进展报告", "progress report"),
     "report_in": ("报到", "report-in"),  # one per summoned department: "区水务局报到"
+    "mediation": ("调解期限", "mediation term"),
+    "session": ("调解会记录", "mediation session record"),
+    "confirmation": ("司法确认申请期", "judicial confirmation window"),
+    "fulfilment": ("履行回访", "fulfilment check"),  # one per obligation: "履行回访（第1项）"
 }
 
 EVENTS: dict[str, tuple[str, str]] = {
@@ -57,6 +61,42 @@ EVENTS: dict[str, tuple[str, str]] = {
     "merged": ("并案", "merged"),
     "notice_failed": ("告知发送失败", "notice failed"),
     "complainant_note": ("诉求人补充说明", "complainant's note"),
+    "mediation_started": ("转入调解", "mediation started"),
+    "mediator_assigned": ("指派调解员", "mediator assigned"),
+    "session_scheduled": ("安排调解会", "session scheduled"),
+    "session_held": ("调解会", "session held"),
+    "mediation_extended": ("延长调解期限", "mediation extended"),
+    "agreement_reached": ("达成调解协议", "agreement reached"),
+    "confirmation_recorded": ("司法确认", "judicial confirmation recorded"),
+    "fulfilment_checked": ("履行回访", "fulfilment checked"),
+    "mediation_reopened": ("重新调解", "mediation reopened"),
+    "settled": ("纠纷化解", "settled"),
+    "referred": ("引导至其他途径", "referred"),
+    "withdrawn": ("撤回调解", "withdrawn"),
+}
+
+DISPUTE_KINDS: dict[str, tuple[str, str]] = {
+    "labour": ("劳动争议", "labour"),
+    "tenancy": ("租赁纠纷", "tenancy"),
+    "neighbour": ("邻里纠纷", "neighbours"),
+    "property_management": ("物业纠纷", "property management"),
+    "consumer": ("消费纠纷", "consumer"),
+    "family": ("婚姻家庭纠纷", "family"),
+    "other": ("其他纠纷", "other"),
+}
+
+# Where a dispute goes when mediation ends without an agreement; read after "可依法" / "You may".
+ROADS: dict[str, tuple[str, str]] = {
+    "labour_arbitration": ("申请劳动争议仲裁", "apply for labour dispute arbitration"),
+    "civil_litigation": ("向人民法院提起诉讼", "bring a civil action in a people's court"),
+    "administrative_reconsideration": ("申请行政复议", "apply for administrative reconsideration"),
+    "other": ("通过其他途径解决", "seek another way to settle it"),
+}
+
+CONFIRMATIONS: dict[str, tuple[str, str]] = {
+    "applied": ("已申请司法确认", "applied"),
+    "not_applied": ("未申请", "not applied"),
+    "not_needed": ("无需司法确认", "not needed"),
 }
 
 STATUSES: dict[str, tuple[str, str]] = {
@@ -66,6 +106,10 @@ STATUSES: dict[str, tuple[str, str]] = {
     "resolved": ("已办结待回访", "resolved"),
     "closed": ("已关闭", "closed"),
     "merged": ("已并案", "merged"),
+    "mediating": ("调解中", "mediating"),
+    "agreed": ("已达成协议待履行", "agreement being fulfilled"),
+    "referred": ("已引导至其他途径", "referred"),
+    "withdrawn": ("已撤回", "withdrawn"),
 }
 
 CATEGORIES: dict[str, tuple[str, str]] = {
@@ -121,6 +165,8 @@ class Labels:
         if not sep:
             return self._of(MILESTONES, key)
         label = self._of(MILESTONES, base)
+        if who.isdigit():  # one per agreement obligation, numbered from 1
+            return f"{label}（第{who}项）" if self.lang == "zh" else f"{label} #{who}"
         return f"{who}{label}" if self.lang == "zh" else f"{label} of {who}"
 
     def event(self, key: str | None) -> str:
@@ -134,6 +180,15 @@ class Labels:
 
     def outcome(self, key: str | None) -> str:
         return self._of(OUTCOMES, key)
+
+    def dispute_kind(self, key: str | None) -> str:
+        return self._of(DISPUTE_KINDS, key)
+
+    def road(self, key: str | None) -> str:
+        return self._of(ROADS, key)
+
+    def confirmation(self, key: str | None) -> str:
+        return self._of(CONFIRMATIONS, key)
 
     def duration(self, amount: int, unit: str) -> str:
         word = self._of(UNITS, unit)

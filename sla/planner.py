@@ -26,6 +26,7 @@ class Planned:
     on_breach: list[str] = field(default_factory=list)
     repeat_anchor: str | None = None
     warn_at: list[datetime] = field(default_factory=list)
+    window: bool = False  # a window that lapses rather than a promise that is breached
 
 
 def plan(
@@ -39,13 +40,14 @@ def plan(
     category: str = "",
     departments: list[str] | None = None,
     warn_at: tuple[float, ...] | None = None,
+    dispute: str = "",
 ) -> list[Planned]:
     """The milestones `anchor` starts at `at`: deadline, warning times (fractions of the time
     allowed: the policy's own unless `warn_at` says otherwise), who owes each."""
     fractions = sorted(WARN_AT.get(policy, ()) if warn_at is None else warn_at)
     milestones = []
     for rule in rules_for(policy, anchor, track):
-        duration = rule.duration_for(track, category)
+        duration = rule.duration_for(track, category, dispute)
         due = deadline(at, duration, cal)
         owners = (departments or []) if rule.per_department else [department if rule.owed_by_department else None]
         for owner in owners:
@@ -61,7 +63,10 @@ def plan(
                     department=owner,
                     on_breach=list(rule.on_breach),
                     repeat_anchor=rule.repeat_anchor,
-                    warn_at=[at + (due.due_at - at) * f for f in fractions],
+                    window=rule.window,
+                    warn_at=[due.due_at - rule.warn_before]
+                    if rule.warn_before is not None
+                    else [at + (due.due_at - at) * f for f in fractions],
                 )
             )
     return milestones

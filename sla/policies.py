@@ -9,17 +9,20 @@ Anchors (when a clock starts):
   resolve_overdue  a major 13710 case missed its month: reports become monthly
   progress_cycle   one monthly report's due time: the next month's report starts
   summons          a community's numbered notice summons departments (社区吹哨、部门报到)
+  mediation        a dispute is taken to mediation (its application received), or back to it
+  agreement        a mediation agreement takes effect
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sla.durations import Duration, days, hours, minutes, months, working_days
 
 ESCALATE = "escalate"
+REFER = "refer"  # a dispute whose mediation term runs out is referred (see DISPUTE_RULES)
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,7 @@ class MilestoneRule:
     duration: Duration
     by_track: dict[str, Duration] = field(default_factory=dict)  # wins over by_category (fast means fast)
     by_category: dict[str, Duration] = field(default_factory=dict)  # category targets
+    by_dispute: dict[str, Duration] = field(default_factory=dict)  # a dispute's kind: wins over the rest
     tracks: tuple[str, ...] | None = None  # None: every track
     # What a breach does besides notifying the supervisor and the department:
     # "escalate", or "anchor:<name>" to start the clocks that anchor starts.
@@ -37,9 +41,15 @@ class MilestoneRule:
     repeat_anchor: str | None = None
     owed_by_department: bool = False  # the assigned department owes it (named on the milestone)
     per_department: bool = False  # one milestone per department named by the anchor: "<name>:<department>"
+    # Warned this long before the deadline instead of at the policy's fractions (a reminder
+    # whose lead time the law or the practice fixes: 7 days before judicial confirmation closes).
+    warn_before: timedelta | None = None
+    window: bool = False  # a right's window (司法确认), not a promise: passing it is recorded, not breached
 
-    def duration_for(self, track: str, category: str = "") -> Duration:
-        return self.by_track.get(track) or self.by_category.get(category) or self.duration
+    def duration_for(self, track: str, category: str = "", dispute: str = "") -> Duration:
+        return (
+            self.by_dispute.get(dispute) or self.by_track.get(track) or self.by_category.get(category) or self.duration
+        )
 
     def applies(self, anchor: str, track: str) -> bool:
         return anchor in self.anchors and (self.tracks is None or track in self.tracks)
@@ -73,13 +83,15 @@ class BreachActions:
 
     escalates: bool
     starts: tuple[str, ...]  # anchors whose clocks the breach starts (at the missed deadline)
+    refers: bool = False  # a dispute's mediation term ran out: it goes to arbitration or a court
 
 
 def breach_actions(on_breach: Sequence[str]) -> BreachActions:
-    """A milestone rule's on_breach, read: ESCALATE, and "anchor:<name>" for each clock it starts."""
+    """A milestone rule's on_breach, read: ESCALATE, REFER, and "anchor:<name>" for each clock it starts."""
     return BreachActions(
         escalates=ESCALATE in on_breach,
         starts=tuple(a.removeprefix("anchor:") for a in on_breach if a.startswith("anchor:")),
+        refers=REFER in on_breach,
     )
 
 
@@ -101,6 +113,45 @@ LINK_OPEN_AFTER_CLOSE = timedelta(days=30)
 # itself (FOLLOW_UP) does not change.
 CALLBACK_AFTER = working_days(2)
 PATROL_WINDOW = timedelta(days=7)
+
+# ---- disputes (矛盾纠纷化解): mediation and its agreement ---------------------------------------
+DISPUTE_RULES = (
+    # The mediation term. 劳动争议调解仲裁法 第十四条: no agreement within 15 days of the labour
+    # mediation organisation receiving the application, and a party may apply for arbitration.
+    # Other kinds: 30 days, a LOCAL DEFAULT of this district, not a national rule (人民调解法 sets
+    # no term); a supervisor may extend it once with the parties' consent (ExtendMediation).
+    # Run out without an agreement, the dispute is referred (REFER: labour to arbitration).
+    MilestoneRule("mediation", ("mediation",), days(30), by_dispute={"labour": days(15)}, on_breach=(REFER,)),
+    # 人民调解法 第三十三条: the parties may jointly apply to a court for judicial confirmation
+    # (司法确认) within 30 days of the agreement taking effect; reminded 7 days before it closes.
+    MilestoneRule("confirmation", ("agreement",), days(30), warn_before=timedelta(days=7), window=True),
+)
+# A mediation session: each party is reminded the day before; the mediator records it by the day after.
+SESSION_REMINDER = timedelta(days=1)
+SESSION_RECORD_WITHIN = timedelta(days=1)
+# How long a supervisor may extend the mediation term, once (ExtendMediation.days caps it too).
+MEDIATION_EXTENSION_MAX_DAYS = 30
+# The road a dispute takes when its mediation term runs out without an agreement.
+ROAD_WHEN_TERM_RUNS_OUT = {"labour": "labour_arbitration"}  # else civil_litigation
+
+
+def arbitration_limitation_ends(applied_on: date, known_since: date | None) -> date:
+    """劳动争议调解仲裁法 第二十七条: one year from when the party knew or should have known of the
+    infringement (¶1); asking a mediation organisation for relief interrupts it and it runs
+    afresh from then (¶2). Told to the applicant as information, not as legal advice."""
+    restarted = _a_year_after(applied_on)
+    if known_since is None:
+        return restarted
+    first = _a_year_after(known_since)
+    return first if first < applied_on else restarted  # already run out before mediation: not revived
+
+
+def _a_year_after(day: date) -> date:
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + 1, day=28)
+
 
 # 临期预警: the department is warned at these fractions of each milestone's time.
 WARN_AT: dict[str, tuple[float, ...]] = {"1030": (0.75,), "13710": (0.75,)}
@@ -125,6 +176,7 @@ POLICIES: dict[str, tuple[MilestoneRule, ...]] = {
         FOLLOW_UP,
         LEADER,
         REPORT_IN,
+        *DISPUTE_RULES,
     ),
     # Qiaocheng 13710: 1 day to assign, 3 to report, 7 to solve, 1 month for major cases, 0 dropped
     "13710": (
@@ -148,6 +200,7 @@ POLICIES: dict[str, tuple[MilestoneRule, ...]] = {
         FOLLOW_UP,
         LEADER,
         REPORT_IN,
+        *DISPUTE_RULES,
     ),
 }
 

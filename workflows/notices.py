@@ -61,7 +61,7 @@ class Notices:
             kind=tell.kind,
             template=tell.template,
             params={"case_id": self._case_id, **tell.params, **more},
-            address=complainant.phone if complainant and tell.recipient == "complainant" else None,
+            address=tell.address or (complainant.phone if complainant and tell.recipient == "complainant" else None),
         )
         try:
             await local_first(

@@ -83,6 +83,10 @@ STATUS: dict[str, tuple[str, str]] = {
     "resolved": ("已办结，请您评价", "Resolved; please give your verdict"),
     "closed": ("已办结并回访，案件已关闭", "Resolved and followed up; closed"),
     "merged": ("已并入您的另一件同类诉求一并办理", "Handled together with your earlier complaint"),
+    "mediating": ("正在调解", "In mediation"),
+    "agreed": ("已达成调解协议，正在履行", "An agreement was reached; it is being carried out"),
+    "referred": ("调解未成，已告知您可依法选择的途径", "Mediation ended; you were told where you may go next"),
+    "withdrawn": ("已撤回调解", "Mediation withdrawn"),
 }
 
 

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from models import CaseStatus
 from sla import BUSINESS_TZ
 from starter import connect, file_complaint
 from starter.cli.columns import table
@@ -198,7 +199,7 @@ async def simulate(args: argparse.Namespace) -> int:
 
 def add(sub: Any) -> None:
     c = sub.add_parser("list", help="live cases through Temporal visibility (open ones unless --status)")
-    c.add_argument("--status", choices=["received", "dispatched", "handling", "resolved", "closed", "merged"])
+    c.add_argument("--status", choices=[s.value for s in CaseStatus])
     c.add_argument("--department")
     c.add_argument("--street")
     c.add_argument("--overdue", action="store_true", help="a deadline has passed and is not met")

@@ -8,7 +8,8 @@ redesign (issue 13: the case model decides, the workflow carries out, and planni
 writes and a notice's first attempt became local activities), before any production case had
 run; from then on every workflow change is guarded (workflow.patched) and adds its own:
 complainant_voice (edition 2, issue 23: the complainant's note and verdict through their link);
-webhook_delivery (issue 26: the delivery workflow, new, of one subscription and case).
+webhook_delivery (issue 26: the delivery workflow, new, of one subscription and case);
+mediated_and_settled and labour_referred (edition 3, issue 25: disputes taken to mediation).
 """
 
 from __future__ import annotations
@@ -240,6 +241,53 @@ async def webhook_delivery(client: Client, case_id: str, env) -> str | None:
     return None
 
 
+MEDIATOR = {"id": "m1", "role": "mediator", "department": "虹姐调解工作室"}
+PARTIES = [
+    {"side": "applicant", "name": "陈女士", "phone": "13900000001"},
+    {"side": "respondent", "name": "李先生", "phone": "13900000002"},
+]
+
+
+async def _to_mediation(client: Client, case_id: str, kind: str) -> str | None:
+    filed = await file_complaint(client, case_id, {"complaint": complaint()}, task_queue=client.task_queue)
+    await act(client, case_id, "start_mediation", {"actor": D, "kind": kind, "parties": PARTIES})
+    mediator = {"id": "m1", "name": "虹姐", "organisation": "虹姐调解工作室"}
+    await act(client, case_id, "assign_mediator", {"actor": S, "mediator": mediator})
+    return filed.run_id
+
+
+async def mediated_and_settled(client: Client, case_id: str, env) -> str | None:
+    """Edition 3: a session (its reminder), a written agreement whose confirmation window lapses
+    (reminded first) and whose obligation is not honoured, mediation again, an oral agreement
+    honoured: settled and closed."""
+    run = await _to_mediation(client, case_id, "tenancy")
+    now = await env.get_current_time()
+    session = {"actor": MEDIATOR, "at": (now + timedelta(hours=3)).isoformat(), "place": "调解室"}
+    await act(client, case_id, "schedule_session", session)
+    await act(client, case_id, "record_session", {"actor": MEDIATOR, "attended": [1, 2], "note": "n"})
+    await act(client, case_id, "extend_mediation", {"actor": S, "days": 5, "parties_consent": True, "note": "n"})
+    due = (now + timedelta(days=40)).isoformat()
+    obligation = {"party": 2, "what": "恢复供水", "due_at": due}
+    await act(client, case_id, "record_agreement",
+              {"actor": MEDIATOR, "form": "written", "terms": "t", "obligations": [obligation]})  # fmt: skip
+    await env.sleep(timedelta(days=31))  # the confirmation window: reminded, then lapsed
+    await act(
+        client, case_id, "record_fulfilment", {"actor": MEDIATOR, "obligation": 1, "honoured": False, "note": "n"}
+    )
+    soon = (await env.get_current_time() + timedelta(hours=1)).isoformat()
+    await act(client, case_id, "record_agreement", {"actor": MEDIATOR, "form": "oral", "terms": "t2",
+                                                    "obligations": [{**obligation, "due_at": soon}]})  # fmt: skip
+    await act(client, case_id, "record_fulfilment", {"actor": MEDIATOR, "obligation": 1, "honoured": True, "note": "n"})
+    return run
+
+
+async def labour_referred(client: Client, case_id: str, env) -> str | None:
+    """Edition 3: a labour dispute without agreement in 15 days is referred to arbitration."""
+    run = await _to_mediation(client, case_id, "labour")
+    await env.sleep(timedelta(days=16))
+    return run
+
+
 def actor_of(role: str) -> Actor:
     return Actor(id=f"{role}-1", role=Role(role))
 
@@ -260,6 +308,8 @@ SCENARIOS = {
         claim_taken_over,
         complainant_voice,
         webhook_delivery,
+        mediated_and_settled,
+        labour_referred,
     )
 }
 

@@ -410,3 +410,38 @@ async def test_codec_endpoint_for_supervisors_and_auditors_only(gw):
         "/codec/decode", headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"}
     )
     assert "access-control-allow-origin" not in elsewhere.headers
+
+
+async def test_a_dispute_over_http_its_parties_masked_for_whoever_does_not_mediate_it(gw):
+    """Issue 25 through /v1: the new updates come from the one table; a dispute's parties are
+    personal data, in clear for its mediator, masked for an auditor; another organisation's
+    mediator is refused with 403."""
+    h, keys, tmp = gw
+    store = IdentityStore(tmp / "identities.toml")
+    mediator_id = f"hong-{new_id()}"
+    mediator = {"Authorization": f"Bearer {store.add(mediator_id, Role.mediator, department='虹姐调解工作室')}"}
+    stranger = {"Authorization": f"Bearer {store.add(f'other-{new_id()}', Role.mediator, department='另一调解委员会')}"}
+    case_id = (await file(h, keys)).json()["case_id"]
+    parties = [
+        {"side": "applicant", "name": "陈女士", "phone": "13900000001"},
+        {"side": "respondent", "name": "李先生", "phone": "13900000002"},
+    ]
+    started = await h.post(
+        f"/v1/cases/{case_id}/start_mediation", json={"kind": "tenancy", "parties": parties}, headers=keys["hotline-07"]
+    )
+    assert started.status_code == 200, started.text
+    assert started.json()["status"] == "mediating" and started.json()["dispute"]["parties"][0]["name"] == "陈女士"
+    assign = {"mediator": {"id": mediator_id, "name": "虹姐", "organisation": "虹姐调解工作室"}}
+    assert (
+        await h.post(f"/v1/cases/{case_id}/assign_mediator", json=assign, headers=keys["sup-wang"])
+    ).status_code == 200
+    audited = (await h.get(f"/v1/cases/{case_id}", headers=keys["audit-zhao"])).json()["dispute"]["parties"]
+    assert [(p["name"], p["phone"]) for p in audited] == [("陈**", "139****0001"), ("李**", "139****0002")]
+    seen = (await h.get(f"/v1/cases/{case_id}", headers=mediator)).json()["dispute"]["parties"]
+    assert seen[1]["phone"] == "13900000002"
+    session = {"at": "2030-01-01T10:00:00+08:00", "place": "调解室"}
+    refused = problem_of(await h.post(f"/v1/cases/{case_id}/schedule_session", json=session, headers=stranger), 403)
+    assert "虹姐调解工作室" in refused["detail"]
+    ok = await h.post(f"/v1/cases/{case_id}/schedule_session", json=session, headers=mediator)
+    assert ok.status_code == 200, ok.text
+    assert [e["kind"] for e in ok.json()["timeline"]] == ["session_scheduled"]

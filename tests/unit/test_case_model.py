@@ -12,7 +12,7 @@ from models.commands import UPDATES, NotAllowed, Rejected, check
 from models.editions import Edition
 from models.effects import Effects
 from starter import validate_command
-from tests.support.states import NOW, PAYLOADS, state_in
+from tests.support.states import MEDIATOR, NOW, PAYLOADS, dispute_in, state_in
 
 # An actor who may send each update to the state _ready() builds.
 ACTORS: dict[str, dict[str, Any]] = {
@@ -26,7 +26,17 @@ ACTORS: dict[str, dict[str, Any]] = {
     "record_follow_up": {"id": "s", "role": "supervisor"},
     "report_in": {"id": "h2", "role": "handler", "department": "水务局"},
     "add_note": {"id": "complainant:c1", "role": "complainant"},
-}
+    "start_mediation": {"id": "d", "role": "dispatcher"},
+    "assign_mediator": {"id": "s", "role": "supervisor"},
+    "extend_mediation": {"id": "s", "role": "supervisor"},
+    **{
+        u: MEDIATOR
+        for u in (
+            "schedule_session", "record_session", "record_agreement", "record_confirmation",
+            "record_fulfilment", "refer", "withdraw",
+        )
+    },
+}  # fmt: skip
 HANDLER = {"id": "h", "role": "handler", "department": "住建局"}
 
 
@@ -36,6 +46,15 @@ def _command(update: str) -> Any:
 
 def _ready(update: str, status: CaseStatus) -> CaseState:
     """A case in `status` on which `update` is allowed."""
+    if status in (CaseStatus.mediating, CaseStatus.agreed) and update not in (
+        "add_note",
+        "escalate",
+        "assign_leader",
+        "resume",
+        "summon_departments",
+        "report_in",
+    ):
+        return dispute_in(status, session=update == "record_session")
     s = state_in(status, escalated=update == "assign_leader", pending=update == "decide_extension")
     s.community = "塘家社区"
     if update == "decide_suspension":
@@ -68,10 +87,14 @@ def test_every_update_does_what_its_row_says(update, status):
         assert s.status == row.leads_to
     elif update == "record_follow_up":
         assert s.status == CaseStatus.closed  # satisfied
+    elif update == "record_agreement":
+        assert s.status == CaseStatus.agreed  # an obligation to check: not settled yet
     else:
         assert s.status == status, "an update without a status in its row leaves the status"
     if row.completes:
-        name = "report_in:水务局" if row.completes == "report_in" else row.completes
+        name = {"report_in": "report_in:水务局", "session": "session:1", "fulfilment": "fulfilment:1"}.get(
+            row.completes, row.completes
+        )
         assert any(m.name == name and m.done_at is not None for m in s.milestones)
 
 
@@ -81,7 +104,12 @@ def test_the_table_is_the_contract():
         "transfer", "request_extension", "decide_extension", "resolve", "record_follow_up", "escalate",
         "assign_leader", "request_suspension", "decide_suspension", "resume", "summon_departments", "report_in",
     }  # fmt: skip
-    assert set(UPDATES) == contract | {"add_note"}  # the contract's, and the complainant's note (issue 23)
+    disputes = {
+        "start_mediation", "assign_mediator", "schedule_session", "record_session", "extend_mediation",
+        "record_agreement", "record_confirmation", "record_fulfilment", "refer", "withdraw",
+    }  # fmt: skip
+    # the contract's, the complainant's note (issue 23) and the disputes' (issue 25)
+    assert set(UPDATES) == contract | {"add_note"} | disputes
     for row in UPDATES.values():
         assert row.statuses and row.event and row.command.__name__
         assert not set(row.statuses) & set(FINISHED)  # nothing more can be done on a finished case

@@ -11,7 +11,7 @@ from starter import InvalidInput, validate_case_input, validate_command
 from starter.cases import UPDATES, validate_case_id
 from starter.cli import parse_fields
 from tests.support.cases import complaint
-from tests.support.states import NOW, PAYLOADS, state_in
+from tests.support.states import NOW, PAYLOADS, dispute_in, state_in
 
 
 def test_valid_complaint_and_phone_forms():
@@ -85,7 +85,8 @@ def test_cli_fields():
 
 # ---- who may do what: every update x every role x own/other department -------------------
 
-ROLES = ("dispatcher", "handler", "leader", "supervisor", "community", "auditor", "complainant")
+ROLES = ("dispatcher", "handler", "leader", "supervisor", "community", "auditor", "complainant", "mediator")
+ORGANISATION = "虹姐调解工作室"  # the mediator m1's (tests/support/states.py)
 DEPARTMENT_UPDATES = (
     "record_contact",
     "record_verification",
@@ -101,6 +102,8 @@ DEPARTMENT_UPDATES = (
 def _allowed(update: str, state: CaseState, role: str, department: str | None, actor_id: str = "x") -> bool:
     if role == "complainant":  # the engine's actor for a verified link: its id names the case, no department
         actor_id, department = f"complainant:{state.case_id if department == '住建局' else 'c2'}", None
+    if role == "mediator":  # the dispute's own mediator, or one of another organisation
+        actor_id, department = ("m1", ORGANISATION) if department == "住建局" else ("m9", "另一调解委员会")
     cmd = validate_command(
         update, {"actor": {"id": actor_id, "role": role, "department": department}, **PAYLOADS[update]}
     )
@@ -112,7 +115,12 @@ def _allowed(update: str, state: CaseState, role: str, department: str | None, a
         return False
 
 
-OPEN = ("received", "dispatched", "handling", "resolved")
+OPEN = ("received", "dispatched", "handling", "resolved", "mediating", "agreed")
+IN_DISPUTE = ("mediating", "agreed")
+DISPUTE_UPDATES = (
+    "assign_mediator", "schedule_session", "record_session", "extend_mediation", "record_agreement",
+    "record_confirmation", "record_fulfilment", "refer", "withdraw",
+)  # fmt: skip
 # The contract's "when", written out independently of models/commands.py.
 ALLOWED_STATUSES = {
     "dispatch": ("received",),
@@ -127,12 +135,24 @@ ALLOWED_STATUSES = {
     "summon_departments": OPEN,
     "report_in": OPEN,
     "add_note": OPEN,
+    # Disputes (issue 25)
+    "start_mediation": ("received", "dispatched", "handling"),
+    "assign_mediator": IN_DISPUTE,
+    "schedule_session": ("mediating",),
+    "record_session": ("mediating",),
+    "extend_mediation": ("mediating",),
+    "record_agreement": ("mediating",),
+    "record_confirmation": ("agreed",),
+    "record_fulfilment": ("agreed",),
+    "refer": IN_DISPUTE,
+    "withdraw": IN_DISPUTE,
 }
 
 
 def _who_may(update: str, role: str, own: bool, edition: Edition = LATEST) -> bool:
     """own: the actor's department is the case's (its community, for role community; for the
     complainant, the link is this case's)."""
+    mediation_side = role == "supervisor" or (role in ("mediator", "community") and own)
     follow_up = (
         (role == "handler" and own) or role == "supervisor"
         if edition < Edition.complainant_voice  # cases started before issue 23: as they were
@@ -148,6 +168,12 @@ def _who_may(update: str, role: str, own: bool, edition: Edition = LATEST) -> bo
         "resume": (role == "handler" and own) or role == "supervisor",
         "summon_departments": (role == "community" and own) or role == "supervisor",
         "add_note": (role == "complainant" and own) or role == "dispatcher",
+        "start_mediation": edition >= Edition.disputes
+        and (role in ("dispatcher", "supervisor") or (role in ("handler", "community") and own)),
+        "assign_mediator": role == "supervisor" or (role == "community" and own),
+        "extend_mediation": role == "supervisor",
+        **{u: mediation_side for u in DISPUTE_UPDATES if u not in ("assign_mediator", "extend_mediation")},
+        "withdraw": mediation_side or role == "dispatcher",
     }.get(update, role == "handler" and own)
 
 
@@ -170,6 +196,11 @@ def test_access_matrix(update, role, own, status, edition):
         )
     if update == "report_in":
         state.milestones.append(Milestone(name="report_in:住建局", due_at=NOW + timedelta(days=1), department="住建局"))
+    if update in DISPUTE_UPDATES:  # a dispute with everything each update may need: the status decides
+        disputed = dispute_in(CaseStatus.agreed, session=True)
+        state.dispute = disputed.dispute
+        state.dispute.agreements[-1].honoured = [None]
+        state.milestones += [m.model_copy(update={"done_at": None}) for m in disputed.milestones[1:]]
     department = ("塘家社区" if role == "community" else "住建局") if own else "交通局"
     expected = _who_may(update, role, own, edition) and status in ALLOWED_STATUSES[update]
     assert _allowed(update, state, role, department) is expected

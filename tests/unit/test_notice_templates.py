@@ -34,6 +34,12 @@ def _params(name: str) -> dict[str, str]:
         "repeat_case_id": "hotline-20261126-0001",
         "resolution": LONG,
         "note": "楼道里的水管也漏了",
+        "mediator": "虹姐",
+        "dispute_kind": "tenancy",
+        "at": "2026-11-27T02:00:00+00:00",
+        "place": "东门街道虹姐调解工作室",
+        "road": "labour_arbitration",
+        "limitation_ends": "2027-11-25",
     }
     return {p: sample[p] for p in PARAMS[name]}
 
@@ -61,6 +67,13 @@ def test_every_notice_renders_and_a_complainants_fits_the_sms_limit_with_its_lin
         zh.render("warning", _params("warning"))
         == "【临期预警】案件hotline-20261125-0042的区水务局报到时限为11月26日09:10，尚未完成，请抓紧办理。"
     )
+    # A dispute's notices name the road and the kind in words, and the law they cite.
+    assert zh.render("referred_labour", _params("referred_labour")) == (
+        "【光明区群众诉求服务】案件hotline-20261125-0042调解未达成协议，您可依法申请劳动争议仲裁。"
+        "仲裁时效一般至2027-11-25（劳动争议调解仲裁法第二十七条），请及时申请。咨询请致电12345。"
+    )
+    assert "租赁纠纷" in zh.render("mediator_assigned", _params("mediator_assigned"))
+    assert "11月27日10:00" in zh.render("session_reminder", _params("session_reminder"))
     demo = "http://127.0.0.1:8080/s/" + "a" * 24
     short = zh.render("acknowledgement", {"case_id": "demo-school-1", "title": "小孩超龄上学被拒"}, demo)
     assert short == (
