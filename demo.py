@@ -117,6 +117,38 @@ async def walk_closed_loop(client: Client, case_id: str) -> None:
         print(f"  {update:<20} -> {_summary(s)}")
 
 
+MEDIATOR = {"id": "hong", "role": "mediator", "department": "虹姐调解工作室"}
+
+
+async def walk_mediation(client: Client, case_id: str) -> None:
+    """现调、现决 (002): a tenant whose landlord cut the water, mediated on the spot the same day to
+    an oral agreement (人民调解法 第二十八条), water back within 24 hours, checked: settled."""
+    print(f"{case_id}: a dispute between people, mediated to an oral agreement and honoured (docs/disputes.md)")
+    filing = {**WATER_CUT, "complainant": {"name": "黄女士", "phone": "13512340000"}, "title": "房东断水断电"}
+    await file_complaint(client, case_id, {"complaint": filing})
+    now = datetime.now(timezone.utc)
+    parties = [
+        {"side": "applicant", "name": "黄女士", "phone": "13512340000"},
+        {"side": "respondent", "name": "房东吴先生", "phone": "13587650000"},
+    ]
+    steps: list[tuple[str, dict[str, Any]]] = [
+        ("start_mediation", {"actor": SECRETARY, "kind": "tenancy", "parties": parties}),
+        ("assign_mediator", {"actor": SECRETARY,
+                             "mediator": {"id": "hong", "name": "虹姐", "organisation": "虹姐调解工作室"}}),
+        ("schedule_session", {"actor": MEDIATOR, "at": (now + timedelta(hours=1)).isoformat(),
+                              "place": "塘家社区党群服务中心调解室"}),
+        ("record_session", {"actor": MEDIATOR, "attended": [1, 2], "note": "双方到场, 房东同意恢复供水"}),
+        ("record_agreement", {"actor": MEDIATOR, "form": "oral", "terms": "房东当日恢复供水供电; 租户七日内补交租金",
+                              "obligations": [{"party": 2, "what": "恢复供水供电",
+                                               "due_at": (now + timedelta(hours=24)).isoformat()}]}),
+        ("record_fulfilment", {"actor": MEDIATOR, "obligation": 1, "honoured": True, "note": "已恢复, 回访租户确认"}),
+    ]  # fmt: skip
+    for update, payload in steps:
+        s = await act(client, case_id, update, payload)
+        print(f"  {update:<20} -> {_summary(s)}")
+    print(f"  timeline: {[e.kind for e in s.timeline][-4:]}\n")
+
+
 def _curl(method: str, path: str, key_name: str, body: dict | None = None, form: bool = False) -> str:
     data = ""
     if body is not None:
@@ -430,10 +462,17 @@ async def main() -> None:
             }
             print(f"  whistle 塘家〔2026〕7号: {owed}\n")
 
+            await walk_mediation(client, "demo-mediation-7")
+
             base, stop_gateway = await over_http(client, read_model, folder, port)
 
             print(f"Read model ({read_model.url}):")
-            for case_id, *_ in cases + [("demo-factory-4",), ("demo-water-5",), ("demo-http-6",)]:
+            for case_id, *_ in cases + [
+                ("demo-factory-4",),
+                ("demo-water-5",),
+                ("demo-http-6",),
+                ("demo-mediation-7",),
+            ]:
                 row = read_model.case(case_id)
                 if row:
                     print(

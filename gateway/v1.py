@@ -28,6 +28,7 @@ from gateway.auth import Gateway, caller, gateway, role_in
 from gateway.problems import ApiProblem, responses, success
 from gateway.views import CaseAnswer, CaseFiling, CaseList, TimelineAnswer, case_answer, state_as_seen
 from models import Actor, CaseInput, CaseState, CaseStatus, Category, Role
+from models.dispute import KIND_FILTERS
 from readmodel.board import Filters
 from readmodel.callbacks import callbacks_due
 from readmodel.stats import GROUPS, compute, default_period, parse_moment
@@ -213,6 +214,14 @@ async def list_open_cases(
     overdue: bool = False,
     escalated: bool = False,
     due_within_hours: Annotated[float | None, Query(ge=0, le=24 * 366)] = None,
+    kind: Annotated[
+        str | None,
+        Query(
+            max_length=40,
+            description="dispute: the cases taken to mediation; or one kind of dispute",
+            json_schema_extra={"enum": list(KIND_FILTERS)},
+        ),
+    ] = None,
     follow_up_due: Annotated[
         bool,
         Query(
@@ -226,6 +235,8 @@ async def list_open_cases(
     from datetime import timedelta
 
     g = gateway(request)
+    if kind is not None and kind not in KIND_FILTERS:
+        raise InvalidInput(f"kind: {kind!r}", [("kind", f"one of {', '.join(KIND_FILTERS)}")])
     try:
         token = base64.b64decode(next_page_token, altchars=b"-_", validate=True) if next_page_token else None
         if token == b"":
@@ -235,7 +246,9 @@ async def list_open_cases(
             "next_page_token: not a token this API gave", [("next_page_token", "not a token this API gave")]
         ) from None
     if follow_up_due:
-        mixed = [n for n, v in (("status", status), ("overdue", overdue), ("escalated", escalated)) if v]
+        mixed = [
+            n for n, v in (("status", status), ("overdue", overdue), ("escalated", escalated), ("kind", kind)) if v
+        ]
         mixed += ["due_within_hours"] if due_within_hours is not None else []
         if mixed:
             raise InvalidInput(
@@ -254,6 +267,7 @@ async def list_open_cases(
         overdue=overdue,
         escalated=escalated,
         due_within=timedelta(hours=due_within_hours) if due_within_hours is not None else None,
+        kind=kind,
     )
     cases, following = await _engine(list_page(g.client, query, page_size, token))
     return CaseList(

@@ -27,6 +27,10 @@ class DisputeKind(StrEnum):
     other = "other"
 
 
+# What GET /v1/cases?kind= takes: every dispute, or one kind of them.
+KIND_FILTERS = ("dispute", *(k.value for k in DisputeKind))
+
+
 class PartySide(StrEnum):
     applicant = "applicant"  # 申请人
     respondent = "respondent"  # 被申请人

@@ -164,6 +164,7 @@ class ReadModel:
             updated_at=datetime.now(timezone.utc),
             complainant_hash=phone_hash(c.complainant.phone, self.phone_key) if c.complainant else None,
             complainant_masked=mask(c.complainant.phone) if c.complainant else None,
+            **_dispute_fields(s),
         )
         conn.execute(
             self._statement("case", lambda: self._upsert(CASES, ["case_id"], list(fields), where_newer=True)),
@@ -430,4 +431,24 @@ def snapshot_of(state: CaseState, complaint: Complaint, run_id: str) -> CaseSnap
         events=list(state.timeline),
         first_seq=0,
         run_id=run_id,
+    )
+
+
+def _dispute_fields(s: CaseState) -> dict[str, Any]:
+    """What the statistics count of a dispute (readmodel/disputes.py)."""
+    d = s.dispute
+    if d is None:  # every key, always: the write's statement is built once, for one set of columns
+        return dict.fromkeys(("dispute_kind", "mediation_org", "mediation_started_at", "agreed_at", "road")) | dict(
+            agreements=0, fulfilment_checks=0, fulfilment_honoured=0
+        )
+    checked = [h for a in d.agreements for h in a.honoured if h is not None]
+    return dict(
+        dispute_kind=d.kind.value,
+        mediation_org=d.mediator.organisation if d.mediator else None,
+        mediation_started_at=utc(d.started_at),
+        agreed_at=utc(d.agreements[0].effective_at) if d.agreements else None,
+        agreements=len(d.agreements),
+        fulfilment_checks=len(checked),
+        fulfilment_honoured=sum(checked),
+        road=d.road.value if d.road else None,
     )

@@ -75,6 +75,15 @@ class CaseRow(SQLModel, table=True):
     resolved_at: datetime | None = _when(nullable=True)
     closed_at: datetime | None = _when(nullable=True)
     updated_at: datetime = _when(nullable=False)
+    # A dispute taken to mediation (issue 25): no party's name or phone, only what is counted.
+    dispute_kind: str | None = Field(default=None, index=True)
+    mediation_org: str | None = None
+    mediation_started_at: datetime | None = _when(nullable=True)
+    agreed_at: datetime | None = _when(nullable=True)  # the first agreement's taking effect
+    agreements: int = 0
+    fulfilment_checks: int = 0
+    fulfilment_honoured: int = 0
+    road: str | None = None  # referred: where to
 
 
 class MilestoneRow(SQLModel, table=True):

@@ -17,6 +17,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from models.complaint import Category
+from models.dispute import DisputeKind
 from runtime.settings import CONFIG_DIR
 from sla.durations import Duration, Unit
 from sla.policies import POLICIES, MilestoneRule
@@ -146,6 +147,16 @@ class Turns(Strict):
     leader_delay: Distribution  # from escalation to a leader assigned (领导包案)
 
 
+class Disputes(Strict):
+    """Complaints that are disputes between people, taken to mediation (docs/disputes.md)."""
+
+    share: Probability  # of the complaints, taken to mediation at their dispatch
+    kinds: dict[DisputeKind, Share] = Field(min_length=1)  # by weight
+    mediation: Distribution  # how long the parties need to agree, when they can
+    agreement: Probability  # how many can agree at all, given the time
+    honoured: Probability  # how many agreements are honoured
+
+
 class Period(Strict):
     start: date
     days: Annotated[int, Field(ge=1, le=3 * 366)]
@@ -175,6 +186,7 @@ class Inputs(Strict):
     resolve_lag: dict[Literal["routine", "fast", "major"], Distribution]  # time waited outside, per track
     departments: dict[str, Department] = Field(min_length=1)
     turns: Turns
+    disputes: Disputes | None = None  # None: no dispute is simulated
     compare: list[str] = Field(default_factory=lambda: ["1030", "13710"], min_length=1)
     drafts: dict[str, DraftPolicy] = Field(default_factory=dict)
 

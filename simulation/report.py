@@ -76,6 +76,8 @@ def summarise(results: list[dict[str, Any]], *, seed: int, source: str) -> dict[
                 "open_overdue_at_end": Estimate.of([c[2] for c in counts]).as_json(1),
             }
         report["policies"][policy] = by_group
+        if "disputes" in results[0]["policies"][policy]:
+            report.setdefault("disputes", {})[policy] = _disputes([r["policies"][policy]["disputes"] for r in results])
     work: dict[str, Any] = {"utilisation": {}}
     for pool in results[0]["utilisation"]:
         work["utilisation"][pool] = Estimate.of([r["utilisation"][pool] for r in results]).as_json()
@@ -86,6 +88,30 @@ def summarise(results: list[dict[str, Any]], *, seed: int, source: str) -> dict[
     ]
     report["work"] = work
     return report
+
+
+def _disputes(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """调解成功率 (agreements within the term ÷ mediations concluded), referrals, days to agreement."""
+
+    def success(e: dict[str, Any]) -> float:
+        concluded = e["agreed"] + e["referred"]
+        return e["agreed"] / concluded if concluded else math.nan
+
+    def quantile(e: dict[str, Any], q: float) -> float:
+        days = e["days_to_agreement"]
+        return days[min(len(days) - 1, int(q * len(days)))] if days else math.nan
+
+    return {
+        "mediations": Estimate.of([e["mediations"] for e in entries]).as_json(1),
+        "agreed": Estimate.of([e["agreed"] for e in entries]).as_json(1),
+        "referred": Estimate.of([e["referred"] for e in entries]).as_json(1),
+        "settled": Estimate.of([e["settled"] for e in entries]).as_json(1),
+        "success_rate": Estimate.of([success(e) for e in entries]).as_json(),
+        "days_to_agreement": {
+            "p50": Estimate.of([quantile(e, 0.5) for e in entries]).as_json(1),
+            "p90": Estimate.of([quantile(e, 0.9) for e in entries]).as_json(1),
+        },
+    }
 
 
 COLOURS = ("#1f5fa8", "#d9822b", "#2e8b57", "#b03a48")

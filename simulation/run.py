@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from simulation import disputes
 from simulation.clock import INF, Deadlines
 from simulation.evaluate import Rules, judge
 from simulation.inputs import Inputs, rules
@@ -61,6 +62,7 @@ def replication(inputs: Inputs, calendar_file: str | None, seed: int) -> dict[st
     run = simulate(inputs, calendar, seed)
     book = Deadlines(calendar)
     out: dict[str, Any] = {"policies": {}}
+    mediated = disputes.mediations(inputs, run.cases, seed)
     for policy in inputs.compare:
         table = Rules(rules(policy, inputs))
         # group -> milestone -> [met, late]; group -> [breaches, escalations, open overdue]
@@ -90,6 +92,8 @@ def replication(inputs: Inputs, calendar_file: str | None, seed: int) -> dict[st
             "counts": dict(counts),
             "resolution_hours": {g: _quantiles(v) for g, v in hours.items()},
         }
+        if inputs.disputes is not None:
+            out["policies"][policy]["disputes"] = disputes.judge(mediated, rules(policy, inputs), book, run.end)
     out["cases"] = len(run.cases)
     out["utilisation"] = {k: run.busy[k] / run.available[k] if run.available[k] else math.nan for k in run.busy}
     out["backlog"] = run.backlog

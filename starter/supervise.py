@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from temporalio.client import Client, WorkflowExecution
 
+from models.dispute import DisputeKind
 from starter.cases import WORKFLOW_TYPE
 from workflows import search_attributes as sa
 
@@ -43,8 +44,10 @@ def list_query(
     escalated: bool = False,
     due_within: timedelta | None = None,
     now: datetime | None = None,
+    kind: str | None = None,
 ) -> str:
-    """A visibility query; without a status, the open cases."""
+    """A visibility query; without a status, the open cases. `kind`: "dispute" (every case taken
+    to mediation) or one kind of dispute ("labour")."""
     parts = [f"WorkflowType = {_quote(WORKFLOW_TYPE)}"]
     parts.append(f"{sa.CASE_STATUS.name} = {_quote(status)}" if status else "ExecutionStatus = 'Running'")
     if department:
@@ -57,6 +60,10 @@ def list_query(
         parts.append(f"{sa.OVERDUE_COUNT.name} > 0")
     if escalated:
         parts.append(f"{sa.ESCALATED.name} = true")
+    if kind == "dispute":
+        parts.append(f"{sa.DISPUTE_KIND.name} IN ({', '.join(_quote(k.value) for k in DisputeKind)})")
+    elif kind is not None:
+        parts.append(f"{sa.DISPUTE_KIND.name} = {_quote(DisputeKind(kind).value)}")
     if due_within is not None:
         until = (now or datetime.now(timezone.utc)) + due_within
         parts.append(f"{sa.NEXT_DEADLINE.name} <= {_quote(until.astimezone(timezone.utc).isoformat())}")

@@ -21,6 +21,7 @@ NEXT_DEADLINE = SearchAttributeKey.for_datetime("NextDeadline")  # earliest open
 BREACH_COUNT = SearchAttributeKey.for_int("BreachCount")  # every breach so far
 OVERDUE_COUNT = SearchAttributeKey.for_int("OverdueCount")  # breached and still not done: overdue now
 CASE_POLICY = SearchAttributeKey.for_keyword("CasePolicy")
+DISPUTE_KIND = SearchAttributeKey.for_keyword("DisputeKind")  # set once a case is taken to mediation
 
 KEYS: list[SearchAttributeKey[Any]] = [
     CASE_STATUS,
@@ -33,6 +34,7 @@ KEYS: list[SearchAttributeKey[Any]] = [
     BREACH_COUNT,
     OVERDUE_COUNT,
     CASE_POLICY,
+    DISPUTE_KIND,
 ]
 
 
@@ -54,6 +56,8 @@ def values(state: CaseState, complaint: Complaint) -> dict[str, Any]:
         BREACH_COUNT.name: len(state.breaches),
         OVERDUE_COUNT.name: sum(1 for m in state.milestones if m.open and m.breached),
         CASE_POLICY.name: state.policy.value,
+        # Unset on every case that is not a dispute: never published, so no earlier history changes.
+        DISPUTE_KIND.name: state.dispute.kind.value if state.dispute else None,
     }
 
 

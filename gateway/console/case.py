@@ -18,7 +18,7 @@ from gateway.console.session import FLASH_COOKIE, same_token
 from gateway.console.text import Words
 from gateway.console.viewer import Viewer, sessions, viewer
 from gateway.console.web import not_found, render, router, secure
-from gateway.views import case_answer, sees_personal_data
+from gateway.views import case_answer, sees_personal_data, state_as_seen
 from models import CaseState
 from runtime import logs
 from starter import InvalidInput, Rejected, UnknownCase, act, complaint_of, state
@@ -72,6 +72,7 @@ async def _case_page(
         case=case,
         complaint=case_answer(case, complaint, v.identity),
         clear=sees_personal_data(v.identity, case),
+        dispute=state_as_seen(case, v.identity)["dispute"],
         bars=_bars(case, now, v.words),
         message=message,
         error=error,

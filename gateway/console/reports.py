@@ -18,6 +18,7 @@ from gateway.console.viewer import Viewer, viewer
 from gateway.console.web import render, router
 from readmodel import board
 from readmodel.callbacks import callbacks_due
+from readmodel.disputes import dispute_board, dispute_figures
 from readmodel.hotspots import find_hotspots
 from readmodel.webhooks import Webhooks
 from sla import WorkingCalendar
@@ -121,6 +122,24 @@ async def follow_ups(request: Request, v: Viewer = Depends(viewer)) -> Response:
         }
 
     return await page(request, v, build, "follow_ups.html", csv_name="follow-ups")
+
+
+@router.get("/disputes")
+async def disputes(request: Request, v: Viewer = Depends(viewer)) -> Response:
+    """矛盾纠纷: open mediations by their term, agreements awaiting confirmation or fulfilment,
+    referrals; and the figures of the period (docs/disputes.md)."""
+
+    def build(v: Viewer, now: datetime) -> dict[str, Any]:
+        since, until, first, last = period(request, now)
+        read_model = gateway(request).read_model
+        return {
+            "board": dispute_board(read_model),
+            "figures": dispute_figures(read_model, since=since, until=until, by="kind"),
+            "since": first,
+            "until": last,
+        }
+
+    return await page(request, v, build, "disputes.html")
 
 
 LEAGUE_COLUMNS = [

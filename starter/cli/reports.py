@@ -146,6 +146,16 @@ def simulation_table(report: dict[str, Any], *, departments: bool = True) -> str
         for g in groups:
             cells = [_pct(report["policies"][p][g]["on_time_all"]) for p in policies]
             lines.append(pad(g, 40) + "".join(f"{c:>{width}}" for c in cells))
+    if report.get("disputes"):
+        d = report["disputes"]
+        lines += ["", f"{'disputes (mediated)':<18}" + "".join(f"{p:>{width}}" for p in d)]
+        for label, key in (("mediations", "mediations"), ("agreed in term", "agreed"), ("referred", "referred"),
+                           ("settled", "settled")):  # fmt: skip
+            lines.append(f"{label:<18}" + "".join(f"{_num(d[p][key]):>{width}}" for p in d))
+        lines.append(f"{'调解成功率':<13}" + "".join(f"{_pct(d[p]['success_rate']):>{width}}" for p in d))
+        for q in ("p50", "p90"):
+            cells = [f"{_num(d[p]['days_to_agreement'][q])} d" for p in d]
+            lines.append(f"{'agreed, ' + q:<18}" + "".join(f"{c:>{width}}" for c in cells))
     w = report["work"]
     lines += [
         "",

@@ -105,6 +105,8 @@ async def stats(args: argparse.Namespace) -> int:
     from sla import WorkingCalendar
 
     since, until = default_period(args.since, args.until)
+    if args.disputes or args.by in ("kind", "organisation"):
+        return _dispute_stats(args, since, until)
     calendar = WorkingCalendar.from_file(settings.load().calendar_file)
     rows = compute(open_read_model(), since=since, until=until, by=args.by, calendar=calendar)
     if args.json:
@@ -113,6 +115,43 @@ async def stats(args: argparse.Namespace) -> int:
         print(stats_csv(rows), end="")
     else:
         print(f"cases received {since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M}\n" + stats_table(rows, args.by))
+    return 0
+
+
+def _dispute_stats(args: argparse.Namespace, since: datetime, until: datetime) -> int:
+    """矛盾纠纷化解: 调解成功率, 履行率, days to agreement, referrals by road (readmodel/disputes.py)."""
+    from models.labels import Labels
+    from readmodel import open_read_model
+    from readmodel.disputes import dispute_figures
+
+    if args.by not in (None, "kind", "organisation"):
+        print("stats --disputes: --by kind or --by organisation", file=sys.stderr)
+        return 2
+    rows = dispute_figures(open_read_model(), since=since, until=until, by=args.by)
+    if args.json:
+        print(json.dumps([r.as_json() for r in rows], ensure_ascii=False))
+        return 0
+    words = Labels("zh")
+
+    def pct(x: float | None) -> str:
+        return "-" if x is None else f"{x:.1%}"
+
+    def days(x: float | None) -> str:
+        return "-" if x is None else f"{x:.1f}"
+
+    header = ["group", "mediations", "open", "agreed", "settled", "referred", "withdrawn", "success",
+              "fulfilment", "days p50", "days p90", "referrals by road"]  # fmt: skip
+    body = [
+        [
+            words.dispute_kind(r.group) if args.by == "kind" else r.group,
+            str(r.mediations), str(r.open), str(r.agreed), str(r.settled), str(r.referred), str(r.withdrawn),
+            pct(r.success_rate), pct(r.fulfilment_rate), days(r.percentile(0.5)), days(r.percentile(0.9)),
+            ", ".join(f"{words.road(k)} {v}" for k, v in sorted(r.roads.items())) or "-",
+        ]
+        for r in rows
+    ]  # fmt: skip
+    print(f"disputes taken to mediation {since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M}")
+    print("\n".join(table(header, body, right=range(1, 11))))
     return 0
 
 
@@ -221,7 +260,12 @@ def add(sub: Any) -> None:
     c = sub.add_parser("stats", help="rates and counts from the read model")
     c.add_argument("--since", type=moment)
     c.add_argument("--until", type=moment)
-    c.add_argument("--by", choices=["department", "street", "category", "channel"])
+    c.add_argument("--by", choices=["department", "street", "category", "channel", "kind", "organisation"])
+    c.add_argument(
+        "--disputes",
+        action="store_true",
+        help="disputes taken to mediation: 调解成功率, 履行率, days to agreement, referrals (--by kind or organisation)",
+    )
     fmt = c.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true")
     fmt.add_argument("--csv", action="store_true")

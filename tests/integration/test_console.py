@@ -294,6 +294,7 @@ async def test_every_page_answers_for_supervisor_and_auditor(console):
             "/console/departments",
             "/console/trends",
             "/console/hotspots",
+            "/console/disputes",
         ):
             answer = await h.get(path)
             assert answer.status_code == 200, (identity, path, answer.text[:500])
@@ -468,3 +469,49 @@ async def test_the_overview_shows_a_paused_webhook_subscription(console, engine)
         assert "Paused" in en[en.index('id="webhooks"') :]
     finally:
         hooks.remove("grid-platform")
+
+
+async def test_the_disputes_page_shows_a_mediation_by_its_term_and_a_referral(console):
+    """矛盾纠纷 (issue 25): an open mediation with its term, a referral with its road, the figures."""
+    h, keys, _ = console
+    parties = [
+        {"side": "applicant", "name": "陈女士", "phone": "13900000001"},
+        {"side": "respondent", "name": "某电子厂", "phone": "0755-26000000", "organisation": True},
+    ]
+    mediating, referred = new_id(), new_id()
+    for case_id in (mediating, referred):
+        filed = await h.put(f"/v1/cases/{case_id}", json={"complaint": complaint()}, headers=keys["hotline-07"])
+        assert filed.status_code == 201, filed.text
+        started = await h.post(
+            f"/v1/cases/{case_id}/start_mediation",
+            json={"kind": "labour", "parties": parties},
+            headers=keys["hotline-07"],
+        )
+        assert started.status_code == 200, started.text
+    ended = await h.post(
+        f"/v1/cases/{referred}/refer",
+        json={"road": "labour_arbitration", "note": "未达成协议"},
+        headers=keys["sup-wang"],
+    )
+    assert ended.status_code == 200 and ended.json()["status"] == "referred", ended.text
+    assert (await login(h, "sup-wang")).status_code == 303
+    for _ in range(100):
+        page = await h.get("/console/disputes")
+        if mediating in page.text and referred in page.text:
+            break
+        await asyncio.sleep(0.1)
+    assert page.status_code == 200
+    mediating_table = page.text.split('id="mediating"')[1].split("</table>")[0]
+    assert mediating in mediating_table and "劳动争议" in mediating_table and "调解期限" in mediating_table
+    referred_table = page.text.split('id="referred"')[1].split("</table>")[0]
+    assert referred in referred_table and "申请劳动争议仲裁" in referred_table
+    assert "调解成功率" in page.text and 'id="dispute-figures"' in page.text
+    english = await h.get("/console/disputes?lang=en")
+    assert "Disputes" in english.text and "apply for labour dispute arbitration" in english.text
+    # The case page: the parties (in clear for a supervisor, masked for an auditor) and the road.
+    case_page = await h.get(f"/console/cases/{referred}?lang=zh")
+    section = case_page.text.split('id="dispute"')[1].split("</section>")[0]
+    assert "申请人 陈女士 · 13900000001" in section and "申请劳动争议仲裁" in section and "仲裁时效至" in section
+    assert (await login(h, "audit-zhao")).status_code == 303
+    masked = (await h.get(f"/console/cases/{referred}?lang=zh")).text.split('id="dispute"')[1]
+    assert "陈**" in masked and "139****0001" in masked and "13900000001" not in masked

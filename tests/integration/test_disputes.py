@@ -4,6 +4,7 @@ judicial confirmation, referral when the term runs out, withdrawal, and who may 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 
 import pytest
@@ -184,3 +185,47 @@ async def a_dispute_without_mediator(client: Client) -> str:
     await file_complaint(client, case_id, {"complaint": complaint()}, task_queue=client.task_queue)
     await act(client, case_id, "start_mediation", {"actor": D, "kind": "consumer", "parties": parties("某商店")})
     return case_id
+
+
+async def test_the_disputes_figures_count_agreements_fulfilment_and_referrals(client, env, read_model):
+    """调解成功率 = agreements ÷ mediations concluded (a withdrawal counts neither way); 履行率 =
+    honoured ÷ checks; days to agreement; referrals by road; per organisation (readmodel/disputes.py)."""
+    import uuid
+    from datetime import datetime, timezone
+
+    from readmodel.disputes import dispute_figures
+
+    org = f"测试调解室-{uuid.uuid4().hex[:6]}"
+    mediator = {"id": "m7", "role": "mediator", "department": org}
+    assign = {"actor": S, "mediator": {"id": "m7", "name": "调解员", "organisation": org}}
+    ids = []
+    for _ in range(3):
+        case_id = new_id()
+        await file_complaint(client, case_id, {"complaint": complaint()}, task_queue=client.task_queue)
+        await act(client, case_id, "start_mediation", {"actor": D, "kind": "consumer", "parties": parties()})
+        await act(client, case_id, "assign_mediator", assign)
+        ids.append(case_id)
+    soon = (await env.get_current_time() + timedelta(hours=2)).isoformat()
+    await act(client, ids[0], "record_agreement", {"actor": mediator, "form": "oral", "terms": "退款",
+              "obligations": [{"party": 2, "what": "退款", "due_at": soon}]})  # fmt: skip
+    await act(client, ids[0], "record_fulfilment", {"actor": mediator, "obligation": 1, "honoured": True, "note": "n"})
+    await act(client, ids[1], "refer", {"actor": mediator, "road": "civil_litigation", "note": "未达成协议"})
+    await act(client, ids[2], "withdraw", {"actor": mediator, "party": 1, "reason": "撤回"})
+    for case_id in ids:
+        await client.get_workflow_handle(case_id).result()  # ended, and the read model written
+
+    def mine() -> dict:
+        far = datetime(2000, 1, 1, tzinfo=timezone.utc), datetime(2100, 1, 1, tzinfo=timezone.utc)
+        rows = dispute_figures(read_model, since=far[0], until=far[1], by="organisation")
+        return next((r.as_json() for r in rows if r.group == org), {})
+
+    for _ in range(100):
+        if mine().get("mediations") == 3 and mine().get("settled") == 1:
+            break
+        await asyncio.sleep(0.05)
+    got = mine()
+    assert {k: got[k] for k in ("mediations", "agreed", "settled", "referred", "withdrawn", "open")} == {
+        "mediations": 3, "agreed": 1, "settled": 1, "referred": 1, "withdrawn": 1, "open": 0,
+    }  # fmt: skip
+    assert got["success_rate"] == 0.5 and got["fulfilment_rate"] == 1.0
+    assert got["referrals_by_road"] == {"civil_litigation": 1} and got["days_to_agreement_p50"] is not None

@@ -445,3 +445,15 @@ async def test_a_dispute_over_http_its_parties_masked_for_whoever_does_not_media
     ok = await h.post(f"/v1/cases/{case_id}/schedule_session", json=session, headers=mediator)
     assert ok.status_code == 200, ok.text
     assert [e["kind"] for e in ok.json()["timeline"]] == ["session_scheduled"]
+    # GET /v1/cases?kind=dispute: through Temporal visibility (DisputeKind), eventually consistent.
+    for _ in range(100):
+        listed = await h.get("/v1/cases?kind=dispute&page_size=500", headers=keys["sup-wang"])
+        if case_id in listed.text:
+            break
+        await asyncio.sleep(0.1)
+    assert listed.status_code == 200 and case_id in [c["case_id"] for c in listed.json()["cases"]]
+    tenancy = await h.get("/v1/cases?kind=tenancy&page_size=500", headers=keys["sup-wang"])
+    assert case_id in tenancy.text
+    labour = await h.get("/v1/cases?kind=labour&page_size=500", headers=keys["sup-wang"])
+    assert labour.status_code == 200 and case_id not in labour.text
+    assert "kind" in str(problem_of(await h.get("/v1/cases?kind=quarrel", headers=keys["sup-wang"]), 422))

@@ -122,6 +122,7 @@ def test_demo_runs_to_the_end_cleanly(environ, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "record_follow_up     -> status=closed" in done.stdout and "BREACHED" in done.stdout
     assert "ended merged, carried by demo-factory-3" in done.stdout and "Done:" in done.stdout
+    assert "'fulfilment_checked', 'settled', 'closed'" in done.stdout  # the mediation, end to end
     # Over HTTP: filed and acted on with keys, and a self-declared supervisor refused.
     assert '/v1/cases/demo-http-6 -H "Authorization: Bearer $DISPATCHER_KEY"' in done.stdout
     assert "-> 201 status received" in done.stdout and "-> 403 the actor of an update is the caller" in done.stdout

@@ -202,3 +202,38 @@ def test_nothing_asked_after_the_period_ends_moves_a_deadline():
         if case.extension:
             checked += 1
     assert checked  # the sample has departments that would ask
+
+
+def test_a_shorter_local_mediation_term_refers_more_disputes_and_labour_keeps_its_15_days():
+    """Disputes (issue 25): the same mediations judged under the 30-day local default and a 20-day
+    draft: never more agreements in the shorter term, never fewer referrals; a labour dispute's
+    term is the law's 15 days under both (劳动争议调解仲裁法 第十四条)."""
+    inputs = small()
+    drafts = {"1030-mediation-20": {"base": "1030", "durations": {"mediation": "20 days"}}}
+    inputs = inputs.model_validate(
+        inputs.model_dump(mode="json")
+        | {
+            "compare": ["1030", "1030-mediation-20"],
+            "drafts": drafts,
+            "disputes": {
+                "share": 0.3,
+                "agreement": 0.8,
+                "honoured": 0.9,
+                "kinds": {"labour": 1, "tenancy": 1},
+                "mediation": {"dist": "lognormal", "median": 15, "sigma": 0.8, "unit": "days"},
+            },
+        }
+    )
+    for seed in (1, 2, 3):
+        one = replication(inputs, None, seed)["policies"]
+        long, short = one["1030"]["disputes"], one["1030-mediation-20"]["disputes"]
+        assert long["mediations"] == short["mediations"] > 0  # the same year of mediations
+        assert short["agreed"] <= long["agreed"] and short["referred"] >= long["referred"]
+        assert max(short["days_to_agreement"], default=0) <= 20
+    labour = next(r for r in rules("1030-mediation-20", inputs) if r.name == "mediation")
+    assert str(labour.duration_for("", "", "labour")) == "15 days" and str(labour.duration) == "20 days"
+    report = summarise(run(inputs, replications=2, seed=1, jobs=1), seed=1, source="t")
+    assert set(report["disputes"]) == {"1030", "1030-mediation-20"}
+    assert "调解成功率" in simulation_table(report) and "agreed in term" in simulation_table(report)
+    no_disputes = summarise(run(small(disputes=None), replications=1, seed=1, jobs=1), seed=1, source="t")
+    assert "disputes" not in no_disputes  # only when the input asks for them
