@@ -34,6 +34,7 @@ class ComplainantAnswer(BaseModel):
 
 class ComplaintAnswer(BaseModel):
     channel: str
+    dispute: dict[str, Any] | None = None
     category: str
     track: str
     title: str
@@ -87,8 +88,12 @@ def state_as_seen(case: CaseState, identity: Identity) -> dict[str, Any]:
 def case_answer(case: CaseState, complaint: Complaint, identity: Identity) -> dict[str, Any]:
     """The complaint as this caller may see it."""
     body = complaint.model_dump(mode="json", exclude={"complainant"})
+    clear = sees_personal_data(identity, case)
     person = complaint.complainant
     if person is not None:
-        seen = person_as_seen(person.name, person.phone, person.email, sees_personal_data(identity, case))
+        seen = person_as_seen(person.name, person.phone, person.email, clear)
         body["complainant"] = ComplainantAnswer.model_validate(seen).model_dump(mode="json")
+    if body.get("dispute") and not clear:  # filed as a dispute: its parties, as the case's are
+        for party in body["dispute"]["parties"]:
+            party.update(name=mask_name(party["name"]), phone=mask(party["phone"]))
     return body

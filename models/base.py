@@ -5,10 +5,11 @@ brings the complaint and the case state together)."""
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 
 class Category(StrEnum):
@@ -46,3 +47,25 @@ class Strict(BaseModel):
     """Plain data that refuses unknown fields and blank text."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=False)
+
+
+# A mainland mobile (11 digits starting 1) or a landline with its area code
+# (0 + 2-3 digits, then 7-8 digits; an optional dash or space between).
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+_LANDLINE = re.compile(r"0\d{2,3}[- ]?\d{7,8}")
+
+
+def _phone(value: str) -> str:
+    v = value.strip()
+    if v.startswith("+86"):
+        v = v[3:].lstrip(" -")
+    if _MOBILE.fullmatch(v):
+        return v
+    if _LANDLINE.fullmatch(v):
+        return v.replace(" ", "-")
+    raise ValueError(
+        "must be a mainland mobile (11 digits starting with 1) or a landline with area code, such as 0755-12345678"
+    )
+
+
+Phone = Annotated[str, AfterValidator(_phone)]

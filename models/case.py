@@ -257,7 +257,19 @@ class CaseState(BaseModel):
             title=complaint.title,
             location=complaint.location.model_dump(exclude_none=True),
         )
+        filed = complaint.dispute
+        if filed is not None and edition >= Edition.disputes:  # filed as a dispute: straight to mediation
+            state.dispute = Dispute(kind=filed.kind, parties=filed.parties, amount=filed.amount, started_at=at)
+            state.status = CaseStatus.mediating
+            state._record_mediation(None, at, filed=True)
         return state
+
+    def accept(self) -> Effects:
+        """The case is accepted: the clocks its acceptance starts. A dispute filed as one owes the
+        acknowledgement and its mediation term, not a department's dispatch (sla/policies.py)."""
+        if self.dispute is not None:
+            return Effects().plan("dispute_filed", self.received_at, dispute=self.dispute.kind.value)
+        return Effects().plan("acceptance", self.received_at)
 
     def record(self, kind: str, actor: Actor | None, at: datetime, **detail: Any) -> TimelineEvent:
         event = TimelineEvent(at=at, kind=kind, actor=actor, detail={k: v for k, v in detail.items() if v is not None})
@@ -533,20 +545,27 @@ class CaseState(BaseModel):
         term starts now (sla/policies.py DISPUTE_RULES)."""
         self.dispute = Dispute(kind=cmd.kind, parties=cmd.parties, amount=cmd.amount, started_at=at)
         self.status = CaseStatus.mediating
-        sides = [p.side.value for p in cmd.parties]
-        # No name or phone in the timeline: it is read by auditors and written to the read model.
-        event = self.record(
-            "mediation_started",
-            cmd.actor,
-            at,
-            dispute_kind=cmd.kind.value,
-            applicants=sides.count("applicant"),
-            respondents=sides.count("respondent"),
-            amount=cmd.amount,
-            note=cmd.note,
-        )
+        event = self._record_mediation(cmd.actor, at, note=cmd.note)
         # Handed to mediation is handed on: a dispatch still owed is met by it.
         return self.complete("dispatch", at, event).plan("mediation", at, dispute=cmd.kind.value)
+
+    def _record_mediation(
+        self, actor: Actor | None, at: datetime, note: str | None = None, filed: bool = False
+    ) -> TimelineEvent:
+        d = self.mediation
+        sides = [p.side.value for p in d.parties]
+        # No name or phone in the timeline: it is read by auditors and written to the read model.
+        return self.record(
+            "mediation_started",
+            actor,
+            at,
+            dispute_kind=d.kind.value,
+            applicants=sides.count("applicant"),
+            respondents=sides.count("respondent"),
+            amount=d.amount,
+            note=note,
+            filed_as_dispute=filed or None,
+        )
 
     def assign_mediator(self, cmd: AssignMediator, at: datetime) -> Effects:
         d = self.mediation

@@ -4,14 +4,14 @@ Category, Track, Policy and the text types live in models.base (every model modu
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, Field, model_validator
 
-from models.base import Category, LongText, Name, ShortText, Strict, Track
+from models.base import Category, LongText, Name, Phone, ShortText, Strict, Track
+from models.dispute import DisputeFiling
 
 
 class Channel(StrEnum):
@@ -21,28 +21,9 @@ class Channel(StrEnum):
     walk_in = "walk_in"
     letter = "letter"
     grid_patrol = "grid_patrol"  # found on patrol before anyone complained (未诉先办)
+    visit = "visit"  # a walk-in at a service point (信访超市, 访调一体): often a dispute filed as one
 
 
-# A mainland mobile (11 digits starting 1) or a landline with its area code
-# (0 + 2-3 digits, then 7-8 digits; an optional dash or space between).
-_MOBILE = re.compile(r"1[3-9]\d{9}")
-_LANDLINE = re.compile(r"0\d{2,3}[- ]?\d{7,8}")
-
-
-def _phone(value: str) -> str:
-    v = value.strip()
-    if v.startswith("+86"):
-        v = v[3:].lstrip(" -")
-    if _MOBILE.fullmatch(v):
-        return v
-    if _LANDLINE.fullmatch(v):
-        return v.replace(" ", "-")
-    raise ValueError(
-        "must be a mainland mobile (11 digits starting with 1) or a landline with area code, such as 0755-12345678"
-    )
-
-
-Phone = Annotated[str, AfterValidator(_phone)]
 Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 Url = Annotated[str, Field(max_length=2000, pattern=r"^https?://\S+$")]
 
@@ -74,6 +55,9 @@ class Complaint(Strict):
     media_url: Url | None = None  # a photo of the problem (Open311)
     # When the complaint was taken in; deadlines anchored on acceptance count from it.
     received_at: AwareDatetime | None = None
+    # A dispute between people filed as one (docs/disputes.md): straight to mediation, owing no
+    # department's dispatch. Its parties are personal data, masked as the complainant is.
+    dispute: DisputeFiling | None = None
 
     @model_validator(mode="after")
     def _complainant_unless_patrol(self) -> Complaint:

@@ -12,8 +12,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, Field, field_validator, model_validator
 
-from models.base import LongText, Name, ShortText, Strict
-from models.complaint import Phone
+from models.base import LongText, Name, Phone, ShortText, Strict
 from models.updates import Command
 
 
@@ -120,11 +119,12 @@ class Dispute(Strict):
 # ---- the updates' payloads --------------------------------------------------------------------
 
 
-class StartMediation(Command):
+class DisputeFiling(Strict):
+    """What makes a case a dispute: its kind, its parties and the amount involved."""
+
     kind: DisputeKind
     parties: list[Party] = Field(min_length=2, max_length=20)
     amount: float | None = Field(default=None, ge=0)
-    note: LongText | None = None
 
     @field_validator("parties")
     @classmethod
@@ -133,6 +133,10 @@ class StartMediation(Command):
         if sides != {PartySide.applicant, PartySide.respondent}:
             raise ValueError("at least one applicant (申请人) and one respondent (被申请人)")
         return parties
+
+
+class StartMediation(Command, DisputeFiling):
+    note: LongText | None = None
 
 
 class AssignMediator(Command):

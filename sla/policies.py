@@ -11,6 +11,7 @@ Anchors (when a clock starts):
   summons          a community's numbered notice summons departments (社区吹哨、部门报到)
   mediation        a dispute is taken to mediation (its application received), or back to it
   agreement        a mediation agreement takes effect
+  dispute_filed    a dispute filed as one is accepted: acknowledged, and straight to mediation
 """
 
 from __future__ import annotations
@@ -121,7 +122,9 @@ DISPUTE_RULES = (
     # Other kinds: 30 days, a LOCAL DEFAULT of this district, not a national rule (人民调解法 sets
     # no term); a supervisor may extend it once with the parties' consent (ExtendMediation).
     # Run out without an agreement, the dispute is referred (REFER: labour to arbitration).
-    MilestoneRule("mediation", ("mediation",), days(30), by_dispute={"labour": days(15)}, on_breach=(REFER,)),
+    MilestoneRule(
+        "mediation", ("mediation", "dispute_filed"), days(30), by_dispute={"labour": days(15)}, on_breach=(REFER,)
+    ),
     # 人民调解法 第三十三条: the parties may jointly apply to a court for judicial confirmation
     # (司法确认) within 30 days of the agreement taking effect; reminded 7 days before it closes.
     MilestoneRule("confirmation", ("agreement",), days(30), warn_before=timedelta(days=7), window=True),
@@ -159,7 +162,7 @@ WARN_AT: dict[str, tuple[float, ...]] = {"1030": (0.75,), "13710": (0.75,)}
 POLICIES: dict[str, tuple[MilestoneRule, ...]] = {
     # 接诉即办 (Dongmen 1030, with Guangming's 10-minute acknowledgement)
     "1030": (
-        MilestoneRule("acknowledge", ("acceptance",), minutes(10)),
+        MilestoneRule("acknowledge", ("acceptance", "dispute_filed"), minutes(10)),
         MilestoneRule("dispatch", ("acceptance",), hours(1)),
         MilestoneRule("contact", ("assignment",), minutes(10), owed_by_department=True),
         MilestoneRule("verify", ("assignment",), minutes(30), owed_by_department=True),
@@ -180,7 +183,7 @@ POLICIES: dict[str, tuple[MilestoneRule, ...]] = {
     ),
     # Qiaocheng 13710: 1 day to assign, 3 to report, 7 to solve, 1 month for major cases, 0 dropped
     "13710": (
-        MilestoneRule("acknowledge", ("acceptance",), minutes(10)),
+        MilestoneRule("acknowledge", ("acceptance", "dispute_filed"), minutes(10)),
         MilestoneRule("dispatch", ("acceptance",), days(1)),
         MilestoneRule("progress_report", ("acceptance",), days(3)),
         MilestoneRule(

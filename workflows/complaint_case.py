@@ -130,7 +130,7 @@ class ComplaintCase:
         async with self._lock:
             if not self._accepted:
                 self._accepted = True
-                await self._carry_out(Effects().plan("acceptance", self._state.received_at))
+                await self._carry_out(self._state.accept())
             yield
 
     async def _change(self, transition: Callable[[datetime], Effects]) -> list[TimelineEvent]:

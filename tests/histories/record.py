@@ -9,7 +9,8 @@ writes and a notice's first attempt became local activities), before any product
 run; from then on every workflow change is guarded (workflow.patched) and adds its own:
 complainant_voice (edition 2, issue 23: the complainant's note and verdict through their link);
 webhook_delivery (issue 26: the delivery workflow, new, of one subscription and case);
-mediated_and_settled and labour_referred (edition 3, issue 25: disputes taken to mediation).
+mediated_and_settled, labour_referred and dispute_filed (edition 3, issue 25: disputes taken to
+mediation, and one filed as a dispute from the start).
 """
 
 from __future__ import annotations
@@ -288,6 +289,21 @@ async def labour_referred(client: Client, case_id: str, env) -> str | None:
     return run
 
 
+async def dispute_filed(client: Client, case_id: str, env) -> str | None:
+    """Edition 3: a walk-in files a dispute as one (channel visit): acknowledged, mediating from
+    the start (the dispute_filed anchor: no dispatch owed), withdrawn after a session."""
+    filing = {**complaint(channel="visit"), "dispute": {"kind": "neighbour", "parties": PARTIES}}
+    filed = await file_complaint(client, case_id, {"complaint": filing}, task_queue=client.task_queue)
+    mediator = {"id": "m1", "name": "虹姐", "organisation": "虹姐调解工作室"}
+    await act(client, case_id, "assign_mediator", {"actor": S, "mediator": mediator})
+    now = await env.get_current_time()
+    await act(client, case_id, "schedule_session", {"actor": MEDIATOR, "at": (now + timedelta(days=2)).isoformat(),
+                                                   "place": "调解室"})  # fmt: skip
+    await env.sleep(timedelta(days=1, hours=12))  # each party reminded the day before
+    await act(client, case_id, "withdraw", {"actor": D, "party": 1, "reason": "已和解"})
+    return filed.run_id
+
+
 def actor_of(role: str) -> Actor:
     return Actor(id=f"{role}-1", role=Role(role))
 
@@ -310,6 +326,7 @@ SCENARIOS = {
         webhook_delivery,
         mediated_and_settled,
         labour_referred,
+        dispute_filed,
     )
 }
 

@@ -229,3 +229,21 @@ async def test_the_disputes_figures_count_agreements_fulfilment_and_referrals(cl
     }  # fmt: skip
     assert got["success_rate"] == 0.5 and got["fulfilment_rate"] == 1.0
     assert got["referrals_by_road"] == {"civil_litigation": 1} and got["days_to_agreement_p50"] is not None
+
+
+async def test_a_dispute_filed_at_a_service_point_is_mediated_from_the_start(client, sender: RecordingSender):
+    """信访超市, 访调一体 (003): a walk-in files the dispute as one (channel visit): acknowledged,
+    mediating at once, owing no department's dispatch; then mediated to an agreement as any other."""
+    case_id = new_id()
+    filing = complaint(channel="visit", title="物业公司与商户租约纠纷")
+    filing["dispute"] = {"kind": "property_management", "parties": parties("某物业公司"), "amount": 120000}
+    await file_complaint(client, case_id, {"complaint": filing}, task_queue=client.task_queue)
+    await sender.wait_for(case_id, "complainant", "acknowledgement")
+    s = await state(client, case_id)
+    assert s.status == CaseStatus.mediating and s.dispute is not None and s.dispute.amount == 120000
+    assert sorted(m.name for m in s.milestones) == ["acknowledge", "mediation"]
+    assert milestone(s, "acknowledge").outcome == "met"
+    await act(client, case_id, "assign_mediator", ASSIGN)
+    await act(client, case_id, "record_agreement", {"actor": MEDIATOR, "form": "oral", "terms": "续签租约"})
+    final = await client.get_workflow_handle(case_id, result_type=CaseState).result()
+    assert final.status == CaseStatus.closed and kinds(final)[-2:] == ["settled", "closed"]  # nothing to fulfil

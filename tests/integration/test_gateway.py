@@ -457,3 +457,27 @@ async def test_a_dispute_over_http_its_parties_masked_for_whoever_does_not_media
     labour = await h.get("/v1/cases?kind=labour&page_size=500", headers=keys["sup-wang"])
     assert labour.status_code == 200 and case_id not in labour.text
     assert "kind" in str(problem_of(await h.get("/v1/cases?kind=quarrel", headers=keys["sup-wang"]), 422))
+
+
+async def test_a_dispute_filed_as_one_shows_its_parties_only_to_those_who_may_see_them(gw):
+    h, keys, _ = gw
+    body = filing(complaint(channel="visit"))
+    body["complaint"]["dispute"] = {
+        "kind": "neighbour",
+        "parties": [
+            {"side": "applicant", "name": "陈女士", "phone": "13900000001"},
+            {"side": "respondent", "name": "李先生", "phone": "13900000002"},
+        ],
+    }
+    filed = await h.post("/v1/cases", json=body, headers=keys["hotline-07"])
+    assert filed.status_code == 201 and filed.json()["status"] == "mediating", filed.text
+    case_id = filed.json()["case_id"]
+    audited = (await h.get(f"/v1/cases/{case_id}", headers=keys["audit-zhao"])).json()
+    assert [p["name"] for p in audited["complaint"]["dispute"]["parties"]] == ["陈**", "李**"]
+    assert [p["phone"] for p in audited["dispute"]["parties"]] == ["139****0001", "139****0002"]
+    seen = (await h.get(f"/v1/cases/{case_id}", headers=keys["sup-wang"])).json()
+    assert seen["complaint"]["dispute"]["parties"][1]["phone"] == "13900000002"
+    one_sided = filing(complaint(channel="visit"))
+    one_sided["complaint"]["dispute"] = {"kind": "neighbour", "parties": body["complaint"]["dispute"]["parties"][:1]}
+    refused = problem_of(await h.post("/v1/cases", json=one_sided, headers=keys["hotline-07"]), 422)
+    assert "complaint.dispute.parties" in str(refused)

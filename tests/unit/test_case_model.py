@@ -289,3 +289,61 @@ def test_a_note_reaches_the_department_now_responsible_or_the_command_centre():
         check(
             "add_note", patrol, validate_command("add_note", {"actor": {"id": "d", "role": "dispatcher"}, "note": "n"})
         )
+
+
+def test_a_dispute_filed_as_one_goes_straight_to_mediation_owing_no_dispatch():
+    """A walk-in at a service point (channel visit) filing a dispute: mediating from the start,
+    its acceptance planning the acknowledgement and the mediation term only (sla/policies.py)."""
+    from models import Complaint
+    from models.editions import Edition
+    from sla import WorkingCalendar, plan
+
+    filing = {
+        "channel": "visit",
+        "complainant": {"name": "陈女士", "phone": "13900000001"},
+        "category": "labour",
+        "title": "工厂拖欠工资",
+        "description": "三个月工资未发",
+        "location": {"district": "光明区", "street": "光明街道", "community": "东周社区"},
+        "dispute": {"kind": "labour", **{k: v for k, v in PAYLOADS["start_mediation"].items() if k == "parties"}},
+    }
+    complaint = Complaint.model_validate(filing)
+    s = CaseState.receive("c1", complaint, "1030", NOW)
+    assert s.status == CaseStatus.mediating and s.dispute is not None and s.dispute.kind == "labour"
+    assert [e.kind for e in s.timeline] == ["received", "mediation_started"]
+    assert s.timeline[1].detail["filed_as_dispute"] is True and "陈女士" not in str(s.timeline)
+    [planned] = s.accept().plans
+    assert (planned.anchor, planned.dispute) == ("dispute_filed", "labour")
+    names = [m.name for m in plan(policy="1030", track="routine", anchor="dispute_filed", at=NOW,
+                                  cal=WorkingCalendar(), dispute="labour")]  # fmt: skip
+    assert names == ["acknowledge", "mediation"]  # no dispatch, no resolve: a mediator's, not a department's
+    earlier = CaseState.receive("c2", complaint, "1030", NOW, Edition.complainant_voice)
+    assert earlier.status == CaseStatus.received and earlier.dispute is None  # an older edition: a complaint
+    assert (
+        CaseState.receive("c3", complaint.model_copy(update={"dispute": None}), "1030", NOW).accept().plans[0].anchor
+        == "acceptance"
+    )
+
+
+def test_the_disputes_clocks_are_the_laws():
+    """劳动争议调解仲裁法 第十四条 (15 days), the local 30-day default, 人民调解法 第三十三条 (30 days,
+    reminded 7 before, a window), 第二十七条 (a year, run afresh from the mediation application)."""
+    from datetime import date
+
+    from sla import WorkingCalendar, plan
+    from sla.policies import arbitration_limitation_ends
+
+    def planned(anchor: str, kind: str) -> dict:
+        found = plan(policy="13710", track="major", anchor=anchor, at=NOW, cal=WorkingCalendar(), dispute=kind)
+        return {m.name: m for m in found}
+
+    assert planned("mediation", "labour")["mediation"].due_at == NOW + timedelta(days=15)
+    assert planned("mediation", "family")["mediation"].due_at == NOW + timedelta(days=30)
+    assert planned("mediation", "labour")["mediation"].on_breach == ["refer"]
+    window = planned("agreement", "tenancy")["confirmation"]
+    assert window.window and window.due_at == NOW + timedelta(days=30)
+    assert window.warn_at == [NOW + timedelta(days=23)]
+    assert arbitration_limitation_ends(date(2026, 11, 23), None) == date(2027, 11, 23)
+    assert arbitration_limitation_ends(date(2026, 11, 23), date(2026, 3, 1)) == date(2027, 11, 23)  # interrupted
+    assert arbitration_limitation_ends(date(2026, 11, 23), date(2025, 3, 1)) == date(2026, 3, 1)  # ran out before
+    assert arbitration_limitation_ends(date(2028, 2, 29), None) == date(2029, 2, 28)
