@@ -128,6 +128,12 @@ class Milestone(BaseModel):
     def open(self) -> bool:
         return self.done_at is None and not self.superseded
 
+    def move_to(self, due_at: datetime) -> None:
+        """A new deadline; its warnings stay as far ahead of it as they were."""
+        delta = due_at - self.due_at
+        self.due_at = due_at
+        self.warn_at = [w + delta for w in self.warn_at]
+
     @property
     def outcome(self) -> str:
         """How it stands, in a word: met, late, BREACHED (passed, still owed), missed (passed, and
@@ -500,10 +506,9 @@ class CaseState(BaseModel):
 
     def moved(self, shift: Shift, due_at: datetime, estimated: bool, into: list[dict[str, str]]) -> None:
         m = self.milestones[shift.milestone]
-        delta = due_at - m.due_at
         into.append({"milestone": m.name, "from": m.due_at.isoformat(), "to": due_at.isoformat()})
-        m.due_at, m.estimated = due_at, m.estimated or estimated
-        m.warn_at = [w + delta for w in m.warn_at]
+        m.move_to(due_at)
+        m.estimated = m.estimated or estimated
         self.version += 1
 
     def summon_departments(self, cmd: SummonDepartments, at: datetime) -> Effects:
@@ -625,9 +630,7 @@ class CaseState(BaseModel):
         self.mediation.extended = True
         term = self.open_milestones("mediation")[-1]
         previous = term.due_at
-        delta = timedelta(days=cmd.days)
-        term.due_at = previous + delta
-        term.warn_at = [w + delta for w in term.warn_at]
+        term.move_to(previous + timedelta(days=cmd.days))
         self.record(
             "mediation_extended",
             cmd.actor,

@@ -347,3 +347,23 @@ def test_the_disputes_clocks_are_the_laws():
     assert arbitration_limitation_ends(date(2026, 11, 23), date(2026, 3, 1)) == date(2027, 11, 23)  # interrupted
     assert arbitration_limitation_ends(date(2026, 11, 23), date(2025, 3, 1)) == date(2026, 3, 1)  # ran out before
     assert arbitration_limitation_ends(date(2028, 2, 29), None) == date(2029, 2, 28)
+
+
+def test_extending_the_mediation_term_moves_its_deadline_and_its_warnings_once():
+    s = dispute_in(CaseStatus.mediating)
+    term = milestone_named(s, "mediation")
+    term.warn_at = [term.due_at - timedelta(days=7)]
+    due = term.due_at
+    cmd = validate_command(
+        "extend_mediation",
+        {"actor": {"id": "s", "role": "supervisor"}, "days": 10, "parties_consent": True, "note": "双方同意"},
+    )
+    check("extend_mediation", s, cmd)
+    UPDATES["extend_mediation"].apply(s, cmd, NOW)
+    assert term.due_at == due + timedelta(days=10) and term.warn_at == [due + timedelta(days=3)]
+    with pytest.raises(Rejected, match="extended once already"):
+        check("extend_mediation", s, cmd)
+
+
+def milestone_named(s: CaseState, name: str) -> Milestone:
+    return next(m for m in s.milestones if m.name == name)
