@@ -705,9 +705,9 @@ class CaseState(BaseModel):
         if cmd.honoured:
             return effects.add(self._settle_if_done(at))
         self.status = CaseStatus.mediating
-        for m in self.milestones:  # the agreement no longer stands: nothing more is owed under it
-            if m.open and (m.name.startswith("fulfilment:") or m.name == "confirmation"):
-                m.superseded, m.settled = True, "closed"
+        # The agreement no longer stands: nothing more is owed under it (one already late: missed).
+        under_it = tuple(m.name for m in self.open_milestones() if m.name.startswith("fulfilment:"))
+        self.settle("closed", at, (*under_it, "confirmation"))
         self.record("mediation_reopened", None, at, obligation=cmd.obligation)
         return effects.plan("mediation", at, dispute=self.mediation.kind.value)
 

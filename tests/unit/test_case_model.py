@@ -367,3 +367,24 @@ def test_extending_the_mediation_term_moves_its_deadline_and_its_warnings_once()
 
 def milestone_named(s: CaseState, name: str) -> Milestone:
     return next(m for m in s.milestones if m.name == name)
+
+
+def test_an_agreement_not_honoured_owes_nothing_more_under_it_and_mediation_starts_again():
+    s = dispute_in(CaseStatus.agreed)
+    agreement = s.dispute.agreements[-1] if s.dispute else None
+    assert agreement is not None
+    agreement.obligations.append(agreement.obligations[0].model_copy(update={"due_at": NOW - timedelta(hours=1)}))
+    agreement.honoured.append(None)
+    s.milestones.append(Milestone(name="fulfilment:2", due_at=NOW - timedelta(hours=1), breached=True))
+    cmd = validate_command(
+        "record_fulfilment", {"actor": MEDIATOR, "obligation": 1, "honoured": False, "note": "未恢复供水"}
+    )
+    check("record_fulfilment", s, cmd)
+    effects = UPDATES["record_fulfilment"].apply(s, cmd, NOW + timedelta(hours=1))
+    assert s.status == CaseStatus.mediating and s.timeline[-1].kind == "mediation_reopened"
+    assert [(m.name, m.outcome) for m in s.milestones if m.name.startswith(("fulfilment", "confirmation"))] == [
+        ("fulfilment:1", "met"),  # the check itself, done
+        ("confirmation", "not owed"),
+        ("fulfilment:2", "missed"),  # already late when the agreement fell
+    ]
+    assert [p.anchor for p in effects.plans] == ["mediation"]  # a new term
