@@ -79,9 +79,8 @@ def sees_personal_data(identity: Identity, case: CaseState) -> bool:
 def state_as_seen(case: CaseState, identity: Identity) -> dict[str, Any]:
     """The case's state for this caller: a dispute's parties masked as complainants are."""
     body = case.model_dump(mode="json")
-    if case.dispute is not None and not sees_personal_data(identity, case):
-        for party in body["dispute"]["parties"]:
-            party.update(name=mask_name(party["name"]), phone=mask(party["phone"]))
+    if not sees_personal_data(identity, case):
+        _mask_parties(body)
     return body
 
 
@@ -93,7 +92,12 @@ def case_answer(case: CaseState, complaint: Complaint, identity: Identity) -> di
     if person is not None:
         seen = person_as_seen(person.name, person.phone, person.email, clear)
         body["complainant"] = ComplainantAnswer.model_validate(seen).model_dump(mode="json")
-    if body.get("dispute") and not clear:  # filed as a dispute: its parties, as the case's are
-        for party in body["dispute"]["parties"]:
-            party.update(name=mask_name(party["name"]), phone=mask(party["phone"]))
+    if not clear:  # filed as a dispute: its parties, as the case's are
+        _mask_parties(body)
     return body
+
+
+def _mask_parties(body: dict[str, Any]) -> None:
+    """A dispute's parties in a state's or a complaint's body, masked as a complainant is."""
+    for party in (body.get("dispute") or {}).get("parties", []):
+        party.update(name=mask_name(party["name"]), phone=mask(party["phone"]))

@@ -19,6 +19,7 @@ from models.dispute import (
     AssignMediator,
     Confirmation,
     Dispute,
+    DisputeKind,
     ExtendMediation,
     PartySide,
     RecordAgreement,
@@ -739,7 +740,7 @@ class CaseState(BaseModel):
         review; the applicant is told where, and for labour until when (第二十七条)."""
         d = self.mediation
         d.road = road
-        if d.kind.value == "labour":
+        if d.kind == DisputeKind.labour:
             d.limitation_ends = arbitration_limitation_ends(d.started_at.date(), known_since)
         self.record(
             "referred",
@@ -751,20 +752,16 @@ class CaseState(BaseModel):
             note=note,
         )
         effects = self._end(CaseStatus.referred, at)
+        template, limitation = (
+            ("referred_labour", {"limitation_ends": d.limitation_ends.isoformat()})
+            if d.limitation_ends is not None
+            else ("referred", {})
+        )
         for n, party in enumerate(d.parties, start=1):
-            if party.side != PartySide.applicant:
-                continue
-            if d.limitation_ends is not None:
+            if party.side == PartySide.applicant:
                 effects.tell(
-                    f"party:{n}",
-                    NoticeKind.mediation,
-                    "referred_labour",
-                    address=party.phone,
-                    road=road.value,
-                    limitation_ends=d.limitation_ends.isoformat(),
+                    f"party:{n}", NoticeKind.mediation, template, address=party.phone, road=road.value, **limitation
                 )
-            else:
-                effects.tell(f"party:{n}", NoticeKind.mediation, "referred", address=party.phone, road=road.value)
         return effects
 
     def withdraw(self, cmd: Withdraw, at: datetime) -> Effects:
