@@ -8,7 +8,7 @@ import math
 from html import escape
 from typing import Any
 
-from simulation.run import TOTAL, Estimate
+from simulation.run import TOTAL, Estimate, quantiles
 
 MILESTONE_ORDER = [
     "acknowledge",
@@ -97,10 +97,7 @@ def _disputes(entries: list[dict[str, Any]]) -> dict[str, Any]:
         concluded = e["agreed"] + e["referred"]
         return e["agreed"] / concluded if concluded else math.nan
 
-    def quantile(e: dict[str, Any], q: float) -> float:
-        days = e["days_to_agreement"]
-        return days[min(len(days) - 1, int(q * len(days)))] if days else math.nan
-
+    found = [quantiles(list(e["days_to_agreement"])) for e in entries if e["days_to_agreement"]]
     return {
         "mediations": Estimate.of([e["mediations"] for e in entries]).as_json(1),
         "agreed": Estimate.of([e["agreed"] for e in entries]).as_json(1),
@@ -108,8 +105,8 @@ def _disputes(entries: list[dict[str, Any]]) -> dict[str, Any]:
         "settled": Estimate.of([e["settled"] for e in entries]).as_json(1),
         "success_rate": Estimate.of([success(e) for e in entries]).as_json(),
         "days_to_agreement": {
-            "p50": Estimate.of([quantile(e, 0.5) for e in entries]).as_json(1),
-            "p90": Estimate.of([quantile(e, 0.9) for e in entries]).as_json(1),
+            "p50": Estimate.of([f[0] for f in found]).as_json(1),
+            "p90": Estimate.of([f[1] for f in found]).as_json(1),
         },
     }
 

@@ -90,7 +90,7 @@ def replication(inputs: Inputs, calendar_file: str | None, seed: int) -> dict[st
         out["policies"][policy] = {
             "on_time": {g: {m: list(v) for m, v in ms.items()} for g, ms in on_time.items()},
             "counts": dict(counts),
-            "resolution_hours": {g: _quantiles(v) for g, v in hours.items()},
+            "resolution_hours": {g: quantiles(v) for g, v in hours.items()},
         }
         if inputs.disputes is not None:
             out["policies"][policy]["disputes"] = disputes.judge(mediated, rules(policy, inputs), book, run.end)
@@ -100,7 +100,8 @@ def replication(inputs: Inputs, calendar_file: str | None, seed: int) -> dict[st
     return out
 
 
-def _quantiles(values: list[float]) -> tuple[float, float]:
+def quantiles(values: list[float]) -> tuple[float, float]:
+    """p50 and p90 (sorts `values` in place)."""
     values.sort()
     return values[len(values) // 2], values[min(len(values) - 1, int(len(values) * 0.9))]
 
