@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from readmodel.counting import percent
 from readmodel.store import ReadModel
 from readmodel.tables import CaseRow, MilestoneRow, table_of
 
@@ -48,6 +49,15 @@ class DisputeFigures:
     def fulfilment_rate(self) -> float | None:
         """履行率: obligations honoured ÷ fulfilment checks."""
         return self.honoured / self.fulfilment_checks if self.fulfilment_checks else None
+
+    @property
+    def success_shown(self) -> str:
+        """调解成功率 as every rate of the statistics is shown (readmodel/counting.py percent)."""
+        return percent(self.agreed, self.concluded)
+
+    @property
+    def fulfilment_shown(self) -> str:
+        return percent(self.honoured, self.fulfilment_checks)
 
     def percentile(self, q: float) -> float | None:
         if not self.days_to_agreement:

@@ -133,9 +133,6 @@ def _dispute_stats(args: argparse.Namespace, since: datetime, until: datetime) -
         return 0
     words = Labels("zh")
 
-    def pct(x: float | None) -> str:
-        return "-" if x is None else f"{x:.1%}"
-
     def days(x: float | None) -> str:
         return "-" if x is None else f"{x:.1f}"
 
@@ -145,7 +142,7 @@ def _dispute_stats(args: argparse.Namespace, since: datetime, until: datetime) -
         [
             words.dispute_kind(r.group) if args.by == "kind" else r.group,
             str(r.mediations), str(r.open), str(r.agreed), str(r.settled), str(r.referred), str(r.withdrawn),
-            pct(r.success_rate), pct(r.fulfilment_rate), days(r.percentile(0.5)), days(r.percentile(0.9)),
+            r.success_shown, r.fulfilment_shown, days(r.percentile(0.5)), days(r.percentile(0.9)),
             ", ".join(f"{words.road(k)} {v}" for k, v in sorted(r.roads.items())) or "-",
         ]
         for r in rows

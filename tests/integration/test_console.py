@@ -506,6 +506,9 @@ async def test_the_disputes_page_shows_a_mediation_by_its_term_and_a_referral(co
     referred_table = page.text.split('id="referred"')[1].split("</table>")[0]
     assert referred in referred_table and "申请劳动争议仲裁" in referred_table
     assert "调解成功率" in page.text and 'id="dispute-figures"' in page.text
+    figures = page.text.split('id="dispute-figures"')[1].split("</table>")[0]
+    labour = figures.split("劳动争议")[1].split("</tr>")[0]
+    assert "0.00%" in labour  # one mediation concluded, by referral: no agreement (rates shown as the stats show them)
     english = await h.get("/console/disputes?lang=en")
     assert "Disputes" in english.text and "apply for labour dispute arbitration" in english.text
     # The case page: the parties (in clear for a supervisor, masked for an auditor) and the road.
