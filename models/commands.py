@@ -85,6 +85,10 @@ def _is_handler(state: CaseState, actor: Actor) -> bool:
     return actor.role == Role.handler and actor.department is not None and actor.department == state.department
 
 
+def _is_community(state: CaseState, actor: Actor) -> bool:
+    return actor.role == Role.community and actor.department is not None and actor.department == state.community
+
+
 def roles(*allowed: Role) -> Callable[[CaseState, Actor, str], None]:
     def may(state: CaseState, actor: Actor, update: str) -> None:
         if actor.role not in allowed:
@@ -152,7 +156,7 @@ def complainant_or_hotline(state: CaseState, actor: Actor, update: str) -> None:
 
 
 def community_or_supervisor(state: CaseState, actor: Actor, update: str) -> None:
-    if not (actor.role == Role.supervisor or (actor.role == Role.community and actor.department == state.community)):
+    if not (actor.role == Role.supervisor or _is_community(state, actor)):
         raise NotAllowed(
             f"{update}: {_describe(actor)} may not; only the case's community ({state.community}) or a supervisor may"
         )
@@ -175,10 +179,6 @@ def _is_mediator(state: CaseState, actor: Actor) -> bool:
     return actor.role == Role.mediator and m is not None and actor.id == m.id and actor.department == m.organisation
 
 
-def _is_community(state: CaseState, actor: Actor) -> bool:
-    return actor.role == Role.community and actor.department is not None and actor.department == state.community
-
-
 def mediation_taker(state: CaseState, actor: Actor, update: str) -> None:
     """Who may take a complaint to mediation: the hotline centre, a supervisor, the department
     assigned the case, or the case's community (the grid station: 访调一体)."""
@@ -188,13 +188,6 @@ def mediation_taker(state: CaseState, actor: Actor, update: str) -> None:
         f"{update}: {_describe(actor)} may not; only a dispatcher, a supervisor, a handler of "
         f"{state.department or 'the assigned department'} or the case's community ({state.community}) may"
     )
-
-
-def community_or_supervisor_of_dispute(state: CaseState, actor: Actor, update: str) -> None:
-    if not (actor.role == Role.supervisor or _is_community(state, actor)):
-        raise NotAllowed(
-            f"{update}: {_describe(actor)} may not; only the case's community ({state.community}) or a supervisor may"
-        )
 
 
 def mediation_side(state: CaseState, actor: Actor, update: str) -> None:
@@ -515,7 +508,7 @@ _ROWS = [
         "mediation_started", leads_to=CaseStatus.mediating, when=disputes_edition, when_first=True,
     ),
     Update(
-        "assign_mediator", AssignMediator, C.assign_mediator, IN_DISPUTE, community_or_supervisor_of_dispute,
+        "assign_mediator", AssignMediator, C.assign_mediator, IN_DISPUTE, community_or_supervisor,
         "mediator_assigned", when=a_dispute,
     ),
     Update(
