@@ -97,11 +97,13 @@ def create_worker(
         templates,
         links_of(config),
     )
-    timing = Timing.from_settings(config)
     deliveries = Deliveries(
-        Webhooks(read_model.engine, keyring_from_settings()), read_model, config.webhook_allow_http_hosts, timing
+        Webhooks(read_model.engine, keyring_from_settings()),
+        read_model,
+        config.webhook_allow_http_hosts,
+        Timing.from_settings(config),
     )
-    records = Records(read_model, deliveries, timing)
+    records = Records(read_model, deliveries)
     return EngineWorker(
         client,
         task_queue=task_queue,

@@ -7,27 +7,24 @@ from datetime import datetime, timedelta, timezone
 
 from temporalio import activity
 
-from activities.webhooks import Deliveries, Timing, wake
+from activities.webhooks import Deliveries, wake
 from models.records import CaseSnapshot, RepeatMatch, RepeatQuery
 from readmodel import ReadModel
 
 
 class Records:
-    def __init__(
-        self, read_model: ReadModel, deliveries: Deliveries | None = None, webhook_timing: Timing | None = None
-    ) -> None:
+    def __init__(self, read_model: ReadModel, deliveries: Deliveries) -> None:
         self.read_model = read_model
-        self.deliveries = deliveries
-        self.webhook_timing = webhook_timing or Timing()
+        self.deliveries = deliveries  # their timing is the delivery workflows' too
 
     @activity.defn(name="record_case")
     async def record_case(self, snapshot: CaseSnapshot) -> None:
         woken = await asyncio.to_thread(self.read_model.record, snapshot)
-        if woken and self.deliveries is not None:  # what they are owed is written: try it once now
+        if woken:  # what they are owed is written: try it once now
             woken = await self.deliveries.first_tries(woken, snapshot.complaint, snapshot.state.case_id)
         if woken:  # still owed: wake their delivery workflows (a retried write wakes them again)
             await wake(
-                activity.client(), activity.info().task_queue, self.webhook_timing, woken, snapshot.state.case_id
+                activity.client(), activity.info().task_queue, self.deliveries.timing, woken, snapshot.state.case_id
             )
         # How far the read model trails the case: from the change (the write's scheduling) to now.
         scheduled = activity.info().scheduled_time

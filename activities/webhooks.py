@@ -127,10 +127,13 @@ class Deliveries:
         done = await asyncio.gather(
             *(self._first_try(name, case_id, deadline) for name in names), return_exceptions=True
         )
+        still_owed = []
         for name, outcome in zip(names, done, strict=True):
             if isinstance(outcome, Exception):  # the workflow tries again, and reports what fails there
                 log.warning("webhook first try failed", webhook=name, case_id=case_id, error=repr(outcome))
-        return [name for name, outcome in zip(names, done, strict=True) if outcome is not True]
+            if outcome is not True:
+                still_owed.append(name)
+        return still_owed
 
     async def _first_try(self, name: str, case_id: str, deadline: float) -> bool:
         """True when everything the case owed this subscription was delivered now."""

@@ -236,14 +236,7 @@ class Webhooks:
             sub = conn.execute(select(WEBHOOKS.c.paused_at).where(WEBHOOKS.c.name == name)).first()
             if sub is None:
                 return []
-            seqs = conn.execute(
-                select(DELIVERIES.c.seq)
-                .where(
-                    DELIVERIES.c.webhook == name, DELIVERIES.c.case_id == case_id, DELIVERIES.c.delivered_at.is_(None)
-                )
-                .order_by(DELIVERIES.c.seq)
-                .limit(limit)
-            ).scalars()
+            seqs = conn.execute(_still_owed(select(DELIVERIES.c.seq), name, case_id).limit(limit)).scalars()
             paused = sub.paused_at is not None
             return [Owed(webhook=name, case_id=case_id, seq=seq, paused=paused) for seq in seqs]
 
@@ -257,14 +250,7 @@ class Webhooks:
             sub = conn.execute(select(WEBHOOKS).where(WEBHOOKS.c.name == name)).first()
             if sub is None or sub.paused_at is not None:
                 return None
-            rows = conn.execute(
-                select(DELIVERIES)
-                .where(
-                    DELIVERIES.c.webhook == name, DELIVERIES.c.case_id == case_id, DELIVERIES.c.delivered_at.is_(None)
-                )
-                .order_by(DELIVERIES.c.seq)
-                .limit(limit + 1)
-            ).all()
+            rows = conn.execute(_still_owed(select(DELIVERIES), name, case_id).limit(limit + 1)).all()
         if len(rows) > limit or any(r.attempts for r in rows):
             return None
         return _subscription(sub), self._open(sub.secret), [DeliveryRow.model_validate(r._mapping) for r in rows]
@@ -369,6 +355,13 @@ class Webhooks:
 def new_secret() -> str:
     """Standard Webhooks' form: whsec_ and 32 random bytes in base64."""
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def _still_owed(query: Any, name: str, case_id: str) -> Any:
+    """What this case still owes this subscription, oldest first (the order of delivery)."""
+    return query.where(
+        DELIVERIES.c.webhook == name, DELIVERIES.c.case_id == case_id, DELIVERIES.c.delivered_at.is_(None)
+    ).order_by(DELIVERIES.c.seq)
 
 
 def _subscription(row: Any) -> Subscription:
