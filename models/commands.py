@@ -286,11 +286,6 @@ def party_exists(state: CaseState, cmd: Command) -> None:
         raise Rejected(f"withdraw: party {cmd.party} does not exist (the dispute has {count})")
 
 
-def a_dispute(state: CaseState, cmd: Command) -> None:
-    if state.dispute is None:
-        raise Rejected("the case is not a dispute; start_mediation first")
-
-
 def not_dispatched(state: CaseState, cmd: Command) -> None:
     if state.status in HANDLING:
         raise Rejected(f"dispatch: already dispatched to {state.department}; use transfer to hand it over")
@@ -509,7 +504,7 @@ _ROWS = [
     ),
     Update(
         "assign_mediator", AssignMediator, C.assign_mediator, IN_DISPUTE, community_or_supervisor,
-        "mediator_assigned", when=a_dispute,
+        "mediator_assigned",
     ),
     Update(
         "schedule_session", ScheduleSession, C.schedule_session, MEDIATING, mediation_side, "session_scheduled",
@@ -537,7 +532,6 @@ _ROWS = [
     ),
     Update(
         "refer", Refer, C.refer, IN_DISPUTE, mediation_side, "referred", leads_to=CaseStatus.referred,
-        when=a_dispute,
     ),
     Update(
         "withdraw", Withdraw, C.withdraw, IN_DISPUTE, mediation_side_or_hotline, "withdrawn",

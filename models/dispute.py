@@ -14,6 +14,7 @@ from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from models.base import LongText, Name, Phone, ShortText, Strict
 from models.updates import Command
+from sla.policies import MEDIATION_EXTENSION_MAX_DAYS
 
 
 class DisputeKind(StrEnum):
@@ -156,7 +157,7 @@ class RecordSession(Command):
 class ExtendMediation(Command):
     """Once, by a supervisor, with every party's consent recorded (the note says how it was given)."""
 
-    days: int = Field(ge=1, le=30)
+    days: int = Field(ge=1, le=MEDIATION_EXTENSION_MAX_DAYS)
     parties_consent: bool
     note: LongText
 

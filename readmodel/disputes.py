@@ -17,7 +17,6 @@ from readmodel.tables import CaseRow, MilestoneRow, table_of
 
 C = table_of(CaseRow).c
 GROUPS = {"kind": C.dispute_kind, "organisation": C.mediation_org}
-ENDED_WITHOUT_AGREEMENT = ("referred", "withdrawn")
 
 
 @dataclass

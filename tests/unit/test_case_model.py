@@ -11,7 +11,7 @@ from models.case import FINISHED
 from models.commands import UPDATES, NotAllowed, Rejected, check
 from models.editions import Edition
 from models.effects import Effects
-from starter import validate_command
+from starter import InvalidInput, validate_command
 from tests.support.states import MEDIATOR, NOW, PAYLOADS, dispute_in, state_in
 
 # An actor who may send each update to the state _ready() builds.
@@ -363,6 +363,9 @@ def test_extending_the_mediation_term_moves_its_deadline_and_its_warnings_once()
     assert term.due_at == due + timedelta(days=10) and term.warn_at == [due + timedelta(days=3)]
     with pytest.raises(Rejected, match="extended once already"):
         check("extend_mediation", s, cmd)
+    with pytest.raises(InvalidInput, match="days"):  # at most MEDIATION_EXTENSION_MAX_DAYS (30)
+        validate_command("extend_mediation", {"actor": {"id": "s", "role": "supervisor"}, "days": 31,
+                                              "parties_consent": True, "note": "n"})  # fmt: skip
 
 
 def milestone_named(s: CaseState, name: str) -> Milestone:
