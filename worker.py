@@ -1,24 +1,36 @@
-"""The worker: every workflow and activity of the engine, on the `complaints` task queue.
+"""The worker: every workflow and activity of the engine, on the `complaints` task queue, and the
+audit (issue 27) on the `audit` task queue.
 
 python worker.py            # TEMPORAL_ADDRESS set: that cluster; unset: the embedded dev server
+python worker.py --audit    # only the audit queue: add as many as the audits need, anywhere
 python worker.py --check    # the configuration it would start with (templates, calendar), then exit
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
 from typing import Any
 
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleCalendarSpec,
+    ScheduleRange,
+    ScheduleSpec,
+)
 from temporalio.worker import Worker
 
 from activities import Notifier, Planner, Records, Sender, sender_from_setting
+from activities.audit import AuditActivities
 from activities.templates import NoticeTemplates, TemplateError
 from activities.webhooks import Deliveries, Timing
-from readmodel import ReadModel, links_of, open_read_model
+from readmodel import Anchors, ReadModel, audit_keys_of, links_of, open_read_model
 from readmodel.webhooks import Webhooks
 from runtime import devserver, logs, process, settings, telemetry
 from sla import WorkingCalendar
@@ -26,9 +38,12 @@ from starter import connect, data_converter
 from starter.cluster import NamespaceNotReady, check_namespace
 from starter.codec import keyring_from_settings
 from workflows import WORKFLOWS, workflow_runner
+from workflows.audit import TASK_QUEUE as AUDIT_QUEUE
+from workflows.audit import AnchorHeads, Audit
 from workflows.search_attributes import KEYS
 
 log = logs.get("worker")
+ANCHOR_SCHEDULE = "complaints-anchor"
 
 
 class EngineWorker(Worker):
@@ -122,7 +137,49 @@ def create_worker(
     )
 
 
-async def serve(stop: asyncio.Event) -> None:
+def create_audit_worker(
+    client: Client, *, task_queue: str = AUDIT_QUEUE, read_model: ReadModel | None = None, **options: Any
+) -> Worker:
+    """A worker for audits (workflows/audit.py): listing, replaying and judging cases, and the
+    daily anchor. Its replays are CPU-bound: run more of them (`--audit`) for a faster audit."""
+    read_model = read_model or open_read_model()
+    audits = AuditActivities(client, read_model, Anchors(read_model.engine, audit_keys_of()))
+    return EngineWorker(
+        client,
+        task_queue=task_queue,
+        workflows=[Audit, AnchorHeads],
+        activities=[
+            audits.list_cases,
+            audits.check_anchors,
+            audits.audit_batch,
+            audits.sign_report,
+            audits.make_anchor,
+        ],
+        # One batch at a time per core: a batch is CPU-bound replay, and a second would only wait.
+        max_concurrent_activities=options.pop("max_concurrent_activities", os.cpu_count() or 1),
+        **{"workflow_runner": workflow_runner(settings.load().sandbox)} | options,
+    )
+
+
+async def keep_anchoring(client: Client) -> None:
+    """The daily anchor as a Temporal schedule (made once; an existing one is left as it is)."""
+    try:
+        await client.create_schedule(
+            ANCHOR_SCHEDULE,
+            Schedule(
+                action=ScheduleActionStartWorkflow(AnchorHeads.run, id="complaints-anchor", task_queue=AUDIT_QUEUE),
+                spec=ScheduleSpec(
+                    calendars=[ScheduleCalendarSpec(hour=[ScheduleRange(0)], minute=[ScheduleRange(10)])],
+                    time_zone_name="Asia/Shanghai",
+                ),
+            ),
+        )
+        log.info("daily anchor scheduled", schedule=ANCHOR_SCHEDULE)
+    except ScheduleAlreadyRunningError:
+        pass
+
+
+async def serve(stop: asyncio.Event, roles: tuple[str, ...] = ("cases", "audit")) -> None:
     config = settings.load()
     try:  # before anything starts: a broken template is the operator's to fix, now
         templates = load_templates(config)
@@ -139,7 +196,7 @@ async def serve(stop: asyncio.Event) -> None:
         )
         raise SystemExit(2) from None
     env = None
-    if config.temporal_address:
+    if config.temporal_address or "cases" not in roles:  # an audit worker joins the server that is there
         client = await connect(runtime=runtime)
         log.info("connected", address=config.temporal_address, namespace=config.namespace)
     else:
@@ -163,8 +220,16 @@ async def serve(stop: asyncio.Event) -> None:
     if config.metrics_address:
         log.info("metrics", url=telemetry.metrics_url(config.metrics_address))
     try:
-        async with create_worker(client, task_queue=config.task_queue, templates=templates):
-            log.info("worker serving", task_queue=config.task_queue)
+        async with contextlib.AsyncExitStack() as workers:
+            if "cases" in roles:
+                await workers.enter_async_context(
+                    create_worker(client, task_queue=config.task_queue, templates=templates)
+                )
+                log.info("worker serving", task_queue=config.task_queue)
+            if "audit" in roles:
+                await workers.enter_async_context(create_audit_worker(client))
+                await keep_anchoring(client)
+                log.info("worker serving", task_queue=AUDIT_QUEUE)
             await stop.wait()
             log.info("worker shutting down")
     except NamespaceNotReady as err:
@@ -194,8 +259,11 @@ def check() -> int:
 def main() -> None:
     if sys.argv[1:] == ["--check"]:
         raise SystemExit(check())
-    if sys.argv[1:]:
-        raise SystemExit(f"usage: python worker.py [--check]; unknown {' '.join(sys.argv[1:])}")
+    roles: tuple[str, ...] = ("cases", "audit")
+    if sys.argv[1:] == ["--audit"]:
+        roles = ("audit",)
+    elif sys.argv[1:]:
+        raise SystemExit(f"usage: python worker.py [--audit | --check]; unknown {' '.join(sys.argv[1:])}")
     logs.configure()
 
     async def run() -> None:
@@ -203,7 +271,7 @@ def main() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await serve(stop)
+        await serve(stop, roles)
 
     process.run(run)
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from models import chain
 from models.actor import Actor, LeaderRef
 from models.base import Category, Policy, Track
 from models.complaint import Complaint
@@ -187,6 +188,10 @@ class CaseState(BaseModel):
     has_complainant: bool = True  # False: found on patrol (未诉先办), nobody to contact or visit
     edition: Edition = Edition.first  # the rules it runs under, fixed when it started (models/editions.py)
     dispute: Dispute | None = None  # taken to mediation: its parties, mediator, sessions, agreement
+    # Edition 4 (issue 27): the hash chain over the first `chained` events (models/chain.py);
+    # events are sealed once the change that recorded them is carried out, never before.
+    chain_head: str | None = None
+    chained: int = 0
 
     def open_milestones(self, name: str | None = None) -> list[Milestone]:
         return [m for m in self.milestones if m.open and (name is None or m.name == name)]
@@ -283,6 +288,15 @@ class CaseState(BaseModel):
         self.timeline.append(event)
         self.version += 1
         return event
+
+    def seal(self) -> None:
+        """Fold the events recorded since the last seal into the chain. The workflow calls it when a
+        change is carried out (an event may still gain details until then: moved deadlines)."""
+        if self.edition < Edition.chain or self.chained == len(self.timeline):
+            return
+        new = self.timeline[self.chained :]
+        self.chain_head = chain.digests(self.chain_head or chain.genesis(self.case_id), map(chain.encode, new))[-1]
+        self.chained = len(self.timeline)
 
     def add_milestones(self, planned: list[Milestone]) -> None:
         self.milestones.extend(planned)

@@ -21,11 +21,15 @@ class Edition(IntEnum):
     # Issue 25: disputes between people: a case may be taken to mediation (start_mediation and the
     # updates after it), with its mediation term, agreement, confirmation window and referral.
     disputes = 3
+    # Issue 27: the case keeps a hash chain over its timeline (models/chain.py), sealed as each
+    # change is carried out; its head travels with every read-model write and in the result.
+    chain = 4
 
 
 # Edition -> the id the workflow gives workflow.patched (never change one once released).
 PATCHES: dict[Edition, str] = {
     Edition.complainant_voice: "edition-2-complainant-voice",
     Edition.disputes: "edition-3-disputes",
+    Edition.chain: "edition-4-chain",
 }
 LATEST = max(Edition)

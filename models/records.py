@@ -18,6 +18,7 @@ class CaseSnapshot(BaseModel):
     events: list[TimelineEvent]
     first_seq: int
     run_id: str
+    digests: list[str] = []  # edition 4: each event's digest in the case's chain (models/chain.py)
 
 
 class RepeatQuery(BaseModel):

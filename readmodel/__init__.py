@@ -1,5 +1,6 @@
 """The read model: cases, milestones, events and the notice outbox in any SQLAlchemy database."""
 
+from readmodel.anchors import Anchors, AuditKeys
 from readmodel.links import Links
 from readmodel.privacy import load_key
 from readmodel.store import ReadModel, snapshot_of
@@ -14,6 +15,15 @@ def links_of(config: settings.Settings | None = None) -> Links:
     return Links(keyring, config.public_url)
 
 
+def audit_keys_of(config: settings.Settings | None = None) -> AuditKeys:
+    """The engine's Ed25519 audit keys (COMPLAINTS_AUDIT_KEYS; a dev key file otherwise)."""
+    config = config or settings.load()
+    keyring = keys.load(
+        config.audit_keys, config.audit_key_file, setting_name="COMPLAINTS_AUDIT_KEYS", what="audit signing"
+    )
+    return AuditKeys(keyring)
+
+
 def open_read_model(config: settings.Settings | None = None) -> ReadModel:
     """The read model the settings name (COMPLAINTS_DB_URL, COMPLAINTS_PHONE_KEY)."""
     config = config or settings.load()
@@ -21,6 +31,9 @@ def open_read_model(config: settings.Settings | None = None) -> ReadModel:
 
 
 __all__ = [
+    "Anchors",
+    "AuditKeys",
+    "audit_keys_of",
     "Links",
     "links_of",
     "CaseRow",

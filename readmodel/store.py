@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel, col, create_engine
 from sqlmodel import select as sm_select
 
-from models import OPEN_STATUSES, CaseState, Complaint, Notice
+from models import OPEN_STATUSES, CaseState, Complaint, Notice, chain
 from models.records import CaseSnapshot, RepeatMatch, RepeatQuery
 from readmodel.links import TOKEN, Link, Links, digest
 from readmodel.privacy import mask, phone_hash
@@ -89,9 +89,10 @@ class ReadModel:
                             actor_id=e.actor.id if e.actor else None,
                             actor_role=e.actor.role.value if e.actor else None,
                             actor_department=e.actor.department if e.actor else None,
-                            detail=_jsonable(e.detail),
+                            detail=chain.jsonable(e.detail),
+                            digest=snap.digests[i] if snap.digests else None,
                         )
-                        for seq, e in enumerate(snap.events, start=snap.first_seq)
+                        for i, (seq, e) in enumerate(enumerate(snap.events, start=snap.first_seq))
                     ],
                 )
                 woken = owe(
@@ -129,43 +130,8 @@ class ReadModel:
         )
 
     def _write_case(self, conn: Connection, snap: CaseSnapshot) -> None:
-        s, c = snap.state, snap.complaint
-        fields = dict(
-            run_id=snap.run_id,
-            version=s.version,
-            channel=c.channel.value,
-            category=s.category.value,
-            track=s.track.value,
-            policy=s.policy.value,
-            district=c.location.district,
-            street=c.location.street,
-            community=c.location.community,
-            grid=c.location.grid,
-            title=c.title,
-            address=c.location.address,
-            lat=c.location.lat,
-            long=c.location.long,
-            department=s.department,
-            first_department=s.first_department,
-            status=s.status.value,
-            escalated=s.escalated,
-            escalation_reason=s.escalation_reason,
-            leader_id=s.leader.id if s.leader else None,
-            leader_name=s.leader.name if s.leader else None,
-            reopen_count=s.reopen_count,
-            satisfaction=s.satisfaction.value if s.satisfaction else None,
-            repeat_of=s.repeat_of,
-            merged_into=s.merged_into,
-            breach_count=len(s.breaches),
-            suspended=s.suspended,
-            received_at=utc(s.received_at),
-            resolved_at=utc(s.resolved_at),
-            closed_at=utc(s.closed_at),
-            updated_at=datetime.now(timezone.utc),
-            complainant_hash=phone_hash(c.complainant.phone, self.phone_key) if c.complainant else None,
-            complainant_masked=mask(c.complainant.phone) if c.complainant else None,
-            **_dispute_fields(s),
-        )
+        s = snap.state
+        fields = case_columns(snap, self.phone_key) | dict(updated_at=datetime.now(timezone.utc))
         conn.execute(
             self._statement("case", lambda: self._upsert(CASES, ["case_id"], list(fields), where_newer=True)),
             [dict(case_id=s.case_id, **fields)],
@@ -413,14 +379,46 @@ def _recently_closed(rows: Sequence[Any], received: datetime | None, window: tim
     return RepeatMatch(case_id=latest.case_id, open=False, closed_at=utc(latest.closed_at))
 
 
-def _jsonable(value: object) -> object:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
+def case_columns(snap: CaseSnapshot, phone_key: bytes) -> dict[str, Any]:
+    """The case row a snapshot makes (all but updated_at): written by `record`, and compared by the
+    audit with the row it finds (starter/audit_check.py)."""
+    s, c = snap.state, snap.complaint
+    return dict(
+        run_id=snap.run_id,
+        version=s.version,
+        channel=c.channel.value,
+        category=s.category.value,
+        track=s.track.value,
+        policy=s.policy.value,
+        district=c.location.district,
+        street=c.location.street,
+        community=c.location.community,
+        grid=c.location.grid,
+        title=c.title,
+        address=c.location.address,
+        lat=c.location.lat,
+        long=c.location.long,
+        department=s.department,
+        first_department=s.first_department,
+        status=s.status.value,
+        escalated=s.escalated,
+        escalation_reason=s.escalation_reason,
+        leader_id=s.leader.id if s.leader else None,
+        leader_name=s.leader.name if s.leader else None,
+        reopen_count=s.reopen_count,
+        satisfaction=s.satisfaction.value if s.satisfaction else None,
+        repeat_of=s.repeat_of,
+        merged_into=s.merged_into,
+        breach_count=len(s.breaches),
+        suspended=s.suspended,
+        received_at=utc(s.received_at),
+        resolved_at=utc(s.resolved_at),
+        closed_at=utc(s.closed_at),
+        complainant_hash=phone_hash(c.complainant.phone, phone_key) if c.complainant else None,
+        complainant_masked=mask(c.complainant.phone) if c.complainant else None,
+        chain_head=s.chain_head,
+        **_dispute_fields(s),
+    )
 
 
 def snapshot_of(state: CaseState, complaint: Complaint, run_id: str) -> CaseSnapshot:

@@ -84,6 +84,8 @@ class CaseRow(SQLModel, table=True):
     fulfilment_checks: int = 0
     fulfilment_honoured: int = 0
     road: str | None = None  # referred: where to
+    # Edition 4 (issue 27): the head of the case's hash chain as of this write (models/chain.py).
+    chain_head: str | None = None
 
 
 class MilestoneRow(SQLModel, table=True):
@@ -117,6 +119,7 @@ class EventRow(SQLModel, table=True):
     actor_role: str | None = None
     actor_department: str | None = None
     detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    digest: str | None = None  # edition 4: the chain's digest after this event (models/chain.py)
 
 
 class OutboxRow(SQLModel, table=True):

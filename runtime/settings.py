@@ -49,6 +49,13 @@ class Settings:
     webhook_pause_after: float = 3 * 24 * 3600
     # COMPLAINTS_WEBHOOK_FIRST_RETRY: seconds before the first retry; each next waits twice as long, up to an hour
     webhook_first_retry: float = 1.0
+    # COMPLAINTS_AUDIT_KEYS: "id:base64(32-byte Ed25519 seed),..." (first signs anchors and audit
+    # reports, all verify); default a dev key file. docs/operators.md: making, keeping, rotating.
+    audit_keys: str | None = None
+
+    @property
+    def audit_key_file(self) -> Path:
+        return self.data_dir / "audit-keys"
 
     @property
     def codec_key_file(self) -> Path:
@@ -94,6 +101,7 @@ def load() -> Settings:
         simulation_file=Path(env.get("COMPLAINTS_SIMULATION_FILE") or CONFIG_DIR / "simulation" / "luohu-2022.toml"),
         public_url=_public_url(env.get("COMPLAINTS_PUBLIC_URL") or "http://127.0.0.1:8080"),
         link_keys=env.get("COMPLAINTS_LINK_KEYS") or None,
+        audit_keys=env.get("COMPLAINTS_AUDIT_KEYS") or None,
         webhook_allow_http_hosts=frozenset(
             h.strip().lower() for h in env.get("COMPLAINTS_WEBHOOK_ALLOW_HTTP_HOSTS", "").split(",") if h.strip()
         ),

@@ -168,6 +168,7 @@ class ComplaintCase:
             )
         for tell in effects.notices:
             self._notices.tell(tell)
+        s.seal()  # the change is carried out: its events are final
 
     def _log(self, events: list[TimelineEvent]) -> None:
         due = attributes.next_deadline(self._state)
@@ -222,6 +223,7 @@ class ComplaintCase:
         self._log(
             [self._state.record("notice_failed", None, at, recipient=notice.recipient, notice_kind=kind, error=error)]
         )
+        self._state.seal()
         metrics.notice_abandoned(kind)
 
     # ---- repeat complaints and the read model --------------------------------------------

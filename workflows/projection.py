@@ -11,7 +11,8 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities import Records
-    from models import CaseState, Complaint
+    from models import CaseState, Complaint, chain
+    from models.editions import Edition
     from models.records import CaseSnapshot
     from workflows import search_attributes as attributes
     from workflows.local_first import local_first
@@ -31,6 +32,9 @@ class Projection:
         self._complaint = complaint
         # A case continued as new: the previous run drained, the read model holds all of it.
         self._version, self._events = (state.version, len(state.timeline)) if recorded else (0, 0)
+        # Edition 4: only sealed events are written, each with its digest in the case's chain.
+        self._chained = state.edition >= Edition.chain
+        self._head = (state.chain_head if recorded else None) or chain.genesis(state.case_id)
         self._published: dict[str, Any] = {}
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -39,7 +43,11 @@ class Projection:
         self._task = asyncio.create_task(self._keep())
 
     def caught_up(self) -> bool:
-        return self._task is None or self._state.version <= self._version
+        return self._task is None or (self._state.version <= self._version and self._written() <= self._events)
+
+    def _written(self) -> int:
+        """How many of the case's events the read model should hold."""
+        return self._state.chained if self._chained else len(self._state.timeline)
 
     async def stop(self) -> None:
         """Call once caught up: the read model holds the case's last change."""
@@ -57,17 +65,20 @@ class Projection:
 
     async def _keep(self) -> None:
         while True:
-            await workflow.wait_condition(lambda: self._state.version > self._version or self._stopping)
+            await workflow.wait_condition(lambda: not self.caught_up() or self._stopping)
             s = self._state
-            if s.version <= self._version:
+            if self.caught_up():
                 return
-            version, events = s.version, len(s.timeline)
+            version, events = s.version, self._written()
+            new = s.timeline[self._events : events]
+            digests = chain.digests(self._head, map(chain.encode, new)) if self._chained else []
             snapshot = CaseSnapshot(
                 complaint=self._complaint,
                 state=s.model_copy(update={"timeline": []}),
-                events=s.timeline[self._events :],
+                events=new,
                 first_seq=self._events,
                 run_id=workflow.info().run_id,
+                digests=digests,
             )
             await local_first(
                 Records.record_case,
@@ -77,3 +88,5 @@ class Projection:
                 retry_policy=RETRY,
             )
             self._version, self._events = version, events
+            if digests:
+                self._head = digests[-1]

@@ -4,15 +4,22 @@ them against this code (exit 6 at the first non-determinism)."""
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import os
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from models import CaseState
+from models.audit import AuditReport, AuditRequest
 from sla import BUSINESS_TZ
 from starter import InvalidInput, connect
-from starter.cli.common import EXIT_NONDETERMINISTIC, moment
+from starter.cli.common import EXIT_NONDETERMINISTIC, moment, positive
+
+EXIT_FINDINGS = 8  # the audit found something: its report names each case and event
+EXIT_FORGED = 7  # a report whose signature does not verify
 
 
 def _t(moment: datetime | None) -> str:
@@ -99,6 +106,95 @@ async def replay(args: argparse.Namespace) -> int:
     return EXIT_NONDETERMINISTIC if report.failures else 0
 
 
+async def audit(args: argparse.Namespace) -> int:
+    """Start an audit of a period on the cluster's audit workers; --wait for its signed report."""
+    from starter import audits
+
+    if args.verb == "verify":
+        return audit_verify(args)
+    client = await connect()
+    if args.cancel:
+        await audits.cancel(client, args.cancel)
+        print(f"audit {args.cancel} cancelled")
+        return 0
+    if args.verb == "progress":
+        if not args.target:
+            raise InvalidInput("audit progress: name the audit's id")
+        print(audits.describe(await audits.progress(client, args.target)))
+        return 0
+    if args.verb is not None:
+        raise InvalidInput(f"audit: {args.verb}?")
+    if args.since is None or args.until is None:
+        raise InvalidInput("audit: --since and --until name the period")
+    if args.until <= args.since:
+        raise InvalidInput("audit: --until must be after --since")
+    request = AuditRequest(since=args.since, until=args.until, status=args.status, batch_size=args.batch)
+    audit_id = await audits.start(client, request)
+    print(f"audit {audit_id} started: `python -m starter audit progress {audit_id}`; --cancel {audit_id} stops it")
+    if not args.wait:
+        return 0
+    try:
+        report = await audits.wait(client, audit_id)
+    except asyncio.CancelledError:  # Ctrl-C: the audit is the cluster's, not this terminal's
+        print(f"\nstopped waiting; audit {audit_id} goes on (`audit progress {audit_id}`)")
+        raise
+    out = args.out or Path(f"audit-{audit_id}.json")
+    out.write_text(report.model_dump_json(indent=2), encoding="utf-8")
+    print(report.summary())
+    print(f"report: {out} (check it with `python -m starter audit verify {out}`)")
+    return EXIT_FINDINGS if report.totals.findings or report.anchor_findings else 0
+
+
+def audit_verify(args: argparse.Namespace) -> int:
+    """Check a report's signature with public keys alone: exit 0 valid, 7 not."""
+    from readmodel.anchors import verify
+
+    if not args.target:
+        raise InvalidInput("audit verify: name the report file")
+    path = Path(args.target)
+    try:
+        report = AuditReport.model_validate_json(path.read_bytes())
+    except (OSError, ValueError) as err:
+        raise InvalidInput(f"audit verify: {path}: not an audit report ({str(err).splitlines()[0]})") from None
+    public = dict(item.split(":", 1) for item in args.key) if args.key else _engine_public_keys()
+    if verify(public, report.key_id, report.signed_bytes(), report.signature):
+        print(
+            f"{path}: signature valid (key {report.key_id}); {report.totals.cases} cases, "
+            f"{len(report.totals.findings)} findings"
+        )
+        return 0
+    print(f"{path}: signature NOT valid: the report was changed after signing, or another key signed it")
+    return EXIT_FORGED
+
+
+def _engine_public_keys() -> dict[str, str]:
+    from readmodel import audit_keys_of
+
+    return audit_keys_of().public_keys()
+
+
+async def anchors(args: argparse.Namespace) -> int:
+    from readmodel import Anchors, audit_keys_of, open_read_model
+
+    store = Anchors(open_read_model().engine, audit_keys_of())
+    if args.verb == "make":
+        made = store.make()
+        print(f"anchor {made.id}: {made.cases} cases, root {made.root}" if made else "nothing new to anchor")
+        return 0
+    if args.verb == "public-key":
+        for key_id, key in store.keys.public_keys().items():
+            print(f"{key_id}:{key}")
+        return 0
+    lines = [json.dumps(a, ensure_ascii=False) for a in store.export()]
+    text = "\n".join(lines) + ("\n" if lines else "")
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+        print(f"wrote {len(lines)} anchors to {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def add(sub: Any) -> None:
     c = sub.add_parser("timeline", help="a case's whole story, from Temporal's history")
     c.add_argument("case_id")
@@ -113,3 +209,27 @@ def add(sub: Any) -> None:
     c.add_argument("target", help="a history file, a folder of them, or a case id")
     c.add_argument("--jobs", type=int, help="processes replaying a folder at once (default: every core)")
     c.set_defaults(run=replay)
+    c = sub.add_parser(
+        "audit",
+        help="audit a period on the audit workers: replay and hash chains, a signed report; "
+        "`audit verify REPORT` checks a report",
+    )
+    c.add_argument("verb", nargs="?", choices=["verify", "progress"], help="verify REPORT, or progress ID")
+    c.add_argument("target", nargs="?", help="the report file (verify) or the audit's id (progress)")
+    c.add_argument("--since", type=moment, help="the period's start (a date is midnight, Beijing time)")
+    c.add_argument("--until", type=moment, help="the period's end (exclusive)")
+    c.add_argument(
+        "--status", choices=["closed", "all"], default="closed", help="closed in the period, or received in it"
+    )
+    c.add_argument("--wait", action="store_true", help="wait for the report (Ctrl-C stops waiting, not the audit)")
+    c.add_argument("--batch", type=positive, default=25, help="cases per replay activity (default 25)")
+    c.add_argument("--out", type=Path, help="with --wait: where to write the report (default audit-ID.json)")
+    c.add_argument("--cancel", metavar="ID", help="cancel a running audit")
+    c.add_argument("--key", action="append", metavar="ID:BASE64", help="verify: a public key (default: the engine's)")
+    c.set_defaults(run=audit)
+    c = sub.add_parser("anchors", help="the signed daily anchors of the cases' hash chains")
+    c.add_argument(
+        "verb", choices=["export", "make", "public-key"], help="export them, make one now, or print the public keys"
+    )
+    c.add_argument("--out", type=Path, help="export: write to this file (JSON lines) instead of stdout")
+    c.set_defaults(run=anchors)

@@ -10,7 +10,8 @@ run; from then on every workflow change is guarded (workflow.patched) and adds i
 complainant_voice (edition 2, issue 23: the complainant's note and verdict through their link);
 webhook_delivery (issue 26: the delivery workflow, new, of one subscription and case);
 mediated_and_settled, labour_referred and dispute_filed (edition 3, issue 25: disputes taken to
-mediation, and one filed as a dispute from the start).
+mediation, and one filed as a dispute from the start); chained (edition 4, issue 27: the case's
+hash chain over its timeline).
 """
 
 from __future__ import annotations
@@ -308,6 +309,24 @@ def actor_of(role: str) -> Actor:
     return Actor(id=f"{role}-1", role=Role(role))
 
 
+async def chained(client: Client, case_id: str, env) -> str | None:
+    """Edition 4 (issue 27): a case keeps its hash chain. A closed loop with a note, a suspension
+    and its resumption (whose event gains the moved deadlines while the change is carried out, the
+    reason events are sealed only afterwards)."""
+    filed = await file_complaint(client, case_id, {"complaint": complaint()}, task_queue=client.task_queue)
+    await act(client, case_id, "dispatch", {"actor": D, "department": "住建局"})
+    await act(client, case_id, "add_note", {"actor": D, "note": "来电补充：楼道灯也坏了"})
+    await act(client, case_id, "record_contact", {"actor": H, "note": "n"})
+    await act(client, case_id, "request_suspension", {"actor": H, "reason": "等待配件"})
+    await act(client, case_id, "decide_suspension", {"actor": S, "approve": True})
+    await env.sleep(timedelta(days=2))
+    await act(client, case_id, "resume", {"actor": S})
+    await act(client, case_id, "reply", {"actor": H, "message": "m"})
+    await act(client, case_id, "resolve", {"actor": H, "resolution": "r"})
+    await act(client, case_id, "record_follow_up", {"actor": S, "satisfaction": "satisfied"})
+    return filed.run_id
+
+
 # Scenarios whose recorded history is another workflow's than the case's.
 RECORDED_WORKFLOW = {"webhook_delivery": lambda case_id: delivery_workflow_id("histories", case_id)}
 
@@ -327,6 +346,7 @@ SCENARIOS = {
         mediated_and_settled,
         labour_referred,
         dispute_filed,
+        chained,
     )
 }
 

@@ -1,0 +1,284 @@
+"""The audit's outside work (issue 27): list the period's cases from visibility, replay a batch of
+them from their histories (fetched from the server as protobuf), gather each case's witnesses from
+the read model and the anchors, and sign the report. The judgement itself is models.audit.judge."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any, NoReturn
+
+from pydantic import BaseModel
+from temporalio import activity, workflow
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import Client, WorkflowHistory
+from temporalio.worker import (
+    ContinueAsNewInput,
+    ExecuteWorkflowInput,
+    Interceptor,
+    Replayer,
+    UnsandboxedWorkflowRunner,
+    WorkflowInboundInterceptor,
+    WorkflowInterceptorClassInput,
+    WorkflowOutboundInterceptor,
+)
+
+from models import CaseInput, CaseState, Complaint, chain
+from models.audit import AnchorCheck, AnchoredHead, AuditReport, CaseVerdict, RunWitness, StoredEvent, judge
+from models.records import CaseSnapshot
+from readmodel import ReadModel
+from readmodel.anchors import Anchors
+from readmodel.store import case_columns
+from starter.converter import data_converter
+
+CASE_TYPE = "ComplaintCase"
+LANES = 4  # histories replayed at once: the SDK's hand-offs leave the CPU idle otherwise
+
+
+class CasePage(BaseModel):
+    case_ids: list[str]
+    next_page_token: str | None = None  # base64 of visibility's token; None: the last page
+
+
+class PageRequest(BaseModel):
+    query: str
+    page_size: int
+    next_page_token: str | None = None
+
+
+class Batch(BaseModel):
+    case_ids: list[str]
+    anchors: AnchorCheck
+
+
+def period_query(since: datetime, until: datetime, status: str) -> str:
+    """closed: the cases closed in the period (their last run completed in it); all: the cases
+    received in it, in whatever state (their first run started in it)."""
+    if status == "closed":
+        return (
+            f"WorkflowType = '{CASE_TYPE}' AND ExecutionStatus = 'Completed' "
+            f"AND CloseTime >= '{since.isoformat()}' AND CloseTime < '{until.isoformat()}'"
+        )
+    return (
+        f"WorkflowType = '{CASE_TYPE}' AND ExecutionStatus != 'ContinuedAsNew' "
+        f"AND StartTime >= '{since.isoformat()}' AND StartTime < '{until.isoformat()}'"
+    )
+
+
+# ---- capturing the case at the end of each replayed run -------------------------------------
+
+_ENDS: dict[str, Any] = {}  # workflow id -> what its run just returned or carried on, in replay
+
+
+class _Capture(Interceptor):
+    def workflow_interceptor_class(self, input: WorkflowInterceptorClassInput) -> type[WorkflowInboundInterceptor]:
+        return _Inbound
+
+
+class _Inbound(WorkflowInboundInterceptor):
+    def init(self, outbound: WorkflowOutboundInterceptor) -> None:
+        super().init(_Outbound(outbound))
+
+    async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
+        result = await super().execute_workflow(input)
+        _ENDS[workflow.info().workflow_id] = result
+        return result
+
+
+class _Outbound(WorkflowOutboundInterceptor):
+    def continue_as_new(self, input: ContinueAsNewInput) -> NoReturn:
+        _ENDS[workflow.info().workflow_id] = input.args[0].carried
+        super().continue_as_new(input)
+
+
+def replayer() -> Replayer:
+    from workflows.complaint_case import ComplaintCase
+
+    # Unsandboxed, as workers run: the sandbox guards development, the audit wants speed.
+    return Replayer(
+        workflows=[ComplaintCase],
+        data_converter=data_converter(for_replay=True),
+        workflow_runner=UnsandboxedWorkflowRunner(),
+        interceptors=[_Capture()],
+    )
+
+
+# ---- the activities ---------------------------------------------------------------------------
+
+
+class AuditActivities:
+    def __init__(self, client: Client, read_model: ReadModel, anchors: Anchors) -> None:
+        self.client = client
+        self.read_model = read_model
+        self.anchors = anchors
+        self._replayer: Replayer | None = None
+
+    @activity.defn
+    async def list_cases(self, request: PageRequest) -> CasePage:
+        token = base64.b64decode(request.next_page_token) if request.next_page_token else None
+        listing = self.client.list_workflows(request.query, page_size=request.page_size, next_page_token=token)
+        await listing.fetch_next_page()
+        ids = [e.id for e in listing.current_page or []]
+        nxt = listing.next_page_token
+        return CasePage(case_ids=ids, next_page_token=base64.b64encode(nxt).decode() if nxt else None)
+
+    @activity.defn
+    async def check_anchors(self) -> AnchorCheck:
+        return await asyncio.to_thread(self.anchors.check, self.anchors.keys.public_keys())
+
+    @activity.defn
+    async def audit_batch(self, batch: Batch) -> list[CaseVerdict]:
+        """Replay each case's runs and judge it. Heartbeats as it goes: a worker killed mid-batch
+        is noticed within the heartbeat timeout and the batch goes, whole, to another worker."""
+        fetched: list[tuple[str, list[WorkflowHistory]]] = []
+        for case_id in batch.case_ids:
+            fetched.append((case_id, await self._histories(case_id)))
+            activity.heartbeat(f"fetched {case_id}")
+        witnesses = await self._replay(fetched)
+        anchored = await asyncio.to_thread(self.anchors.heads, batch.case_ids, set(batch.anchors.bad))
+        verdicts = []
+        for (case_id, histories), runs in zip(fetched, witnesses, strict=True):
+            complaint = await self._complaint(histories[0]) if histories else None
+            verdicts.append(
+                await asyncio.to_thread(self._judge, case_id, complaint, runs, anchored[case_id], batch.anchors)
+            )
+            activity.heartbeat(f"judged {case_id}")
+        return verdicts
+
+    @activity.defn
+    async def sign_report(self, report: AuditReport) -> AuditReport:
+        report = report.model_copy(update={"code_version": code_version()})
+        key_id, signature = self.anchors.keys.sign(report.signed_bytes())
+        return report.model_copy(update={"key_id": key_id, "signature": signature})
+
+    @activity.defn
+    async def make_anchor(self) -> int | None:
+        made = await asyncio.to_thread(self.anchors.make)
+        return made.id if made else None
+
+    # ---- helpers --------------------------------------------------------------------------
+
+    async def _histories(self, case_id: str) -> list[WorkflowHistory]:
+        runs = sorted([(e.start_time, e.run_id) async for e in self.client.list_workflows(f"WorkflowId = '{case_id}'")])
+        return [await self.client.get_workflow_handle(case_id, run_id=r).fetch_history() for _, r in runs]
+
+    async def _replay(self, fetched: list[tuple[str, list[WorkflowHistory]]]) -> list[list[RunWitness]]:
+        self._replayer = self._replayer or replayer()
+        out: list[list[RunWitness]] = [[] for _ in fetched]
+        queue = iter(enumerate(fetched))
+
+        async def lane() -> None:
+            for index, (_, histories) in queue:  # shared: each lane takes the next case
+                out[index] = [w async for w in self._replay_case(histories)]
+                activity.heartbeat(f"replayed {fetched[index][0]}")
+
+        await asyncio.gather(*(lane() for _ in range(LANES)))
+        return out
+
+    async def _replay_case(self, histories: list[WorkflowHistory]) -> AsyncIterator[RunWitness]:
+        assert self._replayer is not None
+
+        async def each() -> AsyncIterator[WorkflowHistory]:
+            for h in histories:
+                yield h
+
+        async with self._replayer.workflow_replay_iterator(each()) as results:
+            async for result in results:
+                h = result.history
+                end = _ENDS.pop(h.workflow_id, None)
+                yield RunWitness(
+                    run_id=h.run_id,
+                    failure=str(result.replay_failure) if result.replay_failure else None,
+                    replayed=_state(end),
+                    recorded=await self._recorded_end(h.events[-1]),
+                )
+
+    async def _recorded_end(self, last: HistoryEvent) -> CaseState | None:
+        """The case as the history recorded it at the run's end: its result, or what it carried on."""
+        convert = self.client.data_converter
+        if last.HasField("workflow_execution_completed_event_attributes"):
+            [state] = await convert.decode(
+                last.workflow_execution_completed_event_attributes.result.payloads, [CaseState]
+            )
+            return state  # type: ignore[no-any-return]
+        if last.HasField("workflow_execution_continued_as_new_event_attributes"):
+            [carried] = await convert.decode(
+                last.workflow_execution_continued_as_new_event_attributes.input.payloads, [CaseInput]
+            )
+            return carried.carried  # type: ignore[no-any-return]
+        return None  # still running
+
+    def _judge(
+        self,
+        case_id: str,
+        complaint: Complaint | None,
+        runs: list[RunWitness],
+        anchored: list[AnchoredHead],
+        anchors: AnchorCheck,
+    ) -> CaseVerdict:
+        last = runs[-1] if runs else None
+        state = last.replayed if last else None
+        row = self.read_model.case(case_id)
+        stored = self.read_model.events(case_id)
+        expected = None
+        running = last is not None and last.recorded is None
+        if (
+            state is not None
+            and complaint is not None
+            and not (running and row is not None and row.version != state.version)
+        ):
+            snapshot = CaseSnapshot(
+                complaint=complaint, state=state, events=[], first_seq=0, run_id=last.run_id if last else ""
+            )
+            expected = case_columns(snapshot, self.read_model.phone_key)
+        if running and state is not None:  # it may have moved on since its history was fetched
+            stored = [e for e in stored if e.seq < len(state.timeline)]
+        events = [
+            StoredEvent(
+                seq=e.seq,
+                encoded=chain.canonical(e.at, e.kind, e.actor_id, e.actor_role, e.actor_department, e.detail),
+                digest=e.digest,
+            )
+            for e in stored
+        ]
+        due = anchors.covered_until is not None and row is not None and row.updated_at < anchors.covered_until
+        return judge(case_id, runs, row.model_dump() if row else None, expected, events, anchored, anchor_due=due)
+
+    async def _complaint(self, first: WorkflowHistory) -> Complaint | None:
+        started = first.events[0].workflow_execution_started_event_attributes
+        [case_input] = await self.client.data_converter.decode(started.input.payloads, [CaseInput])
+        return case_input.complaint  # type: ignore[no-any-return]
+
+
+def code_version() -> str:
+    """The engine's version and, in a checkout, its commit: what the histories were replayed against."""
+    import subprocess
+    from importlib.metadata import PackageNotFoundError, version
+    from pathlib import Path
+
+    try:
+        release = version("complaint-cases")
+    except PackageNotFoundError:
+        release = "unknown"
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    return f"{release}+{commit}" if commit else release
+
+
+def _state(end: Any) -> CaseState | None:
+    if end is None:
+        return None
+    return end if isinstance(end, CaseState) else CaseState.model_validate(end.model_dump())
+
+
+__all__ = ["AuditActivities", "Batch", "CasePage", "PageRequest", "period_query", "replayer"]
