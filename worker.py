@@ -38,7 +38,6 @@ from starter import connect, data_converter
 from starter.cluster import NamespaceNotReady, check_namespace
 from starter.codec import keyring_from_settings
 from workflows import WORKFLOWS, workflow_runner
-from workflows.audit import TASK_QUEUE as AUDIT_QUEUE
 from workflows.audit import AnchorHeads, Audit
 from workflows.search_attributes import KEYS
 
@@ -138,15 +137,16 @@ def create_worker(
 
 
 def create_audit_worker(
-    client: Client, *, task_queue: str = AUDIT_QUEUE, read_model: ReadModel | None = None, **options: Any
+    client: Client, *, task_queue: str | None = None, read_model: ReadModel | None = None, **options: Any
 ) -> Worker:
     """A worker for audits (workflows/audit.py): listing, replaying and judging cases, and the
     daily anchor. Its replays are CPU-bound: run more of them (`--audit`) for a faster audit."""
-    read_model = read_model or open_read_model()
+    config = settings.load()
+    read_model = read_model or open_read_model(config)
     audits = AuditActivities(client, read_model, Anchors(read_model.engine, audit_keys_of()))
     return EngineWorker(
         client,
-        task_queue=task_queue,
+        task_queue=task_queue or config.audit_task_queue,
         workflows=[Audit, AnchorHeads],
         activities=[
             audits.list_cases,
@@ -157,17 +157,17 @@ def create_audit_worker(
         ],
         # One batch at a time per core: a batch is CPU-bound replay, and a second would only wait.
         max_concurrent_activities=options.pop("max_concurrent_activities", os.cpu_count() or 1),
-        **{"workflow_runner": workflow_runner(settings.load().sandbox)} | options,
+        **{"workflow_runner": workflow_runner(config.sandbox)} | options,
     )
 
 
-async def keep_anchoring(client: Client) -> None:
+async def keep_anchoring(client: Client, task_queue: str) -> None:
     """The daily anchor as a Temporal schedule (made once; an existing one is left as it is)."""
     try:
         await client.create_schedule(
             ANCHOR_SCHEDULE,
             Schedule(
-                action=ScheduleActionStartWorkflow(AnchorHeads.run, id="complaints-anchor", task_queue=AUDIT_QUEUE),
+                action=ScheduleActionStartWorkflow(AnchorHeads.run, id="complaints-anchor", task_queue=task_queue),
                 spec=ScheduleSpec(
                     calendars=[ScheduleCalendarSpec(hour=[ScheduleRange(0)], minute=[ScheduleRange(10)])],
                     time_zone_name="Asia/Shanghai",
@@ -228,8 +228,8 @@ async def serve(stop: asyncio.Event, roles: tuple[str, ...] = ("cases", "audit")
                 log.info("worker serving", task_queue=config.task_queue)
             if "audit" in roles:
                 await workers.enter_async_context(create_audit_worker(client))
-                await keep_anchoring(client)
-                log.info("worker serving", task_queue=AUDIT_QUEUE)
+                await keep_anchoring(client, config.audit_task_queue)
+                log.info("worker serving", task_queue=config.audit_task_queue)
             await stop.wait()
             log.info("worker shutting down")
     except NamespaceNotReady as err:

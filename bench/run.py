@@ -93,6 +93,7 @@ class Scale:
     workers: int = 1  # worker processes each for the engine and the bare workflow
     hook_rate: float = 10  # closed loops started per second, without and with a webhook subscription
     hook_seconds: float = 60
+    audit: int = 400  # closed cases the audit part audits
 
 
 FULL = Scale(seconds=60, concurrency=(10, 50), ack_rate=5, ack_seconds=60, open_cases=20_000, replay=1000)
@@ -106,6 +107,7 @@ QUICK = Scale(
     console_cases=500,
     hook_rate=5,
     hook_seconds=3,
+    audit=20,
 )
 
 
@@ -411,7 +413,7 @@ def machine() -> dict[str, Any]:
     }
 
 
-PARTS = ["throughput", "gateway", "acknowledgement", "webhooks", "open_cases", "replay", "console"]
+PARTS = ["throughput", "gateway", "acknowledgement", "webhooks", "open_cases", "replay", "audit", "console"]
 
 
 async def through_gateway(
@@ -521,6 +523,10 @@ async def bench(scale: Scale, folder: Path, say: Any, parts: list[str] = PARTS) 
                 )
             ]
             result["replay"] = replay(environ, folder / "histories", closed)
+        if "audit" in parts:
+            from bench import audit
+
+            result["audit"] = await audit.measure(client, environ, folder, scale.audit, say)
         if "console" in parts:
             from bench import console
 
@@ -608,6 +614,10 @@ def table(r: dict[str, Any]) -> str:
             f"(a closed case: {p['events_per_history']} events, {p['kib_stored_per_history']} KiB stored, "
             f"{p['kib_per_history']} KiB as JSON)"
         )
+    if "audit" in r:
+        from bench import audit
+
+        lines += audit.lines(r["audit"])
     if "console" in r:
         c = r["console"]
         lines += ["", f"console pages, server time, {c['cases']} cases in the read model (p50 / p95 / max ms):"]
@@ -627,6 +637,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--hook-rate", type=float, help="closed loops started a second in the webhooks part (default 10)"
     )
+    parser.add_argument("--audit-cases", type=int, help="closed cases the audit part audits (default 400)")
     parser.add_argument("--out", type=Path, default=None, help="working folder (default: DATA_DIR/bench)")
     args = parser.parse_args(argv)
     scale = QUICK if args.quick else FULL
@@ -642,6 +653,8 @@ def main(argv: list[str] | None = None) -> None:
         scale.hook_seconds = args.hook_seconds
     if args.hook_rate:
         scale.hook_rate = args.hook_rate
+    if args.audit_cases:
+        scale.audit = args.audit_cases
     folder = args.out or settings.load().data_dir / "bench"
 
     def say(text: str) -> None:

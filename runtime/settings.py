@@ -52,6 +52,9 @@ class Settings:
     # COMPLAINTS_AUDIT_KEYS: "id:base64(32-byte Ed25519 seed),..." (first signs anchors and audit
     # reports, all verify); default a dev key file. docs/operators.md: making, keeping, rotating.
     audit_keys: str | None = None
+    # COMPLAINTS_AUDIT_TASK_QUEUE: the audits' task queue (default "audit"), served by every worker
+    # and by `python worker.py --audit`
+    audit_task_queue: str = "audit"
 
     @property
     def audit_key_file(self) -> Path:
@@ -102,6 +105,7 @@ def load() -> Settings:
         public_url=_public_url(env.get("COMPLAINTS_PUBLIC_URL") or "http://127.0.0.1:8080"),
         link_keys=env.get("COMPLAINTS_LINK_KEYS") or None,
         audit_keys=env.get("COMPLAINTS_AUDIT_KEYS") or None,
+        audit_task_queue=env.get("COMPLAINTS_AUDIT_TASK_QUEUE") or "audit",
         webhook_allow_http_hosts=frozenset(
             h.strip().lower() for h in env.get("COMPLAINTS_WEBHOOK_ALLOW_HTTP_HOSTS", "").split(",") if h.strip()
         ),

@@ -9,12 +9,14 @@ from datetime import datetime, timezone
 from temporalio.client import Client
 
 from models.audit import AuditProgress, AuditReport, AuditRequest
-from workflows.audit import TASK_QUEUE, Audit, AuditRun
+from runtime import settings
+from workflows.audit import Audit, AuditRun
 
 
 async def start(client: Client, request: AuditRequest, audit_id: str | None = None) -> str:
     audit_id = audit_id or f"audit-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
-    await client.start_workflow(Audit.run, AuditRun(request=request), id=audit_id, task_queue=TASK_QUEUE)
+    queue = settings.load().audit_task_queue
+    await client.start_workflow(Audit.run, AuditRun(request=request), id=audit_id, task_queue=queue)
     return audit_id
 
 

@@ -17,7 +17,6 @@ with workflow.unsafe.imports_passed_through():
     from activities.audit import AuditActivities, Batch, PageRequest, period_query
     from models.audit import AnchorCheck, AuditProgress, AuditReport, AuditRequest, CaseVerdict
 
-TASK_QUEUE = "audit"
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 PAGE_MAX = 1000  # visibility's own limit on a page
 

@@ -28,10 +28,10 @@ def free_port() -> int:
 
 
 class WorkerProcess:
-    def __init__(self, environ: dict[str, str], log: Path) -> None:
+    def __init__(self, environ: dict[str, str], log: Path, *args: str) -> None:
         self.log = log
         self.proc = subprocess.Popen(
-            [sys.executable, "worker.py"], cwd=ROOT, env=environ, stdout=subprocess.DEVNULL, stderr=log.open("w")
+            [sys.executable, "worker.py", *args], cwd=ROOT, env=environ, stdout=subprocess.DEVNULL, stderr=log.open("w")
         )
         deadline = time.monotonic() + 60
         while "worker serving" not in log.read_text():
