@@ -189,7 +189,8 @@ def judge(
     for r in runs:  # the history against itself: what replay makes of it vs what it recorded
         if r.replayed is None or r.recorded is None:
             continue
-        if r.replayed.model_dump(mode="json") != r.recorded.model_dump(mode="json"):
+        # Equal objects first (cheap); else as JSON, the form the recorded one came from.
+        if r.replayed != r.recorded and r.replayed.model_dump(mode="json") != r.recorded.model_dump(mode="json"):
             seq = where([chain.encode(e) for e in r.recorded.timeline])
             findings.append(
                 Finding(

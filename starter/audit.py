@@ -100,7 +100,7 @@ class ReplayReport:
         return "\n".join(lines)
 
 
-IN_FLIGHT = 4  # histories replayed at once per process: the SDK's hand-offs leave the CPU idle otherwise
+IN_FLIGHT = 16  # histories replayed at once per process: measured 41/s at 4, 48/s at 16, 50/s at 32 (one process)
 
 
 async def replay(histories: list[WorkflowHistory], *, quiet: bool = False, stop_at_first: bool = False) -> ReplayReport:

@@ -63,9 +63,9 @@ class Audit:
                 start_to_close_timeout=timedelta(minutes=1),
                 retry_policy=RETRY,
             )
-            ids = page.case_ids
-            batches = [ids[i : i + request.batch_size] for i in range(0, len(ids), request.batch_size)]
-            await asyncio.gather(*(self._audit(Batch(case_ids=b, anchors=anchors), gate) for b in batches))
+            cases = page.cases
+            batches = [cases[i : i + request.batch_size] for i in range(0, len(cases), request.batch_size)]
+            await asyncio.gather(*(self._audit(Batch(cases=b, anchors=anchors), gate) for b in batches))
             p.pages += 1
             pages += 1
             token = page.next_page_token

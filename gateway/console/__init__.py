@@ -2,7 +2,7 @@
 
 web.py (templates, the page's language), viewer.py (who is looking: a dependency), login.py,
 reports.py (overview, overdue, departments, trends, hotspots), case.py (the case and a
-supervisor's actions), simulate.py (the what-if); each registers its routes on web.router."""
+supervisor's actions), simulate.py (the what-if), audits.py (the audits' reports); each registers its routes on web.router."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from gateway.console import case, reports, simulate  # noqa: F401  (each registers its pages on the router)
+from gateway.console import audits, case, reports, simulate  # noqa: F401  (each registers its pages on the router)
 from gateway.console.login import LoginGuard
 from gateway.console.session import Sessions, secret_from
 from gateway.console.web import Shown, router

@@ -518,3 +518,50 @@ async def test_the_disputes_page_shows_a_mediation_by_its_term_and_a_referral(co
     assert (await login(h, "audit-zhao")).status_code == 303
     masked = (await h.get(f"/console/cases/{referred}?lang=zh")).text.split('id="dispute"')[1]
     assert "陈**" in masked and "139****0001" in masked and "13900000001" not in masked
+
+
+async def test_the_audit_page_shows_the_report_and_each_finding(engine, console, tmp_path, monkeypatch):
+    """审计: an audit's signed report, its counts and each finding linked to its case, in either language."""
+    import uuid
+
+    from sqlalchemy import text
+
+    from models.audit import AuditRequest
+    from starter import act, audits, file_complaint
+    from tests.support.processes import CLOSE
+    from worker import create_audit_worker
+
+    client, read_model, queue = engine
+    h, _, _ = console
+    audit_queue = f"audit-{uuid.uuid4().hex[:6]}"
+    monkeypatch.setenv("COMPLAINTS_AUDIT_TASK_QUEUE", audit_queue)
+    monkeypatch.setenv("COMPLAINTS_DATA_DIR", str(tmp_path))  # the audit key
+    since = datetime.now(timezone.utc) - timedelta(seconds=5)
+    case_id = new_id()
+    await file_complaint(client, case_id, {"complaint": complaint()}, task_queue=queue)
+    for update, payload in CLOSE:
+        await act(client, case_id, update, payload)
+    await client.get_workflow_handle(case_id).result()
+    with read_model.engine.begin() as conn:  # somebody makes the department look better
+        conn.execute(text("UPDATE cases SET satisfaction = 'satisfied' WHERE case_id = :c"), {"c": case_id})
+        conn.execute(text("UPDATE cases SET reopen_count = 0, breach_count = 0 WHERE case_id = :c"), {"c": case_id})
+        conn.execute(
+            text("UPDATE cases SET status = 'closed', escalated = :f WHERE case_id = :c"), {"c": case_id, "f": True}
+        )
+    async with create_audit_worker(client, read_model=read_model):
+        request = AuditRequest(since=since, until=datetime.now(timezone.utc) + timedelta(minutes=1))
+        audit_id = await audits.start(client, request)
+        report = await audits.wait(client, audit_id)
+    assert report.totals.with_findings >= 1
+
+    await login(h, "audit-zhao")
+    listed = await h.get("/console/audits")
+    assert listed.status_code == 200 and f'data-audit="{audit_id}"' in listed.text
+    page = await h.get(f"/console/audits?id={audit_id}")
+    assert page.status_code == 200
+    assert 'id="audit-counts"' in page.text and 'id="findings"' in page.text
+    assert f'<a href="/console/cases/{case_id}">' in page.text and "读模型被改动" in page.text
+    assert f"签名密钥 {report.key_id}" in page.text
+    english = await h.get(f"/console/audits?id={audit_id}&lang=en")
+    assert "read model changed" in english.text and "Chain verified" in english.text
+    assert (await h.get("/console/audits?id=no-such-audit")).status_code == 404

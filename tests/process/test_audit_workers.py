@@ -59,9 +59,10 @@ async def test_a_killed_audit_worker_costs_only_its_batch(server: Client, tmp_pa
         )
         audit_id = await audits.start(server, request)
         deadline = time.monotonic() + 120
-        while (progress := await audits.progress(server, audit_id)).totals.cases < 20:
-            assert time.monotonic() < deadline, "the audit did not get going"
-            await asyncio.sleep(0.05)
+        while not await _holds_a_batch(server, audit_id, first.proc.pid):  # SIGKILL it mid-batch
+            assert time.monotonic() < deadline, "the first audit worker never took a batch"
+            await asyncio.sleep(0.02)
+        progress = await audits.progress(server, audit_id)
         first.proc.send_signal(signal.SIGKILL)
         first.proc.wait(timeout=10)
         assert not progress.done and progress.totals.cases < CASES, "killed too late to prove anything"
@@ -84,3 +85,16 @@ async def test_a_killed_audit_worker_costs_only_its_batch(server: Client, tmp_pa
             for ev in history.events
         )
     assert retried
+
+
+async def _holds_a_batch(client: Client, audit_id: str, pid: int) -> bool:
+    """Whether the worker process of this pid is running one of the audit's batches now."""
+    from temporalio.api.enums.v1 import PendingActivityState
+
+    described = await client.get_workflow_handle(audit_id).describe()
+    return any(
+        a.activity_type.name == "audit_batch"
+        and a.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
+        and a.last_worker_identity.startswith(f"{pid}@")
+        for a in described.raw_description.pending_activities
+    )
