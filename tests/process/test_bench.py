@@ -53,8 +53,10 @@ def test_quick_bench_runs_every_measurement(tmp_path):
     c = result["console"]
     assert c["cases"] == 500 and len(c["pages"]) == 9  # eight read-model pages and a real case's
     assert all(p["bytes"] > 0 and p["max_ms"] > 0 for p in c["pages"].values())
-    audit = result["audit"]  # every case the part closed, audited on one worker and on two
+    audit = result[
+        "audit"
+    ]  # every case closed in its period (its own 20, and any other part's), on one worker and on two
     for workers in (1, 2):
         run = audit[f"audit_{workers}_workers"]
-        assert run["cases"] == run["chain_verified"] == audit["cases"] == 20 and run["findings"] == 0
+        assert run["cases"] == run["chain_verified"] >= audit["cases"] == 20 and run["findings"] == 0
     assert audit["offline_replay_per_second"] > 0 and audit["bare_replayer_per_second"] > 0
