@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any, NoReturn
 
 from pydantic import BaseModel
 from temporalio import activity, workflow
-from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
 from temporalio.worker import (
     ContinueAsNewInput,
@@ -23,18 +21,19 @@ from temporalio.worker import (
     WorkflowInboundInterceptor,
     WorkflowInterceptorClassInput,
     WorkflowOutboundInterceptor,
+    WorkflowReplayResult,
 )
 
-from models import CaseInput, CaseState, Complaint, chain
+from models import CaseInput, Complaint, chain
 from models.audit import AnchorCheck, AnchoredHead, AuditReport, CaseVerdict, RunWitness, StoredEvent, judge
 from models.records import CaseSnapshot
 from readmodel import ReadModel
 from readmodel.anchors import Anchors
 from readmodel.store import case_columns
+from starter.audit import recorded_end, replay_lanes
+from starter.cases import WORKFLOW_TYPE
 from starter.converter import data_converter
 
-CASE_TYPE = "ComplaintCase"
-LANES = 16  # runs replayed at once: as starter.audit.IN_FLIGHT (the SDK's hand-offs idle the CPU with fewer)
 FETCHES = 8  # histories fetched at once: measured, one at a time left the CPU idle a third of the batch
 
 
@@ -64,11 +63,11 @@ def period_query(since: datetime, until: datetime, status: str) -> str:
     received in it, in whatever state (their first run started in it)."""
     if status == "closed":
         return (
-            f"WorkflowType = '{CASE_TYPE}' AND ExecutionStatus = 'Completed' "
+            f"WorkflowType = '{WORKFLOW_TYPE}' AND ExecutionStatus = 'Completed' "
             f"AND CloseTime >= '{since.isoformat()}' AND CloseTime < '{until.isoformat()}'"
         )
     return (
-        f"WorkflowType = '{CASE_TYPE}' AND ExecutionStatus != 'ContinuedAsNew' "
+        f"WorkflowType = '{WORKFLOW_TYPE}' AND ExecutionStatus != 'ContinuedAsNew' "
         f"AND StartTime >= '{since.isoformat()}' AND StartTime < '{until.isoformat()}'"
     )
 
@@ -184,47 +183,24 @@ class AuditActivities:
         return histories
 
     async def _replay(self, fetched: list[tuple[str, list[WorkflowHistory]]]) -> list[list[RunWitness]]:
-        """Every run of the batch through one replayer, a few at a time (each run replays on its
-        own: a continued run starts from what the one before carried on)."""
+        """Every run of the batch through one replayer (each run replays on its own: a continued
+        run starts from what the one before carried on)."""
         self._replayer = self._replayer or replayer()
-        runs = [h for _, histories in fetched for h in histories]
         witnesses: dict[str, RunWitness] = {}
-        queue = iter(runs)
 
-        async def each() -> AsyncIterator[WorkflowHistory]:
-            for h in queue:  # shared: each lane takes the next run
-                yield h
+        async def witness(result: WorkflowReplayResult) -> bool:
+            h = result.history
+            witnesses[h.run_id] = RunWitness(
+                run_id=h.run_id,
+                failure=str(result.replay_failure) if result.replay_failure else None,
+                replayed=_ENDS.pop(h.run_id, None),
+                recorded=await recorded_end(self.client.data_converter, h.events[-1]),
+            )
+            activity.heartbeat(f"replayed {h.workflow_id}")
+            return False
 
-        async def lane() -> None:
-            assert self._replayer is not None
-            async with self._replayer.workflow_replay_iterator(each()) as results:
-                async for result in results:
-                    h = result.history
-                    witnesses[h.run_id] = RunWitness(
-                        run_id=h.run_id,
-                        failure=str(result.replay_failure) if result.replay_failure else None,
-                        replayed=_state(_ENDS.pop(h.run_id, None)),
-                        recorded=await self._recorded_end(h.events[-1]),
-                    )
-                    activity.heartbeat(f"replayed {h.workflow_id}")
-
-        await asyncio.gather(*(lane() for _ in range(min(LANES, len(runs)) or 1)))
+        await replay_lanes(self._replayer, [h for _, histories in fetched for h in histories], witness)
         return [[witnesses[h.run_id] for h in histories] for _, histories in fetched]
-
-    async def _recorded_end(self, last: HistoryEvent) -> CaseState | None:
-        """The case as the history recorded it at the run's end: its result, or what it carried on."""
-        convert = self.client.data_converter
-        if last.HasField("workflow_execution_completed_event_attributes"):
-            [state] = await convert.decode(
-                last.workflow_execution_completed_event_attributes.result.payloads, [CaseState]
-            )
-            return state  # type: ignore[no-any-return]
-        if last.HasField("workflow_execution_continued_as_new_event_attributes"):
-            [carried] = await convert.decode(
-                last.workflow_execution_continued_as_new_event_attributes.input.payloads, [CaseInput]
-            )
-            return carried.carried  # type: ignore[no-any-return]
-        return None  # still running
 
     def _judge(
         self,
@@ -289,12 +265,6 @@ def code_version() -> str:
     except (OSError, subprocess.SubprocessError):
         commit = ""
     return f"{release}+{commit}" if commit else release
-
-
-def _state(end: Any) -> CaseState | None:
-    if end is None:
-        return None
-    return end if isinstance(end, CaseState) else CaseState.model_validate(end.model_dump())
 
 
 __all__ = ["AuditActivities", "Batch", "CasePage", "PageRequest", "period_query", "replayer"]

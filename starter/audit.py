@@ -6,17 +6,19 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
-from temporalio.worker import Replayer
+from temporalio.converter import DataConverter
+from temporalio.worker import Replayer, WorkflowReplayResult
 
-from models import CaseState
+from models import CaseInput, CaseState
 from runtime import settings
 from starter.cases import WORKFLOW_TYPE, UnknownCase, execution_status, validate_case_id
 from starter.converter import data_converter
@@ -51,10 +53,25 @@ async def case_from_temporal(client: Client, case_id: str) -> CaseState:
         raise UnknownCase(
             f"case {case_id} did not complete ({status.name.lower() if status else 'unknown'}): no case state"
         )
-    [state] = await client.data_converter.decode(
-        last.workflow_execution_completed_event_attributes.result.payloads, [CaseState]
-    )
+    state = await recorded_end(client.data_converter, last)
+    assert state is not None
     return state
+
+
+async def recorded_end(converter: DataConverter, last: HistoryEvent) -> CaseState | None:
+    """The case as a run's history recorded it at the run's end, from its last event: the result
+    of a completed run, what a run continued as new carried on; None for any other ending."""
+    if last.HasField("workflow_execution_completed_event_attributes"):
+        [state] = await converter.decode(
+            last.workflow_execution_completed_event_attributes.result.payloads, [CaseState]
+        )
+        return state  # type: ignore[no-any-return]
+    if last.HasField("workflow_execution_continued_as_new_event_attributes"):
+        [carried] = await converter.decode(
+            last.workflow_execution_continued_as_new_event_attributes.input.payloads, [CaseInput]
+        )
+        return carried.carried  # type: ignore[no-any-return]
+    return None
 
 
 async def export(
@@ -103,6 +120,35 @@ class ReplayReport:
 IN_FLIGHT = 16  # histories replayed at once per process: measured 41/s at 4, 48/s at 16, 50/s at 32 (one process)
 
 
+async def replay_lanes(
+    replayer: Replayer,
+    histories: list[WorkflowHistory],
+    on_result: Callable[[WorkflowReplayResult], Awaitable[bool]],
+    lanes: int = IN_FLIGHT,
+) -> None:
+    """Replay these histories `lanes` at a time through one replayer (each lane takes the next
+    history not yet taken), handing each result to `on_result`; once it answers True, no lane
+    takes another history."""
+    queue = iter(histories)
+    stopped = False
+
+    async def each() -> AsyncIterator[WorkflowHistory]:
+        for history in queue:
+            if stopped:
+                return
+            yield history
+
+    async def lane() -> None:
+        nonlocal stopped
+        async with replayer.workflow_replay_iterator(each()) as results:
+            async for result in results:
+                if await on_result(result):
+                    stopped = True
+                    break
+
+    await asyncio.gather(*(lane() for _ in range(min(lanes, max(1, len(histories))))))
+
+
 async def replay(histories: list[WorkflowHistory], *, quiet: bool = False, stop_at_first: bool = False) -> ReplayReport:
     replayer = Replayer(
         workflows=WORKFLOWS,
@@ -111,26 +157,18 @@ async def replay(histories: list[WorkflowHistory], *, quiet: bool = False, stop_
     )
     report = ReplayReport()
     started = time.perf_counter()
-    queue = iter(histories)
-
-    async def each() -> AsyncIterator[WorkflowHistory]:
-        for history in queue:  # shared: each lane takes the next history not yet taken
-            if stop_at_first and report.failures:
-                return
-            yield history
-
-    async def lane(advance: Callable[[int], None]) -> None:
-        async with replayer.workflow_replay_iterator(each()) as results:
-            async for result in results:
-                report.replayed += 1
-                advance(1)
-                if result.replay_failure is not None:
-                    report.failures[f"{result.history.workflow_id}"] = str(result.replay_failure)
-                    if stop_at_first:
-                        break
 
     with nullcontext(_ignore) if quiet else progress("replaying", len(histories)) as advance:
-        await asyncio.gather(*(lane(advance) for _ in range(min(IN_FLIGHT, max(1, len(histories))))))
+
+        async def count(result: WorkflowReplayResult) -> bool:
+            report.replayed += 1
+            advance(1)
+            if result.replay_failure is None:
+                return False
+            report.failures[f"{result.history.workflow_id}"] = str(result.replay_failure)
+            return stop_at_first
+
+        await replay_lanes(replayer, histories, count)
     report.seconds = time.perf_counter() - started
     return report
 

@@ -27,7 +27,7 @@ async def _replayed(name: str) -> tuple[CaseState, CaseState]:
     history = WorkflowHistory.from_json(name, (HISTORIES / f"{name}.json").read_text(encoding="utf-8"))
     result = await replayer().replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
-    replayed = audit._state(audit._ENDS.pop(history.run_id))
+    replayed = audit._ENDS.pop(history.run_id)
     last = history.events[-1].workflow_execution_completed_event_attributes
     [recorded] = await data_converter().decode(last.result.payloads, [CaseState])
     assert replayed is not None
