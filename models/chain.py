@@ -32,12 +32,16 @@ def jsonable(value: object) -> object:
     return value
 
 
+def utc_text(moment: datetime) -> str:
+    """A moment as signed and hashed text: UTC, to the microsecond, whatever zone it came in."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def canonical(
     at: datetime, kind: str, actor_id: str | None, role: str | None, department: str | None, detail: dict[str, Any]
 ) -> bytes:
     """One event's bytes: sorted keys, no spaces, UTF-8, its time in UTC to the microsecond."""
-    moment = at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    record = {"at": moment, "kind": kind, "actor": [actor_id, role, department], "detail": jsonable(detail)}
+    record = {"at": utc_text(at), "kind": kind, "actor": [actor_id, role, department], "detail": jsonable(detail)}
     return json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 

@@ -1,6 +1,6 @@
 """Anchors: the engine's signed word on where each case's hash chain stood (issue 27).
 
-Once a day (a Temporal schedule, workflows/anchor.py) the engine takes the chain heads of the
+Once a day (the `complaints-anchor` Temporal schedule, AnchorHeads in workflows/audit.py) the engine takes the chain heads of the
 cases written since the last anchor, makes a Merkle root over them, signs it with its Ed25519
 audit key and appends it to the `anchors` table, which refuses UPDATE and DELETE (a trigger).
 Whoever can write the database without the key cannot make an anchor that verifies; an operator
@@ -23,6 +23,7 @@ from sqlalchemy import Engine, event, select, text
 from sqlmodel import Field, SQLModel
 
 from models.audit import AnchorCheck, AnchoredHead
+from models.chain import utc_text
 from readmodel.tables import CaseRow, _when, table_of
 from runtime.keys import Keyring
 
@@ -54,14 +55,10 @@ class AnchorLeafRow(SQLModel, table=True):
 
 def signed_bytes(covered_from: datetime, covered_until: datetime, cases: int, root: str) -> bytes:
     return json.dumps(
-        {"from": _iso(covered_from), "until": _iso(covered_until), "cases": cases, "root": root},
+        {"from": utc_text(covered_from), "until": utc_text(covered_until), "cases": cases, "root": root},
         sort_keys=True,
         separators=(",", ":"),
     ).encode()
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def merkle_root(leaves: list[tuple[str, str]]) -> str:
@@ -154,8 +151,7 @@ class Anchors:
         until = (now or datetime.now(timezone.utc)) - SETTLE
         with self.engine.begin() as conn:
             since = conn.execute(select(ANCHORS.c.covered_until).order_by(ANCHORS.c.id.desc()).limit(1)).scalar()
-            since = since.replace(tzinfo=timezone.utc) if since is not None and since.tzinfo is None else since
-            start = since or datetime(1970, 1, 1, tzinfo=timezone.utc)
+            start = since or datetime(1970, 1, 1, tzinfo=timezone.utc)  # UtcDateTime: in UTC, with its zone
             if until <= start:
                 return None
             rows = conn.execute(
