@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from models import chain
 from models.actor import Actor, LeaderRef
@@ -192,6 +192,9 @@ class CaseState(BaseModel):
     # events are sealed once the change that recorded them is carried out, never before.
     chain_head: str | None = None
     chained: int = 0
+    # Each event's digest, by its place in the timeline, as this run sealed it: for the read model
+    # (never serialised; a run continued as new has written its events before it ends).
+    _digests: dict[int, str] = PrivateAttr(default_factory=dict)
 
     def open_milestones(self, name: str | None = None) -> list[Milestone]:
         return [m for m in self.milestones if m.open and (name is None or m.name == name)]
@@ -295,8 +298,13 @@ class CaseState(BaseModel):
         if self.edition < Edition.chain or self.chained == len(self.timeline):
             return
         new = self.timeline[self.chained :]
-        self.chain_head = chain.digests(self.chain_head or chain.genesis(self.case_id), map(chain.encode, new))[-1]
-        self.chained = len(self.timeline)
+        digests = chain.digests(self.chain_head or chain.genesis(self.case_id), map(chain.encode, new))
+        self._digests.update(zip(range(self.chained, len(self.timeline)), digests, strict=True))
+        self.chain_head, self.chained = digests[-1], len(self.timeline)
+
+    def sealed_digests(self, start: int, end: int) -> list[str]:
+        """The digests of the events from `start` to `end` (sealed by this run)."""
+        return [self._digests[seq] for seq in range(start, end)]
 
     def add_milestones(self, planned: list[Milestone]) -> None:
         self.milestones.extend(planned)

@@ -11,7 +11,7 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities import Records
-    from models import CaseState, Complaint, chain
+    from models import CaseState, Complaint
     from models.editions import Edition
     from models.records import CaseSnapshot
     from workflows import search_attributes as attributes
@@ -34,7 +34,6 @@ class Projection:
         self._version, self._events = (state.version, len(state.timeline)) if recorded else (0, 0)
         # Edition 4: only sealed events are written, each with its digest in the case's chain.
         self._chained = state.edition >= Edition.chain
-        self._head = (state.chain_head if recorded else None) or chain.genesis(state.case_id)
         self._published: dict[str, Any] = {}
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -71,7 +70,7 @@ class Projection:
                 return
             version, events = s.version, self._written()
             new = s.timeline[self._events : events]
-            digests = chain.digests(self._head, map(chain.encode, new)) if self._chained else []
+            digests = s.sealed_digests(self._events, events) if self._chained else []
             snapshot = CaseSnapshot(
                 complaint=self._complaint,
                 state=s.model_copy(update={"timeline": []}),
@@ -88,5 +87,3 @@ class Projection:
                 retry_policy=RETRY,
             )
             self._version, self._events = version, events
-            if digests:
-                self._head = digests[-1]

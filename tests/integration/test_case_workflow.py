@@ -425,7 +425,7 @@ async def _acknowledged_after_retries(env, client, case_id, failures):
     assert failures["left"] == 0 and milestone(s, "acknowledge").done_at is not None
 
 
-async def test_long_case_continues_as_new_carrying_its_state(client):
+async def test_long_case_continues_as_new_carrying_its_state(client, read_model):
     case_id = new_id()
     case_input = CaseInput.model_validate({"complaint": complaint(), "max_history_events": 200})
     await file_complaint(client, case_id, case_input, task_queue=client.task_queue)
@@ -441,6 +441,14 @@ async def test_long_case_continues_as_new_carrying_its_state(client):
     s = await act(client, case_id, "record_follow_up", {"actor": DISPATCHER, "satisfaction": "satisfied"})
     result = await client.get_workflow_handle(case_id, result_type=CaseState).result()
     assert result.status.value == "closed" and result.runs == s.runs
+    # Its hash chain runs on across the runs: the read model holds each event's digest, the
+    # second run's written from where the first run's chain stood.
+    from models import chain
+
+    digests = chain.digests(chain.genesis(case_id), map(chain.encode, result.timeline))
+    assert result.chained == len(result.timeline) and result.chain_head == digests[-1]
+    assert [e.digest for e in read_model.events(case_id)] == digests
+    assert read_model.case(case_id).chain_head == digests[-1]
 
 
 async def test_closed_loop_history_is_lean(client):
