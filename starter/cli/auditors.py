@@ -156,7 +156,7 @@ def audit_verify(args: argparse.Namespace) -> int:
         report = AuditReport.model_validate_json(path.read_bytes())
     except (OSError, ValueError) as err:
         raise InvalidInput(f"audit verify: {path}: not an audit report ({str(err).splitlines()[0]})") from None
-    public = dict(item.split(":", 1) for item in args.key) if args.key else _engine_public_keys()
+    public = _public_keys(args.key) if args.key else _engine_public_keys()
     if verify(public, report.key_id, report.signed_bytes(), report.signature):
         print(
             f"{path}: signature valid (key {report.key_id}); {report.totals.cases} cases, "
@@ -165,6 +165,24 @@ def audit_verify(args: argparse.Namespace) -> int:
         return 0
     print(f"{path}: signature NOT valid: the report was changed after signing, or another key signed it")
     return EXIT_FORGED
+
+
+def _public_keys(given: list[str]) -> dict[str, str]:
+    """--key id:base64, each an Ed25519 public key (32 bytes), as `anchors public-key` prints them."""
+    import base64
+    import binascii
+
+    keys = {}
+    for item in given:
+        key_id, _, encoded = item.partition(":")
+        try:
+            raw = base64.b64decode(encoded, validate=True)
+        except binascii.Error:
+            raw = b""
+        if not key_id or len(raw) != 32:
+            raise InvalidInput(f"audit verify: --key {item!r}: expected id:base64 of a 32-byte Ed25519 public key")
+        keys[key_id] = encoded
+    return keys
 
 
 def _engine_public_keys() -> dict[str, str]:
@@ -176,14 +194,14 @@ def _engine_public_keys() -> dict[str, str]:
 async def anchors(args: argparse.Namespace) -> int:
     from readmodel import Anchors, audit_keys_of, open_read_model
 
+    if args.verb == "public-key":  # the keys alone: no read model needed
+        for key_id, key in audit_keys_of().public_keys().items():
+            print(f"{key_id}:{key}")
+        return 0
     store = Anchors(open_read_model().engine, audit_keys_of())
     if args.verb == "make":
         made = store.make()
         print(f"anchor {made.id}: {made.cases} cases, root {made.root}" if made else "nothing new to anchor")
-        return 0
-    if args.verb == "public-key":
-        for key_id, key in store.keys.public_keys().items():
-            print(f"{key_id}:{key}")
         return 0
     lines = [json.dumps(a, ensure_ascii=False) for a in store.export()]
     text = "\n".join(lines) + ("\n" if lines else "")

@@ -172,3 +172,6 @@ async def test_every_change_is_reported_with_its_case_and_event(audit_env: Path)
     path.write_text(json.dumps(forged), encoding="utf-8")
     bad = cli(env, "audit", "verify", str(path), "--key", public)
     assert bad.returncode == 7 and "NOT valid" in bad.stdout
+    for wrong in ("no-colon", public.split(":")[0] + ":bm90IGEga2V5"):  # a key that is not one: named, exit 2
+        refused = cli(env, "audit", "verify", str(path), "--key", wrong)
+        assert refused.returncode == 2 and "--key" in refused.stderr, refused.stderr
