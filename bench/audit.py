@@ -6,7 +6,6 @@ histories (the physical limit here: the same updates, no engine)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import subprocess
 import sys
@@ -78,8 +77,7 @@ async def measure(client: Client, environ: dict[str, str], folder: Path, cases: 
             Process(["worker.py", "--audit"], env, folder / f"audit-worker-{workers}-{n}.log") for n in range(workers)
         ]
         try:
-            os.environ["COMPLAINTS_AUDIT_TASK_QUEUE"] = queue  # where starter.audits starts it
-            audit_id = await audits.start(client, AuditRequest(since=since, until=until))
+            audit_id = await audits.start(client, AuditRequest(since=since, until=until), task_queue=queue)
             report = await audits.wait(client, audit_id)
         finally:
             for p in procs:

@@ -13,9 +13,10 @@ from runtime import settings
 from workflows.audit import Audit, AuditRun
 
 
-async def start(client: Client, request: AuditRequest, audit_id: str | None = None) -> str:
-    audit_id = audit_id or f"audit-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
-    queue = settings.load().audit_task_queue
+async def start(client: Client, request: AuditRequest, *, task_queue: str | None = None) -> str:
+    """Start an audit on the audit workers of `task_queue` (default COMPLAINTS_AUDIT_TASK_QUEUE)."""
+    audit_id = f"audit-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+    queue = task_queue or settings.load().audit_task_queue
     await client.start_workflow(Audit.run, AuditRun(request=request), id=audit_id, task_queue=queue)
     return audit_id
 
