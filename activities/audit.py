@@ -17,7 +17,6 @@ from temporalio.worker import (
     ExecuteWorkflowInput,
     Interceptor,
     Replayer,
-    UnsandboxedWorkflowRunner,
     WorkflowInboundInterceptor,
     WorkflowInterceptorClassInput,
     WorkflowOutboundInterceptor,
@@ -31,8 +30,8 @@ from readmodel import ReadModel
 from readmodel.anchors import Anchors
 from readmodel.store import case_columns
 from starter.audit import recorded_end, replay_lanes
+from starter.audit import replayer as starter_replayer
 from starter.cases import WORKFLOW_TYPE
-from starter.converter import data_converter
 
 FETCHES = 8  # histories fetched at once: measured, one at a time left the CPU idle a third of the batch
 
@@ -101,13 +100,7 @@ class _Outbound(WorkflowOutboundInterceptor):
 def replayer() -> Replayer:
     from workflows.complaint_case import ComplaintCase
 
-    # Unsandboxed, as workers run: the sandbox guards development, the audit wants speed.
-    return Replayer(
-        workflows=[ComplaintCase],
-        data_converter=data_converter(for_replay=True),
-        workflow_runner=UnsandboxedWorkflowRunner(),
-        interceptors=[_Capture()],
-    )
+    return starter_replayer([ComplaintCase], interceptors=[_Capture()])
 
 
 # ---- the activities ---------------------------------------------------------------------------

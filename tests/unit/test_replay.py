@@ -12,11 +12,9 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.worker import Replayer
 
-from starter import data_converter
+from starter.audit import replayer
 from tests.support.histories import tamper
-from workflows import WORKFLOWS, workflow_runner
 
 HISTORIES = sorted((Path(__file__).parent.parent / "histories").glob("*.json"))
 
@@ -43,21 +41,20 @@ def test_every_edition_has_a_recorded_history():
 @pytest.mark.parametrize("sandboxed", [True, False], ids=["sandboxed", "unsandboxed"])
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_history_replays(path: Path, sandboxed: bool):
-    """In the sandbox (as the tests run) and without it (as workers and the replay command run)."""
+    """In the sandbox (as the tests run) and without it (as workers, the replay command and the
+    audit run: through their own replayer, activations on the event loop's thread)."""
     history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
-    replayer = Replayer(
-        workflows=WORKFLOWS, data_converter=data_converter(), workflow_runner=workflow_runner(sandboxed)
-    )
-    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    result = await replayer(sandboxed=sandboxed).replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
 
 
-async def test_a_changed_workflow_would_fail_replay(tmp_path: Path):
-    """The guard itself works: a history whose recorded commands differ is caught."""
+@pytest.mark.parametrize("sandboxed", [True, False], ids=["sandboxed", "unsandboxed"])
+async def test_a_changed_workflow_would_fail_replay(sandboxed: bool):
+    """The guard itself works, with and without the sandbox (and its deadlock detector): a
+    history whose recorded commands differ is caught."""
     path = next(p for p in HISTORIES if p.stem == "closed_loop")
     data = json.loads(path.read_text(encoding="utf-8"))
     tamper(data)
     history = WorkflowHistory.from_json("tampered", json.dumps(data))
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter())
-    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    result = await replayer(sandboxed=sandboxed).replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is not None
