@@ -1,6 +1,8 @@
 """The demo: boots the embedded dev server, the worker and the HTTP gateway, files complaints from
 the source documents, walks one through the whole closed loop, shows one breaching its clock, and
-files and acts on one over plain HTTP with API keys, as a Java or Go backend would.
+files and acts on one over plain HTTP with API keys, as a Java or Go backend would, and ends with
+an auditor's audit of every case it filed (replayed, hash chains checked, the report signed and
+verified).
 
     make demo        (or: python demo.py)
 """
@@ -25,14 +27,15 @@ import httpx
 from temporalio.client import Client
 
 from models import Actor, CaseState, Role
+from models.audit import AuditRequest
 from readmodel import ReadModel, links_of
 from readmodel.privacy import load_key
 from runtime import devserver, logs, process, settings, telemetry
 from sla import BUSINESS_TZ
-from starter import Rejected, act, data_converter, file_complaint, state
+from starter import Rejected, act, audits, data_converter, file_complaint, state
 from starter.cli.columns import pad
 from starter.cli.show import render
-from worker import create_worker
+from worker import create_audit_worker, create_worker
 from workflows.search_attributes import KEYS
 
 GUANGMING_SCHOOL: dict[str, Any] = {  # 000: a child refused school for being over age, heard at 新羌社区
@@ -310,6 +313,26 @@ async def _complainant(h: httpx.AsyncClient, config: settings.Settings, case_id:
     print(f"  POST /s/… note -> {added.status_code} (补充说明 on the timeline; 区住建局 is told by SMS)")
 
 
+async def walk_audit(client: Client, since: datetime, folder: Path) -> None:
+    """What an auditor runs over a period (`python -m starter audit ... --wait`), here over every
+    case the demo filed: the Audit workflow on the audit queue replays each case, checks its hash
+    chain against the read model, and signs its report, which anyone checks with the public key."""
+    from readmodel import audit_keys_of
+    from readmodel.anchors import verify
+
+    request = AuditRequest(since=since, until=datetime.now(timezone.utc) + timedelta(minutes=1), status="all")
+    audit_id = await audits.start(client, request, task_queue="audit")
+    report = await audits.wait(client, audit_id)
+    out = folder / f"{audit_id}.json"
+    out.write_text(report.model_dump_json(indent=2), encoding="utf-8")
+    print(f"An auditor's audit of every case the demo filed ({audit_id}, on the audit queue):")
+    print("  " + report.summary().replace("\n", "\n  "))
+    public = audit_keys_of().public_keys()
+    ok = verify(public, report.key_id, report.signed_bytes(), report.signature)
+    print(f"  signed report {out}: signature {'verifies' if ok else 'DOES NOT VERIFY'} with the public key alone")
+    print(f"  (the same from a shell: python -m starter audit verify {out})\n")
+
+
 async def _wait_on_a_terminal(base: str) -> None:
     """On a terminal, keep everything up so the console can be looked at, until Enter or Ctrl-C."""
     if not sys.stdin.isatty():
@@ -333,6 +356,7 @@ async def _wait_on_a_terminal(base: str) -> None:
 
 async def main() -> None:
     config = settings.load()
+    started = datetime.now(timezone.utc)
     folder = config.data_dir / "demo"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
@@ -362,8 +386,11 @@ async def main() -> None:
     # The demo's department receiver listens on loopback, over plain http (production: https only).
     os.environ.setdefault("COMPLAINTS_WEBHOOK_ALLOW_HTTP_HOSTS", "127.0.0.1")
     try:
-        async with create_worker(client, task_queue="complaints", read_model=read_model):
-            print("Worker running on task queue 'complaints'.\n")
+        async with (
+            create_worker(client, task_queue="complaints", read_model=read_model),
+            create_audit_worker(client, task_queue="audit", read_model=read_model),
+        ):
+            print("Workers running on task queues 'complaints' and 'audit'.\n")
             hour_ago = (datetime.now(timezone.utc) - timedelta(minutes=61)).isoformat()
             cases: list[tuple[str, dict[str, Any]]] = [
                 ("demo-school-1", {"complaint": GUANGMING_SCHOOL}),
@@ -481,6 +508,7 @@ async def main() -> None:
                         f"events {len(read_model.events(case_id))}"
                     )
             print()
+            await walk_audit(client, started, folder)
             if metrics:
                 await _show_metrics(telemetry.metrics_url(metrics))
             try:

@@ -74,6 +74,7 @@ def period_query(since: datetime, until: datetime, status: str) -> str:
 # ---- capturing the case at the end of each replayed run -------------------------------------
 
 _ENDS: dict[str, Any] = {}  # run id -> what the run returned or carried on, in replay
+_LIVE: dict[str, Any] = {}  # run id -> the workflow object, for a run that has not ended: its case as replayed
 
 
 class _Capture(Interceptor):
@@ -86,6 +87,7 @@ class _Inbound(WorkflowInboundInterceptor):
         super().init(_Outbound(outbound))
 
     async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
+        _LIVE[workflow.info().run_id] = workflow.instance()
         result = await super().execute_workflow(input)
         _ENDS[workflow.info().run_id] = result
         return result
@@ -183,11 +185,15 @@ class AuditActivities:
 
         async def witness(result: WorkflowReplayResult) -> bool:
             h = result.history
+            replayed, live = _ENDS.pop(h.run_id, None), _LIVE.pop(h.run_id, None)
+            recorded = await recorded_end(self.client.data_converter, h.events[-1])
+            if replayed is None and recorded is None and live is not None and result.replay_failure is None:
+                replayed = live.state()  # a running case: as its history, replayed to the end, leaves it
             witnesses[h.run_id] = RunWitness(
                 run_id=h.run_id,
                 failure=str(result.replay_failure) if result.replay_failure else None,
-                replayed=_ENDS.pop(h.run_id, None),
-                recorded=await recorded_end(self.client.data_converter, h.events[-1]),
+                replayed=replayed,
+                recorded=recorded,
             )
             activity.heartbeat(f"replayed {h.workflow_id}")
             return False

@@ -175,3 +175,38 @@ async def test_every_change_is_reported_with_its_case_and_event(audit_env: Path)
     for wrong in ("no-colon", public.split(":")[0] + ":bm90IGEga2V5"):  # a key that is not one: named, exit 2
         refused = cli(env, "audit", "verify", str(path), "--key", wrong)
         assert refused.returncode == 2 and "--key" in refused.stderr, refused.stderr
+
+
+async def test_running_cases_are_checked_up_to_their_history(audit_env: Path):
+    """`--status all` takes in cases still open: each is replayed to the end of its history so far
+    and its chain checked against the read model's rows (not left as "replay only")."""
+    tmp = audit_env
+    db, port = tmp / "temporal.db", free_port()
+    read_model = ReadModel(f"sqlite:///{tmp / 'complaints.db'}", TEST_PHONE_KEY)
+    tag = uuid.uuid4().hex[:6]
+    clean, edited = f"audit-open-{tag}", f"audit-open-edited-{tag}"
+    since = datetime.now(timezone.utc) - timedelta(minutes=5)
+
+    async def open_two(c):
+        for case_id in (clean, edited):
+            await file_complaint(c, case_id, {"complaint": complaint()}, task_queue="complaints")
+            for update, payload in CLOSE[:2]:  # dispatched and contacted; resolving is still owed
+                await act(c, case_id, update, payload)
+
+    await _serve(db, port, read_model, open_two)
+    with read_model.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE case_events SET detail = :d WHERE case_id = :c AND kind = 'contacted'"),
+            dict(d=json.dumps({"note": "已联系"}), c=edited),
+        )
+
+    async def audit(c):
+        until = datetime.now(timezone.utc) + timedelta(minutes=1)
+        return await audits.wait(c, await audits.start(c, AuditRequest(since=since, until=until, status="all")))
+
+    report: AuditReport = await _serve(db, port, read_model, audit)
+    t = report.totals
+    assert (t.cases, t.deterministic, t.replay_only) == (2, 2, 0), report.summary()
+    assert t.chain_verified == 1 and t.with_findings == 1, report.summary()
+    contacted = [e.kind for e in read_model.events(edited)].index("contacted")
+    assert {(f.case_id, f.what, f.event) for f in t.findings} == {(edited, "read model changed", contacted)}

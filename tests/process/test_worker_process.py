@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -131,6 +132,12 @@ def test_demo_runs_to_the_end_cleanly(environ, tmp_path):
     assert any(line.split()[:2] == ["demo-shop-2", "dispatch"] for line in board[1:6]), done.stdout
     assert "warning: dispatch due" in done.stdout and "suspended: True" in done.stdout
     assert "'report_in:区水务局': 'reported'" in done.stdout
+    # The auditor's audit of every case the demo filed: all replayed, chains verified, report signed.
+    audited = re.search(
+        r"code \S+; (\d+) cases, \d+ histories replayed; (\d+) deterministic; (\d+) chain-verified", done.stdout
+    )
+    assert audited and int(audited[1]) >= 7 and audited[1] == audited[2] == audited[3], done.stdout
+    assert "0 with findings" in done.stdout and "signature verifies with the public key alone" in done.stdout
     assert f"Metrics (Prometheus): http://{environ['COMPLAINTS_METRICS_ADDRESS']}/metrics" in done.stdout
     assert "complaints_breaches{" in done.stdout and 'milestone="dispatch"' in done.stdout
     assert "Traceback" not in done.stderr and "PyGILState" not in done.stderr
@@ -143,7 +150,7 @@ def test_demo_interrupted_leaves_nothing_behind(environ, tmp_path, sig):
         [sys.executable, "demo.py"], cwd=ROOT, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     for line in demo.stdout:
-        if line.startswith("Worker running"):
+        if line.startswith("Workers running"):
             break
     demo.send_signal(sig)
     out, err = demo.communicate(timeout=60)
