@@ -11,7 +11,9 @@ complainant_voice (edition 2, issue 23: the complainant's note and verdict throu
 webhook_delivery (issue 26: the delivery workflow, new, of one subscription and case);
 mediated_and_settled, labour_referred and dispute_filed (edition 3, issue 25: disputes taken to
 mediation, and one filed as a dispute from the start); chained (edition 4, issue 27: the case's
-hash chain over its timeline).
+hash chain over its timeline); audit (issue 27: the Audit workflow over three closed cases, two
+runs; recorded on a dev server, whose visibility the audit reads, where the others use the
+time-skipping server).
 """
 
 from __future__ import annotations
@@ -351,7 +353,51 @@ SCENARIOS = {
 }
 
 
+async def audit() -> None:
+    """The Audit workflow (issue 27) over three closed loops: a page of two cases, then continued
+    as new for the third (one page a run), each case in a batch of its own. Recorded as audit_run1
+    and audit_run2."""
+    from datetime import datetime, timezone
+
+    from models.audit import AuditRequest
+    from starter import audits
+    from worker import create_audit_worker
+
+    folder = Path(tempfile.mkdtemp())
+    os.environ["COMPLAINTS_DATA_DIR"] = str(folder)  # the audit key: a dev key of its own
+    env = await devserver.start_dev_server(data_converter(), search_attributes=KEYS, db_file=folder / "t.db")
+    client = env.client
+    queue = f"record-{uuid.uuid4().hex[:6]}"
+    try:
+        read_model = ReadModel(f"sqlite:///{folder}/recording.db", b"recording")
+        since = datetime.now(timezone.utc)
+        worker = create_worker(
+            client, task_queue=queue, sender=RecordingSender(), calendar=WorkingCalendar(), read_model=read_model
+        )
+        async with worker, create_audit_worker(client, task_queue=queue + "-audit", read_model=read_model):
+            client.task_queue = queue  # type: ignore[attr-defined]
+            for n in range(3):
+                await closed_loop(client, f"audited-{n}", None)
+                await client.get_workflow_handle(f"audited-{n}").result()
+            request = AuditRequest(
+                since=since, until=datetime.now(timezone.utc), batch_size=1, parallel=2, pages_per_run=1
+            )
+            audit_id = await audits.start(client, request, task_queue=queue + "-audit")
+            report = await audits.wait(client, audit_id)
+            assert report.totals.cases == 3 and report.totals.chain_verified == 3, report.summary()
+            runs = sorted([(e.start_time, e.run_id) async for e in client.list_workflows(f"WorkflowId = '{audit_id}'")])
+            assert len(runs) == 2, runs
+            for n, (_, run_id) in enumerate(runs, 1):
+                history = await client.get_workflow_handle(audit_id, run_id=run_id).fetch_history()
+                (OUT / f"audit_run{n}.json").write_text(history.to_json(), encoding="utf-8")
+                print("recorded", f"audit_run{n}", len(history.events), "events")
+    finally:
+        await env.shutdown()
+
+
 async def main() -> None:
+    if sys.argv[1:] == ["audit"]:
+        return await audit()
     env = await devserver.start_test_server(data_converter(), search_attributes=KEYS)
     queue = f"record-{uuid.uuid4().hex[:6]}"
     try:
