@@ -98,3 +98,48 @@ async def _holds_a_batch(client: Client, audit_id: str, pid: int) -> bool:
         and a.last_worker_identity.startswith(f"{pid}@")
         for a in described.raw_description.pending_activities
     )
+
+
+async def test_ctrl_c_on_wait_stops_the_waiting_not_the_audit(server: Client, tmp_path):
+    """`audit --wait` interrupted: the terminal stops waiting (exit 130, no traceback) and says the
+    audit goes on; it does (still running on the cluster) until `audit --cancel ID`."""
+    import re
+    import subprocess
+    import sys
+
+    from temporalio.client import WorkflowExecutionStatus
+
+    from tests.support.processes import ROOT, cli
+
+    # An audit queue no worker serves yet: the audit waits there, as a long one would run.
+    env = {**worker_env(server, tmp_path), "COMPLAINTS_AUDIT_TASK_QUEUE": f"idle-audit-{uuid.uuid4().hex[:6]}"}
+    waiting = subprocess.Popen(
+        [sys.executable, "-m", "starter", "audit", "--since", "2026-11-01", "--until", "2026-12-01", "--wait"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert waiting.stdout is not None
+    started = waiting.stdout.readline()
+    found = re.match(r"audit (\S+) started", started)
+    assert found, started
+    audit_id = found[1]
+    waiting.send_signal(signal.SIGINT)
+    out, err = waiting.communicate(timeout=30)
+    assert waiting.returncode == 130 and "Traceback" not in err and "PyGILState" not in err, err
+    assert f"audit {audit_id} goes on" in out, out
+    handle = server.get_workflow_handle(audit_id)
+    assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+    cancelled = cli(env, "audit", "--cancel", audit_id)
+    assert cancelled.returncode == 0 and f"audit {audit_id} cancelled" in cancelled.stdout, cancelled.stderr
+    # The cancellation is the audit's to carry out: once an audit worker takes the queue, it ends.
+    from worker import create_audit_worker
+
+    async with create_audit_worker(server, task_queue=env["COMPLAINTS_AUDIT_TASK_QUEUE"], read_model=read_model(env)):
+        for _ in range(100):
+            if (await handle.describe()).status == WorkflowExecutionStatus.CANCELED:
+                break
+            await asyncio.sleep(0.2)
+    assert (await handle.describe()).status == WorkflowExecutionStatus.CANCELED
