@@ -115,7 +115,7 @@ async def audit(args: argparse.Namespace) -> int:
     client = await connect()
     if args.cancel:
         await audits.cancel(client, args.cancel)
-        print(f"audit {args.cancel} cancelled: it stops at its next step (its batches in flight are let go)")
+        print(f"audit {args.cancel} cancelled: it stops at its next step")
         return 0
     if args.verb == "progress":
         if not args.target:
