@@ -23,7 +23,7 @@ from runtime import settings
 from starter.cases import WORKFLOW_TYPE, UnknownCase, execution_status, validate_case_id
 from starter.converter import data_converter
 from starter.progress import progress
-from workflows import WORKFLOWS, workflow_runner
+from workflows import workflow_runner
 
 
 async def runs_of(client: Client, case_id: str) -> list[str]:
@@ -150,7 +150,7 @@ async def replay_lanes(
 
 
 def replayer(
-    workflows: Sequence[type] = WORKFLOWS, *, sandboxed: bool = False, interceptors: Sequence[Interceptor] = ()
+    workflows: Sequence[type] | None = None, *, sandboxed: bool = False, interceptors: Sequence[Interceptor] = ()
 ) -> Replayer:
     """The replayer of `starter replay` and of the audit. Unsandboxed, as workers run, each
     activation runs on the event loop's own thread (the SDK's debug_mode) instead of being handed
@@ -159,8 +159,10 @@ def replayer(
     workflow code that blocks: replaying code that blocked forever would stall (the audit's
     progress stops moving, its batch's heartbeat lapses) instead of being reported as a failure.
     The sandboxed replay (COMPLAINTS_WORKFLOW_SANDBOX, as the tests run) keeps the detector."""
+    from workflows import EVERY_WORKFLOW  # here: the audit's workflow imports this module
+
     return Replayer(
-        workflows=workflows,
+        workflows=workflows or EVERY_WORKFLOW,
         data_converter=data_converter(for_replay=True),
         workflow_runner=workflow_runner(sandboxed),
         interceptors=interceptors,

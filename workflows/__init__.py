@@ -32,7 +32,13 @@ def __getattr__(name: str) -> Any:
         from workflows.webhook_delivery import WebhookDelivery
 
         return [ComplaintCase, WebhookDelivery]
+    if name == "EVERY_WORKFLOW":  # what replay knows: the case worker's workflows and the audit worker's
+        from workflows.audit import AnchorHeads, Audit
+        from workflows.complaint_case import ComplaintCase
+        from workflows.webhook_delivery import WebhookDelivery
+
+        return [ComplaintCase, WebhookDelivery, Audit, AnchorHeads]
     raise AttributeError(f"module 'workflows' has no attribute {name!r}")
 
 
-__all__ = ["WORKFLOWS", "ComplaintCase", "WebhookDelivery", "workflow_runner"]
+__all__ = ["EVERY_WORKFLOW", "WORKFLOWS", "ComplaintCase", "WebhookDelivery", "workflow_runner"]

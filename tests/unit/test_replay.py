@@ -19,14 +19,6 @@ from tests.support.histories import tamper
 HISTORIES = sorted((Path(__file__).parent.parent / "histories").glob("*.json"))
 
 
-def _workflows() -> list[type]:
-    """The cases' workflows and the audit's (its histories are stored too: audit_run*)."""
-    from workflows import WORKFLOWS
-    from workflows.audit import AnchorHeads, Audit
-
-    return [*WORKFLOWS, Audit, AnchorHeads]
-
-
 def test_histories_are_stored():
     assert len(HISTORIES) >= 8
 
@@ -52,7 +44,7 @@ async def test_history_replays(path: Path, sandboxed: bool):
     """In the sandbox (as the tests run) and without it (as workers, the replay command and the
     audit run: through their own replayer, activations on the event loop's thread)."""
     history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
-    result = await replayer(_workflows(), sandboxed=sandboxed).replay_workflow(history, raise_on_replay_failure=False)
+    result = await replayer(sandboxed=sandboxed).replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
 
 
