@@ -154,7 +154,8 @@ def replayer(
 ) -> Replayer:
     """The replayer of `starter replay` and of the audit. Unsandboxed, as workers run, each
     activation runs on the event loop's own thread (the SDK's debug_mode) instead of being handed
-    to a thread and back: measured 20 % more histories a second (make bench, docs/benchmark.md).
+    to a thread and back: measured about a third more histories a second (43 -> 59/s offline,
+    30 -> 41/s on one audit worker, back to back on one machine: docs/benchmark.md).
     What that gives up is the SDK's 2-second deadlock detector, which guards live workers against
     workflow code that blocks: replaying code that blocked forever would stall (the audit's
     progress stops moving, its batch's heartbeat lapses) instead of being reported as a failure.
