@@ -136,6 +136,13 @@ class Milestone(BaseModel):
         self.due_at = due_at
         self.warn_at = [w + delta for w in self.warn_at]
 
+    def extend_to(self, due_at: datetime, now: datetime) -> None:
+        """An approved extension: a new deadline, warned of again. Its warnings move with it (as
+        far ahead as they were), and those still ahead of `now` fire again, even if they fired
+        before the extension: the department has a new promise to keep."""
+        self.move_to(due_at)
+        self.warnings_sent = sum(1 for w in self.warn_at if w <= now)
+
     @property
     def outcome(self) -> str:
         """How it stands, in a word: met, late, BREACHED (passed, still owed), missed (passed, and
@@ -404,7 +411,10 @@ class CaseState(BaseModel):
         resolve = self.open_milestones("resolve")
         if cmd.approve and request is not None and resolve and not resolve[-1].breached:
             previous = resolve[-1].due_at
-            resolve[-1].due_at = request.until
+            if self.edition >= Edition.extension_warns_again:
+                resolve[-1].extend_to(request.until, at)
+            else:  # cases started before edition 5 keep their warnings where they were
+                resolve[-1].due_at = request.until
             self.record(
                 "extension_approved",
                 cmd.actor,

@@ -24,6 +24,9 @@ class Edition(IntEnum):
     # Issue 27: the case keeps a hash chain over its timeline (models/chain.py), sealed as each
     # change is carried out; its head travels with every read-model write and in the result.
     chain = 4
+    # Issue 27's leftover: an approved extension moves the resolve deadline's warnings (临期预警)
+    # with it, and warns again before the new deadline; before, they stayed at the old times.
+    extension_warns_again = 5
 
 
 # Edition -> the id the workflow gives workflow.patched (never change one once released).
@@ -31,5 +34,6 @@ PATCHES: dict[Edition, str] = {
     Edition.complainant_voice: "edition-2-complainant-voice",
     Edition.disputes: "edition-3-disputes",
     Edition.chain: "edition-4-chain",
+    Edition.extension_warns_again: "edition-5-extension-warns-again",
 }
 LATEST = max(Edition)

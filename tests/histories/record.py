@@ -11,7 +11,8 @@ complainant_voice (edition 2, issue 23: the complainant's note and verdict throu
 webhook_delivery (issue 26: the delivery workflow, new, of one subscription and case);
 mediated_and_settled, labour_referred and dispute_filed (edition 3, issue 25: disputes taken to
 mediation, and one filed as a dispute from the start); chained (edition 4, issue 27: the case's
-hash chain over its timeline); audit (issue 27: the Audit workflow over three closed cases, two
+hash chain over its timeline); extension_approved (edition 5: an approved extension's warnings
+move with it); audit (issue 27: the Audit workflow over three closed cases, two
 runs; recorded on a dev server, whose visibility the audit reads, where the others use the
 time-skipping server).
 """
@@ -329,6 +330,24 @@ async def chained(client: Client, case_id: str, env) -> str | None:
     return filed.run_id
 
 
+async def extension_approved(client: Client, case_id: str, env) -> str | None:
+    """Edition 5: an approved extension moves the resolve deadline's warnings with it; the first
+    fires before the new deadline, none at the old times."""
+    filed = await file_complaint(client, case_id, {"complaint": complaint()}, task_queue=client.task_queue)
+    await act(client, case_id, "dispatch", {"actor": D, "department": "住建局"})
+    await act(client, case_id, "record_contact", {"actor": H, "note": "n"})
+    resolve = next(m for m in (await state(client, case_id)).milestones if m.name == "resolve")
+    until = (resolve.due_at + timedelta(days=10)).isoformat()
+    await act(client, case_id, "request_extension", {"actor": H, "reason": "等待配件", "until": until})
+    await act(client, case_id, "decide_extension", {"actor": S, "approve": True})
+    moved = next(m for m in (await state(client, case_id)).milestones if m.name == "resolve")
+    await env.sleep(moved.warn_at[0] + timedelta(hours=1) - await env.get_current_time())
+    await act(client, case_id, "reply", {"actor": H, "message": "m"})
+    await act(client, case_id, "resolve", {"actor": H, "resolution": "r"})
+    await act(client, case_id, "record_follow_up", {"actor": S, "satisfaction": "satisfied"})
+    return filed.run_id
+
+
 # Scenarios whose recorded history is another workflow's than the case's.
 RECORDED_WORKFLOW = {"webhook_delivery": lambda case_id: delivery_workflow_id("histories", case_id)}
 
@@ -349,6 +368,7 @@ SCENARIOS = {
         labour_referred,
         dispute_filed,
         chained,
+        extension_approved,
     )
 }
 

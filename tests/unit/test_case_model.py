@@ -391,3 +391,28 @@ def test_an_agreement_not_honoured_owes_nothing_more_under_it_and_mediation_star
         ("fulfilment:2", "missed"),  # already late when the agreement fell
     ]
     assert [p.anchor for p in effects.plans] == ["mediation"]  # a new term
+
+
+@pytest.mark.parametrize("edition", [Edition.chain, Edition.extension_warns_again])
+def test_an_approved_extension_moves_the_warnings_and_warns_again_from_edition_5(edition: Edition):
+    s = _ready("decide_extension", CaseStatus.handling)
+    s.edition = edition
+    resolve = s.milestone("resolve")
+    old_due = resolve.due_at
+    resolve.warn_at = [old_due - timedelta(days=10), old_due - timedelta(days=1)]
+    s.watch(old_due - timedelta(days=5))  # the first warning fires
+    assert resolve.warnings_sent == 1
+    at = old_due - timedelta(days=4)
+    UPDATES["decide_extension"].apply(s, _command("decide_extension"), at)
+    until = s.timeline[-1].detail["due_at"]
+    assert s.timeline[-1].kind == "extension_approved" and resolve.due_at.isoformat() == until
+    delta = resolve.due_at - old_due
+    if edition >= Edition.extension_warns_again:
+        # Ten days and one day before the new deadline; neither has passed, so both fire again.
+        assert resolve.warn_at == [old_due - timedelta(days=10) + delta, old_due - timedelta(days=1) + delta]
+        assert resolve.warnings_sent == 0
+        assert s.next_wake() == resolve.warn_at[0]
+    else:  # a case started before edition 5 keeps the old rule: its warnings stay where they were
+        assert resolve.warn_at == [old_due - timedelta(days=10), old_due - timedelta(days=1)]
+        assert resolve.warnings_sent == 1
+        assert s.next_wake() == old_due - timedelta(days=1)
