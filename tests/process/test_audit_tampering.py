@@ -210,3 +210,40 @@ async def test_running_cases_are_checked_up_to_their_history(audit_env: Path):
     assert t.chain_verified == 1 and t.with_findings == 1, report.summary()
     contacted = [e.kind for e in read_model.events(edited)].index("contacted")
     assert {(f.case_id, f.what, f.event) for f in t.findings} == {(edited, "read model changed", contacted)}
+
+
+async def test_a_case_from_before_the_chain_is_reported_replay_only(audit_env: Path, monkeypatch):
+    """A case started by code that did not yet keep the chain (editions 1 to 3) is replayed by
+    today's code, which takes the older path where the history has no chain marker, and counted
+    "replay only": neither verified nor a finding. Made here by a worker that knows no edition
+    past 3, as a worker from before issue 27 did; the audit then runs with every edition."""
+    from models.editions import PATCHES, Edition
+
+    tmp = audit_env
+    db, port = tmp / "temporal.db", free_port()
+    read_model = ReadModel(f"sqlite:///{tmp / 'complaints.db'}", TEST_PHONE_KEY)
+    tag = uuid.uuid4().hex[:6]
+    old, new = f"audit-old-{tag}", f"audit-new-{tag}"
+    since = datetime.now(timezone.utc) - timedelta(minutes=5)
+
+    with monkeypatch.context() as before_the_chain:
+        for edition in [e for e in PATCHES if e >= Edition.chain]:
+            before_the_chain.delitem(PATCHES, edition)
+        await _serve(db, port, read_model, lambda c: _close(c, old, CLOSE))
+    assert max(PATCHES) > Edition.chain  # today's code again, for the second case and the audit
+    await _serve(db, port, read_model, lambda c: _close(c, new, CLOSE))
+
+    async def audit(c):
+        until = datetime.now(timezone.utc) + timedelta(minutes=1)
+        return await audits.wait(c, await audits.start(c, AuditRequest(since=since, until=until)))
+
+    report: AuditReport = await _serve(db, port, read_model, audit)
+    t = report.totals
+    assert (t.cases, t.deterministic, t.chain_verified, t.replay_only, t.with_findings) == (2, 2, 1, 1, 0), (
+        report.summary()
+    )
+    assert "1 replay only" in report.summary()
+    # The old case is the one without a chain: its read-model rows carry no digests.
+    old_row, new_row = read_model.case(old), read_model.case(new)
+    assert old_row is not None and new_row is not None
+    assert old_row.chain_head is None and new_row.chain_head is not None
