@@ -398,6 +398,7 @@ def test_an_approved_extension_moves_the_warnings_and_warns_again_from_edition_5
     s = _ready("decide_extension", CaseStatus.handling)
     s.edition = edition
     resolve = s.milestone("resolve")
+    assert resolve is not None
     old_due = resolve.due_at
     resolve.warn_at = [old_due - timedelta(days=10), old_due - timedelta(days=1)]
     s.watch(old_due - timedelta(days=5))  # the first warning fires
