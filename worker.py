@@ -24,10 +24,10 @@ from temporalio.client import (
     ScheduleRange,
     ScheduleSpec,
 )
-from temporalio.worker import Worker
+from temporalio.worker import Replayer, Worker
 
 from activities import Notifier, Planner, Records, Sender, sender_from_setting
-from activities.audit import AuditActivities
+from activities.audit import AuditActivities, Capture
 from activities.templates import NoticeTemplates, TemplateError
 from activities.webhooks import Deliveries, Timing
 from readmodel import Anchors, ReadModel, audit_keys_of, links_of, open_read_model
@@ -35,10 +35,12 @@ from readmodel.webhooks import Webhooks
 from runtime import devserver, logs, process, settings, telemetry
 from sla import WorkingCalendar
 from starter import connect, data_converter
+from starter.audit import replayer
 from starter.cluster import NamespaceNotReady, check_namespace
 from starter.codec import keyring_from_settings
 from workflows import WORKFLOWS, workflow_runner
 from workflows.audit import AnchorHeads, Audit
+from workflows.complaint_case import ComplaintCase
 from workflows.search_attributes import KEYS
 
 log = logs.get("worker")
@@ -136,6 +138,11 @@ def create_worker(
     )
 
 
+def audit_replayer() -> Replayer:
+    """What the audit replays a case with: the case workflow, each run's end captured."""
+    return replayer([ComplaintCase], interceptors=[Capture()])
+
+
 def create_audit_worker(
     client: Client, *, task_queue: str | None = None, read_model: ReadModel | None = None, **options: Any
 ) -> Worker:
@@ -143,7 +150,7 @@ def create_audit_worker(
     daily anchor. Its replays are CPU-bound: run more of them (`--audit`) for a faster audit."""
     config = settings.load()
     read_model = read_model or open_read_model(config)
-    audits = AuditActivities(client, read_model, Anchors(read_model.engine, audit_keys_of()))
+    audits = AuditActivities(client, read_model, Anchors(read_model.engine, audit_keys_of()), audit_replayer)
     return EngineWorker(
         client,
         task_queue=task_queue or config.audit_task_queue,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, NoReturn
 
@@ -23,15 +24,14 @@ from temporalio.worker import (
     WorkflowReplayResult,
 )
 
+from activities.replay import recorded_end, replay_lanes
 from models import CaseInput, Complaint, chain
 from models.audit import AnchorCheck, AnchoredHead, AuditReport, CaseVerdict, RunWitness, StoredEvent, judge
+from models.case_input import WORKFLOW_TYPE
 from models.records import CaseSnapshot
 from readmodel import ReadModel
 from readmodel.anchors import Anchors
 from readmodel.store import case_columns
-from starter.audit import recorded_end, replay_lanes
-from starter.audit import replayer as starter_replayer
-from starter.cases import WORKFLOW_TYPE
 
 FETCHES = 8  # histories fetched at once: measured, one at a time left the CPU idle a third of the batch
 
@@ -77,7 +77,9 @@ _ENDS: dict[str, Any] = {}  # run id -> what the run returned or carried on, in 
 _LIVE: dict[str, Any] = {}  # run id -> the workflow object, for a run that has not ended: its case as replayed
 
 
-class _Capture(Interceptor):
+class Capture(Interceptor):
+    """Keeps, for each run the audit replays, the case it returned, carried on or holds so far."""
+
     def workflow_interceptor_class(self, input: WorkflowInterceptorClassInput) -> type[WorkflowInboundInterceptor]:
         return _Inbound
 
@@ -99,20 +101,19 @@ class _Outbound(WorkflowOutboundInterceptor):
         super().continue_as_new(input)
 
 
-def replayer() -> Replayer:
-    from workflows.complaint_case import ComplaintCase
-
-    return starter_replayer([ComplaintCase], interceptors=[_Capture()])
-
-
 # ---- the activities ---------------------------------------------------------------------------
 
 
 class AuditActivities:
-    def __init__(self, client: Client, read_model: ReadModel, anchors: Anchors) -> None:
+    def __init__(
+        self, client: Client, read_model: ReadModel, anchors: Anchors, new_replayer: Callable[[], Replayer]
+    ) -> None:
+        """`new_replayer`: the case workflow's replayer with a Capture among its interceptors
+        (worker.py wires it: the workflows sit above the activities)."""
         self.client = client
         self.read_model = read_model
         self.anchors = anchors
+        self._new_replayer = new_replayer
         self._replayer: Replayer | None = None
 
     @activity.defn
@@ -180,7 +181,7 @@ class AuditActivities:
     async def _replay(self, fetched: list[tuple[str, list[WorkflowHistory]]]) -> list[list[RunWitness]]:
         """Every run of the batch through one replayer (each run replays on its own: a continued
         run starts from what the one before carried on)."""
-        self._replayer = self._replayer or replayer()
+        self._replayer = self._replayer or self._new_replayer()
         witnesses: dict[str, RunWitness] = {}
 
         async def witness(result: WorkflowReplayResult) -> bool:
@@ -266,4 +267,4 @@ def code_version() -> str:
     return f"{release}+{commit}" if commit else release
 
 
-__all__ = ["AuditActivities", "Batch", "CasePage", "PageRequest", "period_query", "replayer"]
+__all__ = ["AuditActivities", "Batch", "Capture", "CasePage", "PageRequest", "period_query"]

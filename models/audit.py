@@ -176,7 +176,7 @@ def judge(
             case_id=case_id, histories=len(runs), deterministic=deterministic, chain="replay only", findings=findings
         )
 
-    encoded = [chain.encode(e) for e in last.timeline]
+    encoded = [e.encoded() for e in last.timeline]
     digests = chain.digests(chain.genesis(case_id), encoded)
 
     def where(other: list[bytes]) -> int | None:
@@ -191,7 +191,7 @@ def judge(
             continue
         # Equal objects first (cheap); else as JSON, the form the recorded one came from.
         if r.replayed != r.recorded and r.replayed.model_dump(mode="json") != r.recorded.model_dump(mode="json"):
-            seq = where([chain.encode(e) for e in r.recorded.timeline])
+            seq = where([e.encoded() for e in r.recorded.timeline])
             findings.append(
                 Finding(
                     case_id=case_id,

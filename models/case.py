@@ -164,6 +164,18 @@ class TimelineEvent(BaseModel):
     actor: Actor | None = None  # None: the engine itself
     detail: dict[str, Any] = Field(default_factory=dict)
 
+    def encoded(self) -> bytes:
+        """The event's bytes in the case's hash chain (models/chain.py's canonical form)."""
+        a = self.actor
+        return chain.canonical(
+            self.at,
+            self.kind,
+            a.id if a else None,
+            a.role.value if a else None,
+            a.department if a else None,
+            self.detail,
+        )
+
 
 class CaseState(BaseModel):
     case_id: str
@@ -305,7 +317,7 @@ class CaseState(BaseModel):
         if self.edition < Edition.chain or self.chained == len(self.timeline):
             return
         new = self.timeline[self.chained :]
-        digests = chain.digests(self.chain_head or chain.genesis(self.case_id), map(chain.encode, new))
+        digests = chain.digests(self.chain_head or chain.genesis(self.case_id), (e.encoded() for e in new))
         self._digests.update(zip(range(self.chained, len(self.timeline)), digests, strict=True))
         self.chain_head, self.chained = digests[-1], len(self.timeline)
 

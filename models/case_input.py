@@ -9,6 +9,9 @@ from models.base import Policy, Strict
 from models.case import CaseState
 from models.complaint import Complaint
 
+# The case workflow's type name: what starts a case, what visibility queries and the audit name.
+WORKFLOW_TYPE = "ComplaintCase"
+
 
 class CaseInput(Strict):
     complaint: Complaint

@@ -13,10 +13,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from models.case import TimelineEvent
+from typing import Any
 
 VERSION = b"complaints/chain/v1\n"
 
@@ -43,18 +40,6 @@ def canonical(
     """One event's bytes: sorted keys, no spaces, UTF-8, its time in UTC to the microsecond."""
     record = {"at": utc_text(at), "kind": kind, "actor": [actor_id, role, department], "detail": jsonable(detail)}
     return json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def encode(event: TimelineEvent) -> bytes:
-    a = event.actor
-    return canonical(
-        event.at,
-        event.kind,
-        a.id if a else None,
-        a.role.value if a else None,
-        a.department if a else None,
-        event.detail,
-    )
 
 
 def genesis(case_id: str) -> str:

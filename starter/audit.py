@@ -6,21 +6,21 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
-from temporalio.converter import DataConverter
 from temporalio.worker import Interceptor, Replayer, WorkflowReplayResult
 
-from models import CaseInput, CaseState
+from activities.replay import recorded_end, replay_lanes
+from models import CaseState
+from models.case_input import WORKFLOW_TYPE
 from runtime import settings
-from starter.cases import WORKFLOW_TYPE, UnknownCase, execution_status, validate_case_id
+from starter.cases import UnknownCase, execution_status, validate_case_id
 from starter.converter import data_converter
 from starter.progress import progress
 from workflows import workflow_runner
@@ -56,22 +56,6 @@ async def case_from_temporal(client: Client, case_id: str) -> CaseState:
     state = await recorded_end(client.data_converter, last)
     assert state is not None
     return state
-
-
-async def recorded_end(converter: DataConverter, last: HistoryEvent) -> CaseState | None:
-    """The case as a run's history recorded it at the run's end, from its last event: the result
-    of a completed run, what a run continued as new carried on; None for any other ending."""
-    if last.HasField("workflow_execution_completed_event_attributes"):
-        [state] = await converter.decode(
-            last.workflow_execution_completed_event_attributes.result.payloads, [CaseState]
-        )
-        return state  # type: ignore[no-any-return]
-    if last.HasField("workflow_execution_continued_as_new_event_attributes"):
-        [carried] = await converter.decode(
-            last.workflow_execution_continued_as_new_event_attributes.input.payloads, [CaseInput]
-        )
-        return carried.carried  # type: ignore[no-any-return]
-    return None
 
 
 async def export(
@@ -117,38 +101,6 @@ class ReplayReport:
         return "\n".join(lines)
 
 
-IN_FLIGHT = 16  # histories replayed at once per process: measured 41/s at 4, 48/s at 16, 50/s at 32 (one process)
-
-
-async def replay_lanes(
-    replayer: Replayer,
-    histories: list[WorkflowHistory],
-    on_result: Callable[[WorkflowReplayResult], Awaitable[bool]],
-    lanes: int = IN_FLIGHT,
-) -> None:
-    """Replay these histories `lanes` at a time through one replayer (each lane takes the next
-    history not yet taken), handing each result to `on_result`; once it answers True, no lane
-    takes another history."""
-    queue = iter(histories)
-    stopped = False
-
-    async def each() -> AsyncIterator[WorkflowHistory]:
-        for history in queue:
-            if stopped:
-                return
-            yield history
-
-    async def lane() -> None:
-        nonlocal stopped
-        async with replayer.workflow_replay_iterator(each()) as results:
-            async for result in results:
-                if await on_result(result):
-                    stopped = True
-                    break
-
-    await asyncio.gather(*(lane() for _ in range(min(lanes, max(1, len(histories))))))
-
-
 def replayer(
     workflows: Sequence[type] | None = None, *, sandboxed: bool = False, interceptors: Sequence[Interceptor] = ()
 ) -> Replayer:
@@ -160,7 +112,7 @@ def replayer(
     workflow code that blocks: replaying code that blocked forever would stall (the audit's
     progress stops moving, its batch's heartbeat lapses) instead of being reported as a failure.
     The sandboxed replay (COMPLAINTS_WORKFLOW_SANDBOX, as the tests run) keeps the detector."""
-    from workflows import EVERY_WORKFLOW  # here: the audit's workflow imports this module
+    from workflows import EVERY_WORKFLOW
 
     return Replayer(
         workflows=workflows or EVERY_WORKFLOW,

@@ -17,10 +17,10 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from models import CaseInput, CaseState, Command, Complaint, received_at_problem
+from models.case_input import WORKFLOW_TYPE
 from models.commands import UPDATES as COMMANDS
 from starter.converter import field_errors
 
-WORKFLOW_TYPE = "ComplaintCase"
 CASE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
 _CASE_ID = re.compile(CASE_ID_PATTERN)
 

@@ -11,8 +11,9 @@ from temporalio.service import RPCError
 
 from models import CaseInput, CaseState
 from models.case import FINISHED
+from models.case_input import WORKFLOW_TYPE
 from readmodel import ReadModel, snapshot_of
-from starter.cases import WORKFLOW_TYPE, execution_info
+from starter.cases import execution_info
 from starter.progress import progress
 
 

@@ -10,8 +10,8 @@ from pydantic import BaseModel
 from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from temporalio.client import Client, WorkflowExecution
 
+from models.case_input import WORKFLOW_TYPE
 from models.dispute import DisputeKind
-from starter.cases import WORKFLOW_TYPE
 from workflows import search_attributes as sa
 
 

@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from activities import Planner, PlanRequest, Records, ShiftRequest
     from models import CaseInput, CaseState, Command, Complaint, Notice, NoticeKind, received_at_problem
     from models.case import FINISHED, TimelineEvent
+    from models.case_input import WORKFLOW_TYPE
     from models.commands import UPDATES, Rejected, Update, check
     from models.editions import PATCHES, Edition
     from models.effects import Effects, Tell
@@ -316,4 +317,4 @@ def _handler(row: Update) -> Any:
 
 for _row in UPDATES.values():
     setattr(ComplaintCase, _row.name, _handler(_row))
-workflow.defn(name="ComplaintCase")(ComplaintCase)
+workflow.defn(name=WORKFLOW_TYPE)(ComplaintCase)

@@ -445,7 +445,7 @@ async def test_long_case_continues_as_new_carrying_its_state(client, read_model)
     # second run's written from where the first run's chain stood.
     from models import chain
 
-    digests = chain.digests(chain.genesis(case_id), map(chain.encode, result.timeline))
+    digests = chain.digests(chain.genesis(case_id), (e.encoded() for e in result.timeline))
     assert result.chained == len(result.timeline) and result.chain_head == digests[-1]
     assert [e.digest for e in read_model.events(case_id)] == digests
     assert read_model.case(case_id).chain_head == digests[-1]

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from temporalio.client import WorkflowHistory
 
-from activities.audit import replayer
 from models import CaseState, chain
 from models.audit import AnchoredHead, RunWitness, StoredEvent, judge
 from models.editions import Edition
 from readmodel.anchors import AuditKeys, merkle_root, verify
 from runtime.keys import Keyring
 from starter import data_converter
+from worker import audit_replayer
 
 HISTORIES = Path(__file__).parent.parent / "histories"
 
@@ -25,7 +25,7 @@ async def _replayed(name: str) -> tuple[CaseState, CaseState]:
     from activities import audit
 
     history = WorkflowHistory.from_json(name, (HISTORIES / f"{name}.json").read_text(encoding="utf-8"))
-    result = await replayer().replay_workflow(history, raise_on_replay_failure=True)
+    result = await audit_replayer().replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
     replayed = audit._ENDS.pop(history.run_id)
     last = history.events[-1].workflow_execution_completed_event_attributes
@@ -35,9 +35,9 @@ async def _replayed(name: str) -> tuple[CaseState, CaseState]:
 
 
 def _rows(state: CaseState) -> list[StoredEvent]:
-    digests = chain.digests(chain.genesis(state.case_id), map(chain.encode, state.timeline))
+    digests = chain.digests(chain.genesis(state.case_id), (e.encoded() for e in state.timeline))
     return [
-        StoredEvent(seq=i, encoded=chain.encode(e), digest=d)
+        StoredEvent(seq=i, encoded=e.encoded(), digest=d)
         for i, (e, d) in enumerate(zip(state.timeline, digests, strict=True))
     ]
 
@@ -50,7 +50,7 @@ async def chained() -> tuple[CaseState, CaseState]:
 async def test_a_chained_case_hashes_to_its_head_in_replay_and_in_its_result(chained):
     replayed, recorded = chained
     assert replayed.edition == Edition.chain and replayed.chained == len(replayed.timeline)
-    head = chain.digests(chain.genesis("chained"), map(chain.encode, replayed.timeline))[-1]
+    head = chain.digests(chain.genesis("chained"), (e.encoded() for e in replayed.timeline))[-1]
     assert replayed.chain_head == recorded.chain_head == head
     # A resumption's event gains its moved deadlines while the change is carried out: sealed after.
     [resumed] = [e for e in replayed.timeline if e.kind == "resumed"]
