@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -50,21 +51,43 @@ async def _close(c, case_id: str, steps) -> None:
     await c.get_workflow_handle(case_id).result()
 
 
+@dataclass
+class Site:
+    """A dev server's database file and port, the read model, and when the test's cases began."""
+
+    db: Path
+    port: int
+    read_model: ReadModel
+    since: datetime
+
+    async def serve(self, run):
+        return await _serve(self.db, self.port, self.read_model, run)
+
+    async def audit(self, **request) -> AuditReport:
+        """Serve again and audit from `since` to a minute from now."""
+
+        async def audit(c):
+            until = datetime.now(timezone.utc) + timedelta(minutes=1)
+            started = await audits.start(c, AuditRequest(since=self.since, until=until, **request))
+            return await audits.wait(c, started)
+
+        return await self.serve(audit)
+
+
 @pytest.fixture
-def audit_env(tmp_path, monkeypatch):
+def audit_env(tmp_path, monkeypatch) -> Site:
     monkeypatch.setenv("COMPLAINTS_DATA_DIR", str(tmp_path / "data"))  # the audit key lives here
-    return tmp_path
+    read_model = ReadModel(f"sqlite:///{tmp_path / 'complaints.db'}", TEST_PHONE_KEY)
+    since = datetime.now(timezone.utc) - timedelta(minutes=5)
+    return Site(tmp_path / "temporal.db", free_port(), read_model, since)
 
 
-async def test_every_change_is_reported_with_its_case_and_event(audit_env: Path):
-    tmp = audit_env
-    db, port = tmp / "temporal.db", free_port()
-    read_model = ReadModel(f"sqlite:///{tmp / 'complaints.db'}", TEST_PHONE_KEY)
+async def test_every_change_is_reported_with_its_case_and_event(audit_env: Site):
+    site, read_model = audit_env, audit_env.read_model
     tag = uuid.uuid4().hex[:6]
     ids = {k: f"audit-{k}-{tag}" for k in ("clean", "note", "answer", "time", "event_row", "case_row")}
     contact_by = f"handler-time-{tag}"
     follow_by = f"supervisor-answer-{tag}"
-    since = datetime.now(timezone.utc) - timedelta(minutes=5)
 
     async def file_all(c):
         for key, case_id in ids.items():
@@ -82,7 +105,7 @@ async def test_every_change_is_reported_with_its_case_and_event(audit_env: Path)
         # What the daily schedule does, as if a day had passed: anchor every head written so far.
         return Anchors(read_model.engine, audit_keys_of()).make(now=datetime.now(timezone.utc) + timedelta(minutes=2))
 
-    anchor = await _serve(db, port, read_model, file_all)
+    anchor = await site.serve(file_all)
     assert anchor is not None and anchor.cases == len(ids)
 
     # Temporal's database, edited while the server is down.
@@ -126,7 +149,7 @@ async def test_every_change_is_reported_with_its_case_and_event(audit_env: Path)
         return False
 
     for edit in (note, answer, when):  # in a thread: the codec's calls run their own event loop
-        assert await asyncio.to_thread(edit_events, db, edit)
+        assert await asyncio.to_thread(edit_events, site.db, edit)
 
     # The read model, edited: an event's detail, a case's satisfaction.
     with read_model.engine.begin() as conn:
@@ -137,11 +160,7 @@ async def test_every_change_is_reported_with_its_case_and_event(audit_env: Path)
         conn.execute(text("UPDATE cases SET satisfaction = 'satisfied' WHERE case_id = :c"), dict(c=ids["case_row"]))
         conn.execute(text("UPDATE cases SET satisfaction = 'dissatisfied' WHERE case_id = :c"), dict(c=ids["case_row"]))
 
-    async def audit(c):
-        request = AuditRequest(since=since, until=datetime.now(timezone.utc) + timedelta(minutes=1), batch_size=2)
-        return await audits.wait(c, await audits.start(c, request))
-
-    report: AuditReport = await _serve(db, port, read_model, audit)
+    report = await site.audit(batch_size=2)
     # Where each event sits in its case's timeline: the read model's rows (their kinds unchanged).
     states = {k: [e.kind for e in read_model.events(v)] for k, v in ids.items()}
     found = {(f.case_id, f.what, f.event) for f in report.totals.findings}
@@ -162,9 +181,9 @@ async def test_every_change_is_reported_with_its_case_and_event(audit_env: Path)
 
     # The report verifies with the public key alone, and not once it is changed.
     [public] = [f"{k}:{v}" for k, v in audit_keys_of().public_keys().items()]
-    path = tmp / "report.json"
+    path = site.db.parent / "report.json"
     path.write_text(report.model_dump_json(indent=2), encoding="utf-8")
-    env = {"PATH": "/usr/bin:/bin", "COMPLAINTS_DATA_DIR": str(tmp / "elsewhere")}
+    env = {"PATH": "/usr/bin:/bin", "COMPLAINTS_DATA_DIR": str(site.db.parent / "elsewhere")}
     ok = cli(env, "audit", "verify", str(path), "--key", public)
     assert ok.returncode == 0 and "signature valid" in ok.stdout, ok.stderr
     forged = json.loads(path.read_text())
@@ -177,15 +196,12 @@ async def test_every_change_is_reported_with_its_case_and_event(audit_env: Path)
         assert refused.returncode == 2 and "--key" in refused.stderr, refused.stderr
 
 
-async def test_running_cases_are_checked_up_to_their_history(audit_env: Path):
+async def test_running_cases_are_checked_up_to_their_history(audit_env: Site):
     """`--status all` takes in cases still open: each is replayed to the end of its history so far
     and its chain checked against the read model's rows (not left as "replay only")."""
-    tmp = audit_env
-    db, port = tmp / "temporal.db", free_port()
-    read_model = ReadModel(f"sqlite:///{tmp / 'complaints.db'}", TEST_PHONE_KEY)
+    site, read_model = audit_env, audit_env.read_model
     tag = uuid.uuid4().hex[:6]
     clean, edited = f"audit-open-{tag}", f"audit-open-edited-{tag}"
-    since = datetime.now(timezone.utc) - timedelta(minutes=5)
 
     async def open_two(c):
         for case_id in (clean, edited):
@@ -193,18 +209,14 @@ async def test_running_cases_are_checked_up_to_their_history(audit_env: Path):
             for update, payload in CLOSE[:2]:  # dispatched and contacted; resolving is still owed
                 await act(c, case_id, update, payload)
 
-    await _serve(db, port, read_model, open_two)
+    await site.serve(open_two)
     with read_model.engine.begin() as conn:
         conn.execute(
             text("UPDATE case_events SET detail = :d WHERE case_id = :c AND kind = 'contacted'"),
             dict(d=json.dumps({"note": "已联系"}), c=edited),
         )
 
-    async def audit(c):
-        until = datetime.now(timezone.utc) + timedelta(minutes=1)
-        return await audits.wait(c, await audits.start(c, AuditRequest(since=since, until=until, status="all")))
-
-    report: AuditReport = await _serve(db, port, read_model, audit)
+    report = await site.audit(status="all")
     t = report.totals
     assert (t.cases, t.deterministic, t.replay_only) == (2, 2, 0), report.summary()
     assert t.chain_verified == 1 and t.with_findings == 1, report.summary()
@@ -212,32 +224,25 @@ async def test_running_cases_are_checked_up_to_their_history(audit_env: Path):
     assert {(f.case_id, f.what, f.event) for f in t.findings} == {(edited, "read model changed", contacted)}
 
 
-async def test_a_case_from_before_the_chain_is_reported_replay_only(audit_env: Path, monkeypatch):
+async def test_a_case_from_before_the_chain_is_reported_replay_only(audit_env: Site, monkeypatch):
     """A case started by code that did not yet keep the chain (editions 1 to 3) is replayed by
     today's code, which takes the older path where the history has no chain marker, and counted
     "replay only": neither verified nor a finding. Made here by a worker that knows no edition
     past 3, as a worker from before issue 27 did; the audit then runs with every edition."""
     from models.editions import PATCHES, Edition
 
-    tmp = audit_env
-    db, port = tmp / "temporal.db", free_port()
-    read_model = ReadModel(f"sqlite:///{tmp / 'complaints.db'}", TEST_PHONE_KEY)
+    site, read_model = audit_env, audit_env.read_model
     tag = uuid.uuid4().hex[:6]
     old, new = f"audit-old-{tag}", f"audit-new-{tag}"
-    since = datetime.now(timezone.utc) - timedelta(minutes=5)
 
     with monkeypatch.context() as before_the_chain:
         for edition in [e for e in PATCHES if e >= Edition.chain]:
             before_the_chain.delitem(PATCHES, edition)
-        await _serve(db, port, read_model, lambda c: _close(c, old, CLOSE))
+        await site.serve(lambda c: _close(c, old, CLOSE))
     assert max(PATCHES) > Edition.chain  # today's code again, for the second case and the audit
-    await _serve(db, port, read_model, lambda c: _close(c, new, CLOSE))
+    await site.serve(lambda c: _close(c, new, CLOSE))
 
-    async def audit(c):
-        until = datetime.now(timezone.utc) + timedelta(minutes=1)
-        return await audits.wait(c, await audits.start(c, AuditRequest(since=since, until=until)))
-
-    report: AuditReport = await _serve(db, port, read_model, audit)
+    report = await site.audit()
     t = report.totals
     assert (t.cases, t.deterministic, t.chain_verified, t.replay_only, t.with_findings) == (2, 2, 1, 1, 0), (
         report.summary()
