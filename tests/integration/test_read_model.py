@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -19,10 +20,15 @@ KEY = b"k"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db(request, tmp_path) -> ReadModel:
+def db(request, tmp_path) -> Iterator[ReadModel]:
     if request.param == "sqlite":
-        return ReadModel(f"sqlite:///{tmp_path / 'rm.db'}", KEY)
-    return ReadModel(fresh_postgres(request.getfixturevalue("pg_url")), KEY)
+        read_model = ReadModel(f"sqlite:///{tmp_path / 'rm.db'}", KEY)
+    else:
+        read_model = ReadModel(fresh_postgres(request.getfixturevalue("pg_url")), KEY)
+    yield read_model
+    # Its pooled connections go now, not when collected: the PostgreSQL server allows 100 in all,
+    # and twenty rounds of fifty look-ups ran out of them ("too many clients").
+    read_model.engine.dispose()
 
 
 def case_state(case_id: str = "c1", version: int = 1, events: int = 1, **fields) -> CaseState:
@@ -279,15 +285,21 @@ def test_fifty_identical_look_ups_at_once_claim_one_case(db, round_):
     barrier = threading.Barrier(50)
     answers: dict[str, object] = {}
 
+    failed: dict[str, BaseException] = {}
+
     def look(i: int) -> None:
         barrier.wait()
-        answers[f"c{i}"] = db.find_earlier_case(_query(f"c{i}", phone))
+        try:
+            answers[f"c{i}"] = db.find_earlier_case(_query(f"c{i}", phone))
+        except BaseException as err:  # a look-up that failed is this test's failure, not a thread's
+            failed[f"c{i}"] = err
 
     threads = [threading.Thread(target=look, args=(i,)) for i in range(50)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    assert not failed and len(answers) == 50, failed
     owners = [case for case, match in answers.items() if match is None]
     assert len(owners) == 1, answers
     assert {match.case_id for match in answers.values() if match is not None} == set(owners)
