@@ -112,7 +112,7 @@ def replayer(
     workflow code that blocks: replaying code that blocked forever would stall (the audit's
     progress stops moving, its batch's heartbeat lapses) instead of being reported as a failure.
     The sandboxed replay (COMPLAINTS_WORKFLOW_SANDBOX, as the tests run) keeps the detector."""
-    from workflows import EVERY_WORKFLOW
+    from workflows import EVERY_WORKFLOW  # here: the workflow modules load on first use, not with this one
 
     return Replayer(
         workflows=workflows or EVERY_WORKFLOW,

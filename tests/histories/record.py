@@ -336,11 +336,13 @@ async def extension_approved(client: Client, case_id: str, env) -> str | None:
     filed = await file_complaint(client, case_id, {"complaint": complaint()}, task_queue=client.task_queue)
     await act(client, case_id, "dispatch", {"actor": D, "department": "住建局"})
     await act(client, case_id, "record_contact", {"actor": H, "note": "n"})
-    resolve = next(m for m in (await state(client, case_id)).milestones if m.name == "resolve")
+    resolve = (await state(client, case_id)).milestone("resolve")
+    assert resolve is not None
     until = (resolve.due_at + timedelta(days=10)).isoformat()
     await act(client, case_id, "request_extension", {"actor": H, "reason": "等待配件", "until": until})
     await act(client, case_id, "decide_extension", {"actor": S, "approve": True})
-    moved = next(m for m in (await state(client, case_id)).milestones if m.name == "resolve")
+    moved = (await state(client, case_id)).milestone("resolve")
+    assert moved is not None
     await env.sleep(moved.warn_at[0] + timedelta(hours=1) - await env.get_current_time())
     await act(client, case_id, "reply", {"actor": H, "message": "m"})
     await act(client, case_id, "resolve", {"actor": H, "resolution": "r"})

@@ -248,7 +248,7 @@ async def test_a_case_from_before_the_chain_is_reported_replay_only(audit_env: S
         report.summary()
     )
     assert "1 replay only" in report.summary()
-    # The old case is the one without a chain: its read-model rows carry no digests.
+    # The old case is the one without a chain: its read-model row carries no chain head.
     old_row, new_row = read_model.case(old), read_model.case(new)
     assert old_row is not None and new_row is not None
     assert old_row.chain_head is None and new_row.chain_head is not None
