@@ -18,6 +18,8 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 
+from bench.cases import bare_case, engine_case
+from bench.processes import Process
 from models.audit import AuditRequest
 from starter import audits, data_converter
 
@@ -29,7 +31,6 @@ async def _in_chunks(make: Any, ids: list[str], size: int = 20) -> None:
 
 async def measure(client: Client, environ: dict[str, str], folder: Path, cases: int, say: Any) -> dict[str, Any]:
     from bench.bare import BareCase
-    from bench.run import Process, bare_case, engine_case
 
     stamp = uuid.uuid4().hex[:6]
     since = datetime.now(timezone.utc)  # the period starts with this part's cases (another part's may close in it too)

@@ -30,7 +30,6 @@ import os
 import platform
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -45,40 +44,14 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 from temporalio.client import Client
 
-from models import (
-    Actor,
-    CaseInput,
-    Dispatch,
-    RecordContact,
-    RecordFollowUp,
-    RecordVerification,
-    Reply,
-    Resolve,
-    Role,
-    Satisfaction,
-    SubmitOpinion,
-)
+from bench.cases import BARE_QUEUE, DISPATCHER, ENGINE_QUEUE, HANDLER, STEPS, bare_case, complaint, engine_case
+from bench.processes import ROOT, Process, free_port
 from readmodel.store import make_engine
 from readmodel.tables import OutboxRow
 from runtime import devserver, process, settings
-from starter import act, data_converter, file_complaint
+from starter import data_converter, file_complaint
 from starter.supervise import list_cases, list_query
 from workflows.search_attributes import KEYS
-
-ROOT = Path(__file__).resolve().parent.parent
-ENGINE_QUEUE, BARE_QUEUE = "bench-engine", "bench-bare"
-
-DISPATCHER = Actor(id="hotline-07", role=Role.dispatcher, department="区群众诉求服务中心")
-HANDLER = Actor(id="housing-zhang", role=Role.handler, department="区住建局")
-STEPS: list[tuple[str, Any]] = [
-    ("dispatch", Dispatch(actor=DISPATCHER, department="区住建局")),
-    ("record_contact", RecordContact(actor=HANDLER, note="电话联系诉求人,约定上门时间")),
-    ("record_verification", RecordVerification(actor=HANDLER, findings="现场核实:井盖松动,存在安全隐患")),
-    ("reply", Reply(actor=HANDLER, message="已安排维修队今日更换井盖")),
-    ("submit_opinion", SubmitOpinion(actor=HANDLER, findings="井盖松动", handling="更换井盖", next_steps="一周后复查")),
-    ("resolve", Resolve(actor=HANDLER, resolution="井盖已更换")),
-    ("record_follow_up", RecordFollowUp(actor=DISPATCHER, satisfaction=Satisfaction.satisfied, note="诉求人表示满意")),
-]
 
 
 @dataclass
@@ -111,57 +84,7 @@ QUICK = Scale(
 )
 
 
-def complaint(n: int, *, received_at: datetime | None = None) -> CaseInput:
-    return CaseInput.model_validate(
-        {
-            "complaint": {
-                "channel": "hotline",
-                "complainant": {"name": "王女士", "phone": f"139{n:08d}"},  # one person each: no repeats
-                "category": "housing",
-                "title": "小区井盖松动",
-                "description": "小区3栋门口井盖松动,夜间行人容易踩空。",
-                "location": {"district": "光明区", "street": "凤凰街道", "community": "塘家社区"},
-                "received_at": received_at.isoformat() if received_at else None,
-            }
-        }
-    )
-
-
 # ---- the processes ---------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Process:
-    """A worker process of ours, started the way a user starts one."""
-
-    def __init__(self, args: list[str], environ: dict[str, str], log: Path) -> None:
-        self.log = log
-        self.proc = subprocess.Popen(
-            [sys.executable, *args], cwd=ROOT, env=environ, stdout=log.open("w"), stderr=subprocess.STDOUT
-        )
-        deadline = time.monotonic() + 60
-        while "worker serving" not in log.read_text(errors="replace"):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{' '.join(args)} did not start:\n{log.read_text(errors='replace')[-3000:]}")
-            time.sleep(0.1)
-
-    def rss_mib(self) -> float:
-        status = Path(f"/proc/{self.proc.pid}/status").read_text()
-        found = re.search(r"VmRSS:\s+(\d+) kB", status)
-        assert found is not None
-        return int(found.group(1)) / 1024
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
 
 
 def _size_mib(*files: Path) -> float:
@@ -173,20 +96,6 @@ def _size_mib(*files: Path) -> float:
 
 
 # ---- 1. throughput ---------------------------------------------------------------------------
-
-
-async def engine_case(client: Client, case_id: str, n: int) -> None:
-    await file_complaint(client, case_id, complaint(n), task_queue=ENGINE_QUEUE)
-    for update, payload in STEPS:
-        await act(client, case_id, update, payload)
-    await client.get_workflow_handle(case_id).result()
-
-
-async def bare_case(client: Client, case_id: str, n: int) -> None:
-    handle = await client.start_workflow("BareCase", complaint(n), id=case_id, task_queue=BARE_QUEUE)
-    for update, payload in STEPS:
-        await handle.execute_update(update, payload)
-    await handle.result()
 
 
 class Numbers:
@@ -433,7 +342,7 @@ async def through_gateway(
             "COMPLAINTS_RATE_LIMIT": "0",
             "COMPLAINTS_IDENTITIES_FILE": str(identities),
         },
-        _free_port(),
+        free_port(),
         folder / "gateway.log",
     )
     result: dict[str, Any] = {}
@@ -469,7 +378,7 @@ async def bench(scale: Scale, folder: Path, say: Any, parts: list[str] = PARTS) 
     # Every process of the run shares this folder: its codec and phone-hash keys, its read model.
     os.environ["COMPLAINTS_DATA_DIR"] = str(folder)
     os.environ["COMPLAINTS_WEBHOOK_ALLOW_HTTP_HOSTS"] = "127.0.0.1"  # the webhooks part's receiver
-    port = _free_port()
+    port = free_port()
     say(f"Booting the dev server on a fresh SQLite file in {folder} ...")
     env = await devserver.start_dev_server(
         data_converter(), search_attributes=KEYS, db_file=folder / "temporal.db", port=port
