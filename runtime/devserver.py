@@ -67,8 +67,7 @@ async def start_dev_server(
         dev_server_extra_args=(SQLITE_PRAGMAS if db_file else [])
         + (["--ui-codec-endpoint", codec_endpoint] if codec_endpoint else []),
     )
-    await ensure_search_attributes(env.client, search_attributes)
-    return env
+    return await _ready(env, search_attributes)
 
 
 async def start_test_server(data_converter: DataConverter, *, search_attributes: Keys = ()) -> WorkflowEnvironment:
@@ -76,5 +75,15 @@ async def start_test_server(data_converter: DataConverter, *, search_attributes:
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=data_converter, test_server_existing_path=test_server_path()
     )
-    await ensure_search_attributes(env.client, search_attributes)
+    return await _ready(env, search_attributes)
+
+
+async def _ready(env: WorkflowEnvironment, search_attributes: Keys) -> WorkflowEnvironment:
+    """The server with its search attributes; a server that cannot get them is stopped here, since
+    the caller never holds it to stop (it outlived a failed test once)."""
+    try:
+        await ensure_search_attributes(env.client, search_attributes)
+    except BaseException:
+        await env.shutdown()
+        raise
     return env

@@ -165,3 +165,25 @@ async def test_rebuild_read_model_from_temporal(dev, tmp_path):
     assert [e.kind for e in lost.events(closed_id)] == kinds(closed)
     assert len(lost.milestones(open_id)) >= len(opened.milestones)
     assert lost.case(open_id).complainant_masked and lost.case(open_id).complainant_hash
+
+
+async def test_a_dev_server_that_cannot_take_the_search_attributes_is_stopped(tmp_path):
+    # "WorkflowType" is one of the server's own attributes: registering it is refused. The caller
+    # never gets the server to stop, so start_dev_server must stop it itself.
+    import socket
+
+    from temporalio.common import SearchAttributeKey
+    from temporalio.service import RPCError
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(RPCError):
+        await devserver.start_dev_server(
+            data_converter(),
+            db_file=tmp_path / "temporal.db",
+            port=port,
+            search_attributes=[SearchAttributeKey.for_keyword("WorkflowType")],
+        )
+    with socket.socket() as s, pytest.raises(ConnectionRefusedError):
+        s.connect(("127.0.0.1", port))
