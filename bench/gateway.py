@@ -5,8 +5,6 @@ as the difference of the two latency distributions."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -15,36 +13,22 @@ from typing import Any
 import httpx
 from temporalio.client import Client
 
+from bench.processes import Process
 from models import Actor, Role
 from starter.identities import IdentityStore
 
 
-class GatewayProcess:
+class GatewayProcess(Process):
     def __init__(self, environ: dict[str, str], port: int, log: Path) -> None:
         self.base = f"http://127.0.0.1:{port}"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gateway", "--port", str(port)],
-            env=environ,
-            stdout=log.open("w"),
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the gateway did not start:\n{log.read_text(errors='replace')[-3000:]}")
-            time.sleep(0.1)
+        super().__init__(["-m", "gateway", "--port", str(port)], environ, log)
 
-    def stop(self) -> None:
-        self.proc.terminate()
+    def ready(self) -> bool:
+        """The gateway once its health check answers 200 (Temporal and the read model reached)."""
         try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+            return httpx.get(f"{self.base}/healthz", timeout=2).status_code == 200
+        except httpx.TransportError:
+            return False
 
 
 def make_keys(identities_file: Path, dispatcher: Actor, handler: Actor) -> dict[str, str]:

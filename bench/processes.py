@@ -19,7 +19,8 @@ def free_port() -> int:
 
 
 class Process:
-    """A worker process of ours, started the way a user starts one."""
+    """A process of ours (a worker; the gateway, bench/gateway.py), started the way a user starts it,
+    and ready once it says so."""
 
     def __init__(self, args: list[str], environ: dict[str, str], log: Path) -> None:
         self.log = log
@@ -27,10 +28,14 @@ class Process:
             [sys.executable, *args], cwd=ROOT, env=environ, stdout=log.open("w"), stderr=subprocess.STDOUT
         )
         deadline = time.monotonic() + 60
-        while "worker serving" not in log.read_text(errors="replace"):
+        while not self.ready():
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{' '.join(args)} did not start:\n{log.read_text(errors='replace')[-3000:]}")
             time.sleep(0.1)
+
+    def ready(self) -> bool:
+        """A worker says so in its log once it polls."""
+        return "worker serving" in self.log.read_text(errors="replace")
 
     def rss_mib(self) -> float:
         status = Path(f"/proc/{self.proc.pid}/status").read_text()
