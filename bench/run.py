@@ -84,17 +84,6 @@ QUICK = Scale(
 )
 
 
-# ---- the processes ---------------------------------------------------------------------------
-
-
-def _size_mib(*files: Path) -> float:
-    total = 0
-    for f in files:
-        for part in (f, f.with_name(f.name + "-wal")):
-            total += part.stat().st_size if part.exists() else 0
-    return total / 2**20
-
-
 # ---- 1. throughput ---------------------------------------------------------------------------
 
 
@@ -194,6 +183,14 @@ def _acknowledged(read_model: Engine) -> int:
 
 
 # ---- 3. open cases ---------------------------------------------------------------------------
+
+
+def _size_mib(*files: Path) -> float:
+    total = 0
+    for f in files:
+        for part in (f, f.with_name(f.name + "-wal")):
+            total += part.stat().st_size if part.exists() else 0
+    return total / 2**20
 
 
 async def open_cases(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import socket
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
+from temporalio.common import SearchAttributeKey
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
@@ -17,6 +20,7 @@ from runtime import devserver
 from sla import WorkingCalendar
 from starter import Rejected, act, data_converter, file_and_act, file_complaint, state
 from tests.support.cases import TEST_PHONE_KEY, RecordingSender, actor, complaint, eventually, kinds, milestone, new_id
+from tests.support.processes import free_port
 from worker import create_worker
 from workflows import WORKFLOWS
 from workflows.search_attributes import KEYS
@@ -170,14 +174,7 @@ async def test_rebuild_read_model_from_temporal(dev, tmp_path):
 async def test_a_dev_server_that_cannot_take_the_search_attributes_is_stopped(tmp_path):
     # "WorkflowType" is one of the server's own attributes: registering it is refused. The caller
     # never gets the server to stop, so start_dev_server must stop it itself.
-    import socket
-
-    from temporalio.common import SearchAttributeKey
-    from temporalio.service import RPCError
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     with pytest.raises(RPCError):
         await devserver.start_dev_server(
             data_converter(),

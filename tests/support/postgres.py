@@ -6,7 +6,6 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -15,17 +14,12 @@ from contextlib import contextmanager
 from sqlmodel import SQLModel
 
 from readmodel.store import make_engine
+from tests.support.processes import free_port
 
 
 def _binary(name: str) -> str | None:
     found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
     return found[-1] if found else shutil.which(name)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class PostgresServer:
@@ -42,7 +36,7 @@ class PostgresServer:
         if os.geteuid() == 0:
             shutil.chown(self.folder, "postgres")
             self.as_user = ["runuser", "-u", "postgres", "--"]
-        self.data, self.port = os.path.join(self.folder, "data"), _free_port()
+        self.data, self.port = os.path.join(self.folder, "data"), free_port()
         self._run(initdb, "-D", self.data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C")
         self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
 
