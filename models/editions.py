@@ -27,6 +27,10 @@ class Edition(IntEnum):
     # Issue 27's leftover: an approved extension moves the resolve deadline's warnings (临期预警)
     # with it, and warns again before the new deadline; before, they stayed at the old times.
     extension_warns_again = 5
+    # A change is stamped with the time of what woke the case (its start, an update, a signal, its
+    # alarm), never with a local activity's completion, which replay may give back differently
+    # (workflows/clock.py, CaseClock); a deadline passed meanwhile is met by a timer of its own.
+    stable_clock = 6
 
 
 # Edition -> the id the workflow gives workflow.patched (never change one once released).
@@ -35,5 +39,6 @@ PATCHES: dict[Edition, str] = {
     Edition.disputes: "edition-3-disputes",
     Edition.chain: "edition-4-chain",
     Edition.extension_warns_again: "edition-5-extension-warns-again",
+    Edition.stable_clock: "edition-6-stable-clock",
 }
 LATEST = max(Edition)

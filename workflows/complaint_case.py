@@ -35,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from models.records import RepeatComplaint, RepeatMatch, RepeatQuery
     from workflows import metrics
     from workflows import search_attributes as attributes
-    from workflows.clock import Alarm
+    from workflows.clock import Alarm, CaseClock
     from workflows.notices import Notices
     from workflows.projection import Projection
 
@@ -53,7 +53,6 @@ class ComplaintCase:
     def __init__(self, input: CaseInput) -> None:
         self._input = input
         self._lock = asyncio.Lock()  # changes happen one at a time, in arrival order
-        self._alarm = Alarm()
         self._accepted = input.carried is not None
         if input.carried is not None:
             self._state = input.carried.model_copy(update={"runs": input.carried.runs + 1})
@@ -64,6 +63,9 @@ class ComplaintCase:
                 raise ApplicationError(f"invalid CaseInput: {problem}", type="InvalidInput", non_retryable=True)
             at = complaint.received_at or workflow.now()
             self._state = CaseState.receive(workflow.info().workflow_id, complaint, input.policy, at, _edition())
+        stable = self._state.edition >= Edition.stable_clock
+        self._time = CaseClock(stable)  # what changes are stamped with
+        self._alarm = Alarm(self._time.woke, always_a_timer=stable) if stable else Alarm()
         self._projection = Projection(self._state, input.complaint, recorded=input.carried is not None)
         self._notices = Notices(self._state.case_id, input.complaint, self._given_up)
 
@@ -102,6 +104,7 @@ class ComplaintCase:
     @workflow.signal
     async def record_repeat(self, repeat: RepeatComplaint) -> None:
         """A new complaint repeats this open case: it was merged here."""
+        self._time.woke()
         async with self._clock():
             await self._change(
                 functools.partial(self._state.repeated, repeat.case_id, repeat.title, repeat.received_at)
@@ -112,6 +115,7 @@ class ComplaintCase:
     async def _update(self, row: Update, cmd: Command) -> CaseState:
         """The answer is the case after the update, its timeline holding only the events the
         update added (the contract), so the answer recorded in history stays small."""
+        self._time.woke()
         async with self._clock():
             self._check(row, cmd)  # again: an update that waited on the clocks saw an older case
             added = await self._change(lambda at: row.apply(self._state, cmd, at))
@@ -137,7 +141,7 @@ class ComplaintCase:
     async def _change(self, transition: Callable[[datetime], Effects]) -> list[TimelineEvent]:
         """Run a transition of the case model now and carry out what it asks. Call holding the clocks."""
         before = len(self._state.timeline)
-        effects = transition(workflow.now())
+        effects = transition(self._time.now())
         added = self._state.timeline[before:]
         self._log(added)
         await self._carry_out(effects)
@@ -186,7 +190,7 @@ class ComplaintCase:
     async def _sleep(self) -> None:
         """Until the next deadline or warning, or until the case changes."""
         wake = self._state.next_wake()
-        if wake is not None and wake <= workflow.now():
+        if wake is not None and wake <= self._time.now():
             return
         self._alarm.set_for(wake)
         version = self._state.version
@@ -220,7 +224,7 @@ class ComplaintCase:
 
     def _given_up(self, notice: Notice, error: str) -> None:
         kind = notice.kind.value  # `notice_kind`: `kind` is the event's own
-        at = workflow.now()
+        at = self._time.now()
         self._log(
             [self._state.record("notice_failed", None, at, recipient=notice.recipient, notice_kind=kind, error=error)]
         )

@@ -12,7 +12,8 @@ webhook_delivery (issue 26: the delivery workflow, new, of one subscription and 
 mediated_and_settled, labour_referred and dispute_filed (edition 3, issue 25: disputes taken to
 mediation, and one filed as a dispute from the start); chained (edition 4, issue 27: the case's
 hash chain over its timeline); extension_approved (edition 5: an approved extension's warnings
-move with it); audit (issue 27: the Audit workflow over three closed cases, two
+move with it); stamped_by_what_woke_it (edition 6: a change is stamped with the time of what
+woke the case, never a local activity's finish); audit (issue 27: the Audit workflow over three closed cases, two
 runs; recorded on a dev server, whose visibility the audit reads, where the others use the
 time-skipping server).
 """
@@ -350,6 +351,23 @@ async def extension_approved(client: Client, case_id: str, env) -> str | None:
     return filed.run_id
 
 
+async def stamped_by_what_woke_it(client: Client, case_id: str, env) -> str | None:
+    """Edition 6: each change is stamped with the time of what woke the case (its start, an
+    update, its alarm), never a local activity's finish. Taken in 47 minutes before it was filed,
+    so the acknowledgement's breach and the dispatch warning come at the start, beside the first
+    plan and read-model write; then the contact warning and breach come on the alarm."""
+    taken_in = (await env.get_current_time() - timedelta(minutes=47)).isoformat()
+    filed = await file_complaint(
+        client, case_id, {"complaint": complaint(received_at=taken_in)}, task_queue=client.task_queue
+    )
+    await act(client, case_id, "dispatch", {"actor": D, "department": "住建局"})
+    await env.sleep(timedelta(hours=3))
+    await act(client, case_id, "record_contact", {"actor": H, "note": "n"})
+    await act(client, case_id, "resolve", {"actor": H, "resolution": "r"})
+    await act(client, case_id, "record_follow_up", {"actor": S, "satisfaction": "satisfied"})
+    return filed.run_id
+
+
 # Scenarios whose recorded history is another workflow's than the case's.
 RECORDED_WORKFLOW = {"webhook_delivery": lambda case_id: delivery_workflow_id("histories", case_id)}
 
@@ -371,6 +389,7 @@ SCENARIOS = {
         dispute_filed,
         chained,
         extension_approved,
+        stamped_by_what_woke_it,
     )
 }
 
