@@ -176,7 +176,7 @@ async def over_http(client: Client, read_model: ReadModel, folder, port: int) ->
     import httpx
 
     from gateway import create_app
-    from runtime.serve import server
+    from runtime.serve import server, start_serving
     from starter.identities import IdentityStore
 
     store = IdentityStore(folder / "identities.toml")
@@ -187,9 +187,7 @@ async def over_http(client: Client, read_model: ReadModel, folder, port: int) ->
     store.add(DEMO_SUPERVISOR, Role.supervisor, department="区指挥中心", name="王督办", password=DEMO_PASSWORD)
     config = dataclasses.replace(settings.load(), identities_file=store.path, rate_limit=0.0)
     running = server(create_app(client=client, read_model=read_model, config=config), "127.0.0.1", port)
-    serving = asyncio.create_task(running.serve())
-    while not running.started:
-        await asyncio.sleep(0.05)
+    serving = await start_serving(running)
     base = f"http://127.0.0.1:{port}"
     print(f"demo-http-6: over HTTP, through the gateway at {base} (OpenAPI: {base}/docs)")
     print(f"  identities in {store.path}: hotline-07 (dispatcher), housing-zhang (handler of 区住建局);")

@@ -17,6 +17,10 @@ class Server(uvicorn.Server):
         yield  # the caller decides what a signal does: set should_exit, or cancel the task
 
 
+class CannotListen(RuntimeError):
+    """The server could not take its address (a port another program holds, say)."""
+
+
 def server(app: ASGIApp, host: str, port: int) -> Server:
     return Server(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="on"))
 
@@ -31,3 +35,27 @@ async def serve_until_cancelled(running: Server) -> None:
         running.should_exit = True
         await task
         raise
+
+
+async def start_serving(running: Server) -> asyncio.Task[None]:
+    """Serve in a task of its own and return once it listens. An address it cannot take raises
+    CannotListen here: uvicorn answers that with SystemExit inside its task, which would escape
+    the event loop and leave the program stuck shutting down instead of saying why."""
+
+    async def serve() -> None:
+        try:
+            await running.serve()
+        except SystemExit:
+            raise CannotListen(_cannot(running)) from None
+
+    task = asyncio.create_task(serve())
+    while not running.started:
+        if task.done():
+            task.result()  # its CannotListen
+            raise CannotListen(_cannot(running))
+        await asyncio.sleep(0.05)
+    return task
+
+
+def _cannot(running: Server) -> str:
+    return f"cannot listen on {running.config.host}:{running.config.port}: is another program using it?"

@@ -136,7 +136,8 @@ def test_demo_runs_to_the_end_cleanly(environ, tmp_path):
     audited = re.search(
         r"code \S+; (\d+) cases, \d+ histories replayed; (\d+) deterministic; (\d+) chain-verified", done.stdout
     )
-    assert audited and int(audited[1]) >= 7 and audited[1] == audited[2] == audited[3], done.stdout
+    audit_part = done.stdout.partition("An auditor's audit")[2][:3000]  # its findings, not the whole demo
+    assert audited and int(audited[1]) >= 7 and audited[1] == audited[2] == audited[3], audit_part or done.stdout
     assert "0 with findings" in done.stdout and "signature verifies with the public key alone" in done.stdout
     assert f"Metrics (Prometheus): http://{environ['COMPLAINTS_METRICS_ADDRESS']}/metrics" in done.stdout
     assert "complaints_breaches{" in done.stdout and 'milestone="dispatch"' in done.stdout
