@@ -4,7 +4,6 @@ for its next deadline or warning."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import datetime
 
 from temporalio import workflow
@@ -41,14 +40,13 @@ class Alarm:
     costs one idle wake, one that rang late would miss a breach. So a case that changes often
     does not start (and cancel) a timer per change; only an earlier deadline moves it.
 
-    `on_ring` is told when a timer rings (not when one is cancelled). `always_a_timer`: a moment
-    already passed still gets a (shortest) timer rather than a wake within this task."""
+    A ring wakes the case's clock. Under a stable clock a moment already passed still gets a
+    (shortest) timer, not a wake within this task, whose clock has not reached it yet."""
 
-    def __init__(self, on_ring: Callable[[], None] | None = None, always_a_timer: bool = False) -> None:
+    def __init__(self, clock: CaseClock) -> None:
+        self._clock = clock
         self._timer: asyncio.Task[None] | None = None
         self._at: datetime | None = None
-        self._on_ring = on_ring
-        self._always_a_timer = always_a_timer
 
     def set_for(self, at: datetime | None) -> None:
         if self._timer is not None and self._timer.done():
@@ -59,15 +57,14 @@ class Alarm:
             self._timer.cancel()
         self._at = at
         seconds = (at - workflow.now()).total_seconds()
-        if self._always_a_timer:
+        if self._clock.stable:
             seconds = max(seconds, SHORTEST_TIMER)
         self._timer = asyncio.create_task(asyncio.sleep(seconds))
-        if self._on_ring is not None:
-            self._timer.add_done_callback(self._rang)
+        self._timer.add_done_callback(self._rang)
 
     def _rang(self, timer: asyncio.Task[None]) -> None:
-        if not timer.cancelled() and self._on_ring is not None:
-            self._on_ring()
+        if not timer.cancelled():
+            self._clock.woke()
 
     def rang(self) -> bool:
         return self._timer is not None and self._timer.done()

@@ -63,9 +63,8 @@ class ComplaintCase:
                 raise ApplicationError(f"invalid CaseInput: {problem}", type="InvalidInput", non_retryable=True)
             at = complaint.received_at or workflow.now()
             self._state = CaseState.receive(workflow.info().workflow_id, complaint, input.policy, at, _edition())
-        stable = self._state.edition >= Edition.stable_clock
-        self._time = CaseClock(stable)  # what changes are stamped with
-        self._alarm = Alarm(self._time.woke, always_a_timer=stable) if stable else Alarm()
+        self._time = CaseClock(stable=self._state.edition >= Edition.stable_clock)  # what changes are stamped with
+        self._alarm = Alarm(self._time)
         self._projection = Projection(self._state, input.complaint, recorded=input.carried is not None)
         self._notices = Notices(self._state.case_id, input.complaint, self._given_up)
 

@@ -16,11 +16,11 @@ from temporalio.client import Client, WorkflowHistory
 from activities import audit
 from models import CaseState
 from models.editions import Edition
-from models.records import CaseSnapshot
+from models.records import CaseSnapshot, RepeatMatch, RepeatQuery
 from readmodel import ReadModel
 from sla import WorkingCalendar
 from starter import act, file_complaint, state
-from tests.support.cases import TEST_PHONE_KEY, RecordingSender, actor, complaint, new_id
+from tests.support.cases import TEST_PHONE_KEY, RecordingSender, actor, complaint, eventually, new_id
 from worker import audit_replayer, create_worker
 
 
@@ -30,6 +30,14 @@ class SlowReadModel(ReadModel):
     def record(self, snapshot: CaseSnapshot):  # type: ignore[no-untyped-def]
         time.sleep(0.3)
         return super().record(snapshot)
+
+
+class SlowLookUp(ReadModel):
+    """The look-up for an earlier case takes a second: the case's first task runs that long."""
+
+    def find_earlier_case(self, query: RepeatQuery) -> RepeatMatch | None:
+        time.sleep(1.0)
+        return super().find_earlier_case(query)
 
 
 def _task_times(history: WorkflowHistory) -> list[datetime]:
@@ -80,3 +88,33 @@ async def test_changes_are_stamped_with_what_woke_the_case_and_replay_to_the_sam
     replayed = await _replayed(history)
     assert [(e.kind, e.at) for e in replayed.timeline] == [(e.kind, e.at) for e in live.timeline]
     assert replayed.chain_head == live.chain_head
+
+
+async def test_a_warning_due_while_a_local_activity_ran_comes_on_a_timer_of_its_own(env, tmp_path):
+    """The dispatch warning (75 % of the hour) falls half a second after the case starts, while
+    its one-second look-up runs: workflow.now() is past it when the case next sleeps, the case's
+    clock is not. It gets the shortest timer, rings in a task of its own and is stamped with that
+    task's time; a wake within the same task would stamp it with the look-up's finish instead."""
+    queue = f"clock-{uuid.uuid4().hex[:8]}"
+    slow = SlowLookUp(f"sqlite:///{tmp_path / 'complaints.db'}", TEST_PHONE_KEY)
+    worker = create_worker(
+        env.client, task_queue=queue, sender=RecordingSender(), calendar=WorkingCalendar(), read_model=slow
+    )
+    async with worker:
+        case_id = new_id()
+        taken_in = datetime.now(timezone.utc) - timedelta(minutes=45) + timedelta(seconds=0.5)
+        filing = {"complaint": complaint(received_at=taken_in.isoformat())}
+        await file_complaint(env.client, case_id, filing, task_queue=queue)
+        try:
+            warned = await eventually(
+                env.client, case_id, lambda s: any(e.kind == "warning" for e in s.timeline), timeout=15
+            )
+            history = await env.client.get_workflow_handle(case_id).fetch_history()
+        finally:
+            await env.client.get_workflow_handle(case_id).terminate("the test is done with it")
+    warning = next(e for e in warned.timeline if e.kind == "warning")
+    dispatch = next(m for m in warned.milestones if m.name == "dispatch")
+    assert warning.detail["milestone"] == "dispatch" and warning.at >= dispatch.warn_at[0]
+    assert _one_of(warning.at, _task_times(history))
+    fired = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_TIMER_FIRED]
+    assert fired, "the warning came on a timer"
