@@ -44,7 +44,7 @@ GUANGMING_SCHOOL: dict[str, Any] = {  # 000: a child refused school for being ov
     "category": "education",
     "title": "小孩超龄上学被拒",
     "description": "孩子超过入学年龄几个月,学校拒绝办理一年级入学,家长请求协调。",
-    "location": {"district": "光明区", "street": "光明街道", "community": "新羌社区"},
+    "location": {"district": "光明区", "street": "新湖街道", "community": "新羌社区"},
 }
 DONGMEN_SHOP: dict[str, Any] = {  # 002: a grid leader on patrol finds a shop taken over by a new property company
     "channel": "grid_patrol",
@@ -165,6 +165,7 @@ def _curl(method: str, path: str, key_name: str, body: dict | None = None, form:
 
 
 DEMO_SUPERVISOR, DEMO_PASSWORD = "sup-demo", "demo-supervisor-2026"
+DEMO_STREET_SUPERVISOR = "dongmen-chen"
 
 
 async def over_http(client: Client, read_model: ReadModel, folder, port: int) -> tuple[str, Any]:
@@ -185,6 +186,8 @@ async def over_http(client: Client, read_model: ReadModel, folder, port: int) ->
         "HANDLER_KEY": store.add("housing-zhang", Role.handler, department="区住建局", name="张工"),
     }
     store.add(DEMO_SUPERVISOR, Role.supervisor, department="区指挥中心", name="王督办", password=DEMO_PASSWORD)
+    # 东门街道's command centre: its scope is its street (city-contract.md); it sees only its own.
+    store.add(DEMO_STREET_SUPERVISOR, Role.supervisor, name="陈主任", password=DEMO_PASSWORD, scope="440303003")
     config = dataclasses.replace(settings.load(), identities_file=store.path, rate_limit=0.0)
     running = server(create_app(client=client, read_model=read_model, config=config), "127.0.0.1", port)
     serving = await start_serving(running)
@@ -229,6 +232,7 @@ async def over_http(client: Client, read_model: ReadModel, folder, port: int) ->
                 print(f"  {_curl(method, path, key_name, body)[:150]}")
                 print(f"    -> {answer.status_code} {summary}")
             await _console(h, base)
+            await _city_and_street(h, base)
             await _complainant(h, config, "demo-http-6")
             await _show_received(receiver, "demo-http-6", read_model)
     except BaseException:
@@ -283,6 +287,12 @@ async def _show_received(receiver: subprocess.Popen[str], case_id: str, read_mod
         print(f"  {line['id']} {line['case_id']} #{line['seq']:<2} {line['type']:<14} verified={line['verified']}")
 
 
+def _late(hours: str) -> str:
+    """The board's hours late as a person says it: minutes under an hour (never "0.0 hours")."""
+    late = float(hours)
+    return f"{max(1, round(late * 60))} minutes" if late < 1 else f"{late:.1f} hours"
+
+
 async def _console(h: httpx.AsyncClient, base: str) -> None:
     """The supervisors' console on the same gateway: log in, and the overdue board."""
     form = await h.get("/console/login")
@@ -292,7 +302,33 @@ async def _console(h: httpx.AsyncClient, base: str) -> None:
     rows = list(csv.reader(io.StringIO(board.text.lstrip("\ufeff"))))[1:]  # titles may hold commas
     print(f"console: {base}/console/ ({DEMO_SUPERVISOR}, password {DEMO_PASSWORD}); the overdue board:")
     for row in rows[:5]:
-        print(f"  {row[0]:<15} {row[6]:<10} {row[8]} hours late ({row[4] or 'not dispatched'})")
+        print(f"  {row[0]:<15} {row[6]:<10} {_late(row[8])} late ({row[4] or 'not dispatched'})")
+
+
+async def _login(h: httpx.AsyncClient, identity: str) -> None:
+    h.cookies.clear()
+    form = await h.get("/console/login")
+    csrf = form.text.split('name="csrf" value="')[1].split('"')[0]
+    await h.post("/console/login", data={"identity": identity, "password": DEMO_PASSWORD, "csrf": csrf})
+
+
+async def _city_and_street(h: httpx.AsyncClient, base: str) -> None:
+    """The city supervisor's league of districts, and what 东门街道's own centre sees: its street only."""
+    await _login(h, DEMO_SUPERVISOR)
+    league = await h.get("/console/places?within=440300&format=csv")
+    rows = list(csv.reader(io.StringIO(league.text.lstrip("\ufeff"))))
+    print(f"the city's league of districts ({base}/console/places, as {DEMO_SUPERVISOR}):")
+    for row in rows[1:]:
+        print(f"  {row[0]:<12} accepted {row[1]:>3}, 化解率 {row[3]:>6}, on time {row[7]:>6}, overdue now {row[-1]}")
+    await _login(h, DEMO_STREET_SUPERVISOR)
+    board = await h.get("/console/overdue?format=csv")
+    shown = list(csv.reader(io.StringIO(board.text.lstrip("\ufeff"))))[1:]
+    streets = sorted({row[3] for row in shown})
+    print(
+        f"{DEMO_STREET_SUPERVISOR} (scope 440303003, 东门街道) logs in to the same console: its overdue board "
+        f"lists {len(shown)} case(s), of {', '.join(streets) or 'no street'} only"
+    )
+    h.cookies.clear()
 
 
 async def _complainant(h: httpx.AsyncClient, config: settings.Settings, case_id: str) -> None:
@@ -485,7 +521,9 @@ async def main() -> None:
                 for m in s.milestones
                 if m.name.startswith("report_in:")
             }
-            print(f"  whistle 塘家〔2026〕7号: {owed}\n")
+            print(f"  whistle 塘家〔2026〕7号: {owed}")
+            # Taken in 47 minutes ago: its 10-minute acknowledgement was overdue the moment it was filed.
+            print(f"  breaches: {', '.join(sorted(s.breaches)) or 'none'} (filed 47 minutes after it was taken in)\n")
 
             await walk_mediation(client, "demo-mediation-7")
 
@@ -521,8 +559,12 @@ async def main() -> None:
         for line in (folder / "engine.log").read_text(encoding="utf-8").splitlines()
         if '"notice"' in line
     ]
-    print(f"Notices sent ({len(notices)}; every one a JSON log line in {folder / 'engine.log'}):")
-    for n in notices[:6]:
+    shown = notices[:6]
+    print(
+        f"Notices sent: {len(notices)}, the first {len(shown)} below "
+        f"(every one is a JSON log line in {folder / 'engine.log'}):"
+    )
+    for n in shown:
         print(f"  {n['case_id']:<15} -> {pad(n['recipient'], 22)} {n['kind']:<16} {n['text'][:60]}")
     print("\nDone: the dev server and the worker shut down cleanly.")
 

@@ -30,6 +30,8 @@ from activities import Notifier, Planner, Records, Sender, sender_from_setting
 from activities.audit import AuditActivities, Capture
 from activities.templates import NoticeTemplates, TemplateError
 from activities.webhooks import Deliveries, Timing
+from models.tree_file import TreeFileError
+from models.tree_file import load as load_tree
 from readmodel import Anchors, ReadModel, audit_keys_of, links_of, open_read_model
 from readmodel.webhooks import Webhooks
 from runtime import devserver, logs, process, settings, telemetry
@@ -84,10 +86,15 @@ class EngineWorker(Worker):
 
 
 def load_templates(config: settings.Settings) -> NoticeTemplates:
-    """The notice templates the settings name, checked (TemplateError names what is wrong)."""
-    return NoticeTemplates.load(
+    """The notice templates the settings name, under each district's sign from the city's tree,
+    checked (TemplateError, TreeFileError name what is wrong)."""
+    templates = NoticeTemplates.load(
         config.notice_templates, config.notice_language, config.sms_max_segments, config.public_url
     )
+    city = load_tree(config.jurisdictions_file)
+    lang = "en" if config.notice_language == "en" else "zh"
+    signs = {code: city.sign(code, lang) for code in city.districts}
+    return templates.with_signs({code: sign for code, sign in signs.items() if sign})
 
 
 def create_worker(
@@ -193,6 +200,9 @@ async def serve(stop: asyncio.Event, roles: tuple[str, ...] = ("cases", "audit")
     except TemplateError as err:
         log.error("refusing to start: a notice template is missing or broken", error=str(err))
         raise SystemExit(2) from None
+    except TreeFileError as err:
+        log.error("refusing to start: the city's tree file has problems", error=str(err), problems=err.problems)
+        raise SystemExit(2) from None
     try:
         runtime = telemetry.runtime_with_metrics(config.metrics_address)
     except ValueError as err:  # a taken port, a bad address: say which setting
@@ -259,6 +269,7 @@ def check() -> int:
         return 2
     print(f"notice templates: {templates.source} [{templates.language}], {len(templates.templates)} templates")
     print(f"calendar overrides: {config.calendar_file} ({len(calendar.overrides)} years)")
+    print(f"city's tree: {config.jurisdictions_file} ({len(templates.signs)} districts)")
     print(f"data folder: {config.data_dir}")
     return 0
 

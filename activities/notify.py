@@ -72,7 +72,7 @@ class Notifier:
         if self.templates is None:
             raise RuntimeError("the notifier has no templates to render notices with")
         return notice.model_copy(
-            update={"text": self.templates.render(notice.template, notice.params, self._link(notice))}
+            update={"text": self.templates.render(notice.template, notice.params, self._link(notice), notice.district)}
         )
 
     def _link(self, notice: Notice) -> str:

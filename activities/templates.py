@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import string
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -73,6 +73,17 @@ class NoticeTemplates:
     max_segments: int = 2
     public_url: str = "http://127.0.0.1:8080"  # where the links lead: their length counts in an SMS
     source: str = field(default="", compare=False)
+    # Each district's own sign (the city's tree, city-contract.md), as its notices open: district
+    # code -> "【光明区群众诉求服务】". A notice of a district not listed (or of a case filed before
+    # the tree) keeps `sign`.
+    signs: dict[str, str] = field(default_factory=dict)
+
+    def with_signs(self, signs: dict[str, str]) -> NoticeTemplates:
+        """These templates with the districts' signs (checked: every complainant text still fits)."""
+        bracketed = {code: (f"【{s}】" if self.language == "zh" else f"[{s}] ") for code, s in signs.items() if s}
+        signed = replace(self, signs=bracketed)
+        signed.check()
+        return signed
 
     @classmethod
     def load(
@@ -127,7 +138,8 @@ class NoticeTemplates:
             if name in COMPLAINANT and "link" not in fields:
                 raise TemplateError(f"{where}: template {name!r} goes to the complainant and must carry {{link}}")
             sample = {p: "2026-11-26T09:00:00+08:00" if p in TIMES else "1" for p in params}
-            rendered = self.render(name, sample, self.link(SAMPLE_TOKEN))
+            longest = max(self.signs, key=lambda d: len(self.signs[d]), default=None)
+            rendered = self.render(name, sample, self.link(SAMPLE_TOKEN), district=longest)
             if name in COMPLAINANT and sms_segments(rendered) > self.max_segments:
                 raise TemplateError(
                     f"{where}: template {name!r} takes {sms_segments(rendered)} SMS parts even "
@@ -137,11 +149,11 @@ class NoticeTemplates:
     def link(self, token: str) -> str:
         return f"{self.public_url}/s/{token}"
 
-    def render(self, name: str, params: dict[str, str], link: str = "") -> str:
-        """The text of one notice; a complainant's carries `link` and is shortened (never the
-        link) to fit the SMS limit."""
+    def render(self, name: str, params: dict[str, str], link: str = "", district: str | None = None) -> str:
+        """The text of one notice, under its district's sign; a complainant's carries `link` and
+        is shortened (never the link) to fit the SMS limit."""
         values = {p: self._value(p, str(params.get(p, ""))) for p in PARAMS.get(name, ())}
-        values |= {"sign": self.sign, "hotline": self.hotline, "link": link}
+        values |= {"sign": self.signs.get(district or "", self.sign), "hotline": self.hotline, "link": link}
         text = self.templates[name].format(**values)
         if name not in COMPLAINANT:
             return text

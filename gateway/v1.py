@@ -26,17 +26,29 @@ from temporalio.client import Client
 
 from gateway.auth import Gateway, caller, gateway, role_in
 from gateway.problems import ApiProblem, responses, success
-from gateway.views import CaseAnswer, CaseFiling, CaseList, TimelineAnswer, case_answer, state_as_seen
+from gateway.views import (
+    CaseAnswer,
+    CaseFiling,
+    CaseList,
+    JurisdictionsAnswer,
+    TimelineAnswer,
+    case_answer,
+    jurisdictions_seen,
+    must_see,
+    state_as_seen,
+)
 from models import Actor, CaseInput, CaseState, CaseStatus, Category, Role
 from models.dispute import KIND_FILTERS
+from models.scope import Seen, seen_by
+from models.tree import Level, Tree
 from readmodel.board import Filters
 from readmodel.callbacks import callbacks_due
 from readmodel.stats import GROUPS, compute, default_period, parse_moment
 from sla import WorkingCalendar
-from starter import UPDATES, InvalidInput, act, complaint_of, file_complaint, state, validate_case_input
-from starter.cases import CASE_ID_PATTERN
+from starter import UPDATES, InvalidInput, act, complaint_of, file_complaint, jurisdictions, state, validate_case_input
+from starter.cases import CASE_ID_PATTERN, unit_warnings
 from starter.identities import Identity
-from starter.supervise import CaseSummary, list_page, list_query
+from starter.supervise import CaseSummary, list_page, list_query, place_clause, seen_clause
 
 ENGINE_TIMEOUT = 30.0  # seconds: past this, no worker answered and the caller gets 503 (and may retry)
 FILERS = (Role.dispatcher, Role.supervisor, Role.community)  # who takes complaints in
@@ -121,6 +133,14 @@ async def _file(
     g: Gateway, case_id: str, body: CaseFiling, identity: Identity, location: str | None = None
 ) -> JSONResponse:
     case_input = validate_case_input(body.as_case_input())
+    placed = case_input.placement.place if case_input.placement else None
+    scope = identity.scope
+    if scope is not None and (placed is None or scope not in placed.codes()):
+        raise ApiProblem(
+            403,
+            f"complaint.location: {identity.role.value} {identity.id} takes complaints in {scope} only; "
+            "this one lies outside it",
+        )
     filed = await _engine(file_complaint(g.client, case_id, case_input, task_queue=g.config.task_queue))
     if not filed.created:
         earlier = await _engine(_filed_input(g.client, case_id))
@@ -194,7 +214,7 @@ async def read_timeline(case_id: CaseId, request: Request, identity: Identity = 
 
     g = gateway(request)
     runs = await _engine(runs_of(g.client, case_id))
-    current = await _engine(case_from_temporal(g.client, case_id))
+    current = must_see(await _engine(case_from_temporal(g.client, case_id)), identity)
     return TimelineAnswer(case_id=case_id, status=current.status, runs=len(runs), timeline=current.timeline)
 
 
@@ -202,7 +222,7 @@ async def read_timeline(case_id: CaseId, request: Request, identity: Identity = 
     "/cases",
     response_model=CaseList,
     summary="Open cases (or those of a status), through Temporal visibility",
-    responses=responses(401, 422, 429, 503),
+    responses=responses(401, 404, 422, 429, 503),
 )
 async def list_open_cases(
     request: Request,
@@ -229,12 +249,21 @@ async def list_open_cases(
             "without a verdict; from the read model, oldest first; with department, street, category only"
         ),
     ] = False,
+    within: Annotated[
+        str | None,
+        Query(max_length=40, description="a place code inside your scope: only the cases placed under it"),
+    ] = None,
     page_size: Annotated[int, Query(ge=1, le=500)] = 100,
     next_page_token: Annotated[str | None, Query(max_length=4000)] = None,
 ) -> CaseList:
     from datetime import timedelta
 
     g = gateway(request)
+    city = jurisdictions.tree()
+    within_clause = None
+    if within is not None:
+        within = _within(city, identity, within)
+        within_clause = place_clause(city, within)
     if kind is not None and kind not in KIND_FILTERS:
         raise InvalidInput(f"kind: {kind!r}", [("kind", f"one of {', '.join(KIND_FILTERS)}")])
     try:
@@ -258,11 +287,17 @@ async def list_open_cases(
                     for name in mixed
                 ],
             )
-        return await _callbacks(g, Filters(department, street, category.value if category else None), page_size, token)
+        filters = Filters(department, street, category.value if category else None, seen=seen_by(identity.actor))
+        return await _callbacks(g, filters, page_size, token, within)
     query = list_query(
         status=status.value if status else None,
         department=department,
         street=street,
+        street_codes=tuple(
+            p.code for p in city.places.values() if street and p.level == Level.street and p.name == street
+        ),
+        seen=seen_clause(city, seen_by(identity.actor)),
+        within=within_clause,
         category=category.value if category else None,
         overdue=overdue,
         escalated=escalated,
@@ -276,7 +311,28 @@ async def list_open_cases(
     )
 
 
-async def _callbacks(g: Gateway, filters: Filters, page_size: int, token: bytes | None) -> CaseList:
+@router.get(
+    "/jurisdictions",
+    response_model=JurisdictionsAnswer,
+    summary="The city's tree inside the caller's scope: places, units, stations",
+    responses=responses(401, 422, 429),
+)
+async def read_jurisdictions(identity: Identity = Depends(caller)) -> JurisdictionsAnswer:
+    return jurisdictions_seen(jurisdictions.tree(), identity.scope)
+
+
+def _within(city: Tree, identity: Identity, code: str) -> str:
+    """A place to narrow a list to: inside the caller's scope, or as unknown as a case outside it."""
+    code = code.strip()
+    place = city.places.get(code)
+    if place is None or not city.contains(identity.scope, code):
+        raise ApiProblem(404, f"within: no place {code} in your part of the tree")
+    if place.level == Level.grid:
+        raise InvalidInput(f"within: {code} is a grid", [("within", "a city, district, street or community code")])
+    return code
+
+
+async def _callbacks(g: Gateway, filters: Filters, page_size: int, token: bytes | None, within: str | None) -> CaseList:
     """The callback list, a page at a time (the token: where the next page starts)."""
     if token is not None and not token.isdigit():
         raise InvalidInput(
@@ -284,6 +340,8 @@ async def _callbacks(g: Gateway, filters: Filters, page_size: int, token: bytes 
         )
     offset = int(token or b"0")
     calendar = WorkingCalendar.from_file(g.config.calendar_file)
+    if within is not None:  # the place it narrows to: a scope of its own, inside the caller's
+        filters = Filters(filters.department, filters.street, filters.category, seen=Seen(scope=within))
     due, total = await asyncio.to_thread(
         callbacks_due, g.read_model, filters, calendar=calendar, limit=page_size, offset=offset
     )
@@ -324,7 +382,7 @@ class StatsAnswer(BaseModel):
     "/stats",
     response_model=StatsAnswer,
     summary="Rates and counts from the read model",
-    responses=responses(401, 422, 429, 503),
+    responses=responses(401, 404, 422, 429, 503),
 )
 async def read_stats(
     request: Request,
@@ -332,10 +390,15 @@ async def read_stats(
     by: Group | None = None,
     since: Annotated[str | None, Query(description="ISO date or time; a bare date is in Asia/Shanghai")] = None,
     until: Annotated[str | None, Query(description="ISO date or time; default now")] = None,
+    within: Annotated[
+        str | None, Query(max_length=40, description="a place code inside your scope: only the cases under it")
+    ] = None,
 ) -> StatsAnswer:
     from sla import WorkingCalendar
 
     g = gateway(request)
+    if within is not None:
+        within = _within(jurisdictions.tree(), identity, within)
     moments = {}
     for name, value in (("since", since), ("until", until)):
         try:
@@ -347,7 +410,17 @@ async def read_stats(
         raise InvalidInput("since: must be before until", [("since", "must be before until")])
     calendar = WorkingCalendar.from_file(g.config.calendar_file)
     group = by.value if by else None
-    rows = await asyncio.to_thread(compute, g.read_model, since=start, until=end, by=group, calendar=calendar)
+    rows = await asyncio.to_thread(
+        compute,
+        g.read_model,
+        since=start,
+        until=end,
+        by=group,
+        calendar=calendar,
+        city=jurisdictions.tree(),
+        seen=seen_by(identity.actor),
+        within=within,
+    )
     return StatsAnswer(since=start, until=end, by=group, rows=[r.as_json() for r in rows])
 
 
@@ -382,18 +455,19 @@ def _add_update_route(update: str) -> None:
     ) -> JSONResponse:
         g = gateway(request)
         actor = identity.actor
-        if body.actor is not None and body.actor != actor:
+        if body.actor is not None and body.actor.model_copy(update={"scope": actor.scope}) != actor:
             raise ApiProblem(
                 403,
                 f"the actor of an update is the caller ({actor.role.value} {actor.id}); "
                 f"the body names {body.actor.role.value} {body.actor.id}",
             )
         payload = body.model_dump(exclude={"actor"}) | {"actor": actor}
+        warnings = unit_warnings(update, payload, jurisdictions.tree(), listed_only=g.config.units == "listed")
         expected = _if_match(if_match)
         if expected is not None:
             payload["expected_version"] = expected
         current = await _engine(act(g.client, case_id, update, payload, update_id=idempotency_key))
-        return _case(current, identity)
+        return _case(current, identity, extra={"warnings": warnings} if warnings else None)
 
     run.__annotations__["body"] = body_model
     run.__name__ = update
@@ -411,3 +485,10 @@ def _add_update_route(update: str) -> None:
 
 for _update in UPDATES:
     _add_update_route(_update)
+
+
+@router.post("/cases/{case_id}/{update}", include_in_schema=False)
+async def unknown_update(case_id: CaseId, update: Annotated[str, Path(max_length=100)]) -> None:
+    """A misspelt update is told which there are, not a bare 404."""
+    known = ", ".join(UPDATES)
+    raise ApiProblem(404, f"no update is called {update!r}; the updates are: {known}", errors=[("update", known)])

@@ -26,6 +26,9 @@ class Actor(Strict):
     id: ShortText
     role: Role
     department: ShortText | None = None
+    # The place code of the part of the tree it answers for (city-contract.md); None: the whole
+    # tree. Set from the caller's identity, never from what a client sends.
+    scope: ShortText | None = None
 
 
 def complainant_of(case_id: str) -> Actor:

@@ -38,6 +38,13 @@ class Policy(StrEnum):
 
 
 Name = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+def plain(message: str) -> str:
+    """A validator's message as a person reads it: without pydantic's 'Value error, ' prefix."""
+    return message.removeprefix("Value error, ")
+
+
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 LongText = Annotated[str, Field(min_length=1, max_length=5000)]
 PersonText = Annotated[str, Field(min_length=1, max_length=500)]  # what a complainant writes on their page

@@ -37,6 +37,8 @@ from models.dispute import (
 from models.editions import LATEST, Edition
 from models.effects import Effects, Shift
 from models.notice import NoticeKind
+from models.scope import CaseWhere
+from models.tree import PlaceCodes, Placement
 from models.updates import (
     AddNote,
     AssignLeader,
@@ -45,6 +47,7 @@ from models.updates import (
     DecideSuspension,
     Dispatch,
     Escalate,
+    PlaceCase,
     RecordContact,
     RecordFollowUp,
     RecordVerification,
@@ -211,6 +214,16 @@ class CaseState(BaseModel):
     # events are sealed once the change that recorded them is carried out, never before.
     chain_head: str | None = None
     chained: int = 0
+    # Edition 7 (issue 35): where it lies in the city's tree, fixed when it was filed (a transfer
+    # to another district's unit keeps it); the station that took it in; unplaced (待定位): a name
+    # below `place` was not in the tree, and `nearest_places` are the names it has there.
+    place: PlaceCodes | None = None
+    station: str | None = None
+    unplaced: bool = False
+    nearest_places: list[str] = Field(default_factory=list)
+    # Every unit the case was ever assigned to, transferred from or summoned (who sees it by its
+    # unit, models/scope.py): kept on the state, since the read model gets states without timelines.
+    known_units: list[str] = Field(default_factory=list)
     # Each event's digest, by its place in the timeline, as this run sealed it: for the read model
     # (never serialised; a run continued as new has written its events before it ends).
     _digests: dict[int, str] = PrivateAttr(default_factory=dict)
@@ -268,11 +281,46 @@ class CaseState(BaseModel):
     # (Effects). Pure: the workflow supplies the time and carries out the effects. An update runs
     # through models.commands.UPDATES, whose row also sets the status it leads to.
 
+    def units(self) -> frozenset[str]:
+        """Every unit the case is or was assigned to, or summoned: who may see it by its unit."""
+        return frozenset({d for d in (self.department, self.first_department) if d} | set(self.known_units))
+
+    def knows_unit(self, *units: str | None) -> None:
+        """Remember units that held the case (edition 7): an earlier case's history replays to the
+        state it recorded, without them (its units are its department and first department)."""
+        if self.edition < Edition.city_tree:
+            return
+        for unit in units:
+            if unit and unit not in self.known_units:
+                self.known_units.append(unit)
+
+    def place_key(self) -> str | None:
+        """Where repeats of this case are matched (edition 7): its community's code, or for an
+        unplaced case its deepest code and the name as given, so that two 新村社区 in two
+        districts are two places. None before edition 7: the community's name."""
+        if self.place is None:
+            return None
+        if self.place.community is not None:
+            return self.place.community
+        return f"{self.place.deepest}/{self.community or ''}"
+
+    def where(self) -> CaseWhere:
+        """What the "sees" rule reads of the case (models/scope.py)."""
+        mediator = self.dispute.mediator.id if self.dispute is not None and self.dispute.mediator else None
+        return CaseWhere(place=self.place, units=self.units(), mediator_id=mediator)
+
     @classmethod
     def receive(
-        cls, case_id: str, complaint: Complaint, policy: Policy, at: datetime, edition: Edition = LATEST
+        cls,
+        case_id: str,
+        complaint: Complaint,
+        policy: Policy,
+        at: datetime,
+        edition: Edition = LATEST,
+        placement: Placement | None = None,
     ) -> CaseState:
-        """A new case: the complaint as taken in, under the rules of `edition`."""
+        """A new case: the complaint as taken in, under the rules of `edition`, at the place the
+        edge found for it (edition 7)."""
         state = cls(
             case_id=case_id,
             edition=edition,
@@ -283,6 +331,10 @@ class CaseState(BaseModel):
             community=complaint.location.community,
             has_complainant=complaint.complainant is not None,
         )
+        placed = placement if edition >= Edition.city_tree else None
+        if placed is not None:
+            state.place, state.unplaced, state.nearest_places = placed.place, placed.unplaced, placed.nearest
+            state.station = complaint.station
         state.record(
             "received",
             None,
@@ -290,6 +342,9 @@ class CaseState(BaseModel):
             channel=complaint.channel.value,
             title=complaint.title,
             location=complaint.location.model_dump(exclude_none=True),
+            place=placed.place.model_dump(exclude_none=True) if placed else None,
+            unplaced=placed.unplaced or None if placed else None,
+            station=complaint.station if placed else None,
         )
         filed = complaint.dispute
         if filed is not None and edition >= Edition.disputes:  # filed as a dispute: straight to mediation
@@ -350,6 +405,7 @@ class CaseState(BaseModel):
         return self.complete("acknowledge", done_at or at, self.record("acknowledged", None, at, to=to))
 
     def dispatch(self, cmd: Dispatch, at: datetime) -> Effects:
+        self.knows_unit(cmd.department)
         self.department = cmd.department
         self.first_department = self.first_department or cmd.department  # 首问首办: stays accountable
         effects = self.complete("dispatch", at, self.record("dispatched", cmd.actor, at, department=cmd.department))
@@ -357,6 +413,23 @@ class CaseState(BaseModel):
         return effects.tell(
             f"department:{cmd.department}", NoticeKind.assignment, "assignment", department=cmd.department
         )
+
+    def place_case(self, cmd: PlaceCase, at: datetime) -> Effects:
+        """A dispatcher places an unplaced case (待定位) at a place of its district."""
+        assert cmd.place is not None  # the edge resolves the code (starter.act)
+        previous = self.place
+        self.place, self.unplaced, self.nearest_places = cmd.place, False, []
+        if cmd.community_name:
+            self.community = cmd.community_name
+        self.record(
+            "placed",
+            cmd.actor,
+            at,
+            code=cmd.code,
+            place=cmd.place.model_dump(exclude_none=True),
+            previous=previous.deepest if previous else None,
+        )
+        return Effects()
 
     def department_step(self, milestone: str, kind: str, cmd: Command, at: datetime, *, every: bool = True) -> Effects:
         """Contact, verification, reply, opinion, progress report: the department's own steps
@@ -382,6 +455,7 @@ class CaseState(BaseModel):
 
     def transfer(self, cmd: Transfer, at: datetime) -> Effects:
         previous = self.department
+        self.knows_unit(previous, cmd.to_department)
         self.department = cmd.to_department
         self.record(
             "transferred",
@@ -557,6 +631,7 @@ class CaseState(BaseModel):
         self.version += 1
 
     def summon_departments(self, cmd: SummonDepartments, at: datetime) -> Effects:
+        self.knows_unit(*cmd.departments)
         self.record(
             "summoned",
             cmd.actor,

@@ -27,6 +27,7 @@ from models.dispute import (
 )
 from models.editions import Edition
 from models.effects import Effects
+from models.scope import sees
 from models.updates import (
     AddNote,
     AssignLeader,
@@ -35,6 +36,7 @@ from models.updates import (
     DecideSuspension,
     Dispatch,
     Escalate,
+    PlaceCase,
     RecordContact,
     RecordFollowUp,
     RecordVerification,
@@ -59,6 +61,10 @@ class NotAllowed(Rejected):
     """Refused for who asks, not for where the case stands: this actor may not do this."""
 
 
+class Unseen(Rejected):
+    """The actor does not see the case (models/scope.py): for it the case does not exist."""
+
+
 class Stale(Rejected):
     """The sender saw an older version of the case than the one it is now."""
 
@@ -79,6 +85,11 @@ def _describe(actor: Actor) -> str:
 
 def _is_leader(state: CaseState, actor: Actor) -> bool:
     return state.escalated and actor.role == Role.leader and state.leader is not None and actor.id == state.leader.id
+
+
+def _holder(state: CaseState) -> str:
+    """Who handles the case, for a refusal: before dispatch no department yet holds it."""
+    return state.department or "the department it is dispatched to"
 
 
 def _is_handler(state: CaseState, actor: Actor) -> bool:
@@ -102,7 +113,7 @@ def roles(*allowed: Role) -> Callable[[CaseState, Actor, str], None]:
 def department_or_leader(state: CaseState, actor: Actor, update: str) -> None:
     if _is_handler(state, actor) or _is_leader(state, actor):
         return
-    who = f"a handler of {state.department}"
+    who = f"a handler of {_holder(state)}"
     if state.escalated:
         who += f" or the case's leader ({state.leader.id})" if state.leader else " (no leader is assigned yet)"
     raise NotAllowed(f"{update}: {_describe(actor)} may not; only {who} may")
@@ -110,13 +121,13 @@ def department_or_leader(state: CaseState, actor: Actor, update: str) -> None:
 
 def department(state: CaseState, actor: Actor, update: str) -> None:
     if not _is_handler(state, actor):
-        raise NotAllowed(f"{update}: {_describe(actor)} may not; only a handler of {state.department} may")
+        raise NotAllowed(f"{update}: {_describe(actor)} may not; only a handler of {_holder(state)} may")
 
 
 def department_or_supervisor(state: CaseState, actor: Actor, update: str) -> None:
     if not (_is_handler(state, actor) or actor.role == Role.supervisor):
         raise NotAllowed(
-            f"{update}: {_describe(actor)} may not; only a handler of {state.department} or a supervisor may"
+            f"{update}: {_describe(actor)} may not; only a handler of {_holder(state)} or a supervisor may"
         )
 
 
@@ -286,6 +297,19 @@ def party_exists(state: CaseState, cmd: Command) -> None:
         raise Rejected(f"withdraw: party {cmd.party} does not exist (the dispute has {count})")
 
 
+def unplaced(state: CaseState, cmd: Command) -> None:
+    """Only an unplaced case (待定位, edition 7) is placed, and only inside its own district."""
+    if state.edition < Edition.city_tree or state.place is None:
+        raise Rejected(f"place: case {state.case_id} was filed before the city's tree; it keeps its names")
+    if not state.unplaced:
+        raise Rejected(f"place: case {state.case_id} is already placed at {state.place.deepest}")
+    new = cmd.place if isinstance(cmd, PlaceCase) else None
+    if new is None or new.district != state.place.district:
+        raise Rejected(
+            f"place: {getattr(cmd, 'code', '')} is not a place of the case's district ({state.place.district})"
+        )
+
+
 def not_dispatched(state: CaseState, cmd: Command) -> None:
     if state.status in HANDLING:
         raise Rejected(f"dispatch: already dispatched to {state.department}; use transfer to hand it over")
@@ -395,12 +419,11 @@ class Update:
     completes: str | None = None  # the milestone it meets ("report_in": the sender's department's)
     leads_to: CaseStatus | None = None  # None: unchanged, or decided by the update (a follow-up)
     when: Callable[[CaseState, Command], None] = _anything  # raises Rejected
-    who_first: bool = False  # a refusal for who asks comes before one for the status
     when_first: bool = False  # the update's own refusal says more than the status's would
 
     def check(self, state: CaseState, cmd: Command) -> None:
-        if self.who_first:
-            self.who(state, cmd.actor, self.name)
+        # Who asks first: one who may not act learns nothing of the case's status from the refusal.
+        self.who(state, cmd.actor, self.name)
         if state.status in FINISHED:
             raise Rejected(f"{self.name}: case {state.case_id} is {state.status.value}; nothing more can be done")
         if self.when_first:
@@ -408,8 +431,6 @@ class Update:
         if state.status not in self.statuses:
             wanted = " or ".join(s.value for s in self.statuses)
             raise Rejected(f"{self.name}: case is {state.status.value}; {self.name} needs it {wanted}")
-        if not self.who_first:
-            self.who(state, cmd.actor, self.name)
         if not self.when_first:
             self.when(state, cmd)
 
@@ -425,7 +446,7 @@ C = CaseState
 _ROWS = [
     Update(
         "dispatch", Dispatch, C.dispatch, (CaseStatus.received,), roles(Role.dispatcher, Role.supervisor),
-        "dispatched", completes="dispatch", leads_to=CaseStatus.dispatched, when=not_dispatched, who_first=True,
+        "dispatched", completes="dispatch", leads_to=CaseStatus.dispatched, when=not_dispatched,
         when_first=True,  # "use transfer" says more than "needs it received"
     ),
     Update(
@@ -458,7 +479,7 @@ _ROWS = [
     ),
     Update(
         "decide_extension", DecideExtension, C.decide_extension, HANDLING, roles(Role.supervisor),
-        "extension_approved", when=extension_pending, who_first=True,
+        "extension_approved", when=extension_pending,
     ),
     Update(
         "resolve", Resolve, C.resolve, HANDLING, resolver, "resolved",
@@ -473,12 +494,16 @@ _ROWS = [
         when=has_complainant,
     ),
     Update(
+        "place", PlaceCase, C.place_case, OPEN_STATUSES, roles(Role.dispatcher, Role.supervisor), "placed",
+        when=unplaced,
+    ),
+    Update(
         "escalate", Escalate, C.escalate, OPEN_STATUSES, roles(Role.supervisor), "escalated",
-        when=not_escalated, who_first=True,
+        when=not_escalated,
     ),
     Update(
         "assign_leader", AssignLeader, C.assign_leader, OPEN_STATUSES, roles(Role.supervisor), "leader_assigned",
-        completes="leader", when=escalated, who_first=True,
+        completes="leader", when=escalated,
     ),
     Update(
         "request_suspension", RequestSuspension, C.request_suspension, HANDLING, department,
@@ -486,7 +511,7 @@ _ROWS = [
     ),
     Update(
         "decide_suspension", DecideSuspension, C.decide_suspension, HANDLING, roles(Role.supervisor), "suspended",
-        when=suspension_pending, who_first=True,
+        when=suspension_pending,
     ),
     Update("resume", Resume, C.resume, OPEN_STATUSES, department_or_supervisor, "resumed", when=suspended),
     Update(
@@ -516,7 +541,7 @@ _ROWS = [
     ),
     Update(
         "extend_mediation", ExtendMediation, C.extend_mediation, MEDIATING, roles(Role.supervisor),
-        "mediation_extended", when=extendable, who_first=True,
+        "mediation_extended", when=extendable,
     ),
     Update(
         "record_agreement", RecordAgreement, C.record_agreement, MEDIATING, mediation_side, "agreement_reached",
@@ -544,6 +569,8 @@ UPDATES: dict[str, Update] = {row.name: row for row in _ROWS}
 def check(update: str, state: CaseState, cmd: Command) -> None:
     """Raise Rejected with the reason when `cmd` may not run on `state`: NotAllowed for who asks,
     Stale when the sender saw an older version, else the case's own reason."""
+    if not sees(cmd.actor, state.where()):  # first: a case it does not see tells it nothing
+        raise Unseen(f"no case {state.case_id}")
     if cmd.actor.role == Role.auditor:
         raise NotAllowed(f"{update}: {_describe(cmd.actor)} may not; an auditor reads cases and changes nothing")
     stale = cmd.expected_version is not None and cmd.expected_version != state.version

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, Field, ValidationError, ValidatorFunctionWrapHandler, model_validator
+from pydantic_core import InitErrorDetails
 
 from models.base import Category, LongText, Name, Phone, ShortText, Strict, Track
 from models.dispute import DisputeFiling
@@ -35,13 +36,40 @@ class Complainant(Strict):
 
 
 class Location(Strict):
-    district: ShortText
-    street: ShortText
-    community: ShortText
+    """Where it happened: by the names people use, or by a place's code (city-contract.md), or
+    both. The edge resolves it against the tree and fills in the names a code implies."""
+
+    district: ShortText | None = None
+    street: ShortText | None = None
+    community: ShortText | None = None
     grid: ShortText | None = None
+    code: Annotated[str, Field(min_length=2, max_length=40, pattern=r"^[0-9A-Za-z][0-9A-Za-z_-]*$")] | None = None
     address: ShortText | None = None  # as the complainant gave it (Open311's address_string)
     lat: float | None = Field(default=None, ge=-90, le=90)
     long: float | None = Field(default=None, ge=-180, le=180)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _names_or_code(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Location:
+        """Without a code, the three names are required, each named as missing (beside any other
+        field's fault, so one answer names them all)."""
+        missing: list[InitErrorDetails] = []
+        if isinstance(data, dict) and not data.get("code"):
+            names = ("district", "street", "community")
+            missing = [InitErrorDetails(type="missing", loc=(n,), input=data) for n in names if data.get(n) is None]
+        try:
+            located = handler(data)
+        except ValidationError as err:
+            if not missing:
+                raise
+            others = [
+                InitErrorDetails(type=e["type"], loc=e["loc"], input=e["input"], ctx=e.get("ctx", {}))
+                for e in err.errors()
+            ]
+            raise ValidationError.from_exception_data(cls.__name__, [*missing, *others]) from None
+        if missing:
+            raise ValidationError.from_exception_data(cls.__name__, missing)
+        return located  # type: ignore[no-any-return]
 
 
 class Complaint(Strict):
@@ -53,6 +81,8 @@ class Complaint(Strict):
     description: LongText
     location: Location
     media_url: Url | None = None  # a photo of the problem (Open311)
+    # The station (站点) where it was taken in: a code of the tree's stations (city-contract.md).
+    station: Annotated[str, Field(min_length=1, max_length=60)] | None = None
     # When the complaint was taken in; deadlines anchored on acceptance count from it.
     received_at: AwareDatetime | None = None
     # A dispute between people filed as one (docs/disputes.md): straight to mediation, owing no

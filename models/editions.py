@@ -31,6 +31,10 @@ class Edition(IntEnum):
     # alarm), never with a local activity's completion, which replay may give back differently
     # (workflows/clock.py, CaseClock); a deadline passed meanwhile is met by a timer of its own.
     stable_clock = 6
+    # Issue 35: the case is placed in the city's tree when filed (CaseState.place, station,
+    # unplaced; the `place` update), its repeats are matched on place codes, and its search
+    # attributes District, Street and Community carry codes.
+    city_tree = 7
 
 
 # Edition -> the id the workflow gives workflow.patched (never change one once released).
@@ -40,5 +44,6 @@ PATCHES: dict[Edition, str] = {
     Edition.chain: "edition-4-chain",
     Edition.extension_warns_again: "edition-5-extension-warns-again",
     Edition.stable_clock: "edition-6-stable-clock",
+    Edition.city_tree: "edition-7-city-tree",
 }
 LATEST = max(Edition)

@@ -33,6 +33,7 @@ EVENTS: dict[str, tuple[str, str]] = {
     "acknowledged": ("受理告知", "acknowledged"),
     "dispatched": ("派单", "dispatched"),
     "transferred": ("转办", "transferred"),
+    "placed": ("定位", "placed"),
     "contacted": ("联系诉求人", "contacted"),
     "verified": ("核实", "verified"),
     "replied": ("答复", "replied"),
@@ -146,6 +147,37 @@ UNITS: dict[str, tuple[str, str]] = {
     "months": ("个月", "months"),
 }
 
+TRACKS: dict[str, tuple[str, str]] = {
+    "routine": ("常态类", "routine"),
+    "fast": ("快处类", "fast"),
+    "major": ("重大复杂", "major"),
+}
+
+ROLES: dict[str, tuple[str, str]] = {
+    "dispatcher": ("派单员", "dispatcher"),
+    "handler": ("承办人", "handler"),
+    "leader": ("包案领导", "leader"),
+    "supervisor": ("督办", "supervisor"),
+    "community": ("社区", "community"),
+    "auditor": ("审计", "auditor"),
+    "mediator": ("调解员", "mediator"),
+    "complainant": ("诉求人", "complainant"),
+}
+
+# A policy's duration as written ("10 minutes", "3 working days", "1 day") -> its unit in UNITS.
+_SPOKEN_UNITS = {
+    "minute": "minutes",
+    "minutes": "minutes",
+    "hour": "hours",
+    "hours": "hours",
+    "day": "days",
+    "days": "days",
+    "working day": "working_days",
+    "working days": "working_days",
+    "month": "months",
+    "months": "months",
+}
+
 
 class Labels:
     """The words of one language (Chinese for any language the table lacks)."""
@@ -189,6 +221,20 @@ class Labels:
 
     def confirmation(self, key: str | None) -> str:
         return self._of(CONFIRMATIONS, key)
+
+    def track(self, key: str | None) -> str:
+        return self._of(TRACKS, key)
+
+    def role(self, key: str | None) -> str:
+        return self._of(ROLES, key)
+
+    def spoken(self, duration: str) -> str:
+        """A milestone's duration as its policy writes it ("50 working days") in this language
+        (50个工作日); a text of another shape as it is."""
+        amount, _, unit = duration.strip().partition(" ")
+        if not amount.isdigit() or unit not in _SPOKEN_UNITS:
+            return duration
+        return self.duration(int(amount), _SPOKEN_UNITS[unit])
 
     def duration(self, amount: int, unit: str) -> str:
         word = self._of(UNITS, unit)

@@ -32,3 +32,4 @@ class Notice(BaseModel):
     text: str = ""
     address: str | None = None  # phone for the complainant
     id: str = ""  # run id and sequence: the same notice on every retry (the outbox key)
+    district: str | None = None  # edition 7: the case's district code, whose sign opens the text

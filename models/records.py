@@ -28,6 +28,8 @@ class RepeatQuery(BaseModel):
     # Cases the workflow found gone (closed or ended) although the read model still had them
     # open: their claim is taken over instead of matched again.
     gone: list[str] = []
+    # Edition 7: where repeats are matched, by code (CaseState.place_key); None: by community name.
+    place_key: str | None = None
 
 
 class RepeatMatch(BaseModel):

@@ -8,6 +8,7 @@ from pydantic import AwareDatetime, Field, field_validator
 
 from models.actor import Actor, LeaderRef
 from models.base import LongText, PersonText, ShortText, Strict
+from models.tree import PlaceCodes
 
 
 class Command(Strict):
@@ -18,6 +19,15 @@ class Command(Strict):
 
 class Dispatch(Command):
     department: ShortText
+
+
+class PlaceCase(Command):
+    """Places an unplaced case (待定位) in the tree: `code` names the place; the edge fills in
+    `place` (its codes from the city down) and `community_name` from the tree."""
+
+    code: ShortText
+    place: PlaceCodes | None = None
+    community_name: ShortText | None = None
 
 
 class RecordContact(Command):

@@ -11,15 +11,17 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from readmodel.counting import C, M, Tally, by_department, by_week, owed_now, tally
+from models.scope import Seen
+from readmodel.counting import C, M, Tally, by_column, by_department, by_week, owed_now, tally
+from readmodel.scope import seen_where
 from readmodel.store import CASES, MILESTONES, OPEN, ReadModel, utc
 from sla import BUSINESS_TZ
 
 MIN_CASES = 10  # departments with fewer cases in the period are listed apart: their rates say little
 
 
-def _overdue_case_ids(read_model: ReadModel, now: datetime) -> set[str]:
-    query = select(M.case_id).distinct().join(CASES, C.case_id == M.case_id).where(owed_now(now))
+def _overdue_case_ids(read_model: ReadModel, now: datetime, seen: Seen | None = None) -> set[str]:
+    query = select(M.case_id).distinct().join(CASES, C.case_id == M.case_id).where(owed_now(now), *seen_where(seen))
     with read_model.engine.connect() as conn:
         return set(conn.execute(query).scalars())
 
@@ -42,17 +44,23 @@ def start_of_day(moment: datetime) -> datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def overview(read_model: ReadModel, *, since: datetime, until: datetime, now: datetime | None = None) -> Overview:
+def overview(
+    read_model: ReadModel, *, since: datetime, until: datetime, now: datetime | None = None, seen: Seen | None = None
+) -> Overview:
+    """The day's and the period's figures of the cases `seen` admits (None: every case)."""
     now = now or datetime.now(timezone.utc)
-    today = tally(read_model, since=start_of_day(now), until=now + timedelta(seconds=1), now=now)
-    period = tally(read_model, since=since, until=until, now=now)
+    today = tally(read_model, since=start_of_day(now), until=now + timedelta(seconds=1), now=now, seen=seen)
+    period = tally(read_model, since=since, until=until, now=now, seen=seen)
+    scoped = seen_where(seen)
     with read_model.engine.connect() as conn:
-        open_now = conn.execute(select(func.count()).where(C.status.in_(OPEN))).scalar_one()
+        open_now = conn.execute(select(func.count()).where(C.status.in_(OPEN), *scoped)).scalar_one()
 
         def breaches(start: datetime) -> int:
             return int(
                 conn.execute(
-                    select(func.count()).where(M.breached_at >= start, M.breached_at < until, M.breached)
+                    select(func.count())
+                    .select_from(MILESTONES.join(CASES, C.case_id == M.case_id))
+                    .where(M.breached_at >= start, M.breached_at < until, M.breached, *scoped)
                 ).scalar_one()
             )
 
@@ -61,7 +69,7 @@ def overview(read_model: ReadModel, *, since: datetime, until: datetime, now: da
         today=today.get("total", Tally("total")),
         period=period.get("total", Tally("total")),
         open_now=int(open_now),
-        overdue_now=len(_overdue_case_ids(read_model, now)),
+        overdue_now=len(_overdue_case_ids(read_model, now, seen)),
         breaches_today=breaches_today,
         breaches_period=breaches_period,
     )
@@ -109,9 +117,10 @@ class Filters:
     department: str | None = None
     street: str | None = None
     category: str | None = None
+    seen: Seen | None = None  # only the cases this viewer sees (models/scope.py); None: all
 
     def where(self) -> list[ColumnElement[bool]]:
-        return [column == value for column, value in self.pairs() if value]
+        return [column == value for column, value in self.pairs() if value] + seen_where(self.seen)
 
     def pairs(self) -> list[tuple[Any, str | None]]:
         return [(C.department, self.department), (C.street, self.street), (C.category, self.category)]
@@ -171,7 +180,13 @@ def overdue_board(
             .order_by(ranked.c.due, C.case_id, M.seq)
         ).all()
         choices = {
-            name: sorted(v for v in conn.execute(select(column).distinct().where(C.status.in_(OPEN))).scalars() if v)
+            name: sorted(
+                v
+                for v in conn.execute(
+                    select(column).distinct().where(C.status.in_(OPEN), *seen_where(filters.seen))
+                ).scalars()
+                if v
+            )
             for name, column in (("department", C.department), ("street", C.street), ("category", C.category))
         }
     found: dict[str, OverdueCase] = {}
@@ -193,11 +208,17 @@ def overdue_board(
 
 
 def league(
-    read_model: ReadModel, *, since: datetime, until: datetime, now: datetime | None = None, min_cases: int = MIN_CASES
+    read_model: ReadModel,
+    *,
+    since: datetime,
+    until: datetime,
+    now: datetime | None = None,
+    min_cases: int = MIN_CASES,
+    seen: Seen | None = None,
 ) -> tuple[list[Tally], list[Tally]]:
     """Departments best first (on-time rate, then resolution rate), and apart those with fewer
     than `min_cases` cases in the period. Cases not yet dispatched are the "(none)" row."""
-    groups = tally(read_model, since=since, until=until, group=by_department, now=now)
+    groups = tally(read_model, since=since, until=until, group=by_department, now=now, seen=seen)
 
     def rank(t: Tally) -> tuple[float, float, str]:
         return (-(t.ratio("on_time") or 0.0), -(t.ratio("resolution") or 0.0), t.name)
@@ -212,14 +233,53 @@ def week_of(moment: datetime) -> datetime:
     return day - timedelta(days=day.weekday())
 
 
-def trends(read_model: ReadModel, *, weeks: int = 12, now: datetime | None = None) -> list[Tally]:
+def trends(
+    read_model: ReadModel, *, weeks: int = 12, now: datetime | None = None, seen: Seen | None = None
+) -> list[Tally]:
     """One tally per week (Monday to Sunday, Asia/Shanghai), the oldest first, this week last."""
     now = now or datetime.now(timezone.utc)
     first = week_of(now) - timedelta(weeks=weeks - 1)
-    groups = tally(read_model, since=first, until=now + timedelta(seconds=1), group=by_week(first), now=now)
+    groups = tally(read_model, since=first, until=now + timedelta(seconds=1), group=by_week(first), now=now, seen=seen)
     found = []
     for i in range(weeks):
         t = groups.get(str(i), Tally(str(i)))
         t.name = (first + timedelta(weeks=i)).date().isoformat()
         found.append(t)
     return found
+
+
+# ---- the league of places (city-contract.md: roll-ups) ------------------------------------------
+
+# The cases table's column of each level's code.
+PLACE_COLUMN = {
+    "city": "city_code",
+    "district": "district_code",
+    "street": "street_code",
+    "community": "community_code",
+    "grid": "grid_code",
+}
+NOT_PLACED = "(none)"  # filed above this level (unplaced, or before the tree): its own row, so the rows add up
+
+
+def places_league(
+    read_model: ReadModel,
+    *,
+    level: str,
+    since: datetime,
+    until: datetime,
+    now: datetime | None = None,
+    seen: Seen | None = None,
+    within: str | None = None,
+) -> dict[str, Tally]:
+    """The period's cases under `within` (a scope inside `seen`), counted per place of `level`:
+    a district's figures are exactly the sum of its streets' rows, the "(none)" row included."""
+    narrowed = seen_where(Seen(scope=within)) if within else []
+    return tally(
+        read_model,
+        since=since,
+        until=until,
+        group=by_column(PLACE_COLUMN[level]),
+        now=now,
+        seen=seen,
+        where=narrowed,
+    )

@@ -21,6 +21,8 @@ from typing import Any
 from sqlalchemy import Integer, and_, case, func, not_, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from models.scope import Seen
+from readmodel.scope import seen_where
 from readmodel.store import CASES, EVENTS, MILESTONES, OPEN, ReadModel, utc
 
 M, C = MILESTONES.c, CASES.c
@@ -223,14 +225,17 @@ def tally(
     group: Group | None = None,
     now: datetime | None = None,
     per_milestone: bool = False,
+    seen: Seen | None = None,
+    where: list[ColumnElement[bool]] | None = None,
 ) -> dict[str, Tally]:
     """The period's cases counted per group (None: one group, "total"). A few grouped queries, so
     the database does the counting and a year of a district's cases stays a few rows to read.
-    With per_milestone, each group's on-time counts by milestone too (Tally.on_time)."""
+    With per_milestone, each group's on-time counts by milestone too (Tally.on_time). `seen`: only
+    the cases the viewer sees (models/scope.py); `where`: further conditions on the cases."""
     now = now or datetime.now(timezone.utc)
     # Without a group, one: the key is then a column every case has the same value of.
     key = group(read_model.engine.dialect.name) if group else func.lower("total")
-    in_period = and_(C.received_at >= since, C.received_at < until)
+    in_period = and_(C.received_at >= since, C.received_at < until, *seen_where(seen), *(where or []))
     accepted = C.merged_into.is_(None)
     counted, is_open = _counted(now), C.status.in_(OPEN)
     owed = owed_now(now)

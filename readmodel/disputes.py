@@ -11,7 +11,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from models.scope import Seen
 from readmodel.counting import percent
+from readmodel.scope import seen_where
 from readmodel.store import ReadModel
 from readmodel.tables import CaseRow, MilestoneRow, table_of
 
@@ -102,7 +104,7 @@ class DisputeFigures:
 
 
 def dispute_figures(
-    read_model: ReadModel, *, since: datetime, until: datetime, by: str | None = None
+    read_model: ReadModel, *, since: datetime, until: datetime, by: str | None = None, seen: Seen | None = None
 ) -> list[DisputeFigures]:
     """One row per group (sorted), then the total; disputes counted by when mediation started."""
     if by is not None and by not in GROUPS:
@@ -116,7 +118,12 @@ def dispute_figures(
         C.mediation_started_at,
         C.road,
         (GROUPS[by] if by else C.dispute_kind).label("grouped"),
-    ).where(C.dispute_kind.is_not(None), C.mediation_started_at >= since, C.mediation_started_at < until)
+    ).where(
+        C.dispute_kind.is_not(None),
+        C.mediation_started_at >= since,
+        C.mediation_started_at < until,
+        *seen_where(seen),
+    )
     groups: dict[str, DisputeFigures] = {}
     total = DisputeFigures("total")
     with read_model.engine.connect() as conn:
@@ -154,7 +161,7 @@ class DisputeBoard:
     referred: list[DisputeLine]  # referrals, the latest first
 
 
-def dispute_board(read_model: ReadModel, *, limit: int = 200) -> DisputeBoard:
+def dispute_board(read_model: ReadModel, *, limit: int = 200, seen: Seen | None = None) -> DisputeBoard:
     """What the command centre watches of the disputes: one read of the open ones and their
     nearest open milestone, one of the latest referrals."""
     owed = (
@@ -180,12 +187,12 @@ def dispute_board(read_model: ReadModel, *, limit: int = 200) -> DisputeBoard:
             owed.c.breached,
         )  # fmt: skip
         .join(owed, owed.c.case_id == C.case_id, isouter=True)
-        .where(C.dispute_kind.is_not(None), C.status.in_(("mediating", "agreed")))
+        .where(C.dispute_kind.is_not(None), C.status.in_(("mediating", "agreed")), *seen_where(seen))
         .order_by(owed.c.due_at)
     )
     referred_query = (
         select(C.case_id, C.title, C.dispute_kind, C.mediation_org, C.status, C.road, C.closed_at)
-        .where(C.dispute_kind.is_not(None), C.status == "referred")
+        .where(C.dispute_kind.is_not(None), C.status == "referred", *seen_where(seen))
         .order_by(C.closed_at.desc())
         .limit(limit)
     )

@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+from models.scope import Seen
+from readmodel.scope import seen_where
 from readmodel.store import ReadModel, utc
 from readmodel.tables import CaseRow
 
@@ -73,15 +75,19 @@ def find_hotspots(
     window: timedelta = timedelta(days=7),
     threshold: int = 3,
     by: str = "community",
+    seen: Seen | None = None,
 ) -> list[Hotspot]:
     """For each category and place, the window of `window` length with the most distinct people,
-    when that is at least `threshold`. Largest clusters first."""
+    when that is at least `threshold`. Largest clusters first. Only the cases `seen` admits: a
+    cluster is counted of what the viewer may see, never of another part's people."""
     if by not in ("community", "grid"):
         raise ValueError("--by must be community or grid")
     with Session(read_model.engine) as session:
         rows = list(
             session.exec(
-                select(CaseRow).where(col(CaseRow.received_at) >= since, col(CaseRow.received_at) < until)
+                select(CaseRow).where(
+                    col(CaseRow.received_at) >= since, col(CaseRow.received_at) < until, *seen_where(seen)
+                )
             ).all()
         )
     places: dict[tuple, list[CaseRow]] = defaultdict(list)

@@ -17,7 +17,7 @@ def public_cases(
     read_model: ReadModel,
     *,
     ids: list[str] | None = None,
-    category: str | None = None,
+    categories: list[str] | None = None,
     status: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
@@ -27,8 +27,8 @@ def public_cases(
     query = select(CaseRow)
     if ids is not None:
         query = query.where(col(CaseRow.case_id).in_(ids))
-    if category:
-        query = query.where(col(CaseRow.category) == category)
+    if categories:
+        query = query.where(col(CaseRow.category).in_(categories))
     if status == "open":
         query = query.where(col(CaseRow.status).in_(OPEN))
     elif status == "closed":

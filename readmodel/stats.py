@@ -11,13 +11,57 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import and_, func, not_, select
+from sqlalchemy import and_, case, func, not_, select
+from sqlalchemy.sql.elements import ColumnElement
 
-from readmodel.counting import C, M, Tally, by_column, percent, tally
+from models.scope import Seen
+from models.tree import Level, Tree
+from readmodel.counting import C, Group, M, Tally, percent, tally
+from readmodel.scope import seen_where
 from readmodel.store import CASES, EVENTS, ReadModel, utc
 from sla import BUSINESS_TZ, WorkingCalendar
 
-GROUPS = ("department", "street", "category", "channel")
+# "district" and "street" group by name (unique in the tree at those levels; the edge files the
+# tree's names), "community" and "grid" by code (two 新村社区 are two places; "(none)" before
+# edition 7 or while unplaced); "department", "category", "channel" as filed.
+# "unit" and "level" read the tree (city-contract.md): "unit" is the unit's code where the tree
+# lists the department as filed (by name, alias or code, within the case's district), else the
+# name as filed; "level" is the level of that unit's place (district, street, community), else
+# "(unlisted)".
+GROUPS = ("department", "street", "category", "channel", "district", "community", "grid", "unit", "level")
+_COLUMN_OF = {"community": "community_code", "grid": "grid_code"}
+TREE_GROUPS = ("unit", "level")
+
+
+def tree_key(by: str, city: Tree) -> ColumnElement[Any]:
+    """The SQL for grouping by the tree's units or their levels: one CASE over every district's
+    units, so the database groups (no case is read into Python for it)."""
+    branches = []
+    for district in (p for p in city.places.values() if p.level == Level.district):
+        for unit in city.units_of(district.code):
+            names = sorted({unit.code, unit.name, *unit.aliases})
+            value = unit.code if by == "unit" else city.places[unit.place].level.value
+            branches.append((and_(C.district_code == district.code, C.department.in_(names)), value))
+    # A unit of another district (a case transferred across): by its code or a name only it has.
+    counts: defaultdict[str, int] = defaultdict(int)
+    for unit in city.units.values():
+        for name in {unit.name, *unit.aliases}:
+            counts[name] += 1
+    for unit in city.units.values():
+        names = sorted({unit.code} | {n for n in (unit.name, *unit.aliases) if counts[n] == 1})
+        value = unit.code if by == "unit" else city.places[unit.place].level.value
+        branches.append((C.department.in_(names), value))
+    otherwise: ColumnElement[Any] = (
+        func.coalesce(C.department, "(none)")
+        if by == "unit"
+        else case((C.department.is_(None), "(none)"), else_="(unlisted)")
+    )
+    return case(*branches, else_=otherwise) if branches else otherwise
+
+
+def _grouped(key: ColumnElement[Any]) -> Group:
+    """A tally group of this key (no value: "(none)")."""
+    return lambda dialect: func.coalesce(key, "(none)")
 
 
 def parse_moment(value: str) -> datetime:
@@ -100,13 +144,31 @@ def compute(
     by: str | None = None,
     calendar: WorkingCalendar | None = None,
     now: datetime | None = None,
+    seen: Seen | None = None,
+    within: str | None = None,
+    city: Tree | None = None,
 ) -> list[Stats]:
-    """One row per group (sorted), then the total; cases counted by when they were received."""
+    """One row per group (sorted), then the total; cases counted by when they were received.
+    `seen`: only the cases the viewer sees; `within`: only those under that place (a scope)."""
     if by is not None and by not in GROUPS:
         raise ValueError(f"--by must be one of {', '.join(GROUPS)}")
     now = now or datetime.now(timezone.utc)
+    narrowed = [*seen_where(seen), *seen_where(Seen(scope=within))]
+    if by in TREE_GROUPS and city is None:
+        raise ValueError(f"--by {by} needs the city's tree")
+    key: ColumnElement[Any] | None = None
+    if by in TREE_GROUPS and city is not None:
+        key = tree_key(by, city)
+    elif by:
+        key = C[_COLUMN_OF.get(by, by)]
     counted = tally(
-        read_model, since=since, until=until, group=by_column(by) if by else None, now=now, per_milestone=True
+        read_model,
+        since=since,
+        until=until,
+        group=_grouped(key) if key is not None else None,
+        now=now,
+        per_milestone=True,
+        where=narrowed,
     )
     groups = {name: Stats(**vars(t)) for name, t in counted.items()}
     total = Stats("total")
@@ -115,7 +177,16 @@ def compute(
     else:
         for g in groups.values():
             total.add(g)
-    _add_extras(read_model, groups, total, since=since, until=until, by=by, calendar=calendar or WorkingCalendar())
+    _add_extras(
+        read_model,
+        groups,
+        total,
+        since=since,
+        until=until,
+        key=key,
+        calendar=calendar or WorkingCalendar(),
+        where=narrowed,
+    )
     return [groups[k] for k in sorted(groups)] + [total]
 
 
@@ -126,12 +197,14 @@ def _add_extras(
     *,
     since: datetime,
     until: datetime,
-    by: str | None,
+    key: ColumnElement[Any] | None,
     calendar: WorkingCalendar,
+    where: list[ColumnElement[bool]],
 ) -> None:
     """Times to resolve (stopped clocks left out) and the whistle's report-ins, per group."""
-    in_period = (C.received_at >= since, C.received_at < until, C.merged_into.is_(None))
-    key = C[by] if by else C.case_id
+    in_period = (C.received_at >= since, C.received_at < until, C.merged_into.is_(None), *where)
+    grouped = key is not None
+    key = key if key is not None else C.case_id
     moved_away = and_(M.superseded, func.coalesce(M.settled, "") != "missed")  # not owed: neither met nor late
     with read_model.engine.connect() as conn:
         resolved = conn.execute(
@@ -158,7 +231,7 @@ def _add_extras(
     stops = _stops(stops_of)
 
     def targets(value: str | None) -> list[Stats]:
-        if by is None:
+        if not grouped:
             return [total]
         name = value or "(none)"
         return [groups.setdefault(name, Stats(name)), total]

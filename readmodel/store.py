@@ -104,6 +104,7 @@ class ReadModel:
                         (seq, e.kind, utc(e.at), e.actor.department if e.actor else None, e.detail)
                         for seq, e in enumerate(snap.events, start=snap.first_seq)
                     ],
+                    s.where(),
                 )
             if s.status.value not in OPEN:  # closed or merged: the next complaint may open a case
                 conn.execute(CLAIMS.delete().where(CLAIMS.c.case_id == s.case_id))
@@ -198,7 +199,7 @@ class ReadModel:
         if c.complainant is None:
             return self._earlier_patrol_case(q)
         person = phone_hash(c.complainant.phone, self.phone_key)
-        key = f"{person}|{c.category.value}|{c.location.community}"
+        key = f"{person}|{c.category.value}|{q.place_key or c.location.community}"
         now = datetime.now(timezone.utc)
         with self.engine.begin() as conn:
             conn.execute(
@@ -358,7 +359,7 @@ def _candidates(conn: Connection, q: RepeatQuery, *who: Any) -> Sequence[Any]:
             CASES.c.case_id != q.case_id,
             CASES.c.case_id.not_in(q.gone),
             CASES.c.category == c.category.value,
-            CASES.c.community == c.location.community,
+            CASES.c.place_key == q.place_key if q.place_key else CASES.c.community == c.location.community,
             CASES.c.merged_into.is_(None),
             *who,
         )
@@ -390,9 +391,9 @@ def case_columns(snap: CaseSnapshot, phone_key: bytes) -> dict[str, Any]:
         category=s.category.value,
         track=s.track.value,
         policy=s.policy.value,
-        district=c.location.district,
-        street=c.location.street,
-        community=c.location.community,
+        district=c.location.district or "",
+        street=c.location.street or "",
+        community=c.location.community or "",
         grid=c.location.grid,
         title=c.title,
         address=c.location.address,
@@ -417,7 +418,24 @@ def case_columns(snap: CaseSnapshot, phone_key: bytes) -> dict[str, Any]:
         complainant_hash=phone_hash(c.complainant.phone, phone_key) if c.complainant else None,
         complainant_masked=mask(c.complainant.phone) if c.complainant else None,
         chain_head=s.chain_head,
+        **_place_fields(s),
         **_dispute_fields(s),
+    )
+
+
+def _place_fields(s: CaseState) -> dict[str, Any]:
+    """Where the case lies in the city's tree and which units it has known (edition 7)."""
+    p = s.place
+    units = sorted(s.units())
+    return dict(
+        city_code=p.city if p else None,
+        district_code=p.district if p else None,
+        street_code=p.street if p else None,
+        community_code=p.community if p else None,
+        grid_code=p.grid if p else None,
+        unplaced=s.unplaced,
+        units="|" + "|".join(units) + "|" if units else None,
+        place_key=s.place_key(),
     )
 
 
@@ -436,13 +454,14 @@ def _dispute_fields(s: CaseState) -> dict[str, Any]:
     """What the statistics count of a dispute (readmodel/disputes.py)."""
     d = s.dispute
     if d is None:  # every key, always: the write's statement is built once, for one set of columns
-        return dict.fromkeys(("dispute_kind", "mediation_org", "mediation_started_at", "agreed_at", "road")) | dict(
-            agreements=0, fulfilment_checks=0, fulfilment_honoured=0
-        )
+        return dict.fromkeys(
+            ("dispute_kind", "mediation_org", "mediator_id", "mediation_started_at", "agreed_at", "road")
+        ) | dict(agreements=0, fulfilment_checks=0, fulfilment_honoured=0)
     checked = [h for a in d.agreements for h in a.honoured if h is not None]
     return dict(
         dispute_kind=d.kind.value,
         mediation_org=d.mediator.organisation if d.mediator else None,
+        mediator_id=d.mediator.id if d.mediator else None,
         mediation_started_at=utc(d.started_at),
         agreed_at=utc(d.agreements[0].effective_at) if d.agreements else None,
         agreements=len(d.agreements),

@@ -39,7 +39,12 @@ class CaseRow(SQLModel, table=True):
     __table_args__ = (
         Index("ix_cases_repeat_person", "complainant_hash", "category", "community"),
         Index("ix_cases_repeat_place", "category", "community", "grid"),
+        Index("ix_cases_repeat_code", "complainant_hash", "category", "place_key"),
         Index("ix_cases_received_at", "received_at"),  # every period the supervisors look at
+        # A scope's cases, by the level of its place (readmodel/scope.py), newest first.
+        Index("ix_cases_district_code", "district_code", "received_at"),
+        Index("ix_cases_street_code", "street_code", "received_at"),
+        Index("ix_cases_community_code", "community_code", "received_at"),
     )
     case_id: str = Field(primary_key=True)
     run_id: str
@@ -78,6 +83,7 @@ class CaseRow(SQLModel, table=True):
     # A dispute taken to mediation (issue 25): no party's name or phone, only what is counted.
     dispute_kind: str | None = Field(default=None, index=True)
     mediation_org: str | None = None
+    mediator_id: str | None = None  # the mediator assigned: they see the case (models/scope.py)
     mediation_started_at: datetime | None = _when(nullable=True)
     agreed_at: datetime | None = _when(nullable=True)  # the first agreement's taking effect
     agreements: int = 0
@@ -86,6 +92,16 @@ class CaseRow(SQLModel, table=True):
     road: str | None = None  # referred: where to
     # Edition 4 (issue 27): the head of the case's hash chain as of this write (models/chain.py).
     chain_head: str | None = None
+    # Edition 7 (issue 35): its place in the city's tree, as codes; unplaced: 待定位. `units`:
+    # every unit it is or was assigned to, as |a|b| (who sees it by its unit, models/scope.py).
+    city_code: str | None = None
+    district_code: str | None = None
+    street_code: str | None = None
+    community_code: str | None = None
+    grid_code: str | None = None
+    unplaced: bool = False
+    units: str | None = None
+    place_key: str | None = None  # where its repeats are matched (CaseState.place_key)
 
 
 class MilestoneRow(SQLModel, table=True):
@@ -167,6 +183,7 @@ class WebhookRow(SQLModel, table=True):
     identity: str  # whose eyes it sees with: the gateway identity's role and department, at creation
     role: str
     identity_department: str | None = None
+    identity_scope: str | None = None  # the identity's scope (city-contract.md): only the cases it sees
     department: str | None = None  # only the cases of this department (now or first), if set
     url: str
     events: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # kinds, or ["*"]

@@ -19,6 +19,7 @@ from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from models.actor import Actor
+from models.scope import CaseWhere, sees
 from models.webhooks import ANSWER_KEPT, Owed, in_scope, wants
 from readmodel.tables import AttemptRow, DeliveryRow, EventRow, WebhookRow, table_of
 from runtime.keys import Keyring
@@ -31,16 +32,31 @@ class WebhookError(ValueError):
 
 
 def owe(
-    conn: Connection, case_id: str, version: int, departments: Iterable[str | None], events: Sequence[Any]
+    conn: Connection,
+    case_id: str,
+    version: int,
+    departments: Iterable[str | None],
+    events: Sequence[Any],
+    where: CaseWhere | None = None,
 ) -> list[str]:
     """In the caller's transaction (after the new events are written): a delivery row for every
     subscription that wants each new event (`events`: (seq, kind, at, actor department, detail)).
     A subscription narrowed to a department is owed a case from the moment the department has it,
     the case's earlier events included, so it always sees the case from its start, whichever
-    writes the changes came in. Returns the subscriptions to wake (those not paused). Idempotent:
-    a retried write owes nothing twice (and wakes them again)."""
+    writes the changes came in. A subscription is owed nothing of a case its identity does not see
+    (models/scope.py; `where`: the case, as the rule reads it). Returns the subscriptions to wake
+    (those not paused). Idempotent: a retried write owes nothing twice (and wakes them again)."""
     subscriptions = conn.execute(
-        select(WEBHOOKS.c.name, WEBHOOKS.c.events, WEBHOOKS.c.department, WEBHOOKS.c.paused_at)
+        select(
+            WEBHOOKS.c.name,
+            WEBHOOKS.c.events,
+            WEBHOOKS.c.department,
+            WEBHOOKS.c.paused_at,
+            WEBHOOKS.c.identity,
+            WEBHOOKS.c.role,
+            WEBHOOKS.c.identity_department,
+            WEBHOOKS.c.identity_scope,
+        )
     ).all()
     if not subscriptions:
         return []
@@ -50,6 +66,9 @@ def owe(
     rows, woken = [], []
     for sub in subscriptions:
         if not in_scope(sub.department, involved):
+            continue
+        eyes = Actor(id=sub.identity, role=sub.role, department=sub.identity_department, scope=sub.identity_scope)
+        if where is not None and not sees(eyes, where):
             continue
         if sub.department is None:
             candidates = [(seq, kind, at) for seq, kind, at, _, _ in events]
@@ -139,6 +158,7 @@ class Webhooks:
                     identity=identity.id,
                     role=identity.role.value,
                     identity_department=identity.department,
+                    identity_scope=identity.scope,
                     department=department,
                     url=url,
                     events=events,
@@ -367,7 +387,7 @@ def _still_owed(query: Any, name: str, case_id: str) -> Any:
 def _subscription(row: Any) -> Subscription:
     return Subscription(
         name=row.name,
-        identity=Actor(id=row.identity, role=row.role, department=row.identity_department),
+        identity=Actor(id=row.identity, role=row.role, department=row.identity_department, scope=row.identity_scope),
         department=row.department,
         url=row.url,
         events=list(row.events),

@@ -92,6 +92,28 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "(body)"
 
 
+VALUE_ERROR = "Value error, "
+
+
+def plain(message: str) -> str:
+    """A validator's message as a person reads it: without pydantic's 'Value error, ' prefix."""
+    return message.removeprefix(VALUE_ERROR)
+
+
+def _field_error(error: Any, body: Any) -> tuple[str, str]:
+    """(field, message) of one of FastAPI's validation errors. Broken JSON is located by line and
+    column in the body (FastAPI gives a byte offset as if it were a field)."""
+    if error.get("type") == "json_invalid":
+        where = error.get("loc", ("body", 0))[-1]
+        offset = where if isinstance(where, int) else 0
+        text = body if isinstance(body, str) else ""
+        line = text.count("\n", 0, offset) + 1
+        column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+        why = (error.get("ctx") or {}).get("error", "not JSON")
+        return "body", f"not valid JSON at line {line}, column {column}: {why}"
+    return _loc(tuple(error.get("loc", ()))), plain(str(error.get("msg", "invalid")))
+
+
 class Answer(Protocol):
     """Renders a problem as the path's clients expect it."""
 
@@ -128,7 +150,7 @@ def install(app: FastAPI, others: dict[str, Answer] | None = None) -> Answer:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, err: RequestValidationError) -> Response:
-        errors = [(_loc(tuple(e.get("loc", ()))), str(e.get("msg", "invalid"))) for e in err.errors()]
+        errors = [_field_error(e, err.body) for e in err.errors()]
         return answer(request, 422, "; ".join(f"{f}: {m}" for f, m in errors), errors)
 
     @app.exception_handler(HTTPException)

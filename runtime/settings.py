@@ -55,6 +55,12 @@ class Settings:
     # COMPLAINTS_AUDIT_TASK_QUEUE: the audits' task queue (default "audit"), served by every worker
     # and by `python worker.py --audit`
     audit_task_queue: str = "audit"
+    # COMPLAINTS_JURISDICTIONS_FILE: the city's tree (places, units, stations, each district's rules);
+    # default the shipped runtime/config/jurisdictions.toml (city-contract.md)
+    jurisdictions_file: Path = CONFIG_DIR / "jurisdictions.toml"
+    # COMPLAINTS_UNITS: "open" (default) takes a department the tree does not list as an unlisted
+    # unit, with a warning; "listed" refuses it
+    units: str = "open"
 
     @property
     def audit_key_file(self) -> Path:
@@ -106,6 +112,8 @@ def load() -> Settings:
         link_keys=env.get("COMPLAINTS_LINK_KEYS") or None,
         audit_keys=env.get("COMPLAINTS_AUDIT_KEYS") or None,
         audit_task_queue=env.get("COMPLAINTS_AUDIT_TASK_QUEUE") or "audit",
+        jurisdictions_file=Path(env.get("COMPLAINTS_JURISDICTIONS_FILE") or CONFIG_DIR / "jurisdictions.toml"),
+        units=_choice("COMPLAINTS_UNITS", env.get("COMPLAINTS_UNITS") or "open", ("open", "listed")),
         webhook_allow_http_hosts=frozenset(
             h.strip().lower() for h in env.get("COMPLAINTS_WEBHOOK_ALLOW_HTTP_HOSTS", "").split(",") if h.strip()
         ),
@@ -115,6 +123,12 @@ def load() -> Settings:
         webhook_first_retry=_positive("COMPLAINTS_WEBHOOK_FIRST_RETRY", env.get("COMPLAINTS_WEBHOOK_FIRST_RETRY"), 1.0),
         metrics_address=_address("COMPLAINTS_METRICS_ADDRESS", env.get("COMPLAINTS_METRICS_ADDRESS", "127.0.0.1:9464")),
     )
+
+
+def _choice(name: str, text: str, choices: tuple[str, ...]) -> str:
+    if text.strip().lower() not in choices:
+        raise ValueError(f"{name}={text!r}: expected one of {', '.join(choices)}")
+    return text.strip().lower()
 
 
 def _address(name: str, text: str) -> str | None:

@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from models.base import plain
 from models.complaint import Category
 from models.dispute import DisputeKind
 from runtime.settings import CONFIG_DIR
@@ -271,7 +272,6 @@ def load(path: Path | str | None = None) -> Inputs:
         return Inputs.model_validate(data)
     except ValidationError as err:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(file)'}: {e['msg'].removeprefix('Value error, ')}"
-            for e in err.errors()
+            f"{'.'.join(str(p) for p in e['loc']) or '(file)'}: {plain(e['msg'])}" for e in err.errors()
         )
         raise InputError(f"{path}: {problems}") from None

@@ -19,7 +19,11 @@ from temporalio.service import RPCError, RPCStatusCode
 from models import CaseInput, CaseState, Command, Complaint, received_at_problem
 from models.case_input import WORKFLOW_TYPE
 from models.commands import UPDATES as COMMANDS
+from models.tree import LocationProblem, Tree
+from models.updates import PlaceCase
+from starter import jurisdictions
 from starter.converter import field_errors
+from starter.jurisdictions import place_input
 
 CASE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
 _CASE_ID = re.compile(CASE_ID_PATTERN)
@@ -73,7 +77,11 @@ def validate_case_id(case_id: str) -> str:
     return case_id
 
 
-def validate_case_input(data: CaseInput | dict[str, Any], now: datetime | None = None) -> CaseInput:
+def validate_case_input(
+    data: CaseInput | dict[str, Any], now: datetime | None = None, city: Tree | None = None
+) -> CaseInput:
+    """The input as the engine files it: valid, placed in the city's tree (a district outside it
+    is refused, naming the field), under its district's policy when it names none."""
     try:
         case_input = data if isinstance(data, CaseInput) else CaseInput.model_validate(data)
     except pydantic.ValidationError as err:
@@ -83,7 +91,10 @@ def validate_case_input(data: CaseInput | dict[str, Any], now: datetime | None =
     problem = received_at_problem(case_input.complaint.received_at, now or datetime.now(timezone.utc))
     if problem:
         raise InvalidInput(problem, [("complaint.received_at", problem.split(": ", 1)[1])])
-    return case_input
+    try:
+        return place_input(case_input, city or jurisdictions.tree())
+    except LocationProblem as err:
+        raise InvalidInput(f"{err.field}: {err}", [(err.field, str(err))]) from None
 
 
 def validate_command(update: str, data: Command | dict[str, Any]) -> Command:
@@ -96,6 +107,35 @@ def validate_command(update: str, data: Command | dict[str, Any]) -> Command:
         return model.model_validate(data if isinstance(data, dict) else data.model_dump())
     except pydantic.ValidationError as err:
         raise InvalidInput.of(err) from None
+
+
+def place_command(cmd: PlaceCase, city: Tree) -> PlaceCase:
+    """The `place` update as the case takes it: the code's place from the city down, named
+    (whatever `place` a client sent is replaced), inside the actor's scope."""
+    code = cmd.code.strip()
+    found = city.places.get(code)
+    if found is None:
+        raise InvalidInput(f"code: {code!r} is no place of the city's tree", [("code", "no place of the city's tree")])
+    codes = city.codes_of(code)
+    if cmd.actor.scope is not None and cmd.actor.scope not in codes.codes():
+        raise InvalidInput(f"code: {code} lies outside your scope {cmd.actor.scope}", [("code", "outside your scope")])
+    community = city.places[codes.community].name if codes.community else None
+    return cmd.model_copy(update={"code": code, "place": codes, "community_name": community})
+
+
+def unit_warnings(update: str, payload: dict[str, Any], city: Tree, *, listed_only: bool) -> list[str]:
+    """The warnings for an update's unlisted units; InvalidInput instead under COMPLAINTS_UNITS=listed."""
+    unlisted = jurisdictions.unlisted_units(update, payload, city)
+    if listed_only and unlisted:
+        errors = [
+            (f, f"{n!r} is no unit of the tree (nearest: {', '.join(city.nearest_units(None, n))})")
+            for f, n in unlisted
+        ]
+        raise InvalidInput("; ".join(f"{f}: {m}" for f, m in errors), errors)
+    return [
+        f"{f}: {n!r} is no unit of the tree; kept as an unlisted unit (python -m starter jurisdictions unlisted)"
+        for f, n in unlisted
+    ]
 
 
 def _start_options(case_id: str, task_queue: str, if_running: WorkflowIDConflictPolicy) -> dict[str, Any]:
@@ -176,6 +216,8 @@ async def act(
     With an update_id, the update is applied at most once per case and id: a retry with the same
     id returns the first answer (Temporal's update id)."""
     command = validate_command(update, payload)
+    if isinstance(command, PlaceCase):
+        command = place_command(command, jurisdictions.tree())
     handle = client.get_workflow_handle(validate_case_id(case_id))
     try:
         return await handle.execute_update(update, command, id=update_id, result_type=CaseState)
@@ -202,6 +244,8 @@ def _rejected(err: WorkflowUpdateFailedError) -> Rejected:
     cause = err.cause
     if isinstance(cause, ApplicationError) and cause.type == "InvalidInput":
         raise InvalidInput(cause.message) from None  # the payload failed the engine's own decoding
+    if isinstance(cause, ApplicationError) and cause.type == "Unseen":
+        raise UnknownCase(cause.message) from None  # outside the caller's scope: as an unknown id
     kind = _REFUSALS.get(cause.type if isinstance(cause, ApplicationError) else None, Rejected)
     return kind(getattr(cause, "message", None) or str(cause or err))
 

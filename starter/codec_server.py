@@ -45,7 +45,18 @@ async def _key_holder(
         raise ApiProblem(
             403, f"{identity.role.value} {identity.id} may not; only a supervisor or auditor may see payloads in clear"
         )
+    if identity.scope is not None:
+        # The Web UI shows every case of the namespace, and a payload does not say whose case it
+        # is: only the whole city's eyes may decode (city-contract.md; scoped ones use the console).
+        raise ApiProblem(
+            403,
+            f"{identity.role.value} {identity.id} sees {identity.scope} only; the codec decodes for the "
+            "whole city's supervisors and auditors (use the console for your part)",
+        )
     return identity
+
+
+UNNAMED = "an update's input or a complaint as filed names no case, and the codec protocol does not say which workflow a payload came from"
 
 
 def case_ids_in(value: Any, found: set[str] | None = None, depth: int = 0) -> set[str]:
@@ -107,11 +118,14 @@ def codec_app(state: CodecState, origin: str) -> FastAPI:
                 media_type=PROBLEM,
             )
         opened: set[str] = set()
+        unnamed = 0
         for payload in decoded:
             try:
-                case_ids_in(json.loads(payload.data), opened)
+                named = case_ids_in(json.loads(payload.data))
             except (ValueError, UnicodeDecodeError):
-                pass  # not JSON: nothing to name
+                named = set()  # not JSON: nothing to name
+            opened |= named
+            unnamed += not named
         log.info(
             "payloads decoded",
             identity=identity.id,
@@ -119,6 +133,9 @@ def codec_app(state: CodecState, origin: str) -> FastAPI:
             namespace=request.headers.get("X-Namespace"),
             payloads=len(decoded),
             case_ids=sorted(opened),
+            # The codec protocol sends payloads without the workflow they came from, and an
+            # update's input or a complaint as filed carries no case id: the log says how many.
+            **({"naming_no_case": unnamed, "why": UNNAMED} if unnamed else {}),
         )
         return Response(payloads_to_json(decoded), media_type="application/json")
 

@@ -11,13 +11,15 @@ from temporalio.contrib.pydantic import PydanticPayloadConverter
 from temporalio.converter import DataConverter
 from temporalio.exceptions import ApplicationError
 
+from models.base import plain
+
 if TYPE_CHECKING:
     from starter.codec import Keyring
 
 
 def field_errors(err: pydantic.ValidationError) -> list[tuple[str, str]]:
     """(field.path, what is wrong) for each bad field."""
-    return [(".".join(str(p) for p in e["loc"]) or "(input)", e["msg"]) for e in err.errors(include_url=False)]
+    return [(".".join(str(p) for p in e["loc"]) or "(input)", plain(e["msg"])) for e in err.errors(include_url=False)]
 
 
 def describe(err: pydantic.ValidationError) -> str:

@@ -56,6 +56,7 @@ class Identity:
     keys: list[dict[str, str]] = field(default_factory=list)  # {id, sha256, created_at}
     password: str | None = None  # scrypt$n$r$p$salt$hash
     revoked_at: str | None = None
+    scope: str | None = None  # a place code of the city's tree; None: the whole tree (city-contract.md)
 
     @property
     def active(self) -> bool:
@@ -64,11 +65,11 @@ class Identity:
     @property
     def actor(self) -> Actor:
         """The actor of every update this identity makes: nothing a client sends changes it."""
-        return Actor(id=self.id, role=self.role, department=self.department)
+        return Actor(id=self.id, role=self.role, department=self.department, scope=self.scope)
 
     def as_toml(self) -> dict[str, object]:
         data: dict[str, object] = {"role": self.role.value, "created_at": self.created_at, "keys": self.keys}
-        for name in ("department", "name", "password", "revoked_at"):
+        for name in ("department", "name", "password", "revoked_at", "scope"):
             if getattr(self, name) is not None:
                 data[name] = getattr(self, name)
         return data
@@ -136,6 +137,7 @@ class IdentityStore:
                 keys=list(entry.get("keys", [])),
                 password=entry.get("password"),
                 revoked_at=entry.get("revoked_at"),
+                scope=entry.get("scope"),
             )
         return found
 
@@ -176,9 +178,13 @@ class IdentityStore:
         department: str | None = None,
         name: str | None = None,
         password: str | None = None,
+        scope: str | None = None,
+        key: bool | None = None,
     ) -> str | None:
         """Create an identity (or give an existing one of the same role another key or a new
-        password). Returns the new API key, shown once, or None when a password was set instead."""
+        password). Returns the new API key, shown once, or None when only a password was set.
+        `key`: issue a key beside the password too (the codec endpoint takes keys, not passwords);
+        by default a key only when no password is given."""
         if not _ID.fullmatch(identity_id):
             raise IdentityError(
                 f"identity id {identity_id!r}: 1-100 letters, digits or _.:@- starting with a letter or digit"
@@ -192,23 +198,28 @@ class IdentityStore:
             raise IdentityError(
                 f"role {role.value} needs --department (the department it acts for, or for community the community)"
             )
+        scope = _checked_scope(scope)
         if password is not None and len(password) < MIN_PASSWORD:
             raise IdentityError(f"password: at least {MIN_PASSWORD} characters")
         with self._editing() as identities:
             now = _now()
             current = identities.get(identity_id)
             if current is None or not current.active:
-                current = identities[identity_id] = Identity(identity_id, role, department, name, created_at=now)
-            elif current.role != role or current.department != department:
+                current = identities[identity_id] = Identity(
+                    identity_id, role, department, name, created_at=now, scope=scope
+                )
+            elif current.role != role or current.department != department or current.scope != scope:
                 raise IdentityError(
                     f"identity {identity_id} exists as {current.role.value}"
                     + (f" of {current.department}" if current.department else "")
-                    + "; revoke it first to give it another role or department"
+                    + (f" in {current.scope}" if current.scope else "")
+                    + "; revoke it first to give it another role, department or scope"
                 )
             if name:
                 current.name = name
             if password is not None:
                 current.password = hash_password(password)
+            if not (key if key is not None else password is None):
                 return None
             key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
             current.keys.append(
@@ -244,6 +255,24 @@ class IdentityStore:
             tmp.chmod(0o600)
             os.replace(tmp, self.path)
         self._seen = None
+
+
+def _checked_scope(scope: str | None) -> str | None:
+    """A scope names a place of the city's tree (no scope: the whole tree)."""
+    if scope is None:
+        return None
+    from models.tree import Level, nearest
+    from starter.jurisdictions import tree
+
+    city = tree()
+    place = city.places.get(scope.strip())
+    if place is None:
+        near = nearest(scope, [f"{p.code} {p.name}" for p in city.places.values() if p.level != Level.grid])
+        raise IdentityError(f"--scope: {scope!r} is no place code of the city's tree (nearest: {', '.join(near)})")
+    if place.level == Level.grid:
+        # Visibility lists filter on District, Street and Community: a grid is not one of them.
+        raise IdentityError(f"--scope: {scope} is a grid; scope an identity to its community ({place.parent})")
+    return place.code
 
 
 def _now() -> str:

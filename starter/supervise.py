@@ -12,6 +12,8 @@ from temporalio.client import Client, WorkflowExecution
 
 from models.case_input import WORKFLOW_TYPE
 from models.dispute import DisputeKind
+from models.scope import Seen
+from models.tree import Level, Tree
 from workflows import search_attributes as sa
 
 
@@ -34,11 +36,39 @@ def _quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+def place_clause(city: Tree, code: str) -> str:
+    """The visibility condition for the cases placed under `code` (edition 7's codes)."""
+    place = city.places[code]
+    if place.level == Level.city:
+        districts = [p.code for p in city.children(code)]
+        return f"{sa.DISTRICT.name} IN ({', '.join(_quote(d) for d in districts) or _quote('-')})"
+    attribute = {Level.district: sa.DISTRICT, Level.street: sa.STREET, Level.community: sa.COMMUNITY}.get(place.level)
+    if attribute is None:
+        raise ValueError(f"{code}: a {place.level.value} is not a search attribute; name its community")
+    return f"{attribute.name} = {_quote(code)}"
+
+
+def seen_clause(city: Tree, seen: Seen) -> str | None:
+    """The "sees" rule (models/scope.py) as a visibility condition: the scope's place, or a case
+    that is or was assigned to one of the viewer's units. None: it sees everything. (Mediators see
+    their disputes by GET; a list shows them their scope's.)"""
+    if seen.everything:
+        return None
+    assert seen.scope is not None
+    options = [place_clause(city, seen.scope)]
+    if seen.units:
+        options.append(f"{sa.UNITS.name} IN ({', '.join(_quote(u) for u in sorted(seen.units))})")
+    return "(" + " OR ".join(options) + ")"
+
+
 def list_query(
     *,
     status: str | None = None,
     department: str | None = None,
     street: str | None = None,
+    street_codes: tuple[str, ...] = (),
+    seen: str | None = None,
+    within: str | None = None,
     category: str | None = None,
     overdue: bool = False,
     escalated: bool = False,
@@ -47,13 +77,20 @@ def list_query(
     kind: str | None = None,
 ) -> str:
     """A visibility query; without a status, the open cases. `kind`: "dispute" (every case taken
-    to mediation) or one kind of dispute ("labour")."""
+    to mediation) or one kind of dispute ("labour"). `seen` and `within`: conditions from
+    seen_clause and place_clause, the caller's scope and the place it narrows to."""
     parts = [f"WorkflowType = {_quote(WORKFLOW_TYPE)}"]
     parts.append(f"{sa.CASE_STATUS.name} = {_quote(status)}" if status else "ExecutionStatus = 'Running'")
     if department:
         parts.append(f"{sa.DEPARTMENT.name} = {_quote(department)}")
     if street:
-        parts.append(f"{sa.STREET.name} = {_quote(street)}")
+        # As filed before edition 7 (a name), or the codes the tree gives that name since.
+        names = [street, *street_codes]
+        parts.append(f"{sa.STREET.name} IN ({', '.join(_quote(n) for n in names)})")
+    if seen:
+        parts.append(seen)
+    if within:
+        parts.append(within)
     if category:
         parts.append(f"{sa.CATEGORY.name} = {_quote(category)}")
     if overdue:

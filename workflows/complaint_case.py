@@ -62,11 +62,14 @@ class ComplaintCase:
             if problem:
                 raise ApplicationError(f"invalid CaseInput: {problem}", type="InvalidInput", non_retryable=True)
             at = complaint.received_at or workflow.now()
-            self._state = CaseState.receive(workflow.info().workflow_id, complaint, input.policy, at, _edition())
+            self._state = CaseState.receive(
+                workflow.info().workflow_id, complaint, input.policy, at, _edition(), input.placement
+            )
         self._time = CaseClock(stable=self._state.edition >= Edition.stable_clock)  # what changes are stamped with
         self._alarm = Alarm(self._time)
         self._projection = Projection(self._state, input.complaint, recorded=input.carried is not None)
-        self._notices = Notices(self._state.case_id, input.complaint, self._given_up)
+        place = self._state.place
+        self._notices = Notices(self._state.case_id, input.complaint, self._given_up, place.district if place else None)
 
     @workflow.run
     async def run(self, input: CaseInput) -> CaseState:
@@ -236,7 +239,9 @@ class ComplaintCase:
         """The same complainant (or grid) about the same thing: merge into an open case, or
         escalate from the start when it repeats one closed recently."""
         s = self._state
-        query = RepeatQuery(case_id=s.case_id, complaint=self._input.complaint, received_at=s.received_at)
+        query = RepeatQuery(
+            case_id=s.case_id, complaint=self._input.complaint, received_at=s.received_at, place_key=s.place_key()
+        )
         match = await self._find_earlier_case(query)
         while match is not None and match.open:
             try:

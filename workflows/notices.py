@@ -24,8 +24,15 @@ GIVE_UP = timedelta(days=1)
 
 
 class Notices:
-    def __init__(self, case_id: str, complaint: Complaint, given_up: Callable[[Notice, str], None]) -> None:
+    def __init__(
+        self,
+        case_id: str,
+        complaint: Complaint,
+        given_up: Callable[[Notice, str], None],
+        district: str | None = None,
+    ) -> None:
         self._case_id = case_id
+        self._district = district  # edition 7: whose sign its notices carry
         self._complaint = complaint
         self._given_up = given_up  # records a notice that could not be sent in a day
         self._seq = 0
@@ -62,6 +69,7 @@ class Notices:
             template=tell.template,
             params={"case_id": self._case_id, **tell.params, **more},
             address=tell.address or (complainant.phone if complainant and tell.recipient == "complainant" else None),
+            district=self._district,
         )
         try:
             await local_first(

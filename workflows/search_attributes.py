@@ -14,7 +14,8 @@ from models import CaseState, Complaint
 CASE_STATUS = SearchAttributeKey.for_keyword("CaseStatus")
 DEPARTMENT = SearchAttributeKey.for_keyword("Department")
 CATEGORY = SearchAttributeKey.for_keyword("Category")
-STREET = SearchAttributeKey.for_keyword("Street")
+DISTRICT = SearchAttributeKey.for_keyword("District")  # edition 7: a place code (city-contract.md)
+STREET = SearchAttributeKey.for_keyword("Street")  # edition 7: a code; before, the name as filed
 COMMUNITY = SearchAttributeKey.for_keyword("Community")
 ESCALATED = SearchAttributeKey.for_bool("Escalated")
 NEXT_DEADLINE = SearchAttributeKey.for_datetime("NextDeadline")  # earliest open deadline not yet passed
@@ -22,11 +23,15 @@ BREACH_COUNT = SearchAttributeKey.for_int("BreachCount")  # every breach so far
 OVERDUE_COUNT = SearchAttributeKey.for_int("OverdueCount")  # breached and still not done: overdue now
 CASE_POLICY = SearchAttributeKey.for_keyword("CasePolicy")
 DISPUTE_KIND = SearchAttributeKey.for_keyword("DisputeKind")  # set once a case is taken to mediation
+# Edition 7: every unit the case is or was assigned to, transferred from or summoned (who sees it
+# by its unit, models/scope.py).
+UNITS = SearchAttributeKey.for_keyword_list("Units")
 
 KEYS: list[SearchAttributeKey[Any]] = [
     CASE_STATUS,
     DEPARTMENT,
     CATEGORY,
+    DISTRICT,
     STREET,
     COMMUNITY,
     ESCALATED,
@@ -35,6 +40,7 @@ KEYS: list[SearchAttributeKey[Any]] = [
     OVERDUE_COUNT,
     CASE_POLICY,
     DISPUTE_KIND,
+    UNITS,
 ]
 
 
@@ -49,8 +55,12 @@ def values(state: CaseState, complaint: Complaint) -> dict[str, Any]:
         CASE_STATUS.name: state.status.value,
         DEPARTMENT.name: state.department,
         CATEGORY.name: state.category.value,
-        STREET.name: complaint.location.street,
-        COMMUNITY.name: complaint.location.community,
+        # Edition 7: codes of the tree; a street or community the tree does not list yet (an
+        # unplaced case) keeps the name as given, so a list by that name still finds it. Before:
+        # the names as filed, and no district.
+        DISTRICT.name: state.place.district if state.place else None,
+        STREET.name: (state.place.street if state.place else None) or complaint.location.street,
+        COMMUNITY.name: (state.place.community if state.place else None) or complaint.location.community,
         ESCALATED.name: state.escalated,
         NEXT_DEADLINE.name: next_deadline(state),
         BREACH_COUNT.name: len(state.breaches),
@@ -58,6 +68,7 @@ def values(state: CaseState, complaint: Complaint) -> dict[str, Any]:
         CASE_POLICY.name: state.policy.value,
         # Unset on every case that is not a dispute: never published, so no earlier history changes.
         DISPUTE_KIND.name: state.dispute.kind.value if state.dispute else None,
+        UNITS.name: (sorted(state.units()) or None) if state.place else None,
     }
 
 

@@ -61,6 +61,8 @@ async def _case_page(
     except (RPCError, TimeoutError, RuntimeError) as err:
         log.warning("console: the engine does not answer", case_id=case_id, error=str(err))
         return render(request, "error.html", v.words, 503, title="unavailable", text="unavailable_text", viewer=v)
+    if not v.seen.admits(case.where()):  # outside the viewer's scope: as an unknown case
+        return not_found(request, v.words)
     now = datetime.now(timezone.utc)
     return render(
         request,

@@ -15,13 +15,15 @@ from gateway.auth import gateway
 from gateway.console import charts
 from gateway.console.inputs import BadInput, csv_answer, period, whole_number
 from gateway.console.viewer import Viewer, viewer
-from gateway.console.web import render, router
+from gateway.console.web import not_found, render, router
+from models.tree import LEVELS, Level
 from readmodel import board
 from readmodel.callbacks import callbacks_due
 from readmodel.disputes import dispute_board, dispute_figures
 from readmodel.hotspots import find_hotspots
 from readmodel.webhooks import Webhooks
 from sla import WorkingCalendar
+from starter import jurisdictions
 
 
 async def page(
@@ -43,7 +45,7 @@ async def overview(request: Request, v: Viewer = Depends(viewer)) -> Response:
     def build(v: Viewer, now: datetime) -> dict[str, Any]:
         since, until, first, last = period(request, now)
         read_model = gateway(request).read_model
-        o = board.overview(read_model, since=since, until=until, now=now)
+        o = board.overview(read_model, since=since, until=until, now=now, seen=v.seen)
         return {"o": o, "since": first, "until": last, "webhooks": Webhooks(read_model.engine).overview()}
 
     return await page(request, v, build, "overview.html")
@@ -70,7 +72,10 @@ async def overdue(request: Request, v: Viewer = Depends(viewer)) -> Response:
     def build(v: Viewer, now: datetime) -> dict[str, Any]:
         q = request.query_params
         filters = board.Filters(
-            department=q.get("department") or None, street=q.get("street") or None, category=q.get("category") or None
+            department=q.get("department") or None,
+            street=q.get("street") or None,
+            category=q.get("category") or None,
+            seen=v.seen,
         )
         csv_wanted = q.get("format") == "csv"
         size = 100_000 if csv_wanted else whole_number(request, "page_size", 50, 1, 500)
@@ -101,7 +106,10 @@ async def follow_ups(request: Request, v: Viewer = Depends(viewer)) -> Response:
     def build(v: Viewer, now: datetime) -> dict[str, Any]:
         q = request.query_params
         filters = board.Filters(
-            department=q.get("department") or None, street=q.get("street") or None, category=q.get("category") or None
+            department=q.get("department") or None,
+            street=q.get("street") or None,
+            category=q.get("category") or None,
+            seen=v.seen,
         )
         size = 100_000 if q.get("format") == "csv" else whole_number(request, "page_size", 50, 1, 500)
         number = whole_number(request, "page", 1, 1, 100_000)
@@ -133,8 +141,8 @@ async def disputes(request: Request, v: Viewer = Depends(viewer)) -> Response:
         since, until, first, last = period(request, now)
         read_model = gateway(request).read_model
         return {
-            "board": dispute_board(read_model),
-            "figures": dispute_figures(read_model, since=since, until=until, by="kind"),
+            "board": dispute_board(read_model, seen=v.seen),
+            "figures": dispute_figures(read_model, since=since, until=until, by="kind", seen=v.seen),
             "since": first,
             "until": last,
         }
@@ -168,7 +176,9 @@ async def departments(request: Request, v: Viewer = Depends(viewer)) -> Response
     def build(v: Viewer, now: datetime) -> dict[str, Any]:
         since, until, first, last = period(request, now)
         minimum = whole_number(request, "min_cases", board.MIN_CASES, 0, 100_000)
-        ranked, apart = board.league(gateway(request).read_model, since=since, until=until, now=now, min_cases=minimum)
+        ranked, apart = board.league(
+            gateway(request).read_model, since=since, until=until, now=now, min_cases=minimum, seen=v.seen
+        )
         return {
             "ranked": ranked,
             "apart": apart,
@@ -180,6 +190,52 @@ async def departments(request: Request, v: Viewer = Depends(viewer)) -> Response
         }
 
     return await page(request, v, build, "departments.html", csv_name="departments")
+
+
+PLACE_COLUMNS = ["area", *LEAGUE_COLUMNS[1:]]
+
+
+@router.get("/places")
+async def places(request: Request, v: Viewer = Depends(viewer)) -> Response:
+    """辖区排名: the places under the viewer's scope (or a place inside it), one row each, so a
+    city supervisor goes down to a district, a street, a community."""
+    city = jurisdictions.tree()
+    within = request.query_params.get("within") or v.identity.scope
+    if within is not None and (within not in city.places or not city.contains(v.identity.scope, within)):
+        return not_found(request, v.words)
+    level = LEVELS[LEVELS.index(city.places[within].level) + 1] if within else Level.city
+    if within is not None and city.places[within].level == Level.grid:
+        return not_found(request, v.words)
+
+    def build(v: Viewer, now: datetime) -> dict[str, Any]:
+        since, until, first, last = period(request, now)
+        counted = board.places_league(
+            gateway(request).read_model,
+            level=level.value,
+            since=since,
+            until=until,
+            now=now,
+            seen=v.seen,
+            within=within,
+        )
+        rows: list[dict[str, Any]] = []
+        for child in city.children(within):
+            t = counted.pop(child.code, board.Tally(child.code))
+            rows.append({"code": child.code, "name": child.name, "deeper": level != Level.grid, "t": t})
+        for code, t in sorted(counted.items()):  # not placed this deep, or a place since removed from the tree
+            name = v.words("not_placed_deeper") if code == board.NOT_PLACED else code
+            rows.append({"code": code, "name": name, "deeper": False, "t": t})
+        return {
+            "rows": rows,
+            "path": city.path(within) if within else [],
+            "level": level.value,
+            "since": first,
+            "until": last,
+            "columns": PLACE_COLUMNS,
+            "csv_rows": [_league_row(r["t"]) | {"area": r["name"]} for r in rows],
+        }
+
+    return await page(request, v, build, "places.html", csv_name="places")
 
 
 TREND_COLUMNS = [
@@ -196,7 +252,9 @@ TREND_COLUMNS = [
 @router.get("/trends")
 async def trends(request: Request, v: Viewer = Depends(viewer)) -> Response:
     def build(v: Viewer, now: datetime) -> dict[str, Any]:
-        weeks = board.trends(gateway(request).read_model, weeks=whole_number(request, "weeks", 12, 2, 104), now=now)
+        weeks = board.trends(
+            gateway(request).read_model, weeks=whole_number(request, "weeks", 12, 2, 104), now=now, seen=v.seen
+        )
         labels = [w.name for w in weeks]
         t = v.words
 
@@ -245,6 +303,7 @@ async def hotspots(request: Request, v: Viewer = Depends(viewer)) -> Response:
             until=until,
             threshold=whole_number(request, "threshold", 3, 2, 1000),
             window=timedelta(days=whole_number(request, "window_days", 7, 1, 90)),
+            seen=v.seen,
         )
         rows = [
             {

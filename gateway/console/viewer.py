@@ -19,6 +19,7 @@ from gateway.console.session import COOKIE, Session, Sessions, same_token
 from gateway.console.text import Words
 from gateway.console.web import Shown, not_found, render, words_for
 from models import Role
+from models.scope import Seen, seen_by
 from starter.identities import Identity
 
 CONSOLE_ROLES = (Role.supervisor, Role.auditor)
@@ -33,6 +34,11 @@ class Viewer:
     @property
     def may_act(self) -> bool:
         return self.identity.role == Role.supervisor
+
+    @property
+    def seen(self) -> Seen:
+        """Its share of the city (models/scope.py): every page counts and lists only that."""
+        return seen_by(self.identity.actor)
 
 
 def sessions(request: Request) -> Sessions:

@@ -76,14 +76,17 @@ def _name(form: RequestForm) -> str:
     return "".join(parts) if chinese else " ".join(reversed(parts))
 
 
-def missing_fields(form: RequestForm) -> list[tuple[str, str]]:
-    """What the engine needs that the form left out (Open311 makes these optional)."""
+def missing_fields(form: RequestForm, district: str | None = None) -> list[tuple[str, str]]:
+    """What the engine needs that the form left out (Open311 makes these optional). `district`:
+    the one its jurisdiction_id names, which a district attribute may repeat but not contradict."""
+    if district is not None and form.district and form.district.strip() != district:
+        return [("attribute[district]", f"{form.district!r} is not the jurisdiction_id's district ({district})")]
     missing = [
         (f, why)
         for f, value, why in (
             ("description", form.description, "required: what happened"),
             ("phone", form.phone, "required: the follow-up visit (回访) calls the complainant"),
-            ("attribute[district]", form.district, "required (see the service definition)"),
+            ("attribute[district]", form.district or district, "required (see the service definition)"),
             ("attribute[street]", form.street, "required (see the service definition)"),
             ("attribute[community]", form.community, "required (see the service definition)"),
         )
@@ -96,7 +99,7 @@ def missing_fields(form: RequestForm) -> list[tuple[str, str]]:
     return missing
 
 
-def complaint_of(form: RequestForm) -> dict[str, Any]:
+def complaint_of(form: RequestForm, district: str | None = None) -> dict[str, Any]:
     description = (form.description or "").strip()
     title = (form.title or "").strip() or (description.splitlines() or [""])[0][:40]
     return {
@@ -108,7 +111,7 @@ def complaint_of(form: RequestForm) -> dict[str, Any]:
         "media_url": form.media_url or None,
         "complainant": {"name": _name(form), "phone": form.phone, "email": form.email or None},
         "location": {
-            "district": form.district,
+            "district": form.district or district,
             "street": form.street,
             "community": form.community,
             "grid": form.grid or None,

@@ -22,11 +22,12 @@ from gateway.open311.labels import GROUPS, SPEC, service_name, service_notice
 from gateway.open311.requests import from_row, from_state
 from gateway.open311.schema import Created311, Request311, Service, array_of, documented
 from gateway.open311.wire import answer
-from models import Category, Policy, Role
+from models import Category, Role
+from models.tree import Level, Place
 from readmodel.public import MAX_RESULTS, public_cases
 from runtime.http import ApiProblem
 from sla import BUSINESS_TZ
-from starter import InvalidInput, UnknownCase, file_complaint, state, validate_case_input
+from starter import InvalidInput, UnknownCase, file_complaint, jurisdictions, state, validate_case_input
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 MAX_DAYS = 90
@@ -65,16 +66,43 @@ async def discovery(fmt: FormatPath, request: Request) -> Response:
                 "formats": ["application/json", "text/xml"],
             }
         ],
+        # One endpoint serves the whole city: each district is a jurisdiction_id (city-contract.md).
+        "jurisdictions": [
+            {"jurisdiction_id": p.code, "name": p.name}
+            for p in jurisdictions.tree().places.values()
+            if p.level == Level.district
+        ],
     }
     return answer(fmt, "discovery", body)
 
 
-def _service(category: Category) -> dict[str, Any]:
+JurisdictionQuery = Annotated[
+    str | None, Query(max_length=40, description="a district code (discovery lists them); none: the whole city")
+]
+
+
+def _district(jurisdiction_id: str | None) -> Place | None:
+    """The district a jurisdiction_id names (404 for one that names none)."""
+    if jurisdiction_id is None:
+        return None
+    place = jurisdictions.tree().places.get(jurisdiction_id.strip())
+    if place is None or place.level != Level.district:
+        raise ApiProblem(404, f"jurisdiction_id {jurisdiction_id!r} not found; discovery lists the districts")
+    return place
+
+
+def _service(category: Category, district: Place | None = None) -> dict[str, Any]:
     name, group = service_name(category.value), GROUPS[category.value]
+    promise = "按接诉即办时限办理"
+    if district is not None:
+        city = jurisdictions.tree()
+        policy = city.policy_for(city.codes_of(district.code), None)
+        notice = service_notice(policy.value, "routine", category.value).removeprefix(f"已受理（{policy.value}）：")
+        promise = f"{district.name}按{policy.value}时限办理：{notice}"
     return {
         "service_code": category.value,
         "service_name": name,
-        "description": f"{name}类诉求，按接诉即办时限办理 ({category.value})",
+        "description": f"{name}类诉求，{promise} ({category.value})",
         "metadata": True,
         "type": "realtime",
         "keywords": f"{name}, {category.value.replace('_', ' ')}",
@@ -88,8 +116,9 @@ def _service(category: Category) -> dict[str, Any]:
     response_class=Response,
     responses=documented(array_of(Service), "The services: the engine's categories"),
 )
-async def services(fmt: FormatPath) -> Response:
-    return answer(fmt, "services", [_service(c) for c in Category])
+async def services(fmt: FormatPath, jurisdiction_id: JurisdictionQuery = None) -> Response:
+    district = _district(jurisdiction_id)
+    return answer(fmt, "services", [_service(c, district) for c in Category])
 
 
 def _attribute(
@@ -125,10 +154,13 @@ def _category(code: str) -> Category:
     response_class=Response,
     responses=documented({"type": "object"}, "What a request of this service must carry"),
 )
-async def service_definition(service_code: Annotated[str, Path(max_length=100)], fmt: FormatPath) -> Response:
+async def service_definition(
+    service_code: Annotated[str, Path(max_length=100)], fmt: FormatPath, jurisdiction_id: JurisdictionQuery = None
+) -> Response:
     category = _category(service_code)
+    district = _district(jurisdiction_id)
     attributes = [
-        _attribute("district", 1, "区 (district)", True),
+        _attribute("district", 1, "区 (district); with a jurisdiction_id, that district", district is None),
         _attribute("street", 2, "街道 (street)", True),
         _attribute("community", 3, "社区 (community)", True),
         _attribute("grid", 4, "网格 (grid), if known", False),
@@ -155,6 +187,15 @@ async def service_definition(service_code: Annotated[str, Path(max_length=100)],
 )
 async def create_request(fmt: FormatPath, request: Request, form: Annotated[RequestForm, Form()]) -> Response:
     g = gateway(request)
+    if "api_key" in request.query_params:
+        # GeoReport v2 "POST Service Request": api_key is a field of the POSTed form; a key in the
+        # query string ends up in every proxy's access log.
+        raise ApiProblem(
+            403,
+            "api_key: send it in the form body (application/x-www-form-urlencoded, beside service_code), "
+            "not in the query string; or as Authorization: Bearer <key>",
+            errors=[("api_key", "in the form body, not the query string")],
+        )
     header = request.headers.get("authorization", "")
     identity = g.identities.admit(
         form.api_key or (header[7:] if header.lower().startswith("bearer ") else None), g.limiter
@@ -162,9 +203,11 @@ async def create_request(fmt: FormatPath, request: Request, form: Annotated[Requ
     if identity.role not in FILERS:
         raise ApiProblem(403, f"{identity.role.value} {identity.id} may not file requests")
     category = _category(form.service_code)
-    errors = missing_fields(form)
+    district = _district(form.jurisdiction_id)
+    errors = missing_fields(form, district.name if district else None)
     try:
-        case_input = validate_case_input({"complaint": complaint_of(form), "policy": Policy.p1030.value})
+        # No policy named: the district's own (city-contract.md).
+        case_input = validate_case_input({"complaint": complaint_of(form, district.name if district else None)})
     except InvalidInput as err:  # named by the form's fields, each once
         named = {f for f, _ in errors}
         errors += [(FORM_FIELDS.get(f, f), m) for f, m in err.errors if FORM_FIELDS.get(f, f) not in named]
@@ -176,7 +219,9 @@ async def create_request(fmt: FormatPath, request: Request, form: Annotated[Requ
     return answer(
         fmt,
         "service_requests",
-        [{"service_request_id": case_id, "service_notice": notice, "account_id": None, "token": case_id}],
+        # GeoReport v2 "POST Service Request": a token "only returned if service_request_id is not
+        # available"; the id is, so the answer carries it alone.
+        [{"service_request_id": case_id, "service_notice": notice, "account_id": None}],
     )
 
 
@@ -206,7 +251,9 @@ async def list_requests(
     fmt: FormatPath,
     request: Request,
     service_request_id: Annotated[str | None, Query(max_length=4000, description="comma-separated ids")] = None,
-    service_code: Annotated[str | None, Query(max_length=100)] = None,
+    service_code: Annotated[
+        str | None, Query(max_length=400, description="one service code, or several comma-separated")
+    ] = None,
     start_date: Annotated[str | None, Query(max_length=40)] = None,
     end_date: Annotated[str | None, Query(max_length=40)] = None,
     status: Annotated[str | None, Query(max_length=20, description="open, closed, or both comma-separated")] = None,
@@ -229,10 +276,16 @@ async def list_requests(
             f"start_date: at most {MAX_DAYS} days before end_date",
             [("start_date", f"at most {MAX_DAYS} days before end_date")],
         )
-    if service_code:
-        _category(service_code)
+    # GeoReport v2 "GET Service Requests": service_code "Specify the service type by calling the
+    # unique ID of the service_code"; like service_request_id and status it may be a comma list,
+    # and a repeated parameter counts as one list.
+    codes = [c.strip() for v in request.query_params.getlist("service_code") for c in v.split(",") if c.strip()]
     found = _find(
-        g, category=service_code, status=statuses.pop() if len(statuses) == 1 else None, since=since, until=until
+        g,
+        categories=[_category(c).value for c in codes] or None,
+        status=statuses.pop() if len(statuses) == 1 else None,
+        since=since,
+        until=until,
     )
     return answer(fmt, "service_requests", [c.model_dump() for c in found])
 

@@ -43,21 +43,23 @@ class Request311(BaseModel):
 
 
 class Created311(BaseModel):
+    """GeoReport v2 "POST Service Request" response: service_request_id, or a token only when the
+    id is not available yet. Ours always is, so no token."""
+
     service_request_id: str
     service_notice: str
     account_id: str | None = None
-    token: str | None = None
 
 
 def documented(model: Any, description: str) -> dict[int | str, dict[str, Any]]:
     errors = {
         "content": {
             "application/json": {"schema": {"type": "array", "items": Error311.model_json_schema()}},
-            "application/xml": {},
+            "text/xml": {},
         }
     }
     return {
-        200: {"description": description, "content": {"application/json": {"schema": model}, "application/xml": {}}},
+        200: {"description": description, "content": {"application/json": {"schema": model}, "text/xml": {}}},
         400: {"description": "Bad request", **errors},
         403: {"description": "No or bad api_key", **errors},
         404: {"description": "Unknown service or request", **errors},

@@ -43,7 +43,8 @@ def answer(fmt: str, root: str, body: Any, status: int = 200, headers: dict[str,
         return Response(
             f'<?xml version="1.0" encoding="utf-8"?>\n{text}',
             status_code=status,
-            media_type="application/xml",
+            # GeoReport v2 "Formats": the discovery lists text/xml, so that is what XML is served as.
+            media_type="text/xml",
             headers=headers,
         )
     return JSONResponse(body, status_code=status, headers=headers)

@@ -6,18 +6,20 @@ Integrators:
     python -m starter show CASE_ID [--json]
 Supervisors:
     python -m starter list [--status S] [--department D] [--street S] [--overdue] [--escalated] [--due-within H]
-    python -m starter stats [--since DATE] [--until DATE] [--by department|street|category|channel] [--json|--csv]
+    python -m starter stats [--since DATE] [--until DATE] [--by department|street|category|channel|district|community|grid|unit|level] [--within CODE] [--json|--csv]
     python -m starter hotspots [--days 7] [--min 3] [--by community|grid] [--open-cases]
+    python -m starter link CASE_ID --as ID   (the complainant's link, for a supervisor or dispatcher)
     python -m starter simulate [FILE] [--seed N] [--replications R] [--policies P...] [--json] [--chart F.svg]
 Auditors:
     python -m starter timeline CASE_ID
     python -m starter export CASE_ID... | --closed [--since DATE]  [--out DIR]
     python -m starter replay PATH|CASE_ID
 Operators:
-    python -m starter identity add ID --role ROLE [--department D] [--name N] [--password-stdin]
+    python -m starter identity add ID --role ROLE [--department D] [--scope CODE] [--name N] [--password-stdin [--key]]
     python -m starter identity revoke ID
     python -m starter identity list
     python -m starter setup-cluster
+    python -m starter jurisdictions check [FILE] | show [CODE] | unlisted
     python -m starter rebuild-read-model
     python -m starter codec-server [--port 8081] [--origin http://localhost:8233]
     python -m starter webhook add NAME --identity ID --url URL --events E[,E...]|* [--department D]
@@ -36,7 +38,7 @@ import sys
 from temporalio.service import RPCError
 
 from starter import InvalidInput, Rejected, UnknownCase
-from starter.cli import auditors, integrators, operators, supervisors, webhooks
+from starter.cli import auditors, integrators, jurisdictions, links, operators, supervisors, webhooks
 from starter.cli.common import parse_fields
 
 __all__ = ["main", "parse_fields", "parser"]
@@ -47,7 +49,7 @@ def parser() -> argparse.ArgumentParser:
         prog="python -m starter", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     sub = p.add_subparsers(dest="command", required=True)
-    for audience in (integrators, supervisors, auditors, operators, webhooks):
+    for audience in (integrators, supervisors, links, auditors, operators, jurisdictions, webhooks):
         audience.add(sub)
     return p
 

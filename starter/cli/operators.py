@@ -22,15 +22,24 @@ async def identity(args: argparse.Namespace) -> int:
             password = None
             if args.password_stdin:
                 password = sys.stdin.readline().rstrip("\r\n")
-            key = store.add(args.id, Role(args.role), department=args.department, name=args.name, password=password)
+            key = store.add(
+                args.id,
+                Role(args.role),
+                department=args.department,
+                name=args.name,
+                password=password,
+                scope=args.scope,
+                key=True if args.key else None,
+            )
             print(
                 f"identity {args.id}: {args.role}"
                 + (f" of {args.department}" if args.department else "")
+                + (f", scope {args.scope}" if args.scope else ", scope: the whole city")
                 + f" in {store.path}"
             )
-            if key is None:
+            if password is not None:
                 print("console password set (stored as a scrypt hash)")
-            else:
+            if key is not None:
                 print("API key (shown this once; only its hash is kept):")
                 print(key)
         elif args.action == "revoke":
@@ -55,8 +64,17 @@ async def identity(args: argparse.Namespace) -> int:
                     if found.revoked_at
                     else plural(len(found.keys), "key") + (", console password" if found.password else "")
                 )
-                rows.append([found.id, found.role.value, found.department or "-", found.name or "-", state])
-            print("\n".join(table(["identity", "role", "department", "name", "state"], rows)))
+                rows.append(
+                    [
+                        found.id,
+                        found.role.value,
+                        found.department or "-",
+                        found.scope or "city",
+                        found.name or "-",
+                        state,
+                    ]
+                )
+            print("\n".join(table(["identity", "role", "department", "scope", "name", "state"], rows)))
     except IdentityError as err:
         raise InvalidInput(str(err)) from None
     return 0
@@ -111,7 +129,17 @@ def add(sub: Any) -> None:
     a.add_argument("--role", required=True, choices=[r.value for r in Role if r != Role.complainant])
     a.add_argument("--department", help="the department it acts for (a community's name for role community)")
     a.add_argument("--name", help="a person's or system's name, for people to read")
+    a.add_argument(
+        "--scope",
+        help="a place code of the city's tree: the part it sees (python -m starter jurisdictions show); "
+        "none: the whole city",
+    )
     a.add_argument("--password-stdin", action="store_true", help="set a console password read from stdin instead")
+    a.add_argument(
+        "--key",
+        action="store_true",
+        help="with --password-stdin: issue an API key too (the codec endpoint for the Web UI takes keys)",
+    )
     a = actions.add_parser("revoke", help="end every key and the password of an identity at once")
     a.add_argument("id")
     actions.add_parser("list", help="the identities (never a key or a password)")

@@ -12,7 +12,7 @@ from typing import Any
 
 from models import CaseStatus
 from sla import BUSINESS_TZ
-from starter import connect, file_complaint
+from starter import InvalidInput, connect, file_complaint
 from starter.cli.columns import table
 from starter.cli.common import moment, plural, positive
 from starter.cli.reports import simulation_table, stats_csv, stats_json, stats_table
@@ -107,8 +107,17 @@ async def stats(args: argparse.Namespace) -> int:
     since, until = default_period(args.since, args.until)
     if args.disputes or args.by in ("kind", "organisation"):
         return _dispute_stats(args, since, until)
+    from starter.jurisdictions import tree as city_tree
+
     calendar = WorkingCalendar.from_file(settings.load().calendar_file)
-    rows = compute(open_read_model(), since=since, until=until, by=args.by, calendar=calendar)
+    within = None
+    if args.within is not None:
+        if args.within not in city_tree().places:
+            raise InvalidInput(f"--within: {args.within!r} is no place code of the city's tree")
+        within = args.within
+    rows = compute(
+        open_read_model(), since=since, until=until, by=args.by, calendar=calendar, within=within, city=city_tree()
+    )
     if args.json:
         print(stats_json(rows))
     elif args.csv:
@@ -257,7 +266,23 @@ def add(sub: Any) -> None:
     c = sub.add_parser("stats", help="rates and counts from the read model")
     c.add_argument("--since", type=moment)
     c.add_argument("--until", type=moment)
-    c.add_argument("--by", choices=["department", "street", "category", "channel", "kind", "organisation"])
+    c.add_argument(
+        "--by",
+        choices=[
+            "department",
+            "street",
+            "category",
+            "channel",
+            "district",
+            "community",
+            "grid",
+            "unit",
+            "level",
+            "kind",
+            "organisation",
+        ],
+    )
+    c.add_argument("--within", metavar="CODE", help="only the cases placed under this place of the tree")
     c.add_argument(
         "--disputes",
         action="store_true",

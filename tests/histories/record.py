@@ -13,7 +13,8 @@ mediated_and_settled, labour_referred and dispute_filed (edition 3, issue 25: di
 mediation, and one filed as a dispute from the start); chained (edition 4, issue 27: the case's
 hash chain over its timeline); extension_approved (edition 5: an approved extension's warnings
 move with it); stamped_by_what_woke_it (edition 6: a change is stamped with the time of what
-woke the case, never a local activity's finish); audit (issue 27: the Audit workflow over three closed cases, two
+woke the case, never a local activity's finish); placed_in_the_tree (edition 7, issue 35: the case
+placed in the city's tree, unplaced and then placed by the `place` update); audit (issue 27: the Audit workflow over three closed cases, two
 runs; recorded on a dev server, whose visibility the audit reads, where the others use the
 time-skipping server).
 """
@@ -368,6 +369,22 @@ async def stamped_by_what_woke_it(client: Client, case_id: str, env) -> str | No
     return filed.run_id
 
 
+async def placed_in_the_tree(client: Client, case_id: str, env) -> str | None:
+    """Edition 7: filed in 罗湖区 at a community the tree does not list (filed at 东门街道,
+    unplaced), placed by the dispatcher, then dispatched and closed; its notices carry 罗湖's sign
+    and its search attributes the tree's codes."""
+    where = {"district": "罗湖区", "street": "东门街道", "community": "新开社区"}
+    filed = await file_complaint(
+        client, case_id, {"complaint": complaint(location=where)}, task_queue=client.task_queue
+    )
+    await act(client, case_id, "place", {"actor": D, "code": "440303003002"})
+    await act(client, case_id, "dispatch", {"actor": D, "department": "住建局"})
+    await act(client, case_id, "record_contact", {"actor": H, "note": "n"})
+    await act(client, case_id, "resolve", {"actor": H, "resolution": "r"})
+    await act(client, case_id, "record_follow_up", {"actor": S, "satisfaction": "satisfied"})
+    return filed.run_id
+
+
 # Scenarios whose recorded history is another workflow's than the case's.
 RECORDED_WORKFLOW = {"webhook_delivery": lambda case_id: delivery_workflow_id("histories", case_id)}
 
@@ -390,6 +407,7 @@ SCENARIOS = {
         chained,
         extension_approved,
         stamped_by_what_woke_it,
+        placed_in_the_tree,
     )
 }
 

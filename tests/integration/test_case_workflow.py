@@ -306,7 +306,7 @@ async def test_rejected_updates_leave_no_trace(client):
     await eventually(client, case_id, lambda s: milestone(s, "acknowledge").done_at)
     before = await history_length(client, case_id)
     attempts = [
-        ("resolve", {"actor": HANDLER, "resolution": "r"}, "resolve: case is received"),
+        ("resolve", {"actor": HANDLER, "resolution": "r"}, "only a handler of the department it is dispatched to"),
         ("dispatch", {"actor": HANDLER, "department": "住建局"}, "only a dispatcher or supervisor"),
         ("record_follow_up", {"actor": SUPERVISOR, "satisfaction": "satisfied"}, "needs it resolved"),
         ("assign_leader", {"actor": SUPERVISOR, "leader": LEADER}, "not escalated"),

@@ -104,7 +104,13 @@ async def test_closed_loop_over_http_with_the_callers_as_actors(gw):
     assert answer.json()["status"] == "closed"
     timeline = (await h.get(f"/v1/cases/{case_id}/timeline", headers=keys["audit-zhao"])).json()
     actors = {e["kind"]: e["actor"] for e in timeline["timeline"] if e["actor"]}
-    assert actors["dispatched"] == {"id": "hotline-07", "role": "dispatcher", "department": "区群众诉求服务中心"}
+    # The event keeps the actor as it acted, its scope included (none: the whole city).
+    assert actors["dispatched"] == {
+        "id": "hotline-07",
+        "role": "dispatcher",
+        "department": "区群众诉求服务中心",
+        "scope": None,
+    }
     assert actors["resolved"]["id"] == "edu-li" and actors["resolved"]["role"] == "handler"
     assert timeline["status"] == "closed" and timeline["runs"] == 1
 
@@ -126,7 +132,7 @@ async def test_a_body_naming_another_actor_is_refused_and_changes_nothing(gw):
     assert (await h.post(f"/v1/cases/{case_id}/dispatch", json=own, headers=keys["hotline-07"])).status_code == 200
 
 
-async def test_who_may_not_is_403_and_what_the_case_refuses_is_409(gw):
+async def test_who_may_not_is_403_before_what_the_case_refuses_is_409(gw):
     h, keys, _ = gw
     case_id = (await file(h, keys)).json()["case_id"]
     body = problem_of(
@@ -136,10 +142,15 @@ async def test_who_may_not_is_403_and_what_the_case_refuses_is_409(gw):
     problem_of(
         await h.post(f"/v1/cases/{case_id}/dispatch", json={"department": "区教育局"}, headers=keys["edu-li"]), 403
     )
+    # The right to act comes before the status: one who may not act is not told the case's status.
     body = problem_of(
-        await h.post(f"/v1/cases/{case_id}/resolve", json={"resolution": "x"}, headers=keys["edu-li"]), 409
+        await h.post(f"/v1/cases/{case_id}/resolve", json={"resolution": "x"}, headers=keys["edu-li"]), 403
     )
-    assert "resolve" in body["detail"] and "received" in body["detail"]
+    assert "resolve" in body["detail"] and "received" not in body["detail"]
+    body = problem_of(
+        await h.post(f"/v1/cases/{case_id}/decide_extension", json={"approve": True}, headers=keys["sup-wang"]), 409
+    )
+    assert "received" in body["detail"]
     assert (
         await h.post(f"/v1/cases/{case_id}/dispatch", json={"department": "区教育局"}, headers=keys["hotline-07"])
     ).status_code == 200
@@ -219,12 +230,17 @@ async def test_bad_input_names_every_field(gw):
     body = problem_of(await h.post("/v1/cases", json=bad, headers=keys["hotline-07"]), 422)
     fields = {e["field"] for e in body["errors"]}
     assert {"complaint.title", "complaint.complainant.phone", "complaint.category"} <= fields, fields
-    problem_of(
+    body = problem_of(
         await h.post(
-            "/v1/cases", content=b"{not json", headers=keys["hotline-07"] | {"Content-Type": "application/json"}
+            "/v1/cases",
+            content=b'{"complaint": {\n  "title": x}}',
+            headers=keys["hotline-07"] | {"Content-Type": "application/json"},
         ),
         422,
     )
+    # Broken JSON names the body and where in it, not a byte offset as if it were a field.
+    assert body["errors"][0]["field"] == "body", body
+    assert "line 2, column 12" in body["errors"][0]["message"], body
     case_id = (await file(h, keys)).json()["case_id"]
     body = problem_of(
         await h.post(f"/v1/cases/{case_id}/dispatch", json={"department": "", "extra": 1}, headers=keys["hotline-07"]),
@@ -233,9 +249,26 @@ async def test_bad_input_names_every_field(gw):
     assert {e["field"] for e in body["errors"]} == {"department", "extra"}
     body = problem_of(await h.put("/v1/cases/-bad id-", json=filing(complaint()), headers=keys["hotline-07"]), 422)
     assert body["errors"][0]["field"] == "case_id"
+    assert not any("Value error" in e["message"] for e in body["errors"]), body
     future = filing(complaint(received_at="2099-01-01T00:00:00+08:00"))
     body = problem_of(await h.post("/v1/cases", json=future, headers=keys["hotline-07"]), 422)
     assert body["errors"][0]["field"] == "complaint.received_at"
+
+
+async def test_a_misspelt_update_is_told_the_updates_there_are(gw):
+    h, keys, _ = gw
+    case_id = (await file(h, keys)).json()["case_id"]
+    body = problem_of(await h.post(f"/v1/cases/{case_id}/dispach", json={}, headers=keys["hotline-07"]), 404)
+    assert "dispach" in body["detail"] and "dispatch" in body["detail"] and "record_contact" in body["detail"]
+
+
+async def test_a_validators_message_has_no_value_error_prefix(gw):
+    h, keys, _ = gw
+    bad = filing(complaint(complainant={"name": "陈", "phone": "12345"}))
+    body = problem_of(await h.post("/v1/cases", json=bad, headers=keys["hotline-07"]), 422)
+    phone = next(e for e in body["errors"] if e["field"] == "complaint.complainant.phone")
+    assert not phone["message"].startswith("Value error"), phone
+    assert "Value error" not in body["detail"]
 
 
 async def test_bodies_over_64_kib_are_413(gw):
@@ -410,6 +443,24 @@ async def test_codec_endpoint_for_supervisors_and_auditors_only(gw):
         "/codec/decode", headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"}
     )
     assert "access-control-allow-origin" not in elsewhere.headers
+
+
+async def test_every_decode_log_names_its_cases_or_says_why_not(gw):
+    from structlog.testing import capture_logs
+
+    h, keys, _ = gw
+    converter = data_converter()
+    named = await converter.encode(
+        [Notice(case_id="codec-case-2", recipient="complainant", kind=NoticeKind.acknowledgement, text="t")]
+    )
+    unnamed = await converter.encode([{"resolution": "已修复"}])
+    with capture_logs() as logged:
+        for payloads in (named, unnamed):
+            answer = await h.post("/codec/decode", content=payloads_to_json(payloads), headers=keys["sup-wang"])
+            assert answer.status_code == 200
+    decodes = [e for e in logged if e["event"] == "payloads decoded"]
+    assert decodes[0]["case_ids"] == ["codec-case-2"] and "why" not in decodes[0]
+    assert decodes[1]["case_ids"] == [] and decodes[1]["naming_no_case"] == 1 and "workflow" in decodes[1]["why"]
 
 
 async def test_a_dispute_over_http_its_parties_masked_for_whoever_does_not_mediate_it(gw):

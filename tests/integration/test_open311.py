@@ -177,7 +177,7 @@ async def test_discovery_services_and_definitions_as_the_spec_says(o311):
     jsonschema.validate(services, SERVICES)
     assert {s["service_code"] for s in services} >= {"urban_management", "education", "medical", "housing"}
     xml = await h.get("/open311/v2/services.xml")
-    assert xml.headers["content-type"].startswith("application/xml")
+    assert xml.headers["content-type"].startswith("text/xml")  # as discovery advertises
     assert [s["service_code"] for s in xml_items(xml.text, "services", "service")] == [
         s["service_code"] for s in services
     ]
@@ -203,6 +203,9 @@ async def test_post_a_request_then_read_it_back_without_personal_data(o311):
     jsonschema.validate(created.json(), CREATED)
     [answer] = created.json()
     request_id = answer["service_request_id"]
+    # GeoReport v2 "POST Service Request": the token is "only returned if service_request_id is
+    # not available"; it is, so the answer carries the id alone.
+    assert "token" not in answer
     assert "10分钟" in answer["service_notice"] and "1小时" in answer["service_notice"]
     for _ in range(100):  # the read model is written right behind the case
         listed = (await h.get("/open311/v2/requests.json", params={"service_request_id": request_id})).json()
@@ -288,3 +291,43 @@ async def test_get_requests_filters_and_the_90_day_limit(o311):
     assert all(r["status"] == "closed" for r in closed)
     assert (await h.get("/open311/v2/requests/no-such-request.json")).status_code == 404
     assert (await h.get("/open311/v2/tokens/no-such-token.xml")).status_code == 404
+
+
+async def test_service_code_takes_a_list_as_the_spec_allows(o311):
+    """GeoReport v2 "GET Service Requests": service_code, like service_request_id and status, may
+    be several; comma-separated or repeated, they are one list."""
+    h, keys = o311
+    made = {}
+    for code in ("urban_management", "labour", "education"):
+        created = await h.post(
+            "/open311/v2/requests.json", data=form(keys.by_id["hotline-07"], unique_phone(), service_code=code)
+        )
+        assert created.status_code == 200, created.text
+        made[code] = created.json()[0]["service_request_id"]
+    for params in (
+        {"service_code": "urban_management,labour"},
+        [("service_code", "urban_management"), ("service_code", "labour")],
+    ):
+        found: set[str] = set()
+        for _ in range(100):
+            answer = await h.get("/open311/v2/requests.json", params=params)
+            assert answer.status_code == 200, answer.text
+            found = {r["service_request_id"] for r in answer.json()}
+            if {made["urban_management"], made["labour"]} <= found:
+                break
+            await asyncio.sleep(0.05)
+        assert {made["urban_management"], made["labour"]} <= found and made["education"] not in found
+        assert {r["service_code"] for r in answer.json()} <= {"urban_management", "labour"}
+    refused = await h.get("/open311/v2/requests.json", params={"service_code": "labour,noise"})
+    assert refused.status_code == 404 and "noise" in refused.text
+
+
+async def test_an_api_key_in_the_query_string_is_told_where_it_goes(o311):
+    """GeoReport v2 "POST Service Request": api_key is a field of the POSTed form."""
+    h, keys = o311
+    body = form(None, unique_phone())
+    refused = await h.post("/open311/v2/requests.json", params={"api_key": keys.by_id["hotline-07"]}, data=body)
+    assert refused.status_code == 403
+    jsonschema.validate(refused.json(), ERRORS)
+    [error] = refused.json()
+    assert error["description"].startswith("api_key") and "form body" in error["description"]

@@ -225,3 +225,38 @@ async def test_export_and_replay(cases, tmp_path):
 async def test_setup_cluster_is_idempotent(cases):
     done = await asyncio.to_thread(cases.cli, "setup-cluster")
     assert done.returncode == 0 and "already registered" in done.stdout  # the embedded server registered them
+
+
+async def test_the_complainants_link_for_those_entitled_to_it(cases, monkeypatch):
+    """`starter link CASE --as ID` (issue 37): printed for a supervisor or dispatcher who sees the
+    case, the same link the SMS carried; refused for a handler, unknown outside the scope; each
+    showing logged with the identity, never the link. (In a thread: the case's worker runs in this
+    loop and answers the command's queries.)"""
+    import re
+
+    from readmodel import links_of
+    from runtime import settings
+
+    for identity, role, extra in (
+        (f"hot-{RUN}", "dispatcher", ["--department", "区群众诉求服务中心"]),
+        (f"h-{RUN}", "handler", ["--department", DEPT]),
+        (f"lh-{RUN}", "supervisor", ["--scope", "440303"]),  # 罗湖区: the cases here are in 光明区
+    ):
+        made = cases.cli("identity", "add", identity, "--role", role, *extra)
+        assert made.returncode == 0, made.stderr
+    shown = await asyncio.to_thread(cases.cli, "link", cases.ids["A"], "--as", f"hot-{RUN}")
+    assert shown.returncode == 0, shown.stderr
+    url = shown.stdout.strip()
+    token = re.fullmatch(r".*/s/([A-Za-z0-9_-]+)", url)
+    assert token, url
+    monkeypatch.setenv("COMPLAINTS_DATA_DIR", cases.env["COMPLAINTS_DATA_DIR"])  # the CLI's link keys
+    links = links_of(settings.load())
+    assert cases.read_model.open_link(token.group(1), links, "complainant") == cases.ids["A"]
+    assert token.group(1) not in shown.stderr and "complainant link shown" in shown.stderr
+    assert f"hot-{RUN}" in shown.stderr
+    refused = await asyncio.to_thread(cases.cli, "link", cases.ids["A"], "--as", f"h-{RUN}")
+    assert refused.returncode == 3 and "supervisor or dispatcher" in refused.stderr
+    unseen = await asyncio.to_thread(cases.cli, "link", cases.ids["A"], "--as", f"lh-{RUN}")
+    unknown = await asyncio.to_thread(cases.cli, "link", "no-such-case", "--as", f"lh-{RUN}")
+    assert unseen.returncode == unknown.returncode == 5
+    assert unseen.stderr.replace(cases.ids["A"], "X") == unknown.stderr.replace("no-such-case", "X")

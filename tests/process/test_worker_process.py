@@ -132,6 +132,13 @@ def test_demo_runs_to_the_end_cleanly(environ, tmp_path):
     assert any(line.split()[:2] == ["demo-shop-2", "dispatch"] for line in board[1:6]), done.stdout
     assert "warning: dispatch due" in done.stdout and "suspended: True" in done.stdout
     assert "'report_in:区水务局': 'reported'" in done.stdout
+    # Each line true on its own (issue 37): a minute late is not "0.0 hours late"; a count equals
+    # what is listed; demo-water-5's section names its breach.
+    assert "0.0 hours" not in done.stdout and "minutes late (not dispatched)" in done.stdout, board
+    water = done.stdout.split("demo-water-5: 临期预警")[1].split("\n\n")[0]
+    assert "breaches: acknowledge" in water, water
+    sent = re.search(r"Notices sent: (\d+), the first (\d+) below[^\n]*\n((?:  .*\n?)*)", done.stdout)
+    assert sent and int(sent[1]) >= int(sent[2]) and len(sent[3].splitlines()) == int(sent[2]), done.stdout[-2000:]
     # The auditor's audit of every case the demo filed: all replayed, chains verified, report signed.
     audited = re.search(
         r"code \S+; (\d+) cases, \d+ histories replayed; (\d+) deterministic; (\d+) chain-verified", done.stdout

@@ -14,6 +14,12 @@ NOW = datetime(2026, 11, 23, 9, tzinfo=timezone.utc)
 
 PAYLOADS: dict[str, dict[str, Any]] = {
     "dispatch": {"department": "住建局"},
+    # The edge fills `place` from the code (starter.act); a test gives both, as the edge would.
+    "place": {
+        "code": "440311004001",
+        "place": {"city": "440300", "district": "440311", "street": "440311004", "community": "440311004001"},
+        "community_name": "塘家社区",
+    },
     "record_contact": {"note": "n"},
     "record_verification": {"findings": "f"},
     "reply": {"message": "m"},

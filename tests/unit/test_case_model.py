@@ -11,12 +11,14 @@ from models.case import FINISHED
 from models.commands import UPDATES, NotAllowed, Rejected, check
 from models.editions import Edition
 from models.effects import Effects
+from models.tree import PlaceCodes
 from starter import InvalidInput, validate_command
 from tests.support.states import MEDIATOR, NOW, PAYLOADS, dispute_in, state_in
 
 # An actor who may send each update to the state _ready() builds.
 ACTORS: dict[str, dict[str, Any]] = {
     "dispatch": {"id": "d", "role": "dispatcher"},
+    "place": {"id": "d", "role": "dispatcher"},
     "decide_extension": {"id": "s", "role": "supervisor"},
     "escalate": {"id": "s", "role": "supervisor"},
     "assign_leader": {"id": "s", "role": "supervisor"},
@@ -48,6 +50,7 @@ def _ready(update: str, status: CaseStatus) -> CaseState:
     """A case in `status` on which `update` is allowed."""
     if status in (CaseStatus.mediating, CaseStatus.agreed) and update not in (
         "add_note",
+        "place",
         "escalate",
         "assign_leader",
         "resume",
@@ -64,6 +67,9 @@ def _ready(update: str, status: CaseStatus) -> CaseState:
         s.milestones[0].paused_since = NOW
     if update == "report_in":
         s.milestones.append(Milestone(name="report_in:水务局", due_at=NOW + timedelta(days=1)))
+    if update == "place":  # filed at its street, its community not in the tree (待定位)
+        s.place = PlaceCodes(city="440300", district="440311", street="440311004")
+        s.unplaced = True
     for name in ("dispatch", "contact", "verify", "reply", "opinion", "progress_report", "follow_up", "leader"):
         s.milestones.append(Milestone(name=name, due_at=NOW + timedelta(days=1)))
     return s
@@ -108,8 +114,8 @@ def test_the_table_is_the_contract():
         "start_mediation", "assign_mediator", "schedule_session", "record_session", "extend_mediation",
         "record_agreement", "record_confirmation", "record_fulfilment", "refer", "withdraw",
     }  # fmt: skip
-    # the contract's, the complainant's note (issue 23) and the disputes' (issue 25)
-    assert set(UPDATES) == contract | {"add_note"} | disputes
+    # the contract's, the complainant's note (issue 23), the disputes' (issue 25), placing (issue 35)
+    assert set(UPDATES) == contract | {"add_note"} | disputes | {"place"}
     for row in UPDATES.values():
         assert row.statuses and row.event and row.command.__name__
         assert not set(row.statuses) & set(FINISHED)  # nothing more can be done on a finished case

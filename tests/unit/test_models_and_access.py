@@ -7,6 +7,7 @@ import pytest
 from models import CaseState, CaseStatus, Milestone, TimelineEvent
 from models import commands as access
 from models.editions import LATEST, Edition
+from models.tree import PlaceCodes
 from starter import InvalidInput, validate_case_input, validate_command
 from starter.cases import UPDATES, validate_case_id
 from starter.cli import parse_fields
@@ -135,6 +136,7 @@ ALLOWED_STATUSES = {
     "summon_departments": OPEN,
     "report_in": OPEN,
     "add_note": OPEN,
+    "place": OPEN,  # issue 35: an unplaced case, any time it is open
     # Disputes (issue 25)
     "start_mediation": ("received", "dispatched", "handling"),
     "assign_mediator": IN_DISPUTE,
@@ -168,6 +170,7 @@ def _who_may(update: str, role: str, own: bool, edition: Edition = LATEST) -> bo
         "resume": (role == "handler" and own) or role == "supervisor",
         "summon_departments": (role == "community" and own) or role == "supervisor",
         "add_note": (role == "complainant" and own) or role == "dispatcher",
+        "place": role in ("dispatcher", "supervisor") and edition >= Edition.city_tree,
         "start_mediation": edition >= Edition.disputes
         and (role in ("dispatcher", "supervisor") or (role in ("handler", "community") and own)),
         "assign_mediator": role == "supervisor" or (role == "community" and own),
@@ -196,6 +199,8 @@ def test_access_matrix(update, role, own, status, edition):
         )
     if update == "report_in":
         state.milestones.append(Milestone(name="report_in:住建局", due_at=NOW + timedelta(days=1), department="住建局"))
+    if update == "place":  # filed at its street, the community not yet in the tree (待定位)
+        state.place, state.unplaced = PlaceCodes(city="440300", district="440311", street="440311004"), True
     if update in DISPUTE_UPDATES:  # a dispute with everything each update may need: the status decides
         disputed = dispute_in(CaseStatus.agreed, session=True)
         state.dispute = disputed.dispute
@@ -255,12 +260,24 @@ def test_an_auditor_reads_and_never_acts(update, status):
 def test_who_may_not_is_told_apart_from_what_the_case_refuses():
     handler = {"id": "h", "role": "handler", "department": "住建局"}
     stranger = {"id": "t", "role": "handler", "department": "交通局"}
-    received, handling = state_in(CaseStatus.received), state_in(CaseStatus.handling)
+    handling, resolved = state_in(CaseStatus.handling), state_in(CaseStatus.resolved)
     with pytest.raises(access.NotAllowed):
         access.check("resolve", handling, validate_command("resolve", {"actor": stranger, "resolution": "r"}))
     with pytest.raises(access.Rejected) as refused:
-        access.check("resolve", received, validate_command("resolve", {"actor": handler, "resolution": "r"}))
+        access.check("resolve", resolved, validate_command("resolve", {"actor": handler, "resolution": "r"}))
     assert not isinstance(refused.value, access.NotAllowed)
+
+
+@pytest.mark.parametrize("status", [s for s in CaseStatus if s != CaseStatus.received])
+def test_one_who_may_not_act_learns_nothing_of_the_status(status):
+    """The right to act is checked before the status: another department's handler is refused for
+    who it is on every case, never told the case is resolved or closed (issue 37)."""
+    stranger = {"id": "t", "role": "handler", "department": "交通局"}
+    case = state_in(status)
+    case.known_units.append("交通局")  # it held the case once, so it sees it
+    with pytest.raises(access.NotAllowed) as refused:
+        access.check("resolve", case, validate_command("resolve", {"actor": stranger, "resolution": "r"}))
+    assert status.value not in str(refused.value)
 
 
 def test_expected_version_guards_every_update():
