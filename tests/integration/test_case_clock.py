@@ -61,6 +61,9 @@ async def _case_beside_a_slow_write(client: Client, queue: str) -> tuple[CaseSta
     taken_in = (datetime.now(timezone.utc) - timedelta(minutes=47)).isoformat()
     await file_complaint(client, case_id, {"complaint": complaint(received_at=taken_in)}, task_queue=queue)
     try:
+        # The warning first (its moment passed at filing, so it comes on the shortest timer): a
+        # dispatch that raced ahead of it under load would leave nothing to warn of.
+        await eventually(client, case_id, lambda s: any(e.kind == "warning" for e in s.timeline))
         await act(client, case_id, "dispatch", {"actor": actor("dispatcher", "区诉求中心"), "department": "住建局"})
         live = await state(client, case_id)
         return live, await client.get_workflow_handle(case_id).fetch_history()
