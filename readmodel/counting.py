@@ -193,13 +193,18 @@ class Tally:
 Group = Callable[[str], ColumnElement[Any]]  # the SQL dialect's name -> what to group cases by
 
 
-def by_column(name: str) -> Group:
-    """Cases of one value of this column together (no value: "(none)")."""
+def by_key(key: ColumnElement[Any]) -> Group:
+    """Cases of one value of this expression together (no value: "(none)")."""
 
     def group(dialect: str) -> ColumnElement[Any]:
-        return func.coalesce(C[name], "(none)")
+        return func.coalesce(key, "(none)")
 
     return group
+
+
+def by_column(name: str) -> Group:
+    """Cases of one value of this column together (no value: "(none)")."""
+    return by_key(C[name])
 
 
 by_department = by_column("department")

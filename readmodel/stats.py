@@ -15,8 +15,8 @@ from sqlalchemy import and_, case, func, not_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from models.scope import Seen
-from models.tree import Level, Tree
-from readmodel.counting import C, Group, M, Tally, percent, tally
+from models.tree import Tree, Unit
+from readmodel.counting import C, M, Tally, by_key, percent, tally
 from readmodel.scope import seen_where
 from readmodel.store import CASES, EVENTS, ReadModel, utc
 from sla import BUSINESS_TZ, WorkingCalendar
@@ -36,32 +36,31 @@ TREE_GROUPS = ("unit", "level")
 def tree_key(by: str, city: Tree) -> ColumnElement[Any]:
     """The SQL for grouping by the tree's units or their levels: one CASE over every district's
     units, so the database groups (no case is read into Python for it)."""
-    branches = []
-    for district in (p for p in city.places.values() if p.level == Level.district):
-        for unit in city.units_of(district.code):
-            names = sorted({unit.code, unit.name, *unit.aliases})
-            value = unit.code if by == "unit" else city.places[unit.place].level.value
-            branches.append((and_(C.district_code == district.code, C.department.in_(names)), value))
-    # A unit of another district (a case transferred across): by its code or a name only it has.
+
+    def value(unit: Unit) -> str:
+        return unit.code if by == "unit" else city.places[unit.place].level.value
+
+    # A name or alias several units share (住建局 in every district) counts within its district only.
     counts: defaultdict[str, int] = defaultdict(int)
     for unit in city.units.values():
         for name in {unit.name, *unit.aliases}:
             counts[name] += 1
+    branches = []
+    for unit in city.units.values():
+        district = city.district_of(unit.place)
+        if district is not None:
+            names = sorted({unit.code, unit.name, *unit.aliases})
+            branches.append((and_(C.district_code == district.code, C.department.in_(names)), value(unit)))
+    # A unit of another district (a case transferred across): by its code or a name only it has.
     for unit in city.units.values():
         names = sorted({unit.code} | {n for n in (unit.name, *unit.aliases) if counts[n] == 1})
-        value = unit.code if by == "unit" else city.places[unit.place].level.value
-        branches.append((C.department.in_(names), value))
+        branches.append((C.department.in_(names), value(unit)))
     otherwise: ColumnElement[Any] = (
         func.coalesce(C.department, "(none)")
         if by == "unit"
         else case((C.department.is_(None), "(none)"), else_="(unlisted)")
     )
     return case(*branches, else_=otherwise) if branches else otherwise
-
-
-def _grouped(key: ColumnElement[Any]) -> Group:
-    """A tally group of this key (no value: "(none)")."""
-    return lambda dialect: func.coalesce(key, "(none)")
 
 
 def parse_moment(value: str) -> datetime:
@@ -165,7 +164,7 @@ def compute(
         read_model,
         since=since,
         until=until,
-        group=_grouped(key) if key is not None else None,
+        group=by_key(key) if key is not None else None,
         now=now,
         per_milestone=True,
         where=narrowed,
