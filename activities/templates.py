@@ -30,6 +30,7 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "breach": ("case_id", "milestone", "due_at"),
     "repeat": ("case_id", "repeat_case_id", "title"),
     "resolved": ("case_id", "resolution"),
+    "link": ("case_id",),
     "complainant_note": ("case_id", "note"),
     # Disputes (矛盾纠纷): to the parties, the mediator and the community.
     "mediation_started": ("case_id", "due_at"),
@@ -41,7 +42,7 @@ PARAMS: dict[str, tuple[str, ...]] = {
 }
 ADDED = ("sign", "hotline")
 # Sent as SMS to the complainant: each carries {link}, their own case's page (readmodel/links.py).
-COMPLAINANT = {"acknowledgement", "merged", "transfer", "resolved"}
+COMPLAINANT = {"acknowledgement", "merged", "transfer", "resolved", "link"}
 LINK_TO = {"merged": "into"}  # the link opens the case this parameter names, not the notice's own
 TIMES = ("due_at", "until", "at")  # ISO datetimes from the workflow, written in Beijing time
 SHORTENED = ("title", "explanation", "reason", "resolution")  # what an SMS too long gives up first

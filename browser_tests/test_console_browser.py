@@ -4,6 +4,7 @@ handler's login is refused; no page writes an error to the browser's console."""
 
 from __future__ import annotations
 
+import re
 import signal
 import time
 from collections.abc import Iterator
@@ -31,11 +32,15 @@ class Stack:
         return self.gateway.base
 
 
-def set_password(environ: dict[str, str], identity: str, role: str, department: str | None = None) -> None:
-    args = ["identity", "add", identity, "--role", role, "--password-stdin"]
+def set_password(
+    environ: dict[str, str], identity: str, role: str, department: str | None = None, *, key: bool = False
+) -> str:
+    """A console password (and with `key` an API key too, which it returns)."""
+    args = ["identity", "add", identity, "--role", role, "--password-stdin", *(["--key"] if key else [])]
     args += ["--department", department] if department else []
     done = cli(environ, *args, stdin=PASSWORD + "\n")
     assert done.returncode == 0, done.stderr
+    return done.stdout.strip().splitlines()[-1] if key else ""
 
 
 def file_cases(base: str, keys: dict[str, str]) -> str:
@@ -71,8 +76,12 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("console-browser")
     environ = environment(tmp)
     worker = WorkerProcess(environ, tmp / "worker.log")
-    keys = {"dispatcher": add_identity(environ, "hotline-07", "dispatcher", "区群众诉求服务中心")}
-    set_password(environ, "sup-wang", "supervisor", "区信访局")
+    keys = {
+        "dispatcher": add_identity(environ, "hotline-07", "dispatcher", "区群众诉求服务中心"),
+        "housing": add_identity(environ, "zj-zhang", "handler", "区住建局"),
+        "water": add_identity(environ, "sw-chen", "handler", "区水务局"),
+    }
+    keys["supervisor"] = set_password(environ, "sup-wang", "supervisor", "区信访局", key=True)
     set_password(environ, "edu-li", "handler", "区教育局")
     gateway = Gateway(environ, tmp / "gateway.log")
     try:
@@ -193,4 +202,146 @@ def test_logging_out_ends_the_session(page, stack):
     assert "/console/login" in page.url
     page.goto("/console/")
     assert "/console/login" in page.url
+    assert page.errors == []
+
+
+def _walk(h: httpx.Client, keys: dict[str, str], case_id: str, steps: list[tuple[str, str, dict]]) -> None:
+    for who, update, body in steps:
+        done = h.post(f"/v1/cases/{case_id}/{update}", json=body, headers=bearer(keys[who]))
+        assert done.status_code == 200, (update, done.text)
+
+
+def _until(h: httpx.Client, keys: dict[str, str], case_id: str, kind: str) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        state = h.get(f"/v1/cases/{case_id}", headers=bearer(keys["supervisor"])).json()
+        if any(e["kind"] == kind for e in state["timeline"]):
+            return
+        assert time.monotonic() < deadline, f"{case_id} never recorded {kind}"
+        time.sleep(0.3)
+
+
+def cases_with_every_kind_of_event(base: str, keys: dict[str, str]) -> list[str]:
+    """The demo's roads over HTTP: a late case warned and breached, suspended and resumed,
+    summoned, transferred, extended, reopened and closed, with a repeat merged into it; an
+    escalated case with its leader; a dispute mediated to an agreement that is honoured."""
+    now = datetime.now(timezone.utc)
+    later = (now + timedelta(days=20)).isoformat()
+    much_later = (now + timedelta(days=200)).isoformat()  # past any resolve deadline
+    phone = "13512345678"
+    water = complaint(
+        received_at=(now - timedelta(minutes=47)).isoformat(),
+        complainant={"name": "黄女士", "phone": phone},
+        category="housing",
+        title="房东断水",
+    )
+    with httpx.Client(base_url=base, timeout=30) as h:
+        filed = h.post("/v1/cases", json={"complaint": water}, headers=bearer(keys["dispatcher"]))
+        assert filed.status_code == 201, filed.text
+        w = filed.json()["case_id"]
+        _until(h, keys, w, "warning")
+        _walk(h, keys, w, [
+            ("dispatcher", "dispatch", {"department": "区住建局"}),
+            ("housing", "record_contact", {"note": "无人接听", "reached": False}),
+            ("housing", "record_contact", {"note": "电话联系黄女士，了解断水情况"}),
+            ("housing", "request_suspension", {"reason": "等待法院对租赁纠纷的裁定"}),
+            ("supervisor", "decide_suspension", {"approve": True}),
+            ("supervisor", "resume", {"note": "裁定已出"}),
+            ("supervisor", "summon_departments", {"notice_no": "塘家〔2026〕7号", "departments": ["区水务局", "区城管局"],
+                                                  "reason": "断水涉及供水管网，请到场"}),
+            ("water", "report_in", {"note": "已到场"}),
+            ("housing", "record_verification", {"findings": "房东拖欠水费后切断供水"}),
+            ("housing", "request_extension", {"reason": "需协调供水公司", "until": much_later}),
+            ("supervisor", "decide_extension", {"approve": True, "note": "同意"}),
+            ("dispatcher", "add_note", {"note": "诉求人来电补充：家中有老人"}),
+            ("housing", "transfer", {"to_department": "区水务局", "explanation": "属供水管理"}),
+            ("water", "record_contact", {"note": "再次联系黄女士"}),
+            ("water", "reply", {"message": "已恢复供水"}),
+            ("water", "submit_opinion", {"findings": "断水属实", "handling": "恢复供水", "next_steps": "跟踪回访"}),
+            ("water", "report_progress", {"note": "供水已恢复"}),
+            ("water", "resolve", {"resolution": "供水已恢复"}),
+            ("dispatcher", "record_follow_up", {"satisfaction": "dissatisfied", "resolved": False, "note": "水压仍低"}),
+        ])  # fmt: skip
+        again = h.post(
+            "/v1/cases", json={"complaint": {**water, "title": "断水仍未解决"}}, headers=bearer(keys["dispatcher"])
+        )
+        assert again.status_code == 201, again.text
+        _until(h, keys, w, "repeat_complaint")
+        _walk(h, keys, w, [
+            ("water", "resolve", {"resolution": "更换加压泵，水压正常"}),
+            ("dispatcher", "record_follow_up", {"satisfaction": "satisfied", "resolved": True, "note": "满意"}),
+        ])  # fmt: skip
+
+        filed = h.post(
+            "/v1/cases", json={"complaint": complaint(title="施工噪音扰民")}, headers=bearer(keys["dispatcher"])
+        )
+        e = filed.json()["case_id"]
+        _walk(h, keys, e, [
+            ("supervisor", "escalate", {"reason": "多次投诉，领导包案"}),
+            ("supervisor", "assign_leader", {"leader": {"id": "ld-zhang", "name": "张副区长"}}),
+        ])  # fmt: skip
+
+        filed = h.post(
+            "/v1/cases", json={"complaint": complaint(title="房东断水断电")}, headers=bearer(keys["dispatcher"])
+        )
+        m = filed.json()["case_id"]
+        parties = [
+            {"side": "applicant", "name": "黄女士", "phone": "13512340000"},
+            {"side": "respondent", "name": "房东吴先生", "phone": "13587650000"},
+        ]
+        _walk(h, keys, m, [
+            ("dispatcher", "start_mediation", {"kind": "tenancy", "parties": parties, "amount": 3200}),
+            ("supervisor", "assign_mediator", {"mediator": {"id": "hong", "name": "虹姐", "organisation": "虹姐调解工作室"}}),
+            ("supervisor", "schedule_session", {"at": (now + timedelta(hours=1)).isoformat(), "place": "塘家社区调解室"}),
+            ("supervisor", "record_session", {"attended": [1, 2], "note": "双方到场"}),
+            ("supervisor", "extend_mediation", {"days": 5, "parties_consent": True, "note": "双方同意延长"}),
+            ("supervisor", "record_agreement", {"form": "written", "terms": "房东当日恢复供水",
+                                                "obligations": [{"party": 2, "what": "恢复供水", "due_at": later}]}),
+            ("supervisor", "record_confirmation", {"outcome": "not_needed"}),
+            ("supervisor", "record_fulfilment", {"obligation": 1, "honoured": True, "note": "已恢复"}),
+        ])  # fmt: skip
+    return [w, e, m]
+
+
+def test_the_case_page_reads_in_chinese_sentences(page, stack, screenshots: Path):
+    """Issue 37: the zh case page of cases with every kind of event the demo makes shows no
+    English label, no raw field name and no True/False/None."""
+    from tests.support.words import english_in, recorded
+
+    case_ids = cases_with_every_kind_of_event(stack.base, stack.keys)
+    fields = sorted(set().union(*recorded().values()), key=len, reverse=True)
+    seen: set[str] = set()
+    log_in(page, "sup-wang")
+    for case_id in case_ids:
+        page.goto(f"/console/cases/{case_id}")
+        text = page.locator("main").inner_text()
+        seen.update(
+            c.removeprefix("event-")
+            for c in page.locator("#timeline tr").evaluate_all("rows => rows.map(r => r.className)")
+        )
+        assert english_in(text) == [], (case_id, english_in(text))
+        literals = re.findall(r"(?<![A-Za-z])(True|False|None)(?![A-Za-z])", text)
+        assert literals == [], (case_id, literals)
+        raw = [f for f in fields if re.search(rf"(?<![A-Za-z_-]){f}(?![A-Za-z_])", text)]
+        assert raw == [], (case_id, raw)
+        # What is left in Latin letters is ids: the case's, identities', the policy's sign.
+        latin = set(re.findall(r"[A-Za-z]{3,}", re.sub(r"c\d{8}-[0-9a-f]+", "", text))) - {
+            "English",
+            "hotline",
+            "sup",
+            "wang",
+            "zhang",
+            "chen",
+            "hong",
+        }
+        assert latin == set(), (case_id, latin)
+    expected = {"received", "acknowledged", "warning", "breach", "dispatched", "contacted", "suspended", "resumed",
+                "summoned", "reported_in", "verified", "extension_approved", "complainant_note", "transferred",
+                "replied", "opinion_filed", "progress_reported", "resolved", "followed_up", "reopened",
+                "repeat_complaint", "closed", "escalated", "leader_assigned", "mediation_started",
+                "mediator_assigned", "session_scheduled", "session_held", "mediation_extended", "agreement_reached",
+                "confirmation_recorded", "fulfilment_checked", "settled"}  # fmt: skip
+    assert expected <= seen, expected - seen
+    page.goto(f"/console/cases/{case_ids[0]}")
+    page.screenshot(path=str(screenshots / "console-case-sentences.png"), full_page=True)
     assert page.errors == []

@@ -59,6 +59,7 @@ from models.updates import (
     Resolve,
     Resume,
     Satisfaction,
+    SendLink,
     SubmitOpinion,
     SummonDepartments,
     Transfer,
@@ -303,6 +304,12 @@ class CaseState(BaseModel):
         if self.place.community is not None:
             return self.place.community
         return f"{self.place.deepest}/{self.community or ''}"
+
+    def accepted(self) -> bool:
+        """The look for an earlier case is done: merged into one, or accepted with its own
+        deadlines (the workflow plans them only after the look). A filing's answer waits for it,
+        so that a merged filing says so at once."""
+        return self.status == CaseStatus.merged or bool(self.milestones)
 
     def where(self) -> CaseWhere:
         """What the "sees" rule reads of the case (models/scope.py)."""
@@ -557,6 +564,11 @@ class CaseState(BaseModel):
         self.record("complainant_note", cmd.actor, at, note=cmd.note)
         recipient = f"department:{self.department}" if self.department else "supervisor"
         return Effects().tell(recipient, NoticeKind.complainant_note, "complainant_note", note=cmd.note)
+
+    def send_link(self, cmd: SendLink, at: datetime) -> Effects:
+        """The complainant's link again, by SMS: the notice makes the link, so no one else sees it."""
+        self.record("link_sent", cmd.actor, at)
+        return Effects().tell("complainant", NoticeKind.acknowledgement, "link")
 
     def escalate(self, cmd: Escalate, at: datetime) -> Effects:
         return self.raise_to_leader(cmd.reason, cmd.actor, at)

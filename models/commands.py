@@ -47,6 +47,7 @@ from models.updates import (
     RequestSuspension,
     Resolve,
     Resume,
+    SendLink,
     SubmitOpinion,
     SummonDepartments,
     Transfer,
@@ -398,6 +399,16 @@ def has_complainant(state: CaseState, cmd: Command) -> None:
         raise Rejected("add_note: the case was found on patrol (未诉先办); there is no complainant to add a detail")
 
 
+def link_to_send(state: CaseState, cmd: Command) -> None:
+    if state.edition < Edition.link_on_request:
+        raise Rejected(
+            f"send_link: case {state.case_id} started before links could be re-sent; "
+            "python -m starter link prints it for the hotline to read out"
+        )
+    if not state.has_complainant:
+        raise Rejected("send_link: the case was found on patrol (未诉先办); there is no complainant to send a link")
+
+
 def _anything(state: CaseState, cmd: Command) -> None:
     pass
 
@@ -492,6 +503,10 @@ _ROWS = [
     Update(
         "add_note", AddNote, C.add_note, OPEN_STATUSES, complainant_or_hotline, "complainant_note",
         when=has_complainant,
+    ),
+    Update(
+        "send_link", SendLink, C.send_link, OPEN_STATUSES, roles(Role.dispatcher, Role.supervisor), "link_sent",
+        when=link_to_send,
     ),
     Update(
         "place", PlaceCase, C.place_case, OPEN_STATUSES, roles(Role.dispatcher, Role.supervisor), "placed",

@@ -35,6 +35,9 @@ class Edition(IntEnum):
     # unplaced; the `place` update), its repeats are matched on place codes, and its search
     # attributes District, Street and Community carry codes.
     city_tree = 7
+    # Issue 37: the hotline or a supervisor re-sends a complainant their case's link by SMS (the
+    # `send_link` update, recorded as `link_sent`); before, no one could.
+    link_on_request = 8
 
 
 # Edition -> the id the workflow gives workflow.patched (never change one once released).
@@ -45,5 +48,6 @@ PATCHES: dict[Edition, str] = {
     Edition.extension_warns_again: "edition-5-extension-warns-again",
     Edition.stable_clock: "edition-6-stable-clock",
     Edition.city_tree: "edition-7-city-tree",
+    Edition.link_on_request: "edition-8-link-on-request",
 }
 LATEST = max(Edition)

@@ -62,6 +62,7 @@ EVENTS: dict[str, tuple[str, str]] = {
     "merged": ("并案", "merged"),
     "notice_failed": ("告知发送失败", "notice failed"),
     "complainant_note": ("诉求人补充说明", "complainant's note"),
+    "link_sent": ("发送查询链接", "link sent"),
     "mediation_started": ("转入调解", "mediation started"),
     "mediator_assigned": ("指派调解员", "mediator assigned"),
     "session_scheduled": ("安排调解会", "session scheduled"),
@@ -164,6 +165,34 @@ ROLES: dict[str, tuple[str, str]] = {
     "complainant": ("诉求人", "complainant"),
 }
 
+CHANNELS: dict[str, tuple[str, str]] = {
+    "hotline": ("12345热线", "the 12345 hotline"),
+    "online": ("书记在线", "the online portal"),
+    "mini_program": ("小程序", "the mini-program"),
+    "walk_in": ("来访", "a walk-in"),
+    "letter": ("来信", "a letter"),
+    "grid_patrol": ("网格巡查", "grid patrol"),
+    "visit": ("服务窗口来访", "a visit to a service point"),
+}
+
+SATISFACTIONS: dict[str, tuple[str, str]] = {
+    "satisfied": ("满意", "satisfied"),
+    "basically_satisfied": ("基本满意", "basically satisfied"),
+    "dissatisfied": ("不满意", "dissatisfied"),
+    "unreachable": ("未联系上", "unreachable"),
+}
+
+# The clocks a case runs under (sla.policies.POLICIES), as the seeds name them.
+POLICIES: dict[str, tuple[str, str]] = {
+    "1030": ("1030机制", "the 1030 rule"),
+    "13710": ("13710工作制度", "the 13710 rule"),
+}
+
+AGREEMENT_FORMS: dict[str, tuple[str, str]] = {
+    "written": ("书面", "written"),
+    "oral": ("口头", "oral"),
+}
+
 # A policy's duration as written ("10 minutes", "3 working days", "1 day") -> its unit in UNITS.
 _SPOKEN_UNITS = {
     "minute": "minutes",
@@ -228,6 +257,18 @@ class Labels:
     def role(self, key: str | None) -> str:
         return self._of(ROLES, key)
 
+    def channel(self, key: str | None) -> str:
+        return self._of(CHANNELS, key)
+
+    def satisfaction(self, key: str | None) -> str:
+        return self._of(SATISFACTIONS, key)
+
+    def policy(self, key: str | None) -> str:
+        return self._of(POLICIES, key)
+
+    def agreement_form(self, key: str | None) -> str:
+        return self._of(AGREEMENT_FORMS, key)
+
     def spoken(self, duration: str) -> str:
         """A milestone's duration as its policy writes it ("50 working days") in this language
         (50个工作日); a text of another shape as it is."""
@@ -235,6 +276,16 @@ class Labels:
         if not amount.isdigit() or unit not in _SPOKEN_UNITS:
             return duration
         return self.duration(int(amount), _SPOKEN_UNITS[unit])
+
+    def span(self, seconds: float) -> str:
+        """A time taken, short and in this language: 45分钟, 3.3小时, 12.5天."""
+        if seconds < 3600:
+            amount, unit = f"{seconds / 60:.0f}", "minutes"
+        elif seconds < 2 * 86400:
+            amount, unit = f"{seconds / 3600:.1f}", "hours"
+        else:
+            amount, unit = f"{seconds / 86400:.1f}", "days"
+        return f"{amount}{self._of(UNITS, unit)}" if self.lang == "zh" else f"{amount} {self._of(UNITS, unit)}"
 
     def duration(self, amount: int, unit: str) -> str:
         word = self._of(UNITS, unit)

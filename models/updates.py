@@ -97,6 +97,10 @@ class AddNote(Command):
     note: PersonText
 
 
+class SendLink(Command):
+    """Send the complainant their case's link again by SMS (a caller who lost it)."""
+
+
 class Escalate(Command):
     reason: LongText
 

@@ -23,8 +23,8 @@ from gateway.auth import gateway
 from gateway.complainant.text import Words
 from gateway.complainant.view import CasePage, case_page
 from gateway.console.text import choose
-from gateway.console.web import local
 from models import complainant_of
+from models.sentences import moment
 from readmodel.links import COMPLAINANT
 from runtime import logs
 from starter import InvalidInput, Rejected, UnknownCase, act
@@ -33,7 +33,7 @@ log = logs.get("complainant")
 HERE = Path(__file__).parent
 router = APIRouter(prefix="/s", include_in_schema=False)
 templates = Jinja2Templates(directory=str(HERE / "templates"))
-templates.env.filters["local"] = local
+templates.env.filters["local"] = moment
 CSRF_COOKIE = "s_csrf"
 ENGINE_TIMEOUT = 15.0
 MAX_TEXT = 500

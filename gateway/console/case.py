@@ -26,7 +26,8 @@ from starter import InvalidInput, Rejected, UnknownCase, act, complaint_of, stat
 log = logs.get("console")
 ENGINE_TIMEOUT = 15.0
 # What a supervisor may do from the case page: the update, and the form fields it takes.
-ACTIONS = ("escalate", "assign_leader", "decide_extension", "decide_suspension")
+ACTIONS = ("escalate", "assign_leader", "decide_extension", "decide_suspension", "send_link")
+links_log = logs.get("links")  # who had a complainant's link sent: kept with the identity, never the link
 
 
 def _bars(case: CaseState, now: datetime, words: Words) -> Any:
@@ -39,8 +40,11 @@ def _bars(case: CaseState, now: datetime, words: Words) -> Any:
             end = now
         else:  # settled when the case ended, or moved away by a transfer
             end = case.closed_at or m.breached_at or m.due_at
-        bars.append(charts.Bar(words.milestone(m.name), start, m.due_at, max(end, start), m.outcome))
-    return charts.deadlines(bars, labels={"due_at": words("due_at"), "breached": words("breached")})
+        bars.append(
+            charts.Bar(words.milestone(m.name), start, m.due_at, max(end, start), m.outcome, words.spoken(m.duration))
+        )
+    labels = {k: words(k) for k in ("due_at", "breached", "taken_of")} | {"axis": words("chart_deadlines")}
+    return charts.deadlines(bars, labels=labels, span=words.span)
 
 
 async def _case_page(
@@ -108,6 +112,8 @@ def _payload(action: str, form: Any) -> dict[str, Any]:
         return {"reason": text("reason")}
     if action == "assign_leader":
         return {"leader": {"id": text("leader_id"), "name": text("leader_name")}}
+    if action == "send_link":
+        return {}
     decision = form.get("approve")
     return {"approve": decision == "yes", "note": text("note")} if decision in ("yes", "no") else {"note": text("note")}
 
@@ -150,4 +156,6 @@ async def case_action(request: Request, case_id: str, action: str, v: Viewer = D
         log.warning("console: the engine does not answer", case_id=case_id, error=str(err))
         return render(request, "error.html", v.words, 503, title="unavailable", text="unavailable_text", viewer=v)
     log.info("console action", identity=v.identity.id, case_id=case_id, action=action)
+    if action == "send_link":
+        links_log.info("complainant link sent", identity=v.identity.id, role=v.identity.role.value, case_id=case_id)
     return _back(request, v, case_id, done=action)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 
 from markupsafe import Markup
+
+from models.sentences import moment
 
 COLOURS = ("#1f5fa8", "#d9822b", "#2e8b57", "#b03a48")
 
@@ -65,28 +68,32 @@ class Bar:
     due: datetime
     end: datetime  # when it was done, or now while it runs
     state: str  # met, late, BREACHED, missed, open, superseded, not owed
+    allowed: str = ""  # the time allowed as its policy says it, in the page's words: 50个工作日
 
 
-def deadlines(bars: list[Bar], *, labels: dict[str, str]) -> Markup:
+def deadlines(bars: list[Bar], *, labels: dict[str, str], span: Callable[[float], str]) -> Markup:
     """Each milestone against its own deadline: the grey bar is the time allowed (every bar the
     same length, so a 10-minute and a 50-day promise read alike), the coloured one the time taken
-    so far, and what ran past the deadline in red beyond it (drawn up to half as long again)."""
+    so far, and what ran past the deadline in red beyond it (drawn up to half as long again).
+    The first row says so (`labels["axis"]`); each bar ends with the time taken and the time
+    allowed, as the policy says it (50 working days, not 77 calendar days)."""
     if not bars:
         return Markup("")
-    width, left, row, allowed_w = 860, 150, 26, 400
-    height = row * len(bars) + 10
+    width, left, row, allowed_w, head = 1060, 150, 26, 400, 22
+    height = head + row * len(bars) + 10
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" class="chart deadlines" role="img">'
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" class="chart deadlines" role="img">',
+        f'<text x="{left}" y="15" class="axis legend">{escape(labels.get("axis", ""))}</text>',
     ]
     for i, b in enumerate(bars):
-        top = 5 + i * row
+        top = head + 5 + i * row
         allowed = max((b.due - b.start).total_seconds(), 1.0)
         taken = max((b.end - b.start).total_seconds(), 0.0)
         share = taken / allowed
         parts.append(f'<text x="{left - 8}" y="{top + 15}" class="axis" text-anchor="end">{escape(b.label)}</text>')
         parts.append(
             f'<rect x="{left}" y="{top + 4}" width="{allowed_w}" height="14" class="allowed">'
-            f"<title>{escape(labels.get('due_at', 'due'))} {b.due:%Y-%m-%d %H:%M}</title></rect>"
+            f"<title>{escape(labels.get('due_at', 'due'))} {moment(b.due)}</title></rect>"
         )
         state = escape(b.state.replace(" ", "-"))
         parts.append(
@@ -102,18 +109,9 @@ def deadlines(bars: list[Bar], *, labels: dict[str, str]) -> Markup:
         parts.append(
             f'<line x1="{left + allowed_w}" x2="{left + allowed_w}" y1="{top + 1}" y2="{top + 21}" class="due"/>'
         )
-        parts.append(
-            f'<text x="{left + allowed_w * 1.5 + 10}" y="{top + 15}" class="axis">{escape(_span(taken))} / '
-            f"{escape(_span(allowed))}</text>"
+        said = labels.get("taken_of", "{taken} / {allowed}").format(
+            taken=span(taken), allowed=b.allowed or span(allowed)
         )
+        parts.append(f'<text x="{left + allowed_w * 1.5 + 10}" y="{top + 15}" class="axis">{escape(said)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
-
-
-def _span(seconds: float) -> str:
-    """A duration, short: 45m, 7.5h, 12d."""
-    if seconds < 3600:
-        return f"{seconds / 60:.0f}m"
-    if seconds < 2 * 86400:
-        return f"{seconds / 3600:.1f}h"
-    return f"{seconds / 86400:.1f}d"

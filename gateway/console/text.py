@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from models.labels import LANGUAGES, Labels
+from models.sentences import say
 
 # key -> (中文, English)
 WORDS: dict[str, tuple[str, str]] = {
@@ -186,6 +189,16 @@ WORDS: dict[str, tuple[str, str]] = {
     "event": ("事项", "Event"),
     "detail": ("详情", "Detail"),
     "engine": ("系统", "engine"),
+    "send_link": ("发送查询链接", "Send the complainant's link"),
+    "send_link_note": (
+        "以短信向诉求人重发其案件查询链接（诉求人遗失短信时）；链接只发给诉求人，不在页面显示，每次发送都记录操作人。",
+        "Sends the complainant their case's link again by SMS (when they lost it); the link goes only to them, never shown here, and each sending is logged with who sent it.",
+    ),
+    "chart_deadlines": (
+        "每项时限等长的灰条为允许时间，彩条为已用时间，红色为超出时限部分；右侧为已用时间 / 时限",
+        "Each grey bar is the time allowed (all the same length), the coloured one the time taken, red what ran past the deadline; at the right, time taken / time allowed",
+    ),
+    "taken_of": ("用时{taken} / 时限{allowed}", "took {taken} / allowed {allowed}"),
     "actions": ("督办操作", "Supervisor actions"),
     "escalate": ("领导包案（升级）", "Escalate"),
     "assign_leader": ("指定包案领导", "Assign a leader"),
@@ -271,6 +284,10 @@ class Words(Labels):
         word = WORDS.get(key)
         text = word[self._i] if word else key
         return text.format(**params) if params else text
+
+    def sentence(self, event: Any) -> str:
+        """A timeline event as a sentence in this language (models.sentences)."""
+        return say(event.kind, event.detail, self)
 
 
 def choose(query_lang: str | None, cookie_lang: str | None, accept_language: str | None) -> str:

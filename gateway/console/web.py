@@ -3,7 +3,6 @@ language, and answering with a page (with the console's security headers)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from gateway.console.text import Words, choose
-from sla import BUSINESS_TZ
+from models.sentences import moment
 
 HERE = Path(__file__).parent
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -29,29 +28,7 @@ class Shown(Exception):
         self.response = response
 
 
-def local(value: Any) -> Any:
-    """A moment as Beijing time reads it (2026-11-25 14:05); anything else as it is."""
-    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    if isinstance(value, datetime):
-        return value.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M")
-    return value
-
-
-def plain(value: Any) -> str:
-    """An event's detail as a person reads it: moments in Beijing time, mappings and lists flat."""
-    if isinstance(value, dict):
-        return "，".join(f"{k}: {plain(v)}" for k, v in value.items() if v is not None)
-    if isinstance(value, list):
-        return "；".join(plain(v) for v in value)
-    return str(local(value))
-
-
-templates.env.filters["local"] = local
-templates.env.filters["plain"] = plain
+templates.env.filters["local"] = moment
 
 
 def words_for(request: Request) -> Words:

@@ -14,7 +14,8 @@ mediation, and one filed as a dispute from the start); chained (edition 4, issue
 hash chain over its timeline); extension_approved (edition 5: an approved extension's warnings
 move with it); stamped_by_what_woke_it (edition 6: a change is stamped with the time of what
 woke the case, never a local activity's finish); placed_in_the_tree (edition 7, issue 35: the case
-placed in the city's tree, unplaced and then placed by the `place` update); audit (issue 27: the Audit workflow over three closed cases, two
+placed in the city's tree, unplaced and then placed by the `place` update); link_sent_again
+(edition 8, issue 37: the hotline re-sends the complainant's link); audit (issue 27: the Audit workflow over three closed cases, two
 runs; recorded on a dev server, whose visibility the audit reads, where the others use the
 time-skipping server).
 """
@@ -385,6 +386,18 @@ async def placed_in_the_tree(client: Client, case_id: str, env) -> str | None:
     return filed.run_id
 
 
+async def link_sent_again(client: Client, case_id: str, env) -> str | None:
+    """Edition 8: the hotline re-sends the complainant their link (send_link), then the case is
+    dispatched and closed."""
+    filed = await file_complaint(client, case_id, {"complaint": complaint()}, task_queue=client.task_queue)
+    await act(client, case_id, "send_link", {"actor": D})
+    await act(client, case_id, "dispatch", {"actor": D, "department": "住建局"})
+    await act(client, case_id, "record_contact", {"actor": H, "note": "n"})
+    await act(client, case_id, "resolve", {"actor": H, "resolution": "r"})
+    await act(client, case_id, "record_follow_up", {"actor": S, "satisfaction": "satisfied"})
+    return filed.run_id
+
+
 # Scenarios whose recorded history is another workflow's than the case's.
 RECORDED_WORKFLOW = {"webhook_delivery": lambda case_id: delivery_workflow_id("histories", case_id)}
 
@@ -408,6 +421,7 @@ SCENARIOS = {
         extension_approved,
         stamped_by_what_woke_it,
         placed_in_the_tree,
+        link_sent_again,
     )
 }
 

@@ -202,6 +202,10 @@ async def test_the_case_page_shows_deadlines_breach_and_timeline(console):
     assert page.status_code == 200
     assert 'id="timeline"' in page.text and "received" in page.text
     assert "已超时" in page.text  # the dispatch deadline, breached
+    # Issue 37: each event a sentence, the chart in the policy's own words.
+    assert "派单已超时（时限" in page.text and "受理：“" in page.text
+    assert "时限1小时" in page.text and "用时" in page.text and "每项时限等长的灰条" in page.text
+    assert "due_at" not in page.text and "False" not in page.text and "1030机制" in page.text
     assert '<svg xmlns="http://www.w3.org/2000/svg"' in page.text and 'class="over"' in page.text
     assert "陈女士" in page.text  # a supervisor sees the complainant in clear
     assert (await h.get("/console/cases/no-such-case")).status_code == 404
@@ -245,6 +249,37 @@ async def test_a_supervisor_escalates_and_the_engine_refuses_what_its_rules_refu
     assert [e["actor"]["id"] for e in state["timeline"] if e["kind"] == "escalated"] == ["sup-wang"]
     other = await sent(h, f"/console/cases/{case_id}/escalate", {"csrf": csrf, "reason": "再次", "nonce": "n2"})
     assert "already escalated" in refusal(other)
+
+
+async def test_a_supervisor_sends_the_complainant_their_link_again(console, engine):
+    """Issue 37: the case page's 发送查询链接 sends the complainant's link by SMS (never shown on
+    the page), records who sent it on the timeline, and logs the identity, never the link."""
+    from structlog.testing import capture_logs
+
+    _, read_model, _ = engine
+    h, keys, _ = console
+    case_id = await overdue_case(h, keys)
+    assert (await login(h, "sup-wang")).status_code == 303
+    page = await h.get(f"/console/cases/{case_id}")
+    assert "发送查询链接" in page.text and 'id="form-send_link"' in page.text
+    with capture_logs() as logged:
+        done = await sent(h, f"/console/cases/{case_id}/send_link", {"csrf": _csrf(page.text), "nonce": "l1"})
+    assert "已办理" in done.text and "/s/" not in done.text
+    assert "已向诉求人重发查询链接短信" in done.text
+    shown = [e for e in logged if e["event"] == "complainant link sent"]
+    assert shown == [{**shown[0], "identity": "sup-wang", "case_id": case_id}]
+    assert not any("/s/" in str(e) for e in logged)
+    state = (await h.get(f"/v1/cases/{case_id}", headers=keys["sup-wang"])).json()
+    assert [e["actor"]["id"] for e in state["timeline"] if e["kind"] == "link_sent"] == ["sup-wang"]
+    for _ in range(100):
+        texts = [r.text for r in read_model.outbox(case_id) if r.recipient == "complainant"]
+        if any("查询链接" in t for t in texts):
+            break
+        await asyncio.sleep(0.1)
+    assert any("查询链接" in t for t in texts), texts
+    # A handler is not the hotline: the engine refuses, the page says why.
+    handler = await h.post(f"/v1/cases/{case_id}/send_link", json={}, headers=keys["edu-li"])
+    assert handler.status_code in (403, 404), handler.text
 
 
 async def sent(h: httpx.AsyncClient, path: str, form: dict) -> httpx.Response:

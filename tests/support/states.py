@@ -38,6 +38,7 @@ PAYLOADS: dict[str, dict[str, Any]] = {
     "summon_departments": {"notice_no": "光明〔2026〕1号", "departments": ["水务局"], "reason": "r"},
     "report_in": {"note": "n"},
     "add_note": {"note": "楼道里的水管也漏了"},
+    "send_link": {},
     # Disputes (issue 25)
     "start_mediation": {
         "kind": "tenancy",

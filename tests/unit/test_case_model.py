@@ -28,6 +28,7 @@ ACTORS: dict[str, dict[str, Any]] = {
     "record_follow_up": {"id": "s", "role": "supervisor"},
     "report_in": {"id": "h2", "role": "handler", "department": "水务局"},
     "add_note": {"id": "complainant:c1", "role": "complainant"},
+    "send_link": {"id": "d", "role": "dispatcher"},
     "start_mediation": {"id": "d", "role": "dispatcher"},
     "assign_mediator": {"id": "s", "role": "supervisor"},
     "extend_mediation": {"id": "s", "role": "supervisor"},
@@ -114,8 +115,9 @@ def test_the_table_is_the_contract():
         "start_mediation", "assign_mediator", "schedule_session", "record_session", "extend_mediation",
         "record_agreement", "record_confirmation", "record_fulfilment", "refer", "withdraw",
     }  # fmt: skip
-    # the contract's, the complainant's note (issue 23), the disputes' (issue 25), placing (issue 35)
-    assert set(UPDATES) == contract | {"add_note"} | disputes | {"place"}
+    # the contract's, the complainant's note (issue 23), the disputes' (issue 25), placing (issue 35),
+    # re-sending the complainant's link (issue 37)
+    assert set(UPDATES) == contract | {"add_note"} | disputes | {"place"} | {"send_link"}
     for row in UPDATES.values():
         assert row.statuses and row.event and row.command.__name__
         assert not set(row.statuses) & set(FINISHED)  # nothing more can be done on a finished case
@@ -423,3 +425,28 @@ def test_an_approved_extension_moves_the_warnings_and_warns_again_from_edition_5
         assert resolve.warn_at == [old_due - timedelta(days=10), old_due - timedelta(days=1)]
         assert resolve.warnings_sent == 1
         assert s.next_wake() == old_due - timedelta(days=1)
+
+
+def test_a_case_is_accepted_once_merged_or_given_its_deadlines():
+    """What a filing's answer waits for (starter.accepted): the repeat look-up is done."""
+    fresh = state_in(CaseStatus.received)
+    fresh.milestones = []
+    assert not fresh.accepted()
+    fresh.merge("c0", NOW)
+    assert fresh.accepted() and fresh.merged_into == "c0"
+    assert state_in(CaseStatus.received).accepted()  # planned: it has its deadlines
+
+
+def test_send_link_records_who_and_tells_the_complainant():
+    s = state_in(CaseStatus.handling)
+    cmd = validate_command("send_link", {"actor": {"id": "d", "role": "dispatcher"}})
+    check("send_link", s, cmd)
+    effects = s.send_link(cmd, NOW)
+    assert s.timeline[-1].kind == "link_sent" and s.timeline[-1].actor.id == "d"
+    assert [(n.recipient, n.template) for n in effects.notices] == [("complainant", "link")]
+    s.has_complainant = False
+    with pytest.raises(Rejected, match="no complainant"):
+        check("send_link", s, cmd)
+    old = state_in(CaseStatus.handling, edition=Edition.city_tree)
+    with pytest.raises(Rejected, match="python -m starter link"):
+        check("send_link", old, cmd)

@@ -136,6 +136,7 @@ ALLOWED_STATUSES = {
     "summon_departments": OPEN,
     "report_in": OPEN,
     "add_note": OPEN,
+    "send_link": OPEN,  # issue 37: the complainant's link again, while the case is open
     "place": OPEN,  # issue 35: an unplaced case, any time it is open
     # Disputes (issue 25)
     "start_mediation": ("received", "dispatched", "handling"),
@@ -170,6 +171,7 @@ def _who_may(update: str, role: str, own: bool, edition: Edition = LATEST) -> bo
         "resume": (role == "handler" and own) or role == "supervisor",
         "summon_departments": (role == "community" and own) or role == "supervisor",
         "add_note": (role == "complainant" and own) or role == "dispatcher",
+        "send_link": role in ("dispatcher", "supervisor") and edition >= Edition.link_on_request,
         "place": role in ("dispatcher", "supervisor") and edition >= Edition.city_tree,
         "start_mediation": edition >= Edition.disputes
         and (role in ("dispatcher", "supervisor") or (role in ("handler", "community") and own)),
