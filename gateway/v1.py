@@ -45,7 +45,17 @@ from readmodel.board import Filters
 from readmodel.callbacks import callbacks_due
 from readmodel.stats import GROUPS, compute, default_period, parse_moment
 from sla import WorkingCalendar
-from starter import UPDATES, InvalidInput, act, complaint_of, file_complaint, jurisdictions, state, validate_case_input
+from starter import (
+    UPDATES,
+    InvalidInput,
+    accepted,
+    act,
+    complaint_of,
+    file_complaint,
+    jurisdictions,
+    state,
+    validate_case_input,
+)
 from starter.cases import CASE_ID_PATTERN, unit_warnings
 from starter.identities import Identity
 from starter.supervise import CaseSummary, list_page, list_query, place_clause, seen_clause
@@ -150,7 +160,8 @@ async def _file(
                 f"case {case_id} already holds a different complaint; "
                 "a case id is filed once (choose another id, or POST /v1/cases)",
             )
-    current = await _engine(state(g.client, case_id))
+    # A new case answers once the repeat look-up is done (bounded): merged, it says into which case.
+    current = await _engine(accepted(g.client, case_id) if filed.created else state(g.client, case_id))
     headers = {"Location": f"/v1/cases/{case_id}"} if location or filed.created else None
     return _case(current, identity, 201 if filed.created else 200, headers)
 

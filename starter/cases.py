@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -258,6 +259,22 @@ async def state(client: Client, case_id: str) -> CaseState:
         if err.status == RPCStatusCode.NOT_FOUND:
             raise UnknownCase(f"no case {case_id}") from None
         raise
+
+
+ACCEPTANCE_WAIT = 2.0  # seconds a filing's answer waits for the repeat look-up (then answers as it stands)
+
+
+async def accepted(client: Client, case_id: str, wait: float = ACCEPTANCE_WAIT) -> CaseState:
+    """The case once it is accepted or merged (CaseState.accepted), or as it stands after `wait`
+    seconds: a filing merged into an open case answers with `merged_into` at once."""
+    deadline = asyncio.get_running_loop().time() + wait
+    pause = 0.02
+    while True:
+        current = await state(client, case_id)
+        if current.accepted() or asyncio.get_running_loop().time() >= deadline:
+            return current
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.2)
 
 
 async def complaint_of(client: Client, case_id: str) -> Complaint:

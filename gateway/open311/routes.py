@@ -18,7 +18,7 @@ from fastapi.responses import Response
 
 from gateway.auth import Gateway, gateway, public
 from gateway.open311.forms import FORM_FIELDS, RequestForm, complaint_of, missing_fields
-from gateway.open311.labels import GROUPS, SPEC, service_name, service_notice
+from gateway.open311.labels import GROUPS, SPEC, STATUS_NOTES, service_name, service_notice
 from gateway.open311.requests import from_row, from_state
 from gateway.open311.schema import Created311, Request311, Service, array_of, documented
 from gateway.open311.wire import answer
@@ -27,7 +27,7 @@ from models.tree import Level, Place
 from readmodel.public import MAX_RESULTS, public_cases
 from runtime.http import ApiProblem
 from sla import BUSINESS_TZ
-from starter import InvalidInput, UnknownCase, file_complaint, jurisdictions, state, validate_case_input
+from starter import InvalidInput, UnknownCase, accepted, file_complaint, jurisdictions, state, validate_case_input
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 MAX_DAYS = 90
@@ -216,6 +216,9 @@ async def create_request(fmt: FormatPath, request: Request, form: Annotated[Requ
     case_id = f"o{datetime.now(timezone.utc):%Y%m%d}-{secrets.token_hex(5)}"
     await file_complaint(g.client, case_id, case_input, task_queue=g.config.task_queue)
     notice = service_notice(case_input.policy.value, case_input.complaint.track.value, category.value)
+    current = await accepted(g.client, case_id)  # the repeat look-up, bounded: a merge is told at once
+    if current.merged_into:
+        notice = STATUS_NOTES["merged"].format(merged_into=current.merged_into)
     return answer(
         fmt,
         "service_requests",

@@ -14,7 +14,7 @@ from models import Notice, NoticeKind, Role
 from starter import data_converter
 from starter.codec import payloads_to_json
 from starter.identities import IdentityStore
-from tests.support.cases import complaint, new_id
+from tests.support.cases import complaint, new_id, unique_phone
 from tests.support.http import app_on, dev_engine, filing, gateway_settings, http, make_identities
 
 PROBLEM = "application/problem+json"
@@ -532,3 +532,17 @@ async def test_a_dispute_filed_as_one_shows_its_parties_only_to_those_who_may_se
     one_sided["complaint"]["dispute"] = {"kind": "neighbour", "parties": body["complaint"]["dispute"]["parties"][:1]}
     refused = problem_of(await h.post("/v1/cases", json=one_sided, headers=keys["hotline-07"]), 422)
     assert "complaint.dispute.parties" in str(refused)
+
+
+async def test_a_filing_merged_into_an_open_case_answers_merged_into(gw):
+    """Issue 37: the contract's "the integrator is told which case now carries it", in the
+    filing's own answer: it waits (bounded) for the repeat look-up before it answers."""
+    h, keys, _ = gw
+    who = {"name": "陈女士", "phone": unique_phone()}
+    first = await file(h, keys, complainant=who)
+    assert first.status_code == 201, first.text
+    second = await file(h, keys, complainant=who, title="楼道仍然堵塞")
+    assert second.status_code == 201, second.text
+    assert second.json()["status"] == "merged"
+    assert second.json()["merged_into"] == first.json()["case_id"]
+    assert first.json()["status"] == "received" and first.json()["milestones"]  # accepted, not merged

@@ -331,3 +331,22 @@ async def test_an_api_key_in_the_query_string_is_told_where_it_goes(o311):
     jsonschema.validate(refused.json(), ERRORS)
     [error] = refused.json()
     assert error["description"].startswith("api_key") and "form body" in error["description"]
+
+
+async def test_a_request_merged_into_an_open_case_says_so_in_its_answer(o311):
+    """Issue 37: the same complainant about the same thing while their first request is open: the
+    second is merged, and its POST answer says into which case at once (the filing waits, bounded,
+    for the repeat look-up), not 已受理 with a fresh id that a later GET contradicts."""
+    h, keys = o311
+    phone = unique_phone()
+    first = await h.post("/open311/v2/requests.json", data=form(keys.by_id["hotline-07"], phone))
+    assert first.status_code == 200, first.text
+    [carrier] = first.json()
+    second = await h.post(
+        "/open311/v2/requests.json", data=form(keys.by_id["hotline-07"], phone, description="井盖还是松的，没人来修。")
+    )
+    assert second.status_code == 200, second.text
+    [merged] = second.json()
+    assert merged["service_request_id"] != carrier["service_request_id"]
+    assert merged["service_notice"] == f"已并入诉求 {carrier['service_request_id']} 一并办理"
+    assert "已受理" in carrier["service_notice"]
