@@ -180,7 +180,7 @@ async def over_http(client: Client, read_model: ReadModel, folder, port: int) ->
     from runtime.serve import server, start_serving
     from starter.identities import IdentityStore
 
-    store = IdentityStore(folder / "identities.toml")
+    store = IdentityStore(read_model.url)  # beside the read model, as in production
     keys: dict[str, str | None] = {
         "DISPATCHER_KEY": store.add("hotline-07", Role.dispatcher, department="区群众诉求服务中心", name="热线话务员"),
         "HANDLER_KEY": store.add("housing-zhang", Role.handler, department="区住建局", name="张工"),
@@ -188,12 +188,12 @@ async def over_http(client: Client, read_model: ReadModel, folder, port: int) ->
     store.add(DEMO_SUPERVISOR, Role.supervisor, department="区指挥中心", name="王督办", password=DEMO_PASSWORD)
     # 东门街道's command centre: its scope is its street (city-contract.md); it sees only its own.
     store.add(DEMO_STREET_SUPERVISOR, Role.supervisor, name="陈主任", password=DEMO_PASSWORD, scope="440303003")
-    config = dataclasses.replace(settings.load(), identities_file=store.path, rate_limit=0.0)
+    config = dataclasses.replace(settings.load(), identities_url=read_model.url, rate_limit=0.0)
     running = server(create_app(client=client, read_model=read_model, config=config), "127.0.0.1", port)
     serving = await start_serving(running)
     base = f"http://127.0.0.1:{port}"
     print(f"demo-http-6: over HTTP, through the gateway at {base} (OpenAPI: {base}/docs)")
-    print(f"  identities in {store.path}: hotline-07 (dispatcher), housing-zhang (handler of 区住建局);")
+    print(f"  identities in {store.where}: hotline-07 (dispatcher), housing-zhang (handler of 区住建局);")
     print("  keys are shown once and stored only as hashes (python -m starter identity add ...)")
     receiver = _subscribe_housing_bureau(read_model)
     filing: dict[str, Any] = {

@@ -40,11 +40,9 @@ async def measure(folder: Path, cases: int, client: Client, case_id: str | None,
     started = time.perf_counter()
     synthetic.fill(read_model, cases, days=200)
     filled = time.perf_counter() - started
-    store = IdentityStore(folder / "console-identities.toml")
+    store = IdentityStore(read_model.url)
     store.add("sup-bench", Role.supervisor, password=PASSWORD)
-    config = dataclasses.replace(
-        settings.load(), identities_file=folder / "console-identities.toml", data_dir=folder, rate_limit=0.0
-    )
+    config = dataclasses.replace(settings.load(), identities_url=read_model.url, data_dir=folder, rate_limit=0.0)
     app = create_app(client=client, read_model=read_model, config=config)
     year_ago = date.today() - timedelta(days=365)
     pages = [p.format(year_ago=year_ago.isoformat()) for p in PAGES] + (

@@ -31,9 +31,9 @@ class GatewayProcess(Process):
             return False
 
 
-def make_keys(identities_file: Path, dispatcher: Actor, handler: Actor) -> dict[str, str]:
+def make_keys(identities_url: str, dispatcher: Actor, handler: Actor) -> dict[str, str]:
     """API keys for the bench's two actors, so HTTP acts as exactly the same people."""
-    store = IdentityStore(identities_file)
+    store = IdentityStore(identities_url)
     keys = {}
     for actor, role in ((dispatcher, Role.dispatcher), (handler, Role.handler)):
         key = store.add(actor.id, role, department=actor.department)

@@ -330,14 +330,14 @@ async def through_gateway(
 
     from bench.gateway import GatewayProcess, api_case, http_case, make_keys
 
-    identities = folder / "identities.toml"
+    identities = f"sqlite:///{folder / 'identities.db'}"
     keys = make_keys(identities, DISPATCHER, HANDLER)
     gateway = GatewayProcess(
         {
             **environ,
             "COMPLAINTS_TASK_QUEUE": ENGINE_QUEUE,
             "COMPLAINTS_RATE_LIMIT": "0",
-            "COMPLAINTS_IDENTITIES_FILE": str(identities),
+            "COMPLAINTS_IDENTITIES_URL": identities,
         },
         free_port(),
         folder / "gateway.log",

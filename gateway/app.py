@@ -84,7 +84,14 @@ def create_app(
 ) -> FastAPI:
     """The gateway. Tests may hand in a client and a read model; otherwise the settings decide."""
     config = config or settings.load()
-    identities = IdentityStore(config.identities_file)
+    identities = IdentityStore(config.identities_url)
+    if not identities.identities() and config.identities_file.exists():
+        # Identities moved from the file into the database (city-contract.md): say how to bring them.
+        log.warning(
+            "no identities in the database; an earlier version's file is there: "
+            f"python -m starter identity import {config.identities_file}",
+            identities=identities.where,
+        )
     limiter = RateLimiter(config.rate_limit, config.rate_burst)
     codec = codec_app(CodecState(identities, limiter, EncryptionCodec(keyring_from_settings())), config.codec_origin)
 
@@ -103,7 +110,7 @@ def create_app(
             "gateway ready",
             temporal=config.temporal_address or f"localhost:{config.dev_server_port}",
             namespace=config.namespace,
-            identities=str(config.identities_file),
+            identities=identities.where,
         )
         yield
         console.shut_down(app)

@@ -29,7 +29,8 @@ class Settings:
     warn_at: tuple[float, ...] | None  # COMPLAINTS_WARN_AT: "0.5,0.75" warns at half time too; default per policy
     codec_keys: str | None  # COMPLAINTS_CODEC_KEYS: "id:base64key,..." (first encrypts); default a dev key file
     sandbox: bool  # COMPLAINTS_WORKFLOW_SANDBOX=1: run workflows in the SDK's sandbox (the tests do; default off)
-    identities_file: Path  # COMPLAINTS_IDENTITIES_FILE: the gateway's identities; default data/identities.toml
+    identities_url: str  # COMPLAINTS_IDENTITIES_URL: the database of identities; default COMPLAINTS_DB_URL
+    identities_file: Path  # COMPLAINTS_IDENTITIES_FILE: an earlier version's identities, for `identity import`
     rate_limit: float  # COMPLAINTS_RATE_LIMIT: requests per second per identity (or per address); 0: no limit
     rate_burst: int  # COMPLAINTS_RATE_BURST: how many requests may come at once before the limit bites
     codec_origin: str  # COMPLAINTS_CODEC_ORIGIN: the Temporal Web UI's origin, allowed to call /codec (CORS)
@@ -99,6 +100,9 @@ def load() -> Settings:
         codec_keys=env.get("COMPLAINTS_CODEC_KEYS") or None,
         warn_at=_fractions(env.get("COMPLAINTS_WARN_AT")),
         sandbox=env.get("COMPLAINTS_WORKFLOW_SANDBOX", "0").lower() in ("1", "true", "yes", "on"),
+        identities_url=env.get("COMPLAINTS_IDENTITIES_URL")
+        or env.get("COMPLAINTS_DB_URL")
+        or f"sqlite:///{data_dir / 'complaints.db'}",
         identities_file=Path(env.get("COMPLAINTS_IDENTITIES_FILE") or data_dir / "identities.toml"),
         rate_limit=_number("COMPLAINTS_RATE_LIMIT", env.get("COMPLAINTS_RATE_LIMIT"), 20.0),
         rate_burst=int(_number("COMPLAINTS_RATE_BURST", env.get("COMPLAINTS_RATE_BURST"), 60)),

@@ -1,7 +1,9 @@
 """Who may call the gateway: identities with a role, API keys stored only as hashes, and console
-passwords as a slow salted hash. Kept in one TOML file (COMPLAINTS_IDENTITIES_FILE) that the
-`python -m starter identity` commands write and the gateway re-reads when it changes, so a
-revocation takes effect on the next request.
+passwords as a slow salted hash. Kept in the database (COMPLAINTS_IDENTITIES_URL, by default the
+read model's COMPLAINTS_DB_URL: city-contract.md), which the `python -m starter identity`
+commands write and every gateway process reads: each looks at a change counter at most every
+FRESH seconds, so a key revoked anywhere fails everywhere within a second. The TOML file of
+earlier versions (COMPLAINTS_IDENTITIES_FILE) is read once, by `identity import`.
 
 An API key reads `cck_<key id>_<secret>`: the key id finds the stored hash, the secret's SHA-256
 is compared in constant time. The secret has 256 random bits, so a fast hash is enough for keys
@@ -11,22 +13,27 @@ is compared in constant time. The secret has 256 random bits, so a fast hash is 
 from __future__ import annotations
 
 import base64
-import fcntl
 import hashlib
 import hmac
 import os
 import re
 import secrets
+import threading
+import time
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
-import tomli_w
+from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, Text, delete, insert, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from models import Actor, Role
+from readmodel.store import make_engine
 from runtime.http import ApiProblem, RateLimiter
 
 KEY_PREFIX = "cck"
@@ -40,6 +47,25 @@ _DUMMY = hashlib.sha256(b"no such key").hexdigest()
 
 
 BEARER = {"WWW-Authenticate": "Bearer"}
+# How stale a process's copy of the identities may be: a revocation reaches every process within it.
+FRESH = 0.5
+
+_TABLES = MetaData()
+IDENTITIES = Table(
+    "identities",
+    _TABLES,
+    Column("id", String(100), primary_key=True),
+    Column("role", String(20), nullable=False),
+    Column("department", Text),
+    Column("name", Text),
+    Column("scope", String(40)),
+    Column("created_at", String(40), nullable=False),
+    Column("revoked_at", String(40)),
+    Column("password", Text),  # scrypt$n$r$p$salt$hash
+    Column("keys", JSON, nullable=False),  # [{id, sha256, created_at}]: never a secret
+)
+# One row: bumped by every change, so a reader sees that something changed with one small query.
+CHANGES = Table("identity_changes", _TABLES, Column("id", Integer, primary_key=True), Column("version", Integer))
 
 
 class IdentityError(ValueError):
@@ -67,12 +93,33 @@ class Identity:
         """The actor of every update this identity makes: nothing a client sends changes it."""
         return Actor(id=self.id, role=self.role, department=self.department, scope=self.scope)
 
-    def as_toml(self) -> dict[str, object]:
-        data: dict[str, object] = {"role": self.role.value, "created_at": self.created_at, "keys": self.keys}
-        for name in ("department", "name", "password", "revoked_at", "scope"):
-            if getattr(self, name) is not None:
-                data[name] = getattr(self, name)
-        return data
+    def as_row(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "role": self.role.value,
+            "department": self.department,
+            "name": self.name,
+            "scope": self.scope,
+            "created_at": self.created_at,
+            "revoked_at": self.revoked_at,
+            "password": self.password,
+            "keys": list(self.keys),
+        }
+
+    @classmethod
+    def of_row(cls, row: Any) -> Identity:
+        m = row._mapping
+        return cls(
+            id=m["id"],
+            role=Role(m["role"]),
+            department=m["department"],
+            name=m["name"],
+            created_at=m["created_at"],
+            keys=list(m["keys"] or []),
+            password=m["password"],
+            revoked_at=m["revoked_at"],
+            scope=m["scope"],
+        )
 
 
 def hash_password(password: str) -> str:
@@ -101,51 +148,80 @@ def check_password(password: str, stored: str | None) -> bool:
     return hmac.compare_digest(got, expected)
 
 
+def read_file(path: Path) -> dict[str, Identity]:
+    """The identities of a TOML file as earlier versions wrote it (for `identity import`)."""
+    with path.open("rb") as f:
+        data = tomllib.load(f)
+    found = {}
+    for ident, entry in data.get("identity", {}).items():
+        found[ident] = Identity(
+            id=ident,
+            role=Role(entry["role"]),
+            department=entry.get("department"),
+            name=entry.get("name"),
+            created_at=entry.get("created_at", ""),
+            keys=list(entry.get("keys", [])),
+            password=entry.get("password"),
+            revoked_at=entry.get("revoked_at"),
+            scope=entry.get("scope"),
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class Imported:
+    added: list[str]
+    unchanged: list[str]
+    conflicts: list[str]  # held in the database already, differently: left as they are
+
+
 class IdentityStore:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._seen: tuple[int, int] | None = None
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        _TABLES.create_all(self.engine)
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(CHANGES).values(id=1, version=0))
+        except IntegrityError:
+            pass  # another process made it first
+        self._lock = threading.Lock()
+        self._checked = float("-inf")  # time.monotonic() of the last look at the change counter
+        self._version: int | None = None
         self._identities: dict[str, Identity] = {}
         self._by_key: dict[str, tuple[str, str]] = {}  # key id -> (identity id, sha256 of the secret)
 
+    @property
+    def where(self) -> str:
+        """The database, without a password, for people to read."""
+        return self.engine.url.render_as_string(hide_password=True)
+
     # ---- reading ---------------------------------------------------------------------------
 
-    def identities(self) -> dict[str, Identity]:
-        """Every identity in the file, re-read whenever the file changed."""
-        try:
-            stat = self.path.stat()
-            seen: tuple[int, int] | None = (stat.st_mtime_ns, stat.st_size)
-        except FileNotFoundError:
-            seen = None
-        if seen != self._seen or seen is None:
-            self._identities = self._read() if seen else {}
-            self._by_key = {k["id"]: (i.id, k["sha256"]) for i in self._identities.values() if i.active for k in i.keys}
-            self._seen = seen
-        return self._identities
-
-    def _read(self) -> dict[str, Identity]:
-        with self.path.open("rb") as f:
-            data = tomllib.load(f)
-        found = {}
-        for ident, entry in data.get("identity", {}).items():
-            found[ident] = Identity(
-                id=ident,
-                role=Role(entry["role"]),
-                department=entry.get("department"),
-                name=entry.get("name"),
-                created_at=entry.get("created_at", ""),
-                keys=list(entry.get("keys", [])),
-                password=entry.get("password"),
-                revoked_at=entry.get("revoked_at"),
-                scope=entry.get("scope"),
-            )
-        return found
+    def identities(self, *, now: bool = False) -> dict[str, Identity]:
+        """Every identity, re-read when the change counter moved (looked at every FRESH s at most;
+        `now`: look at once, for a key or identity not known here yet: one just added)."""
+        with self._lock:
+            moment = time.monotonic()
+            if now or moment - self._checked >= FRESH:
+                with self.engine.connect() as conn:
+                    version = conn.execute(select(CHANGES.c.version).where(CHANGES.c.id == 1)).scalar()
+                    if version != self._version:
+                        self._identities = _all(conn)
+                        self._by_key = {
+                            k["id"]: (i.id, k["sha256"]) for i in self._identities.values() if i.active for k in i.keys
+                        }
+                        self._version = version
+                self._checked = moment
+            return self._identities
 
     def by_key(self, key: str) -> Identity | None:
         """The active identity holding this API key, or None. Constant time in the secret."""
         identities = self.identities()
         match = _KEY.fullmatch(key.strip())
         key_id, secret = (match.group(1), match.group(2)) if match else ("", key)
+        if match and key_id not in self._by_key:
+            identities = self.identities(now=True)  # issued since the last look, perhaps
         owner, expected = self._by_key.get(key_id, ("", _DUMMY))
         ok = hmac.compare_digest(hashlib.sha256(secret.encode()).hexdigest(), expected)
         identity = identities.get(owner) if ok else None
@@ -164,7 +240,8 @@ class IdentityStore:
 
     def by_password(self, identity_id: str, password: str) -> Identity | None:
         """The active identity if the password is its console password (slow on purpose)."""
-        identity = self.identities().get(identity_id)
+        # A login is rare and slow already: it reads the newest identities (a password just set).
+        identity = self.identities(now=True).get(identity_id)
         stored = identity.password if identity is not None and identity.active else None
         return identity if check_password(password, stored) and identity is not None else None
 
@@ -237,24 +314,42 @@ class IdentityStore:
             current.keys, current.password, current.revoked_at = [], None, _now()
             return count
 
+    def import_file(self, path: Path) -> Imported:
+        """Take in the identities of an earlier version's TOML file: new ones are added; one held
+        already is left as it is (the same: unchanged; otherwise a conflict to settle by hand)."""
+        given = read_file(path)
+        added, unchanged, conflicts = [], [], []
+        with self._editing() as identities:
+            for ident, found in sorted(given.items()):
+                held = identities.get(ident)
+                if held is None:
+                    identities[ident] = found
+                    added.append(ident)
+                elif held.as_row() == found.as_row():
+                    unchanged.append(ident)
+                else:
+                    conflicts.append(ident)
+        return Imported(added, unchanged, conflicts)
+
     @contextmanager
     def _editing(self) -> Iterator[dict[str, Identity]]:
-        """Read, change and write the file under a lock, atomically: two commands at once lose nothing."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path.with_suffix(".lock"), "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            identities = self._read() if self.path.exists() else {}
+        """Read, change and write in one transaction that first bumps the change counter, which
+        locks out every other writer until it ends: two commands at once lose nothing."""
+        with self.engine.begin() as conn:
+            conn.execute(update(CHANGES).where(CHANGES.c.id == 1).values(version=CHANGES.c.version + 1))
+            identities = _all(conn)
+            before = {i: found.as_row() for i, found in identities.items()}
             yield identities
-            text = (
-                "# Identities of the complaints gateway, written by `python -m starter identity`.\n"
-                "# API keys are stored only as SHA-256 hashes, passwords as scrypt hashes.\n"
-                + tomli_w.dumps({"identity": {i.id: i.as_toml() for i in identities.values()}})
-            )
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(text, encoding="utf-8")
-            tmp.chmod(0o600)
-            os.replace(tmp, self.path)
-        self._seen = None
+            for ident, found in identities.items():
+                row = found.as_row()
+                if before.get(ident) != row:
+                    conn.execute(delete(IDENTITIES).where(IDENTITIES.c.id == ident))
+                    conn.execute(insert(IDENTITIES).values(**row))
+        self._checked = float("-inf")
+
+
+def _all(conn: Connection) -> dict[str, Identity]:
+    return {row.id: Identity.of_row(row) for row in conn.execute(select(IDENTITIES))}
 
 
 def _checked_scope(scope: str | None) -> str | None:

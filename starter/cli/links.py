@@ -25,7 +25,7 @@ async def show_link(args: argparse.Namespace) -> int:
     from starter.identities import IdentityStore
 
     config = settings.load()
-    identity = IdentityStore(config.identities_file).identities().get(args.as_identity)
+    identity = IdentityStore(config.identities_url).identities().get(args.as_identity)
     if identity is None or not identity.active:
         raise Rejected(f"--as {args.as_identity}: no such identity (python -m starter identity list)")
     if identity.role not in MAY_SHOW:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from models import Role
@@ -16,7 +17,8 @@ async def identity(args: argparse.Namespace) -> int:
     from runtime import settings
     from starter.identities import IdentityError, IdentityStore
 
-    store = IdentityStore(settings.load().identities_file)
+    config = settings.load()
+    store = IdentityStore(config.identities_url)
     try:
         if args.action == "add":
             password = None
@@ -35,7 +37,7 @@ async def identity(args: argparse.Namespace) -> int:
                 f"identity {args.id}: {args.role}"
                 + (f" of {args.department}" if args.department else "")
                 + (f", scope {args.scope}" if args.scope else ", scope: the whole city")
-                + f" in {store.path}"
+                + f" in {store.where}"
             )
             if password is not None:
                 print("console password set (stored as a scrypt hash)")
@@ -56,6 +58,22 @@ async def identity(args: argparse.Namespace) -> int:
                     "pause them when the read model is back: python -m starter webhook list",
                     file=sys.stderr,
                 )
+        elif args.action == "import":
+            path = args.file or config.identities_file
+            if not path.exists():
+                raise IdentityError(f"import: no file {path}")
+            done = store.import_file(path)
+            print(
+                f"imported {plural(len(done.added), 'identity', 'identities')} from {path} into {store.where}"
+                + (f"; {len(done.unchanged)} already there" if done.unchanged else "")
+            )
+            if done.conflicts:
+                print(
+                    f"held already, differently, and left as they are: {', '.join(done.conflicts)} "
+                    "(revoke one and import again, or add it by hand)",
+                    file=sys.stderr,
+                )
+                return 1
         else:
             rows = []
             for found in sorted(store.identities().values(), key=lambda i: i.id):
@@ -108,7 +126,7 @@ async def codec_server(args: argparse.Namespace) -> int:
     # The gateway's own codec endpoint, served alone at / (the gateway serves it at /codec).
     config = settings.load()
     state = CodecState(
-        IdentityStore(config.identities_file),
+        IdentityStore(config.identities_url),
         RateLimiter(config.rate_limit, config.rate_burst),
         EncryptionCodec(keyring_from_settings()),
     )
@@ -143,6 +161,8 @@ def add(sub: Any) -> None:
     a = actions.add_parser("revoke", help="end every key and the password of an identity at once")
     a.add_argument("id")
     actions.add_parser("list", help="the identities (never a key or a password)")
+    a = actions.add_parser("import", help="take in an identities TOML file an earlier version wrote")
+    a.add_argument("file", nargs="?", type=Path, help="default: COMPLAINTS_IDENTITIES_FILE (data/identities.toml)")
     c.set_defaults(run=identity)
     c = sub.add_parser("setup-cluster", help="register the engine's search attributes on the namespace")
     c.set_defaults(run=setup_cluster)

@@ -64,10 +64,10 @@ async def webhook(args: argparse.Namespace) -> int:
                 events = parse_events(args.events)
             except ValueError as err:
                 raise InvalidInput(str(err)) from None
-            found = IdentityStore(config.identities_file).identities().get(args.identity)
+            found = IdentityStore(config.identities_url).identities().get(args.identity)
             if found is None or not found.active:
                 raise InvalidInput(
-                    f"identity: {args.identity} is not an active identity in {config.identities_file}; "
+                    f"identity: {args.identity} is not an active identity (python -m starter identity list); "
                     "a subscription sees what that identity may see"
                 )
             secret = store.add(name, found.actor, url, events, department=args.department)

@@ -14,7 +14,7 @@ from sqlalchemy import update
 
 from readmodel.store import CASES, LINKS, OUTBOX
 from tests.support.cases import RecordingSender, complaint, new_id
-from tests.support.http import app_on, dev_engine, filing, gateway_settings, http, make_identities
+from tests.support.http import app_on, dev_engine, filing, gateway_settings, http, identities_url, make_identities
 
 LINK = re.compile(r"http://127\.0\.0\.1:8080(/s/[A-Za-z0-9_-]{24})")
 
@@ -34,7 +34,7 @@ async def engine(tmp_path_factory, sms):
 async def gw(engine, tmp_path_factory):
     client, read_model, queue = engine
     tmp = tmp_path_factory.mktemp("complainant")
-    keys = make_identities(tmp / "identities.toml")
+    keys = make_identities(tmp)
     async with http(app_on(client, read_model, gateway_settings(tmp, task_queue=queue))) as h:
         yield h, keys, read_model
 
@@ -267,4 +267,4 @@ async def test_identities_cannot_be_complainants(gw, tmp_path):
     from starter.identities import IdentityError, IdentityStore
 
     with pytest.raises(IdentityError, match="through the link in their SMS"):
-        IdentityStore(tmp_path / "ids.toml").add("someone", __import__("models").Role.complainant)
+        IdentityStore(identities_url(tmp_path)).add("someone", __import__("models").Role.complainant)

@@ -102,7 +102,7 @@ async def test_codec_server_for_the_web_ui(tmp_path):
 
     ring = Keyring.generate("k1")
     codec = EncryptionCodec(ring)
-    store = IdentityStore(tmp_path / "identities.toml")
+    store = IdentityStore(f"sqlite:///{tmp_path / 'identities.db'}")
     supervisor, handler = store.add("sup-1", Role.supervisor), store.add("h-1", Role.handler, department="住建局")
     app = codec_app(CodecState(store, RateLimiter(0, 1), codec), "http://localhost:8233")
     sealed = await codec.encode([Payload(metadata={"encoding": b"json/plain"}, data=b'"13800138000"')])

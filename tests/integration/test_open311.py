@@ -139,7 +139,7 @@ TOKENS = {"type": "array", "items": {"type": "object", "required": ["service_req
 async def o311(tmp_path_factory):
     folder = tmp_path_factory.mktemp("open311")
     async with dev_engine(folder) as (client, read_model, queue):
-        keys = make_identities(folder / "identities.toml")
+        keys = make_identities(folder)
         async with http(app_on(client, read_model, gateway_settings(folder, task_queue=queue))) as h:
             yield h, keys
 

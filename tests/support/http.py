@@ -41,8 +41,13 @@ class Keys:
         return {"Authorization": f"Bearer {self.by_id[identity]}"}
 
 
-def make_identities(path: Path) -> Keys:
-    store = IdentityStore(path)
+def identities_url(folder: Path) -> str:
+    """The identities' database of a test's gateway (a SQLite file of its own)."""
+    return f"sqlite:///{folder / 'identities.db'}"
+
+
+def make_identities(folder: Path) -> Keys:
+    store = IdentityStore(identities_url(folder))
     keys = {}
     for identity, (role, department) in PEOPLE.items():
         key = store.add(identity, role, department=department)
@@ -53,7 +58,7 @@ def make_identities(path: Path) -> Keys:
 
 def gateway_settings(tmp: Path, *, task_queue: str = "complaints", **changes: Any) -> settings.Settings:
     return dataclasses.replace(
-        settings.load(), identities_file=tmp / "identities.toml", task_queue=task_queue, rate_limit=0.0, **changes
+        settings.load(), identities_url=identities_url(tmp), task_queue=task_queue, rate_limit=0.0, **changes
     )
 
 

@@ -9,7 +9,7 @@ from starter.identities import IdentityStore
 
 
 def test_a_password_alone_gives_no_key_and_with_key_gives_both(tmp_path):
-    store = IdentityStore(tmp_path / "identities.toml")
+    store = IdentityStore(f"sqlite:///{tmp_path / 'identities.db'}")
     assert store.add("sup-a", Role.supervisor, password="a long enough password") is None
     key = store.add("sup-b", Role.supervisor, password="another long password", key=True)
     assert key is not None
