@@ -37,7 +37,8 @@ from gateway.views import (
     must_see,
     state_as_seen,
 )
-from models import Actor, CaseInput, CaseState, CaseStatus, Category, Role
+from models import Actor, CaseInput, CaseState, CaseStatus, Category
+from models.commands import FILERS, NotAllowed, may_file
 from models.dispute import KIND_FILTERS
 from models.scope import Seen, seen_by
 from models.tree import Level, Tree
@@ -61,7 +62,6 @@ from starter.identities import Identity
 from starter.supervise import CaseSummary, list_page, list_query, place_clause, seen_clause
 
 ENGINE_TIMEOUT = 30.0  # seconds: past this, no worker answered and the caller gets 503 (and may retry)
-FILERS = (Role.dispatcher, Role.supervisor, Role.community)  # who takes complaints in
 
 
 def _query_names(dependant: Dependant) -> set[str]:
@@ -143,14 +143,10 @@ async def _file(
     g: Gateway, case_id: str, body: CaseFiling, identity: Identity, location: str | None = None
 ) -> JSONResponse:
     case_input = validate_case_input(body.as_case_input())
-    placed = case_input.placement.place if case_input.placement else None
-    scope = identity.scope
-    if scope is not None and (placed is None or scope not in placed.codes()):
-        raise ApiProblem(
-            403,
-            f"complaint.location: {identity.role.value} {identity.id} takes complaints in {scope} only; "
-            "this one lies outside it",
-        )
+    try:
+        may_file(identity.actor, case_input.placement.place if case_input.placement else None)
+    except NotAllowed as err:
+        raise ApiProblem(403, str(err)) from None
     filed = await _engine(file_complaint(g.client, case_id, case_input, task_queue=g.config.task_queue))
     if not filed.created:
         earlier = await _engine(_filed_input(g.client, case_id))

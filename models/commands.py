@@ -28,6 +28,7 @@ from models.dispute import (
 from models.editions import Edition
 from models.effects import Effects
 from models.scope import sees
+from models.tree import PlaceCodes
 from models.updates import (
     AddNote,
     AssignLeader,
@@ -78,6 +79,23 @@ IN_DISPUTE = (CaseStatus.mediating, CaseStatus.agreed)
 AGREED = (CaseStatus.agreed,)
 
 # ---- who may: each raises NotAllowed naming who could ------------------------------------------
+
+# Who takes complaints in, over every road in (/v1, Open311, the Python API's callers).
+FILERS = (Role.dispatcher, Role.supervisor, Role.community)
+
+
+def may_file(actor: Actor, place: PlaceCodes | None) -> None:
+    """A dispatcher, a supervisor or a community takes a complaint in, and only inside its scope
+    (city-contract.md): a street's hotline files its street's complaints."""
+    if actor.role not in FILERS:
+        raise NotAllowed(
+            f"file: {_describe(actor)} may not take complaints in; a {', '.join(r.value for r in FILERS)} may"
+        )
+    if actor.scope is not None and (place is None or actor.scope not in place.codes()):
+        raise NotAllowed(
+            f"complaint.location: {actor.role.value} {actor.id} takes complaints in {actor.scope} only; "
+            "this one lies outside it"
+        )
 
 
 def _describe(actor: Actor) -> str:

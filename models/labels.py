@@ -114,6 +114,20 @@ STATUSES: dict[str, tuple[str, str]] = {
     "withdrawn": ("已撤回", "withdrawn"),
 }
 
+# A status as told to the public (Open311's status_notes): who holds the case, where it went.
+PUBLIC_STATUSES: dict[str, tuple[str, str]] = {
+    "received": ("已受理，待分拨", "received, to be dispatched"),
+    "dispatched": ("已派至{department}", "dispatched to {department}"),
+    "handling": ("{department}办理中", "being handled by {department}"),
+    "resolved": ("已办结，待回访", "resolved, awaiting the follow-up visit"),
+    "closed": ("已回访，销号", "followed up and closed"),
+    "merged": ("已并入诉求 {merged_into} 一并办理", "handled with request {merged_into}"),
+    "mediating": ("调解中", "in mediation"),
+    "agreed": ("已达成调解协议，履行中", "agreement reached, being fulfilled"),
+    "referred": ("调解未成，已引导至其他途径", "not settled by mediation; referred to other remedies"),
+    "withdrawn": ("当事人已撤回", "withdrawn by a party"),
+}
+
 CATEGORIES: dict[str, tuple[str, str]] = {
     "urban_management": ("城市管理", "urban management"),
     "property": ("物业管理", "property management"),
@@ -235,6 +249,10 @@ class Labels:
 
     def status(self, key: str | None) -> str:
         return self._of(STATUSES, key)
+
+    def public_status(self, key: str, *, department: str | None = None, merged_into: str | None = None) -> str:
+        """A status as the public is told it (Open311's status_notes)."""
+        return self._of(PUBLIC_STATUSES, key).format(department=department or "-", merged_into=merged_into or "-")
 
     def category(self, key: str | None) -> str:
         return self._of(CATEGORIES, key)

@@ -23,14 +23,6 @@ GROUPS = {
     "housing": "住房和物业",
     "other": "其他",
 }
-STATUS_NOTES = {
-    "received": "已受理，待分拨",
-    "dispatched": "已派至{department}",
-    "handling": "{department}办理中",
-    "resolved": "已办结，待回访",
-    "closed": "已回访，销号",
-    "merged": "已并入诉求 {merged_into} 一并办理",
-}
 # The promises a request is told: the milestones the public knows, by what starts them.
 PROMISED = (
     "acknowledge",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from gateway.open311.labels import STATUS_NOTES, service_name, service_notice
+from gateway.open311.labels import ZH, service_name, service_notice
 from gateway.open311.schema import Request311
 from models import CaseState
 from readmodel.store import OPEN, utc
@@ -30,7 +30,7 @@ def _request(
     lat: float | None,
     long: float | None,
 ) -> Request311:
-    notes = STATUS_NOTES.get(status, status).format(department=department or "-", merged_into=merged_into or "-")
+    notes = ZH.public_status(status, department=department, merged_into=merged_into)
     return Request311(
         service_request_id=case_id,
         status="open" if status in OPEN else "closed",

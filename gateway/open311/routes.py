@@ -18,20 +18,21 @@ from fastapi.responses import Response
 
 from gateway.auth import Gateway, gateway, public
 from gateway.open311.forms import FORM_FIELDS, RequestForm, complaint_of, missing_fields
-from gateway.open311.labels import GROUPS, SPEC, STATUS_NOTES, service_name, service_notice
+from gateway.open311.labels import GROUPS, SPEC, ZH, service_name, service_notice
 from gateway.open311.requests import from_row, from_state
 from gateway.open311.schema import Created311, Request311, Service, array_of, documented
 from gateway.open311.wire import answer
-from models import Category, Role
-from models.tree import Level, Place
+from models import Category
+from models.commands import FILERS, NotAllowed, may_file
+from models.tree import Level, Place, PlaceCodes
 from readmodel.public import MAX_RESULTS, public_cases
 from runtime.http import ApiProblem
 from sla import BUSINESS_TZ
 from starter import InvalidInput, UnknownCase, accepted, file_complaint, jurisdictions, state, validate_case_input
+from starter.identities import Identity
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 MAX_DAYS = 90
-FILERS = (Role.dispatcher, Role.supervisor, Role.community)
 
 
 class Format(StrEnum):
@@ -200,8 +201,8 @@ async def create_request(fmt: FormatPath, request: Request, form: Annotated[Requ
     identity = g.identities.admit(
         form.api_key or (header[7:] if header.lower().startswith("bearer ") else None), g.limiter
     )
-    if identity.role not in FILERS:
-        raise ApiProblem(403, f"{identity.role.value} {identity.id} may not file requests")
+    if identity.role not in FILERS:  # refused before its fields are read
+        _may_file(identity, None)
     category = _category(form.service_code)
     district = _district(form.jurisdiction_id)
     errors = missing_fields(form, district.name if district else None)
@@ -213,12 +214,13 @@ async def create_request(fmt: FormatPath, request: Request, form: Annotated[Requ
         errors += [(FORM_FIELDS.get(f, f), m) for f, m in err.errors if FORM_FIELDS.get(f, f) not in named]
     if errors:
         raise InvalidInput("; ".join(f"{f}: {m}" for f, m in errors), errors)
+    _may_file(identity, case_input.placement.place if case_input.placement else None)
     case_id = f"o{datetime.now(timezone.utc):%Y%m%d}-{secrets.token_hex(5)}"
     await file_complaint(g.client, case_id, case_input, task_queue=g.config.task_queue)
     notice = service_notice(case_input.policy.value, case_input.complaint.track.value, category.value)
     current = await accepted(g.client, case_id)  # the repeat look-up, bounded: a merge is told at once
     if current.merged_into:
-        notice = STATUS_NOTES["merged"].format(merged_into=current.merged_into)
+        notice = ZH.public_status("merged", merged_into=current.merged_into)
     return answer(
         fmt,
         "service_requests",
@@ -325,3 +327,10 @@ async def read_request(
 async def read_token(token: Annotated[str, Path(max_length=128)], fmt: FormatPath, request: Request) -> Response:
     found = await _one(gateway(request), token)  # requests are created at once: a token is the request's id
     return answer(fmt, "service_requests", [{"service_request_id": found.service_request_id, "token": token}])
+
+
+def _may_file(identity: Identity, place: PlaceCodes | None) -> None:
+    try:
+        may_file(identity.actor, place)
+    except NotAllowed as err:
+        raise ApiProblem(403, str(err)) from None

@@ -15,7 +15,7 @@ from models import Actor, CaseState, Role
 from models.scope import sees
 from starter.identities import IdentityStore
 from tests.support.cases import RecordingSender, complaint, new_id, unique_phone
-from tests.support.http import Keys, app_on, dev_engine, gateway_settings, http
+from tests.support.http import Keys, app_on, dev_engine, gateway_settings, http, identities_url
 
 # id -> (role, department, scope): two districts, and each level of one of them.
 PEOPLE: dict[str, tuple[Role, str | None, str | None]] = {
@@ -44,7 +44,7 @@ async def city(tmp_path_factory):
     folder = tmp_path_factory.mktemp("scope")
     sender = RecordingSender()
     async with dev_engine(folder, sender) as (client, read_model, queue):
-        store = IdentityStore(folder / "identities.toml")
+        store = IdentityStore(identities_url(folder))
         keys = Keys({i: store.add(i, role, department=d, scope=s) or "" for i, (role, d, s) in PEOPLE.items()})
         app = app_on(client, read_model, gateway_settings(folder, task_queue=queue))
         async with http(app) as h:
@@ -236,6 +236,15 @@ async def test_open311_serves_each_district_by_its_jurisdiction_id(city):
     contradicting = _form(keys.by_id["city-hotline"], jurisdiction_id="440303", **{"attribute[district]": "光明区"})
     refused = await h.post("/open311/v2/requests.json", data=contradicting)
     assert refused.status_code == 400 and "attribute[district]" in refused.text
+    # The one filing rule, as on /v1: inside the caller's scope only; never a handler.
+    outside = await h.post(
+        "/open311/v2/requests.json", data=_form(keys.by_id["tj-secretary"], jurisdiction_id="440303")
+    )
+    assert outside.status_code == 403 and "complaint.location" in outside.text, outside.text
+    handler = await h.post("/open311/v2/requests.json", data=_form(keys.by_id["gm-housing"], jurisdiction_id="440303"))
+    assert handler.status_code == 403 and "may not take complaints in" in handler.text, handler.text
+    inside = await h.post("/open311/v2/requests.json", data=_form(keys.by_id["lh-hotline"], jurisdiction_id="440303"))
+    assert inside.status_code == 200, inside.text
 
 
 def _csrf(page: str) -> str:
@@ -257,7 +266,7 @@ async def _console(h: httpx.AsyncClient, store_path, identity: str) -> None:
 
 async def test_the_console_shows_each_supervisor_its_own_part(city, tmp_path_factory):
     h, keys, states, _, _ = city
-    store = next(iter(tmp_path_factory.getbasetemp().glob("scope*"))) / "identities.toml"
+    store = identities_url(next(iter(tmp_path_factory.getbasetemp().glob("scope*"))))
     try:
         for identity in ("fh-sup", "city-sup"):
             await _console(h, store, identity)

@@ -120,3 +120,26 @@ def test_what_the_rule_says():
         for s, _ in CASES
         if s.place and s.place.district == "440303" and "水务局" not in s.units()
     )
+
+
+@pytest.mark.parametrize("viewer", VIEWERS, ids=lambda v: v.id)
+def test_who_may_file_where(viewer: Actor):
+    """The one filing rule (models/commands.py may_file), used by /v1 and Open311: a dispatcher,
+    supervisor or community, inside its scope; an unplaced filing only by the whole city's."""
+    from models.commands import FILERS, NotAllowed, may_file
+
+    for code in PLACES:
+        place = CITY.place(code=code).place
+        expected = viewer.role in FILERS and (viewer.scope is None or viewer.scope in place.codes())
+        try:
+            may_file(viewer, place)
+            allowed = True
+        except NotAllowed:
+            allowed = False
+        assert allowed is expected, (viewer.id, code)
+    try:
+        may_file(viewer, None)
+        allowed = True
+    except NotAllowed:
+        allowed = False
+    assert allowed is (viewer.role in FILERS and viewer.scope is None)

@@ -162,3 +162,15 @@ def test_sentences_say_the_promise_and_the_moment_in_beijing_time():
     assert say("dispatched", {"department": "区水务局"}, Labels("en")) == "Dispatched to 区水务局"
     contacted = say("contacted", {"note": "无人接听", "reached": False}, Labels("zh"))
     assert contacted == "联系诉求人未果：无人接听"
+
+
+@pytest.mark.parametrize("status", [s.value for s in __import__("models").CaseStatus])
+def test_every_status_has_its_words_for_people_and_for_the_public(status):
+    """One table of status words (issue 36): the dispute's four statuses reach Open311 in words
+    too, never as the engine's key."""
+    for lang in ("zh", "en"):
+        words = Labels(lang)
+        assert words.status(status) != status or lang == "en"
+        told = words.public_status(status, department="区水务局", merged_into="c-1")
+        assert told and "{" not in told and (told != status or lang == "en")
+    assert not re.search(r"[A-Za-z]{3,}", Labels("zh").public_status(status, department="区水务局"))
