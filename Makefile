@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint format worker bench screenshots wheel-check clean
+.PHONY: install demo test soak lint format worker bench screenshots wheel-check clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ demo: install
 test: install
 	$(BIN)/python -m pytest -q
 	$(BIN)/python -m pytest -q browser_tests
+
+# The races again and again: fifty identical complaints at once, twenty rounds on each database
+# (make test runs four).
+soak: install
+	COMPLAINTS_SOAK_ROUNDS=20 $(BIN)/python -m pytest -q tests/integration/test_same_instant_repeats.py
 
 # The console's screenshots in docs/img, taken by the browser tests.
 screenshots: install

@@ -20,6 +20,7 @@ from readmodel.counting import C, M, Tally, by_key, percent, tally
 from readmodel.scope import seen_where
 from readmodel.store import CASES, EVENTS, ReadModel, utc
 from sla import BUSINESS_TZ, WorkingCalendar
+from sla.periods import last_days
 
 # "district" and "street" group by name (unique in the tree at those levels; the edge files the
 # tree's names), "community" and "grid" by code (two 新村社区 are two places; "(none)" before
@@ -270,5 +271,6 @@ def _working_days(cal: WorkingCalendar, start: datetime, end: datetime) -> int:
 
 
 def default_period(since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
+    """since .. until; by default until now and since the start of the last 30 Beijing days."""
     until = until or datetime.now(timezone.utc) + timedelta(seconds=1)
-    return since or until - timedelta(days=30), until
+    return since or last_days(until), until

@@ -11,13 +11,13 @@ from datetime import timedelta
 
 from pydantic import BaseModel
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+
+from workflows.retries import PATIENT
 
 with workflow.unsafe.imports_passed_through():
     from activities.audit import AuditActivities, Batch, PageRequest, period_query
     from models.audit import AnchorCheck, AuditProgress, AuditReport, AuditRequest, CaseVerdict
 
-RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 PAGE_MAX = 1000  # visibility's own limit on a page
 
 
@@ -48,7 +48,7 @@ class Audit:
         anchors = run.anchors
         if anchors is None:  # once per audit: every anchor's signature and root
             anchors = await workflow.execute_activity_method(
-                AuditActivities.check_anchors, start_to_close_timeout=timedelta(minutes=10), retry_policy=RETRY
+                AuditActivities.check_anchors, start_to_close_timeout=timedelta(minutes=10), retry_policy=PATIENT
             )
         token, pages = run.next_page_token, 0
         gate = asyncio.Semaphore(request.parallel)
@@ -61,7 +61,7 @@ class Audit:
                     next_page_token=token,
                 ),
                 start_to_close_timeout=timedelta(minutes=1),
-                retry_policy=RETRY,
+                retry_policy=PATIENT,
             )
             cases = page.cases
             batches = [cases[i : i + request.batch_size] for i in range(0, len(cases), request.batch_size)]
@@ -88,7 +88,7 @@ class Audit:
             anchor_findings=[f"anchor {i}: {why}" for i, why in sorted(anchors.bad.items())],
         )
         return await workflow.execute_activity_method(
-            AuditActivities.sign_report, report, start_to_close_timeout=timedelta(minutes=1), retry_policy=RETRY
+            AuditActivities.sign_report, report, start_to_close_timeout=timedelta(minutes=1), retry_policy=PATIENT
         )
 
     async def _audit(self, batch: Batch, gate: asyncio.Semaphore) -> None:
@@ -100,7 +100,7 @@ class Audit:
                     batch,
                     start_to_close_timeout=timedelta(hours=1),
                     heartbeat_timeout=timedelta(seconds=self._progress.request.heartbeat_seconds),
-                    retry_policy=RETRY,
+                    retry_policy=PATIENT,
                 )
             finally:
                 self._progress.batches_running -= 1
@@ -114,5 +114,5 @@ class AnchorHeads:
     @workflow.run
     async def run(self) -> int | None:
         return await workflow.execute_activity_method(
-            AuditActivities.make_anchor, start_to_close_timeout=timedelta(minutes=10), retry_policy=RETRY
+            AuditActivities.make_anchor, start_to_close_timeout=timedelta(minutes=10), retry_policy=PATIENT
         )

@@ -21,8 +21,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
+
+from workflows.retries import PATIENT
 
 with workflow.unsafe.imports_passed_through():
     from activities import Planner, PlanRequest, Records, ShiftRequest
@@ -41,7 +42,6 @@ with workflow.unsafe.imports_passed_through():
 
 PLAN_TIMEOUT = timedelta(seconds=30)
 LOOKUP_TIMEOUT = timedelta(seconds=10)
-LOOKUP_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 # A look-up that fails waits for its retry on a timer, not inside the workflow task.
 LOCAL_RETRY_THRESHOLD = timedelta(milliseconds=500)
 # What a signal to a case that is no longer running fails with (the SDK's failure type).
@@ -270,7 +270,7 @@ class ComplaintCase:
             Records.find_earlier_case,
             query,
             start_to_close_timeout=LOOKUP_TIMEOUT,
-            retry_policy=LOOKUP_RETRY,
+            retry_policy=PATIENT,
             local_retry_threshold=LOCAL_RETRY_THRESHOLD,
         )
 

@@ -6,10 +6,9 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import FailureError
 
-ONCE = RetryPolicy(maximum_attempts=1)
+from workflows.retries import ONCE
 
 
 async def local_first(activity: Any, arg: Any, *, first_try: timedelta, **retried: Any) -> None:

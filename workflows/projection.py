@@ -7,7 +7,8 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+
+from workflows.retries import PATIENT
 
 with workflow.unsafe.imports_passed_through():
     from activities import Records
@@ -18,8 +19,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.local_first import local_first
 
 FIRST_TRY = timedelta(seconds=5)
-# The read model may be down for a while: keep trying, never give up on a write.
-RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 
 
 class Projection:
@@ -84,6 +83,6 @@ class Projection:
                 snapshot,
                 first_try=FIRST_TRY,
                 start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=RETRY,
+                retry_policy=PATIENT,
             )
             self._version, self._events = version, events

@@ -17,13 +17,13 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, RetryState, TimeoutType
 from temporalio.exceptions import TimeoutError as ActivityTimeout
 
+from workflows.retries import PATIENT
+
 with workflow.unsafe.imports_passed_through():
     from activities.webhooks import PAUSED, Deliveries, PauseRequest
     from models.webhooks import ATTEMPT_TIMEOUT, MAX_INTERVAL, MORE, WORKFLOW, DeliveryJob, Owed
 
 LINGER = timedelta(minutes=1)  # how long an idle run waits for the case's next event before it ends
-# The read model may be down for a while: keep reading, as the case's own writes do.
-READ = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 TRY_TIMEOUT = ATTEMPT_TIMEOUT + timedelta(seconds=5)
 RUN_LENGTH = 200  # deliveries per run before it continues as new (keeps each history short)
 
@@ -43,7 +43,7 @@ class WebhookDelivery:
         while delivered < RUN_LENGTH:
             self._more = False
             owed = await workflow.execute_activity_method(
-                Deliveries.owed, job, start_to_close_timeout=timedelta(seconds=10), retry_policy=READ
+                Deliveries.owed, job, start_to_close_timeout=timedelta(seconds=10), retry_policy=PATIENT
             )
             if owed and not owed[0].paused:
                 for event in owed:  # oldest first: the next only once the receiver took this one
@@ -87,7 +87,7 @@ class WebhookDelivery:
                         webhook=job.webhook, reason=f"event {event.seq} of case {event.case_id} failed for {failing}"
                     ),
                     start_to_close_timeout=timedelta(seconds=30),
-                    retry_policy=READ,
+                    retry_policy=PATIENT,
                 )
                 return False
             raise

@@ -13,6 +13,7 @@ from fastapi.responses import Response
 
 from gateway.console.text import Words
 from sla import BUSINESS_TZ
+from sla.periods import first_day, midnight
 
 
 class BadInput(ValueError):
@@ -40,20 +41,17 @@ def whole_number(request: Request, name: str, default: int, low: int, high: int)
     return int(value)
 
 
-def _midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=BUSINESS_TZ)
-
-
 def period(request: Request, now: datetime) -> tuple[datetime, datetime, date, date]:
-    """since .. until (whole days in Asia/Shanghai, until included); the last 30 days by default."""
+    """since .. until (whole days in Asia/Shanghai, until included); the last 30 days by default
+    (sla/periods.py, as /v1/stats and `stats` count them)."""
     today = now.astimezone(BUSINESS_TZ).date()
     until = day(request, "until") or today
-    since = day(request, "since") or until - timedelta(days=29)
+    since = day(request, "since") or first_day(until)
     if since > until:
         raise BadInput("since", "must not be after until")
     if (until - since).days > 3 * 366:
         raise BadInput("since", "a period of at most three years")
-    return _midnight(since), min(_midnight(until + timedelta(days=1)), now + timedelta(seconds=1)), since, until
+    return midnight(since), min(midnight(until + timedelta(days=1)), now + timedelta(seconds=1)), since, until
 
 
 def csv_answer(name: str, words: Words, columns: list[str], rows: list[dict[str, Any]]) -> Response:

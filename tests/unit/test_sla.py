@@ -143,3 +143,17 @@ def test_passed_by_finds_every_anchor_whose_working_days_have_run_out():
             due = deadline(anchor, working_days(2), CAL).due_at
             assert (due <= now) is (anchor < cutoff), (now, anchor, due)
     assert passed_by(hours(24), at(2026, 3, 2, 9), CAL) == at(2026, 3, 1, 9)
+
+
+def test_the_last_30_days_are_30_beijing_days_today_included_everywhere():
+    """One definition of the default period (issue 36): /v1/stats, `stats` and the console."""
+    from datetime import timezone
+
+    from readmodel.stats import default_period
+    from sla.periods import last_days
+
+    now = datetime(2026, 12, 3, 17, 30, tzinfo=timezone.utc)  # 01:30 on 4 December in Beijing
+    start = last_days(now)
+    assert start.isoformat() == "2026-11-05T00:00:00+08:00"
+    since, until = default_period(None, now)
+    assert since == start and until == now
