@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any, overload
 
 from sqlalchemy import event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import Session, SQLModel, col, create_engine
 from sqlmodel import select as sm_select
 
@@ -40,6 +41,10 @@ def utc(moment: datetime | None) -> datetime | None:
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
+        # A fresh data directory is normal (first run, a test's tmp dir): SQLite makes the file, not the folder.
+        database = make_url(url).database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
