@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from models.actor import Actor, Role
-from models.tree import PlaceCodes
+from models.tree import PlaceCodes, Tree
 
 # Roles whose unit (department) also lets them see the cases assigned to it.
 UNIT_ROLES = (Role.handler, Role.leader)
@@ -58,3 +58,15 @@ def seen_by(viewer: Actor) -> Seen:
 
 def sees(viewer: Actor, case: CaseWhere) -> bool:
     return seen_by(viewer).admits(case)
+
+
+def sees_all_of(city: Tree, viewer: Seen, other: Seen) -> bool:
+    """Whether everything `other` sees, `viewer` sees too: a viewer is shown another identity's
+    work (a webhook subscription and what it is owed) only then, since its counts are cases. A
+    share by unit or by dispute reaches across the tree (a transfer, a mediation), so only the
+    whole city covers it."""
+    if viewer.everything:
+        return True
+    if other.everything or other.units or other.mediator_id is not None:
+        return False
+    return city.contains(viewer.scope, other.scope)

@@ -16,6 +16,7 @@ from gateway.console import charts
 from gateway.console.inputs import BadInput, csv_answer, period, whole_number
 from gateway.console.viewer import Viewer, viewer
 from gateway.console.web import not_found, render, router
+from models.scope import seen_by, sees_all_of
 from models.tree import LEVELS, Level
 from readmodel import board
 from readmodel.callbacks import callbacks_due
@@ -46,7 +47,11 @@ async def overview(request: Request, v: Viewer = Depends(viewer)) -> Response:
         since, until, first, last = period(request, now)
         read_model = gateway(request).read_model
         o = board.overview(read_model, since=since, until=until, now=now, seen=v.seen)
-        return {"o": o, "since": first, "until": last, "webhooks": Webhooks(read_model.engine).overview()}
+        city = jurisdictions.tree()
+        webhooks = [
+            row for row in Webhooks(read_model.engine).overview() if sees_all_of(city, v.seen, seen_by(row[0].identity))
+        ]
+        return {"o": o, "since": first, "until": last, "webhooks": webhooks}
 
     return await page(request, v, build, "overview.html")
 

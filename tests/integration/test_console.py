@@ -510,6 +510,37 @@ async def test_the_overview_shows_a_paused_webhook_subscription(console, engine)
         hooks.remove("grid-platform")
 
 
+async def test_a_street_supervisor_is_shown_only_the_subscriptions_inside_its_street(console, engine):
+    """A subscription's owed count is a count of cases: a viewer is shown one only when it sees
+    everything the subscription's identity sees (models/scope.py sees_all_of)."""
+    from models import Actor
+    from readmodel.webhooks import Webhooks
+    from starter.codec import keyring_from_settings
+
+    h, _, store = console
+    store.add("sup-fenghuang", Role.supervisor, department="凤凰街道", scope="440311004", password=PASSWORD)
+    hooks = Webhooks(engine[1].engine, keyring_from_settings())
+    eyes = {
+        "fh-grid": Actor(id="fh-app", role=Role.supervisor, scope="440311004001"),  # a community in the street
+        "gm-bureau": Actor(id="gm-app", role=Role.supervisor, scope="440311"),  # the whole district
+        "lh-bureau": Actor(id="lh-app", role=Role.supervisor, scope="440303"),  # another district
+        "water-unit": Actor(id="w-app", role=Role.handler, department="光明区水务局", scope="440311004"),
+    }
+    for name, actor in eyes.items():
+        hooks.add(name, actor, f"https://{name}.example.gov.cn/hooks", ["*"])
+    try:
+        await login(h, "sup-fenghuang")
+        page = (await h.get("/console/")).text
+        shown = {name for name in eyes if name in page}
+        assert shown == {"fh-grid"}, shown  # a unit's eyes reach across the tree by transfer
+        await login(h, "sup-wang")  # the whole city's
+        page = (await h.get("/console/")).text
+        assert all(name in page for name in eyes)
+    finally:
+        for name in eyes:
+            hooks.remove(name)
+
+
 async def test_the_disputes_page_shows_a_mediation_by_its_term_and_a_referral(console):
     """矛盾纠纷 (issue 25): an open mediation with its term, a referral with its road, the figures."""
     h, keys, _ = console

@@ -143,3 +143,29 @@ def test_who_may_file_where(viewer: Actor):
     except NotAllowed:
         allowed = False
     assert allowed is (viewer.role in FILERS and viewer.scope is None)
+
+
+def test_a_viewer_is_shown_another_identitys_work_only_when_it_sees_all_of_it():
+    """sees_all_of (the console's subscriptions): whenever it says a viewer covers another, every
+    case the other sees, the viewer sees too, so the other's counts leak nothing. Every pair."""
+    from models.scope import sees_all_of
+
+    covered = 0
+    for viewer in VIEWERS:
+        for other in VIEWERS:
+            if not sees_all_of(CITY, seen_by(viewer), seen_by(other)):
+                continue
+            covered += 1
+            leaked = [s.case_id for s, _ in CASES if sees(other, s.where()) and not sees(viewer, s.where())]
+            assert not leaked, (viewer.id, other.id, leaked)
+    city = Actor(id="c", role=Role.supervisor)
+    district, street = (Actor(id=s, role=Role.supervisor, scope=s) for s in ("440311", "440311004"))
+    luohu_street = Actor(id="l", role=Role.supervisor, scope="440303003")
+    unit = Actor(id="h", role=Role.handler, department="水务局", scope="440311")
+    assert sees_all_of(CITY, seen_by(district), seen_by(street))
+    assert not sees_all_of(CITY, seen_by(street), seen_by(district))
+    assert not sees_all_of(CITY, seen_by(district), seen_by(luohu_street))
+    assert not sees_all_of(CITY, seen_by(district), seen_by(city))
+    assert not sees_all_of(CITY, seen_by(district), seen_by(unit))  # a transfer reaches across districts
+    assert sees_all_of(CITY, seen_by(city), seen_by(unit))
+    assert covered > len(VIEWERS)
