@@ -71,10 +71,10 @@ WATER_CUT: dict[str, Any] = {  # the brief's example: a landlord who cut the wat
     "description": "房东与租户发生租金纠纷后切断了整栋楼的供水, 已三天。",
     "location": {"district": "光明区", "street": "凤凰街道", "community": "塘家社区"},
 }
-HOUSING = {"id": "housing-zhang", "role": "handler", "department": "区住建局"}
+HOUSING = {"id": "housing-zhang", "role": "handler", "department": "光明区住房和建设局"}
 SECRETARY = {"id": "secretary-tj", "role": "community", "department": "塘家社区"}
 DISPATCHER = {"id": "hotline-07", "role": "dispatcher", "department": "区群众诉求服务中心"}
-EDUCATION = {"id": "edu-li", "role": "handler", "department": "区教育局"}
+EDUCATION = {"id": "edu-li", "role": "handler", "department": "光明区教育局"}
 SUPERVISOR = {"id": "sup-wang", "role": "supervisor", "department": "区信访局"}
 
 
@@ -104,7 +104,7 @@ def _summary(s: CaseState) -> str:
 
 async def walk_closed_loop(client: Client, case_id: str) -> None:
     steps = [
-        ("dispatch", {"actor": DISPATCHER, "department": "区教育局"}),
+        ("dispatch", {"actor": DISPATCHER, "department": "光明区教育局"}),
         ("record_contact", {"actor": EDUCATION, "note": "电话联系刘先生,了解孩子出生日期和学籍情况"}),
         ("record_verification", {"actor": EDUCATION, "findings": "孩子超龄4个月,符合特殊情况入学条件"}),
         ("reply", {"actor": EDUCATION, "message": "已协调学校按特殊情况办理入学,三日内通知"}),
@@ -183,7 +183,7 @@ async def over_http(client: Client, read_model: ReadModel, folder, port: int) ->
     store = IdentityStore(read_model.url)  # beside the read model, as in production
     keys: dict[str, str | None] = {
         "DISPATCHER_KEY": store.add("hotline-07", Role.dispatcher, department="区群众诉求服务中心", name="热线话务员"),
-        "HANDLER_KEY": store.add("housing-zhang", Role.handler, department="区住建局", name="张工"),
+        "HANDLER_KEY": store.add("housing-zhang", Role.handler, department="光明区住房和建设局", name="张工"),
     }
     store.add(DEMO_SUPERVISOR, Role.supervisor, department="区指挥中心", name="王督办", password=DEMO_PASSWORD)
     # 东门街道's command centre: its scope is its street (city-contract.md); it sees only its own.
@@ -193,7 +193,7 @@ async def over_http(client: Client, read_model: ReadModel, folder, port: int) ->
     serving = await start_serving(running)
     base = f"http://127.0.0.1:{port}"
     print(f"demo-http-6: over HTTP, through the gateway at {base} (OpenAPI: {base}/docs)")
-    print(f"  identities in {store.where}: hotline-07 (dispatcher), housing-zhang (handler of 区住建局);")
+    print(f"  identities in {store.where}: hotline-07 (dispatcher), housing-zhang (handler of 光明区住房和建设局);")
     print("  keys are shown once and stored only as hashes (python -m starter identity add ...)")
     receiver = _subscribe_housing_bureau(read_model)
     filing: dict[str, Any] = {
@@ -251,15 +251,17 @@ async def over_http(client: Client, read_model: ReadModel, folder, port: int) ->
 
 
 def _subscribe_housing_bureau(read_model: ReadModel) -> subprocess.Popen[str]:
-    """区住建局's own system, told of its cases as they change: the Python receiver of examples/
+    """光明区住房和建设局's own system, told of its cases as they change: the Python receiver of examples/
     as a process, subscribed with housing-zhang's eyes (python -m starter webhook add ...)."""
     from readmodel.webhooks import Webhooks
     from starter.codec import keyring_from_settings
 
     port = next(p for p in range(8091, 8191) if _free(p))
     hooks = Webhooks(read_model.engine, keyring_from_settings())
-    handler = Actor(id="housing-zhang", role=Role.handler, department="区住建局")
-    secret = hooks.add("housing-bureau", handler, f"http://127.0.0.1:{port}/hooks", ["*"], department="区住建局")
+    handler = Actor(id="housing-zhang", role=Role.handler, department="光明区住房和建设局")
+    secret = hooks.add(
+        "housing-bureau", handler, f"http://127.0.0.1:{port}/hooks", ["*"], department="光明区住房和建设局"
+    )
     receiver = subprocess.Popen(
         [sys.executable, str(Path(__file__).parent / "examples" / "webhook-receiver-python" / "receiver.py")],
         env={**os.environ, "WEBHOOK_SECRET": secret, "PORT": str(port)},
@@ -268,7 +270,7 @@ def _subscribe_housing_bureau(read_model: ReadModel) -> subprocess.Popen[str]:
     )
     assert receiver.stdout is not None
     receiver.stdout.readline()  # {"listening": port}
-    print(f"  webhook housing-bureau: every event of 区住建局's cases, signed, to a receiver on port {port}")
+    print(f"  webhook housing-bureau: every event of 光明区住房和建设局's cases, signed, to a receiver on port {port}")
     return receiver
 
 
@@ -282,7 +284,7 @@ async def _show_received(receiver: subprocess.Popen[str], case_id: str, read_mod
         if sum(1 for line in lines if line.get("case_id") == case_id) >= wanted:
             break
         await asyncio.sleep(0.1)
-    print(f"区住建局's system received (webhook housing-bureau, {len(lines)} events, signatures verified):")
+    print(f"光明区住房和建设局's system received (webhook housing-bureau, {len(lines)} events, signatures verified):")
     for line in lines[:8]:
         print(f"  {line['id']} {line['case_id']} #{line['seq']:<2} {line['type']:<14} verified={line['verified']}")
 
@@ -344,7 +346,7 @@ async def _complainant(h: httpx.AsyncClient, config: settings.Settings, case_id:
     form = {name: re.search(rf'name="{name}" value="([^"]+)"', page.text) for name in ("csrf", "nonce")}
     body = {k: m.group(1) for k, m in form.items() if m} | {"do": "note", "note": "晚上八点后家里有人"}
     added = await h.post(path, data=body)
-    print(f"  POST /s/… note -> {added.status_code} (补充说明 on the timeline; 区住建局 is told by SMS)")
+    print(f"  POST /s/… note -> {added.status_code} (补充说明 on the timeline; 光明区住房和建设局 is told by SMS)")
 
 
 async def walk_audit(client: Client, since: datetime, folder: Path) -> None:
@@ -482,7 +484,7 @@ async def main() -> None:
                 await asyncio.sleep(0.1)
             warning = next(e for e in water.timeline if e.kind == "warning")
             print(f"  warning: {warning.detail['milestone']} due {warning.detail['due_at']}")
-            await act(client, "demo-water-5", "dispatch", {"actor": DISPATCHER, "department": "区住建局"})
+            await act(client, "demo-water-5", "dispatch", {"actor": DISPATCHER, "department": "光明区住房和建设局"})
             await act(
                 client,
                 "demo-water-5",

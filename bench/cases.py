@@ -26,9 +26,9 @@ from starter import act, file_complaint
 ENGINE_QUEUE, BARE_QUEUE = "bench-engine", "bench-bare"
 
 DISPATCHER = Actor(id="hotline-07", role=Role.dispatcher, department="区群众诉求服务中心")
-HANDLER = Actor(id="housing-zhang", role=Role.handler, department="区住建局")
+HANDLER = Actor(id="housing-zhang", role=Role.handler, department="光明区住房和建设局")
 STEPS: list[tuple[str, Any]] = [
-    ("dispatch", Dispatch(actor=DISPATCHER, department="区住建局")),
+    ("dispatch", Dispatch(actor=DISPATCHER, department="光明区住房和建设局")),
     ("record_contact", RecordContact(actor=HANDLER, note="电话联系诉求人,约定上门时间")),
     ("record_verification", RecordVerification(actor=HANDLER, findings="现场核实:井盖松动,存在安全隐患")),
     ("reply", Reply(actor=HANDLER, message="已安排维修队今日更换井盖")),

@@ -92,7 +92,7 @@ def stack(tmp_path_factory, outbox) -> Iterator[Stack]:
     worker = WorkerProcess(environ, tmp / "worker.log")
     keys = {
         "hotline": add_identity(environ, "hotline-07", "dispatcher", "区群众诉求服务中心"),
-        "handler": add_identity(environ, "edu-li", "handler", "区教育局"),
+        "handler": add_identity(environ, "edu-li", "handler", "光明区教育局"),
         "supervisor": add_identity(environ, "sup-wang", "supervisor", "区信访局"),
         "leader": add_identity(environ, "ld-chen", "leader"),
     }
@@ -189,7 +189,7 @@ def test_the_complainant_follows_and_judges_their_case_on_a_phone(phone, stack, 
     phone.click("#add-note button[type=submit]")
     phone.wait_for_load_state()
     assert "学校说要补交居住证明" in phone.locator("#notes").inner_text()
-    told = stack.outbox.wait_for(case_id, "department:区教育局", "complainant_note", after=sent)
+    told = stack.outbox.wait_for(case_id, "department:光明区教育局", "complainant_note", after=sent)
     assert "学校说要补交居住证明" in told["text"]
     timeline = api.h.get(f"/v1/cases/{case_id}/timeline", headers=bearer(stack.keys["supervisor"])).json()
     noted = [e for e in timeline["timeline"] if e["kind"] == "complainant_note"]

@@ -78,11 +78,11 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     worker = WorkerProcess(environ, tmp / "worker.log")
     keys = {
         "dispatcher": add_identity(environ, "hotline-07", "dispatcher", "区群众诉求服务中心"),
-        "housing": add_identity(environ, "zj-zhang", "handler", "区住建局"),
-        "water": add_identity(environ, "sw-chen", "handler", "区水务局"),
+        "housing": add_identity(environ, "zj-zhang", "handler", "光明区住房和建设局"),
+        "water": add_identity(environ, "sw-chen", "handler", "440311-sw"),
     }
     keys["supervisor"] = set_password(environ, "sup-wang", "supervisor", "区信访局", key=True)
-    set_password(environ, "edu-li", "handler", "区教育局")
+    set_password(environ, "edu-li", "handler", "光明区教育局")
     gateway = Gateway(environ, tmp / "gateway.log")
     try:
         yield Stack(gateway, keys, file_cases(gateway.base, keys))

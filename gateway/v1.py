@@ -38,10 +38,11 @@ from gateway.views import (
     state_as_seen,
 )
 from models import Actor, CaseInput, CaseState, CaseStatus, Category
+from models.base import ShortText
 from models.commands import FILERS, NotAllowed, may_file
 from models.dispute import KIND_FILTERS
 from models.scope import Seen, seen_by
-from models.tree import Level, Tree
+from models.tree import Level, Tree, UnitProblem
 from readmodel.board import Filters
 from readmodel.callbacks import callbacks_due
 from readmodel.stats import GROUPS, compute, default_period, parse_moment
@@ -57,7 +58,7 @@ from starter import (
     state,
     validate_case_input,
 )
-from starter.cases import CASE_ID_PATTERN, unit_warnings
+from starter.cases import CASE_ID_PATTERN
 from starter.identities import Identity
 from starter.supervise import CaseSummary, list_page, list_query, place_clause, seen_clause
 
@@ -267,6 +268,10 @@ async def list_open_cases(
 
     g = gateway(request)
     city = jurisdictions.tree()
+    try:
+        department = jurisdictions.unit_filter(department, identity.scope)
+    except UnitProblem as err:
+        raise InvalidInput(f"department: {err}", [("department", f"{err}; name it by its code or full name")]) from None
     within_clause = None
     if within is not None:
         within = _within(city, identity, within)
@@ -437,11 +442,15 @@ async def read_stats(
 def _add_update_route(update: str) -> None:
     model = UPDATES[update]
     # The payload as the contract has it, with `actor` optional: the caller's identity is the actor.
-    body_model = create_model(
-        f"{model.__name__}Body",
-        __base__=model,
-        actor=(Actor | None, Field(default=None, description="Leave out: the caller is the actor")),
-    )
+    fields: dict[str, Any] = {
+        "actor": (Actor | None, Field(default=None, description="Leave out: the caller is the actor"))
+    }
+    if update == "dispatch":  # city-contract.md: without a department, the district's routing table's unit
+        fields["department"] = (
+            ShortText | None,
+            Field(default=None, description="A unit's code, name or alias; leave out for the routing table's"),
+        )
+    body_model = create_model(f"{model.__name__}Body", __base__=model, **fields)
 
     async def run(
         case_id: CaseId,
@@ -469,11 +478,22 @@ def _add_update_route(update: str) -> None:
                 f"the body names {body.actor.role.value} {body.actor.id}",
             )
         payload = body.model_dump(exclude={"actor"}) | {"actor": actor}
-        warnings = unit_warnings(update, payload, jurisdictions.tree(), listed_only=g.config.units == "listed")
         expected = _if_match(if_match)
         if expected is not None:
             payload["expected_version"] = expected
-        current = await _engine(act(g.client, case_id, update, payload, update_id=idempotency_key))
+        warnings: list[str] = []
+        listed_only = g.config.units == "listed"
+        current = await _engine(
+            act(
+                g.client,
+                case_id,
+                update,
+                payload,
+                update_id=idempotency_key,
+                listed_only=listed_only,
+                warnings=warnings,
+            )
+        )
         return _case(current, identity, extra={"warnings": warnings} if warnings else None)
 
     run.__annotations__["body"] = body_model

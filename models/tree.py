@@ -279,8 +279,38 @@ class Tree:
         pool = self.units_of(district) if district else list(self.units.values())
         found = [u for u in pool if name == u.name or name in u.aliases]
         if len(found) > 1:
-            raise UnitProblem(f"{name!r} names {len(found)} units", [f"{u.code} {u.name}" for u in found])
+            raise UnitProblem(f"{name!r} names {len(found)} units: " + ", ".join(f"{u.code} {u.name}" for u in found))
         return found[0] if found else None
+
+    def unit_for(self, district: str | None, name: str, *, across: bool) -> Unit | None:
+        """The unit an update names for a case of `district` (None: a case filed before the tree):
+        by code, name or alias of the district's units; `across` (a transfer) also a unit of
+        another district, by code or a name the whole tree answers with one unit. Without
+        `across`, another district's unit is refused (UnitProblem): it takes a case only by
+        transfer, with its explanation, so the first unit stays accountable (首问首办). None: no
+        unit of the tree (kept as an unlisted unit of the case's district)."""
+        name = name.strip()
+        if district is None:  # a case filed before the tree: a name several units answer stays as given
+            try:
+                return self.unit(None, name)
+            except UnitProblem:
+                return None
+        found = self.units.get(name) or self.unit(district, name)
+        if found is None:
+            named = [u for u in self.units.values() if name == u.name or name in u.aliases]
+            if len(named) > 1 and across:
+                raise UnitProblem(
+                    f"{name!r} names {len(named)} units: " + ", ".join(f"{u.code} {u.name}" for u in named)
+                )
+            found = named[0] if len(named) == 1 else None
+        if found is None or across or self.contains(district, found.place):
+            return found
+        owner = self.district_of(found.place)
+        raise UnitProblem(
+            f"{found.name} ({found.code}) is a unit of {owner.name if owner else 'another district'}, "
+            f"not of {self.places[district].name}; a case goes to another district's unit only by transfer, "
+            "with its explanation (首问首办: the first unit stays accountable)"
+        )
 
     def nearest_units(self, district: str | None, name: str) -> list[str]:
         pool = self.units_of(district) if district else list(self.units.values())

@@ -17,9 +17,10 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from models import CaseInput, CaseState, Command, Complaint, received_at_problem
+from models import Actor, CaseInput, CaseState, Command, Complaint, received_at_problem
 from models.case_input import WORKFLOW_TYPE
 from models.commands import UPDATES as COMMANDS
+from models.scope import sees
 from models.tree import LocationProblem, Tree
 from models.updates import PlaceCase
 from starter import jurisdictions
@@ -124,19 +125,36 @@ def place_command(cmd: PlaceCase, city: Tree) -> PlaceCase:
     return cmd.model_copy(update={"code": code, "place": codes, "community_name": community})
 
 
-def unit_warnings(update: str, payload: dict[str, Any], city: Tree, *, listed_only: bool) -> list[str]:
-    """The warnings for an update's unlisted units; InvalidInput instead under COMPLAINTS_UNITS=listed."""
-    unlisted = jurisdictions.unlisted_units(update, payload, city)
-    if listed_only and unlisted:
-        errors = [
-            (f, f"{n!r} is no unit of the tree (nearest: {', '.join(city.nearest_units(None, n))})")
-            for f, n in unlisted
-        ]
-        raise InvalidInput("; ".join(f"{f}: {m}" for f, m in errors), errors)
-    return [
-        f"{f}: {n!r} is no unit of the tree; kept as an unlisted unit (python -m starter jurisdictions unlisted)"
-        for f, n in unlisted
-    ]
+async def name_units(
+    client: Client, case_id: str, update: str, payload: dict[str, Any], city: Tree, *, listed_only: bool
+) -> tuple[dict[str, Any], list[str]]:
+    """The units an update names, read for the case they name them for (jurisdictions.read_units),
+    the actor's unit too: the payload to send and its warnings. A case the actor does not see (or
+    none) is left to the workflow, which answers as for an unknown id."""
+    actor = payload.get("actor")
+    plain = jurisdictions.plain_unit(actor, city)
+    if update not in jurisdictions.UNIT_FIELDS and plain:
+        return payload, []  # most updates: nothing to read, no look-up of the case
+    case = await _seen_case(client, case_id, actor)
+    if case is None:
+        return payload, []
+    if not plain:  # the CLI's actor.department=住建局, or an identity made before units were named
+        district = case.place.district if case.place else None
+        payload = payload | {"actor": jurisdictions.actor_unit(Actor.model_validate(actor), city, district)}
+    try:
+        return jurisdictions.read_units(update, payload, city, case.place, case.category, listed_only=listed_only)
+    except jurisdictions.UnitsRefused as err:
+        raise InvalidInput(str(err), err.errors) from None
+
+
+async def _seen_case(client: Client, case_id: str, actor: Any) -> CaseState | None:
+    """The case as the actor may see it, or None (unknown, not seen, or no valid actor yet)."""
+    try:
+        who = Actor.model_validate(actor)
+        case = await state(client, case_id)
+    except (pydantic.ValidationError, UnknownCase, InvalidInput, RPCError):
+        return None
+    return case if sees(who, case.where()) else None
 
 
 def _start_options(case_id: str, task_queue: str, if_running: WorkflowIDConflictPolicy) -> dict[str, Any]:
@@ -210,12 +228,27 @@ async def execution_info(client: Client, case_id: str) -> WorkflowExecutionInfo:
 
 
 async def act(
-    client: Client, case_id: str, update: str, payload: Command | dict[str, Any], *, update_id: str | None = None
+    client: Client,
+    case_id: str,
+    update: str,
+    payload: Command | dict[str, Any],
+    *,
+    update_id: str | None = None,
+    listed_only: bool = False,
+    warnings: list[str] | None = None,
 ) -> CaseState:
     """Run one update on a case; the case's new state, or Rejected with the reason.
 
-    With an update_id, the update is applied at most once per case and id: a retry with the same
-    id returns the first answer (Temporal's update id)."""
+    The units it names are read first (name_units; `listed_only`: COMPLAINTS_UNITS=listed), and
+    their warnings added to `warnings`. With an update_id, the update is applied at most once per
+    case and id: a retry with the same id returns the first answer (Temporal's update id)."""
+    if update in UPDATES:
+        given = payload.model_dump() if isinstance(payload, Command) else payload
+        named, told = await name_units(client, case_id, update, given, jurisdictions.tree(), listed_only=listed_only)
+        if warnings is not None:
+            warnings.extend(told)
+        if named is not given:
+            payload = named
     command = validate_command(update, payload)
     if isinstance(command, PlaceCase):
         command = place_command(command, jurisdictions.tree())

@@ -276,6 +276,7 @@ class IdentityStore:
                 f"role {role.value} needs --department (the department it acts for, or for community the community)"
             )
         scope = _checked_scope(scope)
+        department = _unit_name(role, department, scope, strict=True)
         if password is not None and len(password) < MIN_PASSWORD:
             raise IdentityError(f"password: at least {MIN_PASSWORD} characters")
         with self._editing() as identities:
@@ -285,13 +286,18 @@ class IdentityStore:
                 current = identities[identity_id] = Identity(
                     identity_id, role, department, name, created_at=now, scope=scope
                 )
-            elif current.role != role or current.department != department or current.scope != scope:
+            elif (
+                current.role != role
+                or _unit_name(role, current.department, current.scope, strict=False) != department
+                or current.scope != scope
+            ):
                 raise IdentityError(
                     f"identity {identity_id} exists as {current.role.value}"
                     + (f" of {current.department}" if current.department else "")
                     + (f" in {current.scope}" if current.scope else "")
                     + "; revoke it first to give it another role, department or scope"
                 )
+            current.department = department  # one made before units were named by their own name
             if name:
                 current.name = name
             if password is not None:
@@ -322,6 +328,7 @@ class IdentityStore:
         with self._editing() as identities:
             for ident, found in sorted(given.items()):
                 held = identities.get(ident)
+                found.department = _unit_name(found.role, found.department, found.scope, strict=False)
                 if held is None:
                     identities[ident] = found
                     added.append(ident)
@@ -368,6 +375,23 @@ def _checked_scope(scope: str | None) -> str | None:
         # Visibility lists filter on District, Street and Community: a grid is not one of them.
         raise IdentityError(f"--scope: {scope} is a grid; scope an identity to its community ({place.parent})")
     return place.code
+
+
+def _unit_name(role: Role, department: str | None, scope: str | None, *, strict: bool) -> str | None:
+    """A handler's or leader's unit by the unit's own name (starter.jurisdictions.unit_name).
+    `strict`: a name of several units is refused, naming them; else (an import) kept as given."""
+    from models.scope import UNIT_ROLES
+    from models.tree import UnitProblem
+    from starter.jurisdictions import unit_name
+
+    if role not in UNIT_ROLES or not department:
+        return department
+    try:
+        return unit_name(department, scope)
+    except UnitProblem as err:
+        if strict:
+            raise IdentityError(f"--department: {err}; name it by its code, or give --scope") from None
+        return department
 
 
 def _now() -> str:

@@ -10,9 +10,10 @@ from pathlib import Path
 from threading import Lock
 from typing import Any
 
-from models import CaseInput
+from models import Actor, CaseInput, Category
 from models.base import Policy
-from models.tree import LocationProblem, Tree, UnitProblem
+from models.scope import UNIT_ROLES
+from models.tree import LocationProblem, PlaceCodes, Tree, UnitProblem
 from models.tree_file import load
 from runtime import settings
 
@@ -67,6 +68,113 @@ UNIT_FIELDS: dict[str, str] = {
     "transfer": "to_department",
     "summon_departments": "departments",
 }
+
+
+class UnitsRefused(ValueError):
+    """The units an update names, refused: (field, message) for each."""
+
+    def __init__(self, errors: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{f}: {m}" for f, m in errors))
+        self.errors = errors
+
+
+def read_units(
+    update: str,
+    payload: dict[str, Any],
+    city: Tree,
+    place: PlaceCodes | None,
+    category: Category,
+    *,
+    listed_only: bool,
+) -> tuple[dict[str, Any], list[str]]:
+    """The units an update names, read as the case's district reads them (city-contract.md): a
+    code, name or alias becomes the unit's own name, so one unit is one string wherever the case
+    is read (who sees it, the league, webhooks); `dispatch` without a department takes the
+    district's routing for the category; another district's unit is refused but by transfer
+    (Tree.unit_for). A name the tree lacks is kept as an unlisted unit with a warning, or refused
+    under COMPLAINTS_UNITS=listed. Returns the payload to send and the warnings; UnitsRefused."""
+    field = UNIT_FIELDS.get(update)
+    if field is None:
+        return payload, []
+    payload = dict(payload)
+    district = place.district if place else None
+    if update == "dispatch" and not payload.get(field):
+        unit = city.route(place, category) if place else None
+        if unit is None:
+            where = city.places[district].name if district else "the case's district"
+            raise UnitsRefused([(field, f"name the unit: {where}'s routing table sends no unit for {category.value}")])
+        payload[field] = unit.name
+        return payload, []
+    value = payload.get(field)
+    names = [value] if isinstance(value, str) else list(value) if isinstance(value, list) else []
+    errors, warnings, named = [], [], []
+    for i, name in enumerate(names):
+        where = field if isinstance(value, str) else f"{field}[{i}]"
+        if not isinstance(name, str):
+            named.append(name)  # the command's own validation names it
+            continue
+        try:
+            unit = city.unit_for(district, name, across=update == "transfer")
+        except UnitProblem as err:
+            errors.append((where, str(err)))
+            continue
+        if unit is not None:
+            named.append(unit.name)
+        elif listed_only:
+            near = ", ".join(city.nearest_units(district, name))
+            errors.append((where, f"{name!r} is no unit of the tree (nearest: {near})"))
+        else:
+            named.append(name)
+            warnings.append(
+                f"{where}: {name!r} is no unit of the tree; kept as an unlisted unit "
+                "(python -m starter jurisdictions unlisted)"
+            )
+    if errors:
+        raise UnitsRefused(errors)
+    payload[field] = named[0] if isinstance(value, str) else named
+    return payload, warnings
+
+
+def plain_unit(actor: Any, city: Tree) -> bool:
+    """Whether an actor's unit needs no reading: not a unit's role, or already a unit's own name
+    (every identity made since units are named so). An actor not yet valid: its check says so."""
+    try:
+        who = Actor.model_validate(actor)
+    except ValueError:
+        return True
+    if who.role not in UNIT_ROLES or not who.department:
+        return True
+    return any(who.department == u.name for u in city.units.values())
+
+
+def actor_unit(actor: Actor, city: Tree, district: str | None) -> Actor:
+    """The actor with its unit by the unit's own name, an alias read in the case's district; a
+    name the tree lacks, or one several units answer, as given."""
+    try:
+        unit = city.unit_for(district, actor.department or "", across=True)
+    except UnitProblem:
+        return actor
+    return actor.model_copy(update={"department": unit.name}) if unit else actor
+
+
+def unit_name(name: str, scope: str | None) -> str:
+    """The unit's own name for a unit an identity or a subscription names (a code, name or alias
+    of its scope's district; no scope: one the whole tree answers with one unit), as the edge
+    records a dispatch (starter.cases.name_units), so one unit is one string to the "sees" rule
+    and to webhooks. A name the tree lacks stays as given (an unlisted unit). Two units answering
+    it: UnitProblem."""
+    city = tree()
+    district = city.district_of(scope) if scope else None
+    unit = city.unit(district.code if district else None, name)
+    if unit is None and district is not None:
+        unit = city.unit(None, name)  # a unit of another district, named in full
+    return unit.name if unit else name.strip()
+
+
+def unit_filter(name: str | None, scope: str | None) -> str | None:
+    """A department filter (lists, boards, the callback list) as cases record units: the unit's
+    own name (unit_name). A name several units answer: UnitProblem, so no list is silently empty."""
+    return unit_name(name, scope) if name else None
 
 
 def unlisted_units(update: str, payload: dict[str, Any], city: Tree) -> list[tuple[str, str]]:

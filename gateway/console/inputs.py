@@ -32,6 +32,17 @@ def day(request: Request, name: str) -> date | None:
         raise BadInput(name, f"{value[:40]!r} is not a date such as 2026-11-01") from None
 
 
+def unit(request: Request, scope: str | None) -> str | None:
+    """The `department` filter by the unit's own name, as cases record units."""
+    from models.tree import UnitProblem
+    from starter.jurisdictions import unit_filter
+
+    try:
+        return unit_filter(request.query_params.get("department"), scope)
+    except UnitProblem as err:
+        raise BadInput("department", f"{err}; choose one") from None
+
+
 def whole_number(request: Request, name: str, default: int, low: int, high: int) -> int:
     value = request.query_params.get(name)
     if not value:

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 
 from gateway.auth import gateway
 from gateway.console import charts
-from gateway.console.inputs import BadInput, csv_answer, period, whole_number
+from gateway.console.inputs import BadInput, csv_answer, period, unit, whole_number
 from gateway.console.viewer import Viewer, viewer
 from gateway.console.web import not_found, render, router
 from models.scope import seen_by, sees_all_of
@@ -77,7 +77,7 @@ async def overdue(request: Request, v: Viewer = Depends(viewer)) -> Response:
     def build(v: Viewer, now: datetime) -> dict[str, Any]:
         q = request.query_params
         filters = board.Filters(
-            department=q.get("department") or None,
+            department=unit(request, v.identity.scope),
             street=q.get("street") or None,
             category=q.get("category") or None,
             seen=v.seen,
@@ -111,7 +111,7 @@ async def follow_ups(request: Request, v: Viewer = Depends(viewer)) -> Response:
     def build(v: Viewer, now: datetime) -> dict[str, Any]:
         q = request.query_params
         filters = board.Filters(
-            department=q.get("department") or None,
+            department=unit(request, v.identity.scope),
             street=q.get("street") or None,
             category=q.get("category") or None,
             seen=v.seen,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
+from runtime import settings
 from starter import act, connect, file_complaint, state
 from starter.cases import UPDATES, validate_case_id, validate_case_input, validate_command
 from starter.cli.common import parse_fields, read_json
@@ -25,8 +27,14 @@ async def file(args: argparse.Namespace) -> int:
 
 async def act_on(args: argparse.Namespace) -> int:
     payload = parse_fields(args.fields)
-    validate_command(args.update, payload)
-    print(render(await act(await connect(), args.case_id, args.update, payload)))
+    if args.update != "dispatch" or "department" in payload:
+        validate_command(args.update, payload)  # refuse bad input before connecting
+    warnings: list[str] = []
+    listed_only = settings.load().units == "listed"
+    acted = await act(await connect(), args.case_id, args.update, payload, listed_only=listed_only, warnings=warnings)
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(render(acted))
     return 0
 
 

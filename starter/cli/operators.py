@@ -33,9 +33,10 @@ async def identity(args: argparse.Namespace) -> int:
                 scope=args.scope,
                 key=True if args.key else None,
             )
+            unit = store.identities()[args.id].department  # a unit by its own name (starter.jurisdictions.unit_name)
             print(
                 f"identity {args.id}: {args.role}"
-                + (f" of {args.department}" if args.department else "")
+                + (f" of {unit}" if unit else "")
                 + (f", scope {args.scope}" if args.scope else ", scope: the whole city")
                 + f" in {store.where}"
             )

@@ -22,6 +22,17 @@ def _when(value: datetime | None) -> str:
     return value.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M") if value else "-"
 
 
+def _unit(name: str | None) -> str | None:
+    """--department as cases record units (the unit's own name); an alias of several, refused."""
+    from models.tree import UnitProblem
+    from starter.jurisdictions import unit_filter
+
+    try:
+        return unit_filter(name, None)
+    except UnitProblem as err:
+        raise InvalidInput(f"--department: {err}; name it by its code or full name") from None
+
+
 async def list_cases(args: argparse.Namespace) -> int:
     from starter.supervise import list_cases, list_query
 
@@ -29,7 +40,7 @@ async def list_cases(args: argparse.Namespace) -> int:
         return _list_callbacks(args)
     query = list_query(
         status=args.status,
-        department=args.department,
+        department=_unit(args.department),
         street=args.street,
         overdue=args.overdue,
         escalated=args.escalated,
@@ -69,7 +80,7 @@ def _list_callbacks(args: argparse.Namespace) -> int:
     from sla import WorkingCalendar
 
     calendar = WorkingCalendar.from_file(settings.load().calendar_file)
-    filters = Filters(department=args.department, street=args.street)
+    filters = Filters(department=_unit(args.department), street=args.street)
     due, total = callbacks_due(open_read_model(), filters, calendar=calendar, limit=args.limit)
     if args.json:
         print(json.dumps([c.as_row() for c in due], ensure_ascii=False))

@@ -50,9 +50,11 @@ def _when(moment_: datetime | None) -> str:
 
 
 async def webhook(args: argparse.Namespace) -> int:
+    from models.tree import UnitProblem
     from readmodel.webhooks import WebhookError
     from runtime import settings
     from starter.identities import IdentityStore
+    from starter.jurisdictions import unit_name
 
     config = settings.load()
     store = _store()
@@ -70,10 +72,16 @@ async def webhook(args: argparse.Namespace) -> int:
                     f"identity: {args.identity} is not an active identity (python -m starter identity list); "
                     "a subscription sees what that identity may see"
                 )
-            secret = store.add(name, found.actor, url, events, department=args.department)
+            department = None
+            if args.department:
+                try:
+                    department = unit_name(args.department, found.scope)
+                except UnitProblem as err:
+                    raise InvalidInput(f"department: {err}; name it by its code") from None
+            secret = store.add(name, found.actor, url, events, department=department)
             print(
                 f"webhook {name}: {', '.join(events)} to {url} as {found.id} ({found.role.value})"
-                + (f", cases of {args.department}" if args.department else "")
+                + (f", cases of {department}" if department else "")
             )
             print("signing secret (shown this once; verify with any Standard Webhooks library):")
             print(secret)

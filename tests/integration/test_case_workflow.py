@@ -18,8 +18,8 @@ from tests.histories.record import closed_loop
 from tests.support.cases import actor, complaint, eventually, kinds, milestone, new_id
 
 DISPATCHER = actor("dispatcher", "区诉求中心")
-HANDLER = actor("handler", "住建局")
-OTHER = actor("handler", "水务局")
+HANDLER = actor("handler", "光明区住房和建设局")
+OTHER = actor("handler", "光明区水务局")
 SUPERVISOR = actor("supervisor", "区信访局")
 LEADER = {"id": "L1", "name": "张书记"}
 
@@ -45,7 +45,7 @@ async def history_length(client: Client, case_id: str) -> int:
 
 
 async def through_resolve(client: Client, case_id: str) -> CaseState:
-    await act(client, case_id, "dispatch", {"actor": DISPATCHER, "department": "住建局"})
+    await act(client, case_id, "dispatch", {"actor": DISPATCHER, "department": "光明区住房和建设局"})
     await act(client, case_id, "record_contact", {"actor": HANDLER, "note": "已电话联系"})
     return await act(client, case_id, "resolve", {"actor": HANDLER, "resolution": "修好了"})
 
@@ -53,7 +53,7 @@ async def through_resolve(client: Client, case_id: str) -> CaseState:
 async def test_full_closed_loop(client, sender):
     case_id = await start(client)
     steps = [
-        ("dispatch", {"actor": DISPATCHER, "department": "住建局"}, "dispatched"),
+        ("dispatch", {"actor": DISPATCHER, "department": "光明区住房和建设局"}, "dispatched"),
         ("record_contact", {"actor": HANDLER, "note": "电话联系"}, "handling"),
         ("record_verification", {"actor": HANDLER, "findings": "属实"}, "handling"),
         ("reply", {"actor": HANDLER, "message": "答复"}, "handling"),
@@ -81,12 +81,12 @@ async def test_full_closed_loop(client, sender):
     await sender.wait_for(case_id, "complainant", "acknowledgement")
     ack = next(n for n in sender.notices if n.case_id == case_id and n.kind.value == "acknowledgement")
     assert ack.address.startswith("139") and len(ack.address) == 11 and ack.id
-    await sender.wait_for(case_id, "department:住建局", "assignment")
+    await sender.wait_for(case_id, "department:光明区住房和建设局", "assignment")
 
 
 async def test_1030_deadlines_breach_on_time_and_accept_late_completion(env, client, sender):
     case_id = await start(client)
-    s = await act(client, case_id, "dispatch", {"actor": DISPATCHER, "department": "住建局"})
+    s = await act(client, case_id, "dispatch", {"actor": DISPATCHER, "department": "光明区住房和建设局"})
     dispatched_at = next(e.at for e in s.timeline if e.kind == "dispatched")
     assert milestone(s, "contact").due_at == dispatched_at + timedelta(minutes=10)
     assert milestone(s, "verify").due_at == dispatched_at + timedelta(minutes=30)
@@ -94,7 +94,7 @@ async def test_1030_deadlines_breach_on_time_and_accept_late_completion(env, cli
     expected_opinion = deadline(dispatched_at, working_days(3), WorkingCalendar()).due_at
     assert milestone(s, "opinion").due_at == expected_opinion
     assert milestone(s, "opinion").due_at.astimezone(BUSINESS_TZ).time().hour == 0  # 24:00 of a working day
-    assert milestone(s, "contact").department == "住建局"
+    assert milestone(s, "contact").department == "光明区住房和建设局"
 
     await env.sleep(timedelta(minutes=9))
     assert (await state(client, case_id)).breaches == []
@@ -105,7 +105,7 @@ async def test_1030_deadlines_breach_on_time_and_accept_late_completion(env, cli
     assert contact.breached and contact.breached_at >= contact.due_at
     assert contact.breached_at - contact.due_at < timedelta(minutes=1)  # the moment it passes
     await sender.wait_for(case_id, "supervisor", "breach")
-    await sender.wait_for(case_id, "department:住建局", "breach")
+    await sender.wait_for(case_id, "department:光明区住房和建设局", "breach")
 
     s = await act(client, case_id, "record_contact", {"actor": HANDLER, "note": "迟到的电话"})
     contact = milestone(s, "contact")
@@ -133,7 +133,7 @@ async def test_dispatch_deadline_and_acknowledgement(env, client, sender):
 
 async def test_escalation_after_fifty_working_days_and_only_the_leader_resolves(env, client, sender):
     case_id = await start(client)
-    s = await act(client, case_id, "dispatch", {"actor": DISPATCHER, "department": "住建局"})
+    s = await act(client, case_id, "dispatch", {"actor": DISPATCHER, "department": "光明区住房和建设局"})
     for update, payload in [
         ("record_contact", {"note": "n"}),
         ("record_verification", {"findings": "f"}),
@@ -212,33 +212,40 @@ async def test_dissatisfied_reopens_and_second_dissatisfied_escalates(client):
 
 async def test_transfer_keeps_first_department_accountable(client, sender):
     case_id = await start(client)
-    await act(client, case_id, "dispatch", {"actor": DISPATCHER, "department": "住建局"})
+    await act(client, case_id, "dispatch", {"actor": DISPATCHER, "department": "光明区住房和建设局"})
     await act(client, case_id, "record_contact", {"actor": HANDLER, "note": "n"})
     with pytest.raises(Rejected, match="explanation|already"):
-        await act(client, case_id, "transfer", {"actor": HANDLER, "to_department": "住建局", "explanation": "e"})
+        await act(
+            client, case_id, "transfer", {"actor": HANDLER, "to_department": "光明区住房和建设局", "explanation": "e"}
+        )
     with pytest.raises(InvalidInput, match="explanation"):
-        await act(client, case_id, "transfer", {"actor": HANDLER, "to_department": "水务局"})
+        await act(client, case_id, "transfer", {"actor": HANDLER, "to_department": "光明区水务局"})
     s = await act(
-        client, case_id, "transfer", {"actor": HANDLER, "to_department": "水务局", "explanation": "供水属水务局职责"}
+        client,
+        case_id,
+        "transfer",
+        {"actor": HANDLER, "to_department": "光明区水务局", "explanation": "供水属水务局职责"},
     )
-    assert s.department == "水务局" and s.first_department == "住建局" and s.status.value == "dispatched"
-    old = [m for m in s.milestones if m.department == "住建局"]
+    assert (
+        s.department == "光明区水务局" and s.first_department == "光明区住房和建设局" and s.status.value == "dispatched"
+    )
+    old = [m for m in s.milestones if m.department == "光明区住房和建设局"]
     assert [m.name for m in old if m.superseded] == ["verify", "reply", "opinion"]
     assert next(m for m in old if m.name == "contact").done_at is not None
-    new = [m.name for m in s.milestones if m.department == "水务局"]
+    new = [m.name for m in s.milestones if m.department == "光明区水务局"]
     assert new == ["contact", "verify", "reply", "opinion"]
-    with pytest.raises(Rejected, match="only a handler of 水务局"):
+    with pytest.raises(Rejected, match="only a handler of 光明区水务局"):
         await act(client, case_id, "reply", {"actor": HANDLER, "message": "m"})
     await act(client, case_id, "reply", {"actor": OTHER, "message": "m"})
     await sender.wait_for(case_id, "complainant", "transfer")  # notices go out in the background
     complainant = [n for n in sender.notices if n.case_id == case_id and n.kind.value == "transfer"]
     assert complainant and "供水属水务局职责" in complainant[0].text
-    await sender.wait_for(case_id, "department:水务局", "assignment")
+    await sender.wait_for(case_id, "department:光明区水务局", "assignment")
 
 
 async def test_extension_request_and_decision(client):
     case_id = await start(client)
-    s = await act(client, case_id, "dispatch", {"actor": DISPATCHER, "department": "住建局"})
+    s = await act(client, case_id, "dispatch", {"actor": DISPATCHER, "department": "光明区住房和建设局"})
     old_due = milestone(s, "resolve").due_at
     with pytest.raises(Rejected, match="must be later than"):
         await act(
@@ -275,7 +282,7 @@ async def test_extension_request_and_decision(client):
 
 async def test_13710_major_case_owes_monthly_reports_after_its_month(env, client, sender):
     case_id = await start(client, policy="13710", track="major")
-    s = await act(client, case_id, "dispatch", {"actor": DISPATCHER, "department": "住建局"})
+    s = await act(client, case_id, "dispatch", {"actor": DISPATCHER, "department": "光明区住房和建设局"})
     s = await act(client, case_id, "report_progress", {"actor": HANDLER, "note": "三日内初步处理情况"})
     first = milestone(s, "progress_report", 0)
     assert first.done_at is not None and not first.breached
@@ -307,7 +314,7 @@ async def test_rejected_updates_leave_no_trace(client):
     before = await history_length(client, case_id)
     attempts = [
         ("resolve", {"actor": HANDLER, "resolution": "r"}, "only a handler of the department it is dispatched to"),
-        ("dispatch", {"actor": HANDLER, "department": "住建局"}, "only a dispatcher or supervisor"),
+        ("dispatch", {"actor": HANDLER, "department": "光明区住房和建设局"}, "only a dispatcher or supervisor"),
         ("record_follow_up", {"actor": SUPERVISOR, "satisfaction": "satisfied"}, "needs it resolved"),
         ("assign_leader", {"actor": SUPERVISOR, "leader": LEADER}, "not escalated"),
     ]
@@ -411,7 +418,7 @@ async def test_a_notice_never_sent_is_recorded_after_a_day_and_the_case_goes_on(
     failed = next(e for e in s.timeline if e.kind == "notice_failed")
     assert failed.detail["recipient"] == "complainant" and failed.detail["notice_kind"] == "acknowledgement"
     assert "SMS gateway down" in failed.detail["error"]
-    s = await act(client, case_id, "dispatch", {"actor": DISPATCHER, "department": "住建局"})
+    s = await act(client, case_id, "dispatch", {"actor": DISPATCHER, "department": "光明区住房和建设局"})
     assert s.status.value == "dispatched"
 
 
@@ -429,14 +436,14 @@ async def test_long_case_continues_as_new_carrying_its_state(client, read_model)
     case_id = new_id()
     case_input = CaseInput.model_validate({"complaint": complaint(), "max_history_events": 200})
     await file_complaint(client, case_id, case_input, task_queue=client.task_queue)
-    await act(client, case_id, "dispatch", {"actor": DISPATCHER, "department": "住建局"})
+    await act(client, case_id, "dispatch", {"actor": DISPATCHER, "department": "光明区住房和建设局"})
     for i in range(45):
         await act(client, case_id, "report_progress", {"actor": HANDLER, "note": f"进展 {i}"})
     await act(client, case_id, "record_contact", {"actor": HANDLER, "note": "电话联系"})
     # It moves to a new run at the first quiet moment (notices sent, read model caught up).
     s = await eventually(client, case_id, lambda s: s.runs >= 2)
     assert [e.kind for e in s.timeline].count("progress_reported") == 45
-    assert s.milestone("contact") is not None and s.department == "住建局"
+    assert s.milestone("contact") is not None and s.department == "光明区住房和建设局"
     await act(client, case_id, "resolve", {"actor": HANDLER, "resolution": "r"})
     s = await act(client, case_id, "record_follow_up", {"actor": DISPATCHER, "satisfaction": "satisfied"})
     result = await client.get_workflow_handle(case_id, result_type=CaseState).result()
@@ -470,9 +477,9 @@ async def test_closed_loop_history_is_lean(client):
 
 async def test_an_updates_answer_carries_only_the_events_it_added(client):
     case_id = await start(client)
-    dispatched = await act(client, case_id, "dispatch", {"actor": DISPATCHER, "department": "住建局"})
+    dispatched = await act(client, case_id, "dispatch", {"actor": DISPATCHER, "department": "光明区住房和建设局"})
     assert [e.kind for e in dispatched.timeline] == ["dispatched"]
-    assert dispatched.department == "住建局" and milestone(dispatched, "contact").open  # the rest is whole
+    assert dispatched.department == "光明区住房和建设局" and milestone(dispatched, "contact").open  # the rest is whole
     contacted = await act(client, case_id, "record_contact", {"actor": HANDLER, "note": "n"})
     assert [e.kind for e in contacted.timeline] == ["contacted"] and contacted.version > dispatched.version
     whole = await state(client, case_id)

@@ -10,7 +10,7 @@ from readmodel import ReadModel
 from starter import Rejected, act, file_complaint
 from tests.support.cases import actor, complaint, eventually, new_id, unique_phone
 
-D, H, S = actor("dispatcher"), actor("handler", "住建局"), actor("supervisor")
+D, H, S = actor("dispatcher"), actor("handler", "光明区住房和建设局"), actor("supervisor")
 L = actor("leader", id="L1")
 
 
@@ -29,7 +29,7 @@ async def _final(client, read_model: ReadModel, case_id: str) -> CaseState:
 async def test_resolving_right_after_dispatch_is_refused_unless_nobody_complained(client):
     case_id = new_id()
     await file_complaint(client, case_id, {"complaint": complaint()}, task_queue=client.task_queue)
-    await act(client, case_id, "dispatch", {"actor": D, "department": "住建局"})
+    await act(client, case_id, "dispatch", {"actor": D, "department": "光明区住房和建设局"})
     with pytest.raises(Rejected, match="has not recorded contact with the complainant"):
         await act(client, case_id, "resolve", {"actor": H, "resolution": "r"})
     s = await act(client, case_id, "record_contact", {"actor": H, "note": "无人接听, 已发短信", "reached": False})
@@ -40,7 +40,7 @@ async def test_resolving_right_after_dispatch_is_refused_unless_nobody_complaine
     await file_complaint(
         client, patrol, {"complaint": complaint(channel="grid_patrol", complainant=None)}, task_queue=client.task_queue
     )
-    await act(client, patrol, "dispatch", {"actor": D, "department": "住建局"})
+    await act(client, patrol, "dispatch", {"actor": D, "department": "光明区住房和建设局"})
     assert (await act(client, patrol, "resolve", {"actor": H, "resolution": "r"})).status.value == "resolved"
 
 
@@ -48,7 +48,7 @@ async def test_resolving_right_after_dispatch_is_refused_unless_nobody_complaine
 async def test_closed_after_a_follow_up_leaves_nothing_open(client, read_model, satisfaction):
     case_id = new_id()
     await file_complaint(client, case_id, {"complaint": complaint()}, task_queue=client.task_queue)
-    await act(client, case_id, "dispatch", {"actor": D, "department": "住建局"})
+    await act(client, case_id, "dispatch", {"actor": D, "department": "光明区住房和建设局"})
     await act(client, case_id, "record_contact", {"actor": H, "note": "n"})
     resolved = await act(client, case_id, "resolve", {"actor": H, "resolution": "r"})
     # verify, reply and opinion were still owed: the resolution did them, on time
@@ -64,12 +64,12 @@ async def test_closed_after_a_follow_up_leaves_nothing_open(client, read_model, 
 async def test_closed_after_a_reopen_and_after_a_leader_resolved_it(env, client, read_model):
     case_id = new_id()
     await file_complaint(client, case_id, {"complaint": complaint(track="fast")}, task_queue=client.task_queue)
-    await act(client, case_id, "dispatch", {"actor": D, "department": "住建局"})
+    await act(client, case_id, "dispatch", {"actor": D, "department": "光明区住房和建设局"})
     await act(
         client,
         case_id,
         "summon_departments",
-        {"actor": S, "notice_no": "1号", "departments": ["水务局"], "reason": "r"},
+        {"actor": S, "notice_no": "1号", "departments": ["光明区水务局"], "reason": "r"},
     )
     await env.sleep(25 * 3600)  # contact, verify, the 24-hour resolve and the summons all pass: escalated
     s = await eventually(client, case_id, lambda s: s.escalated)
@@ -83,10 +83,10 @@ async def test_closed_after_a_reopen_and_after_a_leader_resolved_it(env, client,
     await act(client, case_id, "record_follow_up", {"actor": S, "satisfaction": "satisfied"})
     final = await _final(client, read_model, case_id)
     assert final.reopen_count == 1
-    summons = next(m for m in final.milestones if m.name == "report_in:水务局")
+    summons = next(m for m in final.milestones if m.name == "report_in:光明区水务局")
     assert summons.outcome == "missed" and summons.breached  # the department never reported
     closed = next(e for e in final.timeline if e.kind == "closed")
-    assert {"name": "report_in:水务局", "how": "missed"}.items() <= closed.detail["settled"][0].items()
+    assert {"name": "report_in:光明区水务局", "how": "missed"}.items() <= closed.detail["settled"][0].items()
 
 
 async def test_a_merged_complaint_leaves_nothing_open(client, read_model):

@@ -106,7 +106,7 @@ async def test_a_note_reaches_the_timeline_and_the_department(gw, sms):
     timeline = (await h.get(f"/v1/cases/{case_id}", headers=keys["sup-wang"])).json()["timeline"]
     note = next(e for e in timeline if e["kind"] == "complainant_note")
     assert note["actor"] == {"id": f"complainant:{case_id}", "role": "complainant", "department": None, "scope": None}
-    await sms.wait_for(case_id, "department:区教育局", "complainant_note")
+    await sms.wait_for(case_id, "department:光明区教育局", "complainant_note")
     # The page sent twice (a double tap) adds the note once: its nonce is the update id.
     again = await h.post(link, data=csrf_of(page) | {"do": "note", "note": "楼道里的水管也漏了"})
     assert again.status_code == 303

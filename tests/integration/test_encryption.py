@@ -103,7 +103,10 @@ async def test_codec_server_for_the_web_ui(tmp_path):
     ring = Keyring.generate("k1")
     codec = EncryptionCodec(ring)
     store = IdentityStore(f"sqlite:///{tmp_path / 'identities.db'}")
-    supervisor, handler = store.add("sup-1", Role.supervisor), store.add("h-1", Role.handler, department="住建局")
+    supervisor, handler = (
+        store.add("sup-1", Role.supervisor),
+        store.add("h-1", Role.handler, department="光明区住房和建设局"),
+    )
     app = codec_app(CodecState(store, RateLimiter(0, 1), codec), "http://localhost:8233")
     sealed = await codec.encode([Payload(metadata={"encoding": b"json/plain"}, data=b'"13800138000"')])
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://codec.test") as h:

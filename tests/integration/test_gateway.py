@@ -115,6 +115,39 @@ async def test_closed_loop_over_http_with_the_callers_as_actors(gw):
     assert timeline["status"] == "closed" and timeline["runs"] == 1
 
 
+async def test_units_are_read_in_the_cases_district_and_routed_when_left_out(gw):
+    """city-contract.md: a unit by code, name or alias is recorded by its own name; another
+    district's unit takes a case only by transfer; dispatch without a department is routed."""
+    h, keys, _ = gw
+    routed = (await file(h, keys, category="education")).json()["case_id"]
+    answer = await h.post(f"/v1/cases/{routed}/dispatch", json={}, headers=keys["hotline-07"])
+    assert answer.status_code == 200 and answer.json()["department"] == "光明区教育局", answer.text
+    assert "warnings" not in answer.json()
+    crossed = (await file(h, keys)).json()["case_id"]
+    refused = await h.post(
+        f"/v1/cases/{crossed}/dispatch", json={"department": "440303-zj"}, headers=keys["hotline-07"]
+    )
+    assert refused.status_code == 422, refused.text
+    [error] = refused.json()["errors"]
+    assert error["field"] == "department" and "罗湖区" in error["message"] and "only by transfer" in error["message"]
+    by_alias = await h.post(f"/v1/cases/{crossed}/dispatch", json={"department": "教育局"}, headers=keys["hotline-07"])
+    assert by_alias.status_code == 200 and by_alias.json()["department"] == "光明区教育局"
+    contact = await h.post(f"/v1/cases/{crossed}/record_contact", json={"note": "已联系"}, headers=keys["edu-li"])
+    assert contact.status_code == 200, contact.text  # its handler, whichever name the dispatcher used
+    moved = await h.post(
+        f"/v1/cases/{crossed}/transfer",
+        json={"to_department": "440303-zj", "explanation": "学校属罗湖区管辖"},
+        headers=keys["edu-li"],
+    )
+    assert moved.status_code == 200 and moved.json()["department"] == "罗湖区住房和建设局", moved.text
+    unlisted = await h.post(
+        f"/v1/cases/{routed}/transfer",
+        json={"to_department": "区房管局", "explanation": "房屋问题"},
+        headers=keys["edu-li"],
+    )
+    assert unlisted.status_code == 200 and unlisted.json()["warnings"][0].startswith("to_department: '区房管局'")
+
+
 async def test_a_body_naming_another_actor_is_refused_and_changes_nothing(gw):
     h, keys, _ = gw
     case_id = (await file(h, keys)).json()["case_id"]

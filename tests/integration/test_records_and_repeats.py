@@ -19,9 +19,9 @@ from tests.support.cases import TEST_PHONE_KEY, actor, complaint, eventually, ki
 from tests.support.postgres import fresh_postgres
 from worker import create_worker
 
-D, H, S = actor("dispatcher"), actor("handler", "住建局"), actor("supervisor")
+D, H, S = actor("dispatcher"), actor("handler", "光明区住房和建设局"), actor("supervisor")
 STEPS = [
-    ("dispatch", {"actor": D, "department": "住建局"}),
+    ("dispatch", {"actor": D, "department": "光明区住房和建设局"}),
     ("record_contact", {"actor": H, "note": "n"}),
     ("resolve", {"actor": H, "resolution": "r"}),
     ("record_follow_up", {"actor": S, "satisfaction": "satisfied"}),
@@ -51,11 +51,11 @@ async def test_read_model_matches_the_closed_case(client, read_model, sender):
     assert_matches(read_model, final)  # the workflow completes only once the read model has caught up
     row = read_model.case(final.case_id)
     assert row.complainant_masked == f"{phone[:3]}****{phone[-4:]}" and row.community == "塘家社区"
-    assert row.closed_at is not None and row.first_department == "住建局"
+    assert row.closed_at is not None and row.first_department == "光明区住房和建设局"
     outbox = read_model.outbox(final.case_id)
     assert {(o.recipient, o.kind) for o in outbox} >= {
         ("complainant", "acknowledgement"),
-        ("department:住建局", "assignment"),
+        ("department:光明区住房和建设局", "assignment"),
     }
     assert all(o.sent_at and o.attempts == 1 for o in outbox)
     assert all(phone not in (o.address or "") for o in outbox)
@@ -65,7 +65,7 @@ async def test_repeat_of_an_open_case_is_merged_into_it(client, read_model, send
     person = {"name": "王", "phone": unique_phone()}
     first = new_id()
     await file_complaint(client, first, {"complaint": complaint(complainant=person)}, task_queue=client.task_queue)
-    await act(client, first, "dispatch", {"actor": D, "department": "住建局"})
+    await act(client, first, "dispatch", {"actor": D, "department": "光明区住房和建设局"})
     await eventually(client, first, lambda s: read_model.case(first) and read_model.case(first).version == s.version)
 
     second = new_id()
@@ -78,11 +78,11 @@ async def test_repeat_of_an_open_case_is_merged_into_it(client, read_model, send
     carrier = await eventually(client, first, lambda s: "repeat_complaint" in kinds(s))
     event = next(e for e in carrier.timeline if e.kind == "repeat_complaint")
     assert event.detail["case_id"] == second and event.detail["title"] == "还是断水"
-    await sender.wait_for(first, "department:住建局", "repeat")
+    await sender.wait_for(first, "department:光明区住房和建设局", "repeat")
     await sender.wait_for(second, "complainant", "acknowledgement")
     assert read_model.case(second).merged_into == first and read_model.case(second).status == "merged"
     with pytest.raises(Exception, match="merged|ended"):
-        await act(client, second, "dispatch", {"actor": D, "department": "住建局"})
+        await act(client, second, "dispatch", {"actor": D, "department": "光明区住房和建设局"})
 
 
 async def test_repeat_of_a_closed_case_is_escalated_from_the_start(client, read_model):

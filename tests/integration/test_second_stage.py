@@ -11,8 +11,8 @@ from sla.durations import Unit
 from starter import Rejected, act, file_complaint, state
 from tests.support.cases import actor, complaint, eventually, kinds, milestone, new_id
 
-D, H, S = actor("dispatcher"), actor("handler", "住建局"), actor("supervisor")
-WATER = actor("handler", "水务局")
+D, H, S = actor("dispatcher"), actor("handler", "光明区住房和建设局"), actor("supervisor")
+WATER = actor("handler", "光明区水务局")
 SECRETARY = actor("community", "塘家社区", id="secretary-1")
 
 
@@ -23,7 +23,7 @@ def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: 
 async def dispatched(client, **fields) -> str:
     case_id = new_id()
     await file_complaint(client, case_id, {"complaint": complaint(**fields)}, task_queue=client.task_queue)
-    await act(client, case_id, "dispatch", {"actor": D, "department": "住建局"})
+    await act(client, case_id, "dispatch", {"actor": D, "department": "光明区住房和建设局"})
     return case_id
 
 
@@ -69,7 +69,7 @@ def test_category_targets_and_warning_times():
         anchor="assignment",
         at=at(2026, 6, 1, 11),
         cal=WorkingCalendar(),
-        department="住建局",
+        department="光明区住房和建设局",
     )[0]
     assert contact.warn_at == [at(2026, 6, 1, 11, 7, 30)]  # 75 % of 10 minutes
     half_too = plan(
@@ -78,7 +78,7 @@ def test_category_targets_and_warning_times():
         anchor="assignment",
         at=at(2026, 6, 1, 11),
         cal=WorkingCalendar(),
-        department="住建局",
+        department="光明区住房和建设局",
         warn_at=(0.5, 0.75),
     )[0]
     assert half_too.warn_at == [at(2026, 6, 1, 11, 5), at(2026, 6, 1, 11, 7, 30)]
@@ -88,11 +88,11 @@ def test_category_targets_and_warning_times():
         anchor="summons",
         at=at(2026, 6, 1, 11),
         cal=WorkingCalendar(),
-        departments=["水务局", "城管局"],
+        departments=["光明区水务局", "光明区城市管理和综合执法局"],
     )
     assert [(m.name, m.department, m.due_at) for m in summons] == [
-        ("report_in:水务局", "水务局", at(2026, 6, 1, 13)),
-        ("report_in:城管局", "城管局", at(2026, 6, 1, 13)),
+        ("report_in:光明区水务局", "光明区水务局", at(2026, 6, 1, 13)),
+        ("report_in:光明区城市管理和综合执法局", "光明区城市管理和综合执法局", at(2026, 6, 1, 13)),
     ]
 
 
@@ -108,7 +108,7 @@ async def test_warning_at_75_percent_and_never_after_done(env, client, sender):
     warning = next(e for e in s.timeline if e.kind == "warning")
     assert warning.detail["milestone"] == "contact" and milestone(s, "contact").warned
     assert not milestone(s, "contact").breached
-    await sender.wait_for(case_id, "department:住建局", "warning")
+    await sender.wait_for(case_id, "department:光明区住房和建设局", "warning")
     await act(client, case_id, "record_contact", {"actor": H, "note": "n"})
     await act(client, case_id, "record_verification", {"actor": H, "findings": "f"})  # before its 22.5 minutes
     await env.sleep(timedelta(minutes=30))
@@ -120,7 +120,7 @@ async def test_warning_at_75_percent_and_never_after_done(env, client, sender):
 async def test_suspension_stops_the_clock_and_moves_the_deadline_by_exactly_the_stop(env, client):
     case_id = await dispatched(client, track="fast")
     due = milestone(await state(client, case_id), "resolve").due_at
-    with pytest.raises(Rejected, match="only a handler of 住建局"):
+    with pytest.raises(Rejected, match="only a handler of 光明区住房和建设局"):
         await act(client, case_id, "request_suspension", {"actor": WATER, "reason": "r"})
     await act(client, case_id, "request_suspension", {"actor": H, "reason": "等待当事人提交材料"})
     with pytest.raises(Rejected, match="only a supervisor"):
@@ -187,27 +187,33 @@ async def test_medical_case_resolves_in_15_working_days(client):
 
 async def test_community_whistle(env, client, sender):
     case_id = await dispatched(client, track="fast")
-    summon = {"notice_no": "塘家〔2026〕7号", "departments": ["水务局", "城管局"], "reason": "断水涉及管网和占道施工"}
+    summon = {
+        "notice_no": "塘家〔2026〕7号",
+        "departments": ["光明区水务局", "光明区城市管理和综合执法局"],
+        "reason": "断水涉及管网和占道施工",
+    }
     with pytest.raises(Rejected, match="only the case's community \\(塘家社区\\) or a supervisor"):
         await act(client, case_id, "summon_departments", {"actor": actor("community", "别的社区"), **summon})
     with pytest.raises(Rejected, match="only the case's community"):
         await act(client, case_id, "summon_departments", {"actor": H, **summon})
     s = await act(client, case_id, "summon_departments", {"actor": SECRETARY, **summon})
     owed = {m.name: m for m in s.milestones if m.name.startswith("report_in:")}
-    assert set(owed) == {"report_in:水务局", "report_in:城管局"}
+    assert set(owed) == {"report_in:光明区水务局", "report_in:光明区城市管理和综合执法局"}
     summoned_at = next(e.at for e in s.timeline if e.kind == "summoned")
     assert all(m.due_at == summoned_at + timedelta(hours=2) for m in owed.values())  # fast track: 2 hours
-    await sender.wait_for(case_id, "department:水务局", "summons")
+    await sender.wait_for(case_id, "department:光明区水务局", "summons")
     with pytest.raises(Rejected, match="already summoned"):
         await act(client, case_id, "summon_departments", {"actor": S, **summon})
     with pytest.raises(Rejected, match="only a handler of a summoned department"):
-        await act(client, case_id, "report_in", {"actor": actor("handler", "交通局"), "note": "n"})
+        await act(client, case_id, "report_in", {"actor": actor("handler", "光明区交通运输局"), "note": "n"})
     s = await act(client, case_id, "report_in", {"actor": WATER, "note": "已到场"})
-    assert milestone(s, "report_in:水务局").done_at is not None
+    assert milestone(s, "report_in:光明区水务局").done_at is not None
     await env.sleep(timedelta(hours=2, minutes=1))
     s = await state(client, case_id)
-    assert "report_in:城管局" in s.breaches and "report_in:水务局" not in s.breaches
-    await sender.wait_for(case_id, "department:城管局", "breach")
-    s = await act(client, case_id, "report_in", {"actor": actor("handler", "城管局"), "note": "迟到"})
-    late = milestone(s, "report_in:城管局")
+    assert "report_in:光明区城市管理和综合执法局" in s.breaches and "report_in:光明区水务局" not in s.breaches
+    await sender.wait_for(case_id, "department:光明区城市管理和综合执法局", "breach")
+    s = await act(
+        client, case_id, "report_in", {"actor": actor("handler", "光明区城市管理和综合执法局"), "note": "迟到"}
+    )
+    late = milestone(s, "report_in:光明区城市管理和综合执法局")
     assert late.done_at and late.breached  # late, and on the record

@@ -39,7 +39,7 @@ def running(tmp_path_factory) -> Iterator[tuple[Gateway, dict[str, str], dict[st
     worker = WorkerProcess(environ, tmp / "worker.log")
     keys = {
         "dispatcher": add_identity(environ, "hotline-07", "dispatcher", "区群众诉求服务中心"),
-        "handler": add_identity(environ, "edu-li", "handler", "区教育局"),
+        "handler": add_identity(environ, "edu-li", "handler", "光明区教育局"),
         "supervisor": add_identity(environ, "sup-wang", "supervisor", "区信访局"),
     }
     gateway = Gateway(environ, tmp / "gateway.log")
@@ -60,7 +60,7 @@ def test_plain_http_from_any_language(running):
         dispatched = h.post(
             "/v1/cases/http-case-1/dispatch", json={"department": "区教育局"}, headers=bearer(keys["dispatcher"])
         )
-        assert dispatched.status_code == 200 and dispatched.json()["department"] == "区教育局"
+        assert dispatched.status_code == 200 and dispatched.json()["department"] == "光明区教育局"
         contacted = h.post(
             "/v1/cases/http-case-1/record_contact",
             json={"note": "电话联系诉求人"},

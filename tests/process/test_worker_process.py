@@ -59,7 +59,8 @@ def test_worker_cli_restart_and_clean_shutdown(environ, tmp_path):
             "actor.department=交通局",
             "resolution=done",
         )
-        assert refused.returncode == 3 and "only a handler of 住建局" in refused.stderr
+        # The unit is recorded by its own name, whichever alias the dispatcher used (city-contract.md).
+        assert refused.returncode == 3 and "only a handler of 光明区住房和建设局" in refused.stderr
         bad = cli(environ, "act", "cli-case-1", "dispatch", "actor.id=d1", "actor.role=mayor", "department=")
         assert bad.returncode == 2 and "actor.role" in bad.stderr and "department" in bad.stderr
         invalid = cli(environ, "file", "cli-case-2", "-", stdin=json.dumps(complaint(category="noise")))
@@ -82,7 +83,7 @@ def test_worker_cli_restart_and_clean_shutdown(environ, tmp_path):
         shown = cli(environ, "show", "cli-case-1", "--json")
         assert shown.returncode == 0, shown.stderr
         state = json.loads(shown.stdout)
-        assert state["status"] == "dispatched" and state["department"] == "住建局"
+        assert state["status"] == "dispatched" and state["department"] == "光明区住房和建设局"
         contacted = cli(
             environ,
             "act",
@@ -90,7 +91,7 @@ def test_worker_cli_restart_and_clean_shutdown(environ, tmp_path):
             "record_contact",
             "actor.id=h1",
             "actor.role=handler",
-            "actor.department=住建局",
+            "actor.department=住建局",  # an alias, read in the case's district
             "note=电话联系",
         )
         assert contacted.returncode == 0 and "[handling]" in contacted.stdout, contacted.stderr
@@ -131,7 +132,7 @@ def test_demo_runs_to_the_end_cleanly(environ, tmp_path):
     board = done.stdout.split("the overdue board:")[1].splitlines()
     assert any(line.split()[:2] == ["demo-shop-2", "dispatch"] for line in board[1:6]), done.stdout
     assert "warning: dispatch due" in done.stdout and "suspended: True" in done.stdout
-    assert "'report_in:区水务局': 'reported'" in done.stdout
+    assert "'report_in:光明区水务局': 'reported'" in done.stdout
     # Each line true on its own (issue 37): a minute late is not "0.0 hours late"; a count equals
     # what is listed; demo-water-5's section names its breach.
     assert "0.0 hours" not in done.stdout and "minutes late (not dispatched)" in done.stdout, board

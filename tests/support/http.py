@@ -23,8 +23,8 @@ from workflows.search_attributes import KEYS
 # id -> (role, department): one identity of each kind the tests act as.
 PEOPLE: dict[str, tuple[Role, str | None]] = {
     "hotline-07": (Role.dispatcher, "区群众诉求服务中心"),
-    "edu-li": (Role.handler, "区教育局"),
-    "traffic-wu": (Role.handler, "区交通局"),
+    "edu-li": (Role.handler, "光明区教育局"),  # a unit by its own name, as the edge records one
+    "traffic-wu": (Role.handler, "光明区交通运输局"),
     "sup-wang": (Role.supervisor, "区信访局"),
     "audit-zhao": (Role.auditor, "区审计局"),
     "leader-zhang": (Role.leader, None),

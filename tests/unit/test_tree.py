@@ -150,12 +150,74 @@ def test_containment_follows_the_parents():
 
 
 def test_an_unlisted_unit_is_kept_with_a_warning_or_refused_where_the_operator_lists_them():
-    from starter.cases import unit_warnings
+    from starter.jurisdictions import UnitsRefused, read_units
 
-    assert unit_warnings("dispatch", {"department": "区住建局"}, CITY, listed_only=True) == []
-    [warning] = unit_warnings("transfer", {"to_department": "区房管局"}, CITY, listed_only=False)
-    assert warning.startswith("to_department: '区房管局' is no unit of the tree")
-    with pytest.raises(InvalidInput) as err:
-        unit_warnings("summon_departments", {"departments": ["区水务局", "区房管局"]}, CITY, listed_only=True)
+    gm = CITY.codes_of("440311004001")
+    named, warnings = read_units("dispatch", {"department": "区住建局"}, CITY, gm, Category.housing, listed_only=True)
+    assert named["department"] == "光明区住房和建设局" and warnings == []
+    named, [warning] = read_units(
+        "transfer", {"to_department": "区房管局"}, CITY, gm, Category.housing, listed_only=False
+    )
+    assert named["to_department"] == "区房管局" and warning.startswith(
+        "to_department: '区房管局' is no unit of the tree"
+    )
+    with pytest.raises(UnitsRefused) as err:
+        read_units(
+            "summon_departments",
+            {"departments": ["区水务局", "区房管局"]},
+            CITY,
+            gm,
+            Category.housing,
+            listed_only=True,
+        )
     assert err.value.errors[0][0] == "departments[1]" and "nearest" in err.value.errors[0][1]
-    assert unit_warnings("record_contact", {"note": "n"}, CITY, listed_only=True) == []
+    assert read_units("record_contact", {"note": "n"}, CITY, gm, Category.housing, listed_only=True) == (
+        {"note": "n"},
+        [],
+    )
+
+
+def test_one_unit_is_one_name_whichever_code_name_or_alias_names_it():
+    """The edge records a unit by its own name, so the "sees" rule and the league compare one
+    string for one unit (city-contract.md)."""
+    from starter.jurisdictions import read_units
+
+    gm = CITY.codes_of("440311004001")
+    for given in ("440311-zj", "光明区住房和建设局", "区住建局", "住建局"):
+        named, _ = read_units("dispatch", {"department": given}, CITY, gm, Category.housing, listed_only=True)
+        assert named["department"] == "光明区住房和建设局", given
+    named, _ = read_units(
+        "dispatch", {"department": "住建局"}, CITY, CITY.codes_of("440303003001"), Category.housing, listed_only=True
+    )
+    assert named["department"] == "罗湖区住房和建设局"  # the same alias, the case's own district's unit
+
+
+def test_another_districts_unit_takes_a_case_only_by_transfer():
+    from starter.jurisdictions import UnitsRefused, read_units
+
+    gm = CITY.codes_of("440311004001")
+    for given in ("440303-zj", "罗湖区住房和建设局"):
+        with pytest.raises(UnitsRefused) as err:
+            read_units("dispatch", {"department": given}, CITY, gm, Category.housing, listed_only=False)
+        [(field, message)] = err.value.errors
+        assert field == "department" and "罗湖区" in message and "only by transfer" in message
+    moved, _ = read_units("transfer", {"to_department": "440303-zj"}, CITY, gm, Category.housing, listed_only=True)
+    assert moved["to_department"] == "罗湖区住房和建设局"
+    local, _ = read_units("transfer", {"to_department": "水务局"}, CITY, gm, Category.housing, listed_only=True)
+    assert local["to_department"] == "光明区水务局"  # an alias three districts use: the case's own first
+    # A case filed before the tree (no place): a name several units answer stays as it was given.
+    old, _ = read_units("dispatch", {"department": "水务局"}, CITY, None, Category.housing, listed_only=False)
+    assert old["department"] == "水务局"
+
+
+def test_a_dispatch_without_a_department_takes_the_routing_tables_unit():
+    from starter.jurisdictions import UnitsRefused, read_units
+
+    dongmen, nanhu = CITY.codes_of("440303003001"), CITY.codes_of("440303005001")
+    named, _ = read_units("dispatch", {"note": "x"}, CITY, dongmen, Category.urban_management, listed_only=True)
+    assert named["department"] == CITY.units["440303003-zf"].name  # 东门街道's own enforcement team
+    named, _ = read_units("dispatch", {"department": None}, CITY, nanhu, Category.urban_management, listed_only=True)
+    assert named["department"] == CITY.units["440303-cg"].name
+    with pytest.raises(UnitsRefused) as err:
+        read_units("dispatch", {}, CITY, None, Category.urban_management, listed_only=False)
+    assert err.value.errors[0][0] == "department" and "routing table" in err.value.errors[0][1]

@@ -34,7 +34,13 @@ def run(tmp_path, monkeypatch, capsys):
 
 
 def test_subscriptions_are_checked_listed_rotated_and_removed(run, tmp_path):
-    assert run("identity", "add", "housing-system", "--role", "handler", "--department", "区住建局").returncode == 0
+    # Three districts call their housing bureau 区住建局: without a scope the name is refused, naming them.
+    ambiguous = run("identity", "add", "housing-system", "--role", "handler", "--department", "区住建局")
+    assert ambiguous.returncode == 2 and "names 3 units: 440311-zj 光明区住房和建设局" in ambiguous.stderr
+    added = run(
+        "identity", "add", "housing-system", "--role", "handler", "--department", "区住建局", "--scope", "440311"
+    )
+    assert added.returncode == 0 and "handler of 光明区住房和建设局" in added.stdout, added.stdout
 
     def webhook(*args: str):
         return run("webhook", *args)
