@@ -24,7 +24,7 @@ from starter.identities import IdentityStore
 PAGES = [
     "/console/",
     "/console/overdue",
-    "/console/overdue?page=5&department=光明区教育局",
+    "/console/overdue?page=5&department=区住房和建设局",
     "/console/departments",
     "/console/departments?since={year_ago}",
     "/console/trends",

@@ -14,19 +14,19 @@ from typing import Any
 from readmodel import ReadModel
 from readmodel.store import CASES, EVENTS, MILESTONES
 
-DEPARTMENTS = [  # Guangming's units by their own names (runtime/config/jurisdictions.toml), as cases record them
-    "光明区城市管理和综合执法局",
-    "光明区住房和建设局",
-    "光明区教育局",
-    "光明区人力资源局",
-    "光明区卫生健康局",
-    "光明区交通运输局",
-    "光明区生态环境局",
-    "光明区退役军人事务局",
-    "光明区城市更新和土地整备局",
-    "光明区信访局",
-    "光明区水务局",
-    "光明区群众诉求服务中心",
+DEPARTMENTS = [  # the simulation file's department names (luohu-2022.toml), which --fit matches
+    "区城市管理和综合执法局",
+    "区住房和建设局",
+    "区教育局",
+    "区人力资源局",
+    "区卫生健康局",
+    "区交通运输局",
+    "区生态环境分局",
+    "区退役军人事务局",
+    "区城市更新和土地整备局",
+    "区市场监督管理局",
+    "区水务局",
+    "区民政局",
 ]
 STREETS = ["东门街道", "桂园街道", "黄贝街道", "东晓街道", "翠竹街道", "笋岗街道", "清水河街道", "莲塘街道"]
 CATEGORIES = ["urban_management", "property", "labour", "education", "medical", "environment", "traffic", "housing"]
