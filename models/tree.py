@@ -295,14 +295,13 @@ class Tree:
                 return self.unit(None, name)
             except UnitProblem:
                 return None
-        found = self.units.get(name) or self.unit(district, name)
+        found = self.unit(district, name)
         if found is None:
-            named = [u for u in self.units.values() if name == u.name or name in u.aliases]
-            if len(named) > 1 and across:
-                raise UnitProblem(
-                    f"{name!r} names {len(named)} units: " + ", ".join(f"{u.code} {u.name}" for u in named)
-                )
-            found = named[0] if len(named) == 1 else None
+            try:  # the whole tree: one unit, or (a transfer) the refusal naming them all
+                found = self.unit(None, name)
+            except UnitProblem:
+                if across:
+                    raise
         if found is None or across or self.contains(district, found.place):
             return found
         owner = self.district_of(found.place)

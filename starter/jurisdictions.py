@@ -165,9 +165,7 @@ def unit_name(name: str, scope: str | None) -> str:
     it: UnitProblem."""
     city = tree()
     district = city.district_of(scope) if scope else None
-    unit = city.unit(district.code if district else None, name)
-    if unit is None and district is not None:
-        unit = city.unit(None, name)  # a unit of another district, named in full
+    unit = city.unit_for(district.code, name, across=True) if district else city.unit(None, name)
     return unit.name if unit else name.strip()
 
 
