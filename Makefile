@@ -56,9 +56,12 @@ format: install
 worker: install
 	$(BIN)/python worker.py
 
-# The engine next to bare Temporal on the embedded dev server (about 20 minutes; see README).
+# The engine next to bare Temporal on the embedded dev server (about 20 minutes; see README), then
+# a city's read model of a million cases on a throwaway PostgreSQL (bench/city.py, about 10
+# minutes; Debian's postgresql, as the tests use).
 bench: install
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.city
 
 clean:
 	rm -rf $(VENV) data build .pytest_cache .mypy_cache .ruff_cache *.egg-info

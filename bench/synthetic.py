@@ -8,9 +8,12 @@ overdue now; follow-ups with a satisfaction; a few escalated or suspended cases.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from models.case import met_or_late
 from readmodel import ReadModel
 from readmodel.store import CASES, EVENTS, MILESTONES
 
@@ -33,15 +36,37 @@ CATEGORIES = ["urban_management", "property", "labour", "education", "medical", 
 SATISFACTION = ["satisfied"] * 7 + ["basically_satisfied"] * 2 + ["dissatisfied", "unreachable"]
 
 
-def cases(n: int, *, now: datetime | None = None, days: int = 120, seed: int = 7, prefix: str = "syn") -> Any:
-    """(case rows, milestone rows, event rows) of n cases received over the last `days` days."""
+@dataclass(frozen=True)
+class Where:
+    """A place of the city's tree a synthetic case is filed at, its names and codes, and the units
+    of its district a case there is dispatched to (bench/city.py)."""
+
+    district: str
+    street: str
+    community: str
+    codes: dict[str, str | None]
+    units: tuple[str, ...]
+
+
+def cases(
+    n: int,
+    *,
+    now: datetime | None = None,
+    days: int = 120,
+    seed: int = 7,
+    prefix: str = "syn",
+    places: Sequence[Where] = (),
+) -> Any:
+    """(case rows, milestone rows, event rows) of n cases received over the last `days` days;
+    with `places`, each filed at one of them (its codes and units), else in 罗湖区 by name only."""
     rng = random.Random(seed)
     now = now or datetime.now(timezone.utc)
     case_rows, milestone_rows, event_rows = [], [], []
     for i in range(n):
         case_id = f"{prefix}-{i:06d}"
         received = now - timedelta(seconds=rng.uniform(0, days * 86400))
-        department = rng.choice(DEPARTMENTS)
+        where = rng.choice(places) if places else None
+        department = rng.choice(where.units if where else DEPARTMENTS)
         age = now - received
         # Older cases are further along: most closed, a few still open (the backlog).
         done = rng.random() < min(0.97, age / timedelta(days=10))
@@ -69,9 +94,9 @@ def cases(n: int, *, now: datetime | None = None, days: int = 120, seed: int = 7
                 category=rng.choice(CATEGORIES),
                 track="routine",
                 policy="1030",
-                district="罗湖区",
-                street=rng.choice(STREETS),
-                community=f"社区{rng.randrange(40):02d}",
+                district=where.district if where else "罗湖区",
+                street=where.street if where else rng.choice(STREETS),
+                community=where.community if where else f"社区{rng.randrange(40):02d}",
                 grid=None,
                 title=f"诉求{i}",
                 department=department if dispatched else None,
@@ -86,6 +111,7 @@ def cases(n: int, *, now: datetime | None = None, days: int = 120, seed: int = 7
                 resolved_at=resolved_at,
                 closed_at=closed_at,
                 updated_at=now,
+                **(_placed(where, department if dispatched else None) if where else {}),
             )
         )
         steps = [
@@ -98,6 +124,7 @@ def cases(n: int, *, now: datetime | None = None, days: int = 120, seed: int = 7
             ("reply", timedelta(days=1), received + timedelta(hours=rng.uniform(1, 30)) if dispatched else None),
             ("resolve", timedelta(days=rng.choice([3, 5, 7])), resolved_at),
         ]
+        counted = []  # as the case row counts them
         for seq, (name, within, done_at) in enumerate(steps):
             due = received + within
             if done_at is not None and done_at > now:
@@ -124,6 +151,9 @@ def cases(n: int, *, now: datetime | None = None, days: int = 120, seed: int = 7
                     settled=settled,
                 )
             )
+            counted.append(met_or_late(done_at, breached, superseded, settled))
+        case_rows[-1]["met_milestones"] = counted.count("met")
+        case_rows[-1]["late_milestones"] = counted.count("late")
         events: list[tuple[str, datetime, dict[str, str]]] = [("received", received, {})]
         if dispatched:
             events.append(("dispatched", received + timedelta(minutes=20), {"department": department}))
@@ -135,6 +165,21 @@ def cases(n: int, *, now: datetime | None = None, days: int = 120, seed: int = 7
         for seq, (kind, at, detail) in enumerate(events):
             event_rows.append(dict(case_id=case_id, seq=seq, at=at, kind=kind, detail=detail))
     return case_rows, milestone_rows, event_rows
+
+
+def _placed(where: Where, unit: str | None) -> dict[str, Any]:
+    """The edition-7 columns (readmodel/store.py _place_fields) of a case filed at `where`."""
+    c = where.codes
+    return dict(
+        city_code=c["city"],
+        district_code=c["district"],
+        street_code=c["street"],
+        community_code=c["community"],
+        grid_code=None,
+        unplaced=c["community"] is None,
+        units=f"|{unit}|" if unit else None,
+        place_key=c["community"] or f"{c['street']}/{where.community}",
+    )
 
 
 def fill(read_model: ReadModel, n: int, **kw: Any) -> None:

@@ -41,7 +41,8 @@ from models import Actor, CaseInput, CaseState, CaseStatus, Category
 from models.base import ShortText
 from models.commands import FILERS, NotAllowed, may_file
 from models.dispute import KIND_FILTERS
-from models.scope import Seen, seen_by
+from models.scope import seen_by
+from models.scope import within as under
 from models.tree import Level, Tree, UnitProblem
 from readmodel.board import Filters
 from readmodel.callbacks import callbacks_due
@@ -299,7 +300,7 @@ async def list_open_cases(
                     for name in mixed
                 ],
             )
-        filters = Filters(department, street, category.value if category else None, seen=seen_by(identity.actor))
+        filters = Filters(department, street, category.value if category else None, seen=seen_by(identity.actor, city))
         return await _callbacks(g, filters, page_size, token, within)
     query = list_query(
         status=status.value if status else None,
@@ -308,7 +309,7 @@ async def list_open_cases(
         street_codes=tuple(
             p.code for p in city.places.values() if street and p.level == Level.street and p.name == street
         ),
-        seen=seen_clause(city, seen_by(identity.actor)),
+        seen=seen_clause(city, seen_by(identity.actor, city)),
         within=within_clause,
         category=category.value if category else None,
         overdue=overdue,
@@ -353,7 +354,9 @@ async def _callbacks(g: Gateway, filters: Filters, page_size: int, token: bytes 
     offset = int(token or b"0")
     calendar = WorkingCalendar.from_file(g.config.calendar_file)
     if within is not None:  # the place it narrows to: a scope of its own, inside the caller's
-        filters = Filters(filters.department, filters.street, filters.category, seen=Seen(scope=within))
+        filters = Filters(
+            filters.department, filters.street, filters.category, seen=under(within, jurisdictions.tree())
+        )
     due, total = await asyncio.to_thread(
         callbacks_due, g.read_model, filters, calendar=calendar, limit=page_size, offset=offset
     )
@@ -409,8 +412,9 @@ async def read_stats(
     from sla import WorkingCalendar
 
     g = gateway(request)
+    city = jurisdictions.tree()
     if within is not None:
-        within = _within(jurisdictions.tree(), identity, within)
+        within = _within(city, identity, within)
     moments = {}
     for name, value in (("since", since), ("until", until)):
         try:
@@ -429,8 +433,8 @@ async def read_stats(
         until=end,
         by=group,
         calendar=calendar,
-        city=jurisdictions.tree(),
-        seen=seen_by(identity.actor),
+        city=city,
+        seen=seen_by(identity.actor, city),
         within=within,
     )
     return StatsAnswer(since=start, until=end, by=group, rows=[r.as_json() for r in rows])

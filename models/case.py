@@ -102,6 +102,18 @@ FINISHED = (CaseStatus.closed, CaseStatus.merged, CaseStatus.referred, CaseStatu
 DISPUTE_MILESTONES = ("mediation", "session", "confirmation", "fulfilment")
 
 
+def met_or_late(done_at: datetime | None, breached: bool, superseded: bool, settled: str | None) -> str | None:
+    """How an on-time rate counts a milestone whatever the time now (readmodel/counting.py): "met"
+    (done before its deadline), "late" (breached), else None: still running, or moved elsewhere by
+    a transfer and not missed. (One still owed past its deadline, its timer not yet fired, is late
+    too: only a query at that moment can count it.)"""
+    if superseded and settled != "missed":
+        return None
+    if breached:
+        return "late"
+    return "met" if done_at is not None else None
+
+
 class Milestone(BaseModel):
     """One promise with a deadline. Fixed when its anchor happens; breached the moment it passes."""
 
@@ -133,6 +145,11 @@ class Milestone(BaseModel):
     @property
     def open(self) -> bool:
         return self.done_at is None and not self.superseded
+
+    @property
+    def counted(self) -> str | None:
+        """How an on-time rate counts it whatever the time now: met_or_late's word."""
+        return met_or_late(self.done_at, self.breached, self.superseded, self.settled)
 
     def move_to(self, due_at: datetime) -> None:
         """A new deadline; its warnings stay as far ahead of it as they were."""

@@ -29,11 +29,13 @@ class CaseWhere:
 @dataclass(frozen=True)
 class Seen:
     """The rule for one viewer, as conditions a query can take: the place `scope` (None: the whole
-    tree), or one of `units`, or the dispute of `mediator_id`."""
+    tree), or one of `units`, or the dispute of `mediator_id`. `level`: the scope's level when the
+    tree was at hand, so a query compares the one column of that level (an index), not five."""
 
     scope: str | None
     units: frozenset[str] = frozenset()
     mediator_id: str | None = None
+    level: str | None = None
 
     @property
     def everything(self) -> bool:
@@ -49,11 +51,21 @@ class Seen:
         return self.mediator_id is not None and case.mediator_id == self.mediator_id
 
 
-def seen_by(viewer: Actor) -> Seen:
+def seen_by(viewer: Actor, city: Tree | None = None) -> Seen:
     """The viewer's share of the tree. The complainant is not here: their link opens one case."""
     units = frozenset({viewer.department}) if viewer.role in UNIT_ROLES and viewer.department else frozenset()
     mediator = viewer.id if viewer.role == Role.mediator else None
-    return Seen(scope=viewer.scope, units=units, mediator_id=mediator)
+    return Seen(scope=viewer.scope, units=units, mediator_id=mediator, level=_level(city, viewer.scope))
+
+
+def within(code: str, city: Tree | None = None) -> Seen:
+    """The cases placed under one place of the tree (a scope narrowed further)."""
+    return Seen(scope=code, level=_level(city, code))
+
+
+def _level(city: Tree | None, code: str | None) -> str | None:
+    place = city.places.get(code) if city is not None and code is not None else None
+    return place.level.value if place is not None else None
 
 
 def sees(viewer: Actor, case: CaseWhere) -> bool:

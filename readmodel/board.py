@@ -12,18 +12,24 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from models.scope import Seen
-from readmodel.counting import C, M, Tally, by_column, by_department, by_week, owed_now, tally
-from readmodel.scope import seen_where
+from models.scope import within as under
+from models.tree import Tree
+from readmodel.counting import C, M, Tally, by_department, by_key, by_week, owed_now, tally
+from readmodel.scope import PLACE_COLUMNS, seen_where
 from readmodel.store import CASES, MILESTONES, OPEN, ReadModel, utc
 from sla import BUSINESS_TZ
 
 MIN_CASES = 10  # departments with fewer cases in the period are listed apart: their rates say little
 
 
-def _overdue_case_ids(read_model: ReadModel, now: datetime, seen: Seen | None = None) -> set[str]:
-    query = select(M.case_id).distinct().join(CASES, C.case_id == M.case_id).where(owed_now(now), *seen_where(seen))
+def _overdue_cases(read_model: ReadModel, now: datetime, seen: Seen | None = None) -> int:
+    query = (
+        select(func.count(func.distinct(M.case_id)))
+        .select_from(MILESTONES.join(CASES, C.case_id == M.case_id))
+        .where(owed_now(now), *seen_where(seen))
+    )
     with read_model.engine.connect() as conn:
-        return set(conn.execute(query).scalars())
+        return int(conn.execute(query).scalar_one())
 
 
 # ---- the overview ----------------------------------------------------------------------------
@@ -69,7 +75,7 @@ def overview(
         today=today.get("total", Tally("total")),
         period=period.get("total", Tally("total")),
         open_now=int(open_now),
-        overdue_now=len(_overdue_case_ids(read_model, now, seen)),
+        overdue_now=_overdue_cases(read_model, now, seen),
         breaches_today=breaches_today,
         breaches_period=breaches_period,
     )
@@ -158,8 +164,14 @@ def overdue_board(
         .group_by(C.case_id)
     )
     with read_model.engine.connect() as conn:
-        total = conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
-        ranked = base.order_by("due", C.case_id).limit(page_size).offset((page - 1) * page_size).subquery()
+        # The page and the count of all in one pass over what is owed (a window over the groups).
+        ranked = (
+            base.add_columns(func.count().over().label("total"))
+            .order_by("due", C.case_id)
+            .limit(page_size)
+            .offset((page - 1) * page_size)
+            .subquery()
+        )
         rows = conn.execute(
             select(
                 C.case_id,
@@ -174,20 +186,21 @@ def overdue_board(
                 ranked.c.due,
                 ranked.c.n,
                 M.name,
+                ranked.c.total,
             )
             .join(ranked, ranked.c.case_id == C.case_id)
             .join(MILESTONES, and_(M.case_id == C.case_id, M.due_at == ranked.c.due, owed))
             .order_by(ranked.c.due, C.case_id, M.seq)
         ).all()
+        total = rows[0][12] if rows else _owed_count(conn, base, page)
+        # The filters' choices: what the open cases in sight have, in one pass.
+        chosen = conn.execute(
+            select(C.department, C.street, C.category)
+            .where(C.status.in_(OPEN), *seen_where(filters.seen))
+            .group_by(C.department, C.street, C.category)
+        ).all()
         choices = {
-            name: sorted(
-                v
-                for v in conn.execute(
-                    select(column).distinct().where(C.status.in_(OPEN), *seen_where(filters.seen))
-                ).scalars()
-                if v
-            )
-            for name, column in (("department", C.department), ("street", C.street), ("category", C.category))
+            name: sorted({r[i] for r in chosen if r[i]}) for i, name in enumerate(("department", "street", "category"))
         }
     found: dict[str, OverdueCase] = {}
     for r in rows:
@@ -202,6 +215,11 @@ def overdue_board(
             hours_late=round((now - due).total_seconds() / 3600, 1),
         )
     return Page(list(found.values()), int(total), page, page_size, choices)
+
+
+def _owed_count(conn: Any, base: Any, page: int) -> int:
+    """The board's count when the page asked for is past its end (or nothing is owed)."""
+    return int(conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()) if page > 1 else 0
 
 
 # ---- the league and the trends ---------------------------------------------------------------
@@ -250,14 +268,6 @@ def trends(
 
 # ---- the league of places (city-contract.md: roll-ups) ------------------------------------------
 
-# The cases table's column of each level's code.
-PLACE_COLUMN = {
-    "city": "city_code",
-    "district": "district_code",
-    "street": "street_code",
-    "community": "community_code",
-    "grid": "grid_code",
-}
 NOT_PLACED = "(none)"  # filed above this level (unplaced, or before the tree): its own row, so the rows add up
 
 
@@ -270,15 +280,16 @@ def places_league(
     now: datetime | None = None,
     seen: Seen | None = None,
     within: str | None = None,
+    city: Tree | None = None,
 ) -> dict[str, Tally]:
     """The period's cases under `within` (a scope inside `seen`), counted per place of `level`:
     a district's figures are exactly the sum of its streets' rows, the "(none)" row included."""
-    narrowed = seen_where(Seen(scope=within)) if within else []
+    narrowed = seen_where(under(within, city)) if within else []
     return tally(
         read_model,
         since=since,
         until=until,
-        group=by_column(PLACE_COLUMN[level]),
+        group=by_key(PLACE_COLUMNS[level]),
         now=now,
         seen=seen,
         where=narrowed,

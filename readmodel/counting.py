@@ -256,16 +256,19 @@ def tally(
             _sum(and_(accepted, C.escalated)),
             _sum(and_(accepted, C.status == "closed")),
             _sum(or_(C.repeat_of.is_not(None), C.merged_into.is_not(None))),
+            func.coalesce(func.sum(C.met_milestones), 0).cast(Integer),
+            func.coalesce(func.sum(C.late_milestones), 0).cast(Integer),
         ).where(in_period),
-        "milestones": select(
+        # Met and already late are counted on the case row; what only `now` decides is read from
+        # the milestones still owed (done_at is null: an index), a few per open case.
+        "owed": select(
             key,
-            _sum(and_(counted, _met())),
-            _sum(and_(counted, not_(_met()))),
+            _sum(and_(counted, not_(M.breached))),  # past due, still owed, its timer not fired yet
             _sum(and_(accepted, counted, _overdue(now), is_open)),
             func.count(func.distinct(case((and_(accepted, owed), C.case_id), else_=None))),
         )
         .select_from(CASES.join(MILESTONES, M.case_id == C.case_id))
-        .where(in_period),
+        .where(in_period, M.done_at.is_(None)),
         "visits": select(
             key,
             EVENTS.c.actor_role,
@@ -292,10 +295,10 @@ def tally(
         rows = {name: conn.execute(q).all() for name, q in grouped.items()}
     for name, *counts in rows["cases"]:
         t = groups.setdefault(str(name), Tally(str(name)))
-        t.accepted, t.resolved, t.open, t.escalated, t.closed, t.repeats = counts
-    for name, met, late, open_overdue, overdue in rows["milestones"]:
+        t.accepted, t.resolved, t.open, t.escalated, t.closed, t.repeats, t.met, t.late = counts
+    for name, late_now, open_overdue, overdue in rows["owed"]:
         t = groups.setdefault(str(name), Tally(str(name)))
-        t.met, t.late, t.open_overdue, t.overdue = met, late, open_overdue, overdue
+        t.late, t.open_overdue, t.overdue = t.late + late_now, open_overdue, overdue
     for name, role, *counts in rows["visits"]:
         t = groups.setdefault(str(name), Tally(str(name)))
         t.verdicts.setdefault(SOURCES.get(role or "", OTHER_SOURCE), Verdicts()).add(Verdicts(*counts))

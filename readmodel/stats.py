@@ -4,6 +4,7 @@ the median time to resolve, and how summoned departments reported (吹哨报到)
 
 from __future__ import annotations
 
+import functools
 import statistics
 from collections import defaultdict
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ from sqlalchemy import and_, case, func, not_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from models.scope import Seen
+from models.scope import within as under
 from models.tree import Tree, Unit
 from readmodel.counting import C, M, Tally, by_key, percent, tally
 from readmodel.scope import seen_where
@@ -153,7 +155,7 @@ def compute(
     if by is not None and by not in GROUPS:
         raise ValueError(f"--by must be one of {', '.join(GROUPS)}")
     now = now or datetime.now(timezone.utc)
-    narrowed = [*seen_where(seen), *seen_where(Seen(scope=within))]
+    narrowed = [*seen_where(seen), *seen_where(under(within, city))] if within else seen_where(seen)
     if by in TREE_GROUPS and city is None:
         raise ValueError(f"--by {by} needs the city's tree")
     key: ColumnElement[Any] | None = None
@@ -213,7 +215,7 @@ def _add_extras(
         paused = conn.execute(
             select(M.case_id, M.paused_seconds)
             .join(CASES, C.case_id == M.case_id)
-            .where(*in_period, C.resolved_at.is_not(None), M.name == "resolve")
+            .where(*in_period, C.resolved_at.is_not(None), M.name == "resolve", M.paused_seconds > 0)
         ).all()
         stops_of = conn.execute(
             select(EVENTS.c.case_id, EVENTS.c.seq, EVENTS.c.kind, EVENTS.c.at)
@@ -236,10 +238,15 @@ def _add_extras(
         name = value or "(none)"
         return [groups.setdefault(name, Stats(name)), total]
 
+    between = functools.cache(calendar.working_days_between)  # a year of cases: a few thousand pairs of dates
+
+    def working_days(start: datetime, end: datetime) -> int:
+        return between(start.astimezone(BUSINESS_TZ).date(), end.astimezone(BUSINESS_TZ).date())
+
     for case_id, value, received_at, resolved_at in resolved:
         received, done = utc(received_at), utc(resolved_at)
         hours = (done - received).total_seconds() - stopped[case_id]
-        days = _working_days(calendar, received, done) - sum(_working_days(calendar, a, b) for a, b in stops[case_id])
+        days = working_days(received, done) - sum(working_days(a, b) for a, b in stops[case_id])
         for s in targets(value):
             s.resolve_times.append(hours)
             s.resolve_working_days.append(days)
@@ -264,10 +271,6 @@ def _stops(events: Sequence[Any]) -> dict[str, list[tuple[datetime, datetime]]]:
         elif e.kind == "resumed" and e.case_id in started:
             stops[e.case_id].append((started.pop(e.case_id), utc(e.at)))
     return stops
-
-
-def _working_days(cal: WorkingCalendar, start: datetime, end: datetime) -> int:
-    return cal.working_days_between(start.astimezone(BUSINESS_TZ).date(), end.astimezone(BUSINESS_TZ).date())
 
 
 def default_period(since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:

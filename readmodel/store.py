@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, overload
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import and_, event, func, not_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import Session, SQLModel, col, create_engine
@@ -55,7 +55,19 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, pool_pre_ping=True)
+
+    @event.listens_for(engine, "connect")
+    def _no_jit(conn, _record) -> None:
+        # The console's and the board's queries are many and short: compiling them cost more than
+        # it saved (bench/city.py: 230 ms of a 900 ms board query at a million cases). A SET, not
+        # a startup option, which connection poolers such as PgBouncer refuse.
+        cur = conn.cursor()
+        cur.execute("SET jit = off")
+        cur.close()
+        conn.commit()  # a SET in a transaction rolled back would be undone
+
+    return engine
 
 
 class ReadModel:
@@ -332,12 +344,14 @@ def add_missing_columns(engine: Engine) -> None:
     from sqlalchemy import inspect, text
 
     inspector = inspect(engine)
+    added: set[str] = set()
     with engine.begin() as conn:
         for table in SQLModel.metadata.sorted_tables:
             have = {c["name"] for c in inspector.get_columns(table.name)}
             for column in table.columns:
                 if column.name in have:
                     continue
+                added.add(f"{table.name}.{column.name}")
                 kind = column.type.compile(dialect=engine.dialect)
                 default = (
                     getattr(column.default, "arg", None)
@@ -350,9 +364,28 @@ def add_missing_columns(engine: Engine) -> None:
                 if engine.dialect.name == "postgresql" and isinstance(default, bool):
                     literal = f" DEFAULT {str(default).lower()}"
                 conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}{literal}'))
+        if "cases.met_milestones" in added or "cases.late_milestones" in added:
+            count_milestones(conn)
     for table in SQLModel.metadata.sorted_tables:  # and the indexes added since
         for index in table.indexes:
             index.create(engine, checkfirst=True)
+
+
+def count_milestones(conn: Connection) -> None:
+    """Each case's met and already-late milestones, counted from its milestone rows: for rows
+    written before the case row kept them (what case_columns counts from the state)."""
+    m = MILESTONES.c
+    moved = and_(m.superseded, func.coalesce(m.settled, "") != "missed")
+
+    def count(condition: Any) -> Any:
+        return select(func.count()).where(m.case_id == CASES.c.case_id, condition).scalar_subquery()
+
+    conn.execute(
+        CASES.update().values(
+            met_milestones=count(and_(m.done_at.is_not(None), not_(m.breached), not_(moved))),
+            late_milestones=count(and_(m.breached, not_(moved))),
+        )
+    )
 
 
 def _candidates(conn: Connection, q: RepeatQuery, *who: Any) -> Sequence[Any]:
@@ -423,6 +456,8 @@ def case_columns(snap: CaseSnapshot, phone_key: bytes) -> dict[str, Any]:
         complainant_hash=phone_hash(c.complainant.phone, phone_key) if c.complainant else None,
         complainant_masked=mask(c.complainant.phone) if c.complainant else None,
         chain_head=s.chain_head,
+        met_milestones=sum(m.counted == "met" for m in s.milestones),
+        late_milestones=sum(m.counted == "late" for m in s.milestones),
         **_place_fields(s),
         **_dispute_fields(s),
     )

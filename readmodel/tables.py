@@ -102,11 +102,20 @@ class CaseRow(SQLModel, table=True):
     unplaced: bool = False
     units: str | None = None
     place_key: str | None = None  # where its repeats are matched (CaseState.place_key)
+    # Its milestones met and already late (models/case.py met_or_late), counted when the row is
+    # written, so an on-time rate over a city's year reads the cases only (readmodel/counting.py).
+    met_milestones: int = 0
+    late_milestones: int = 0
 
 
 class MilestoneRow(SQLModel, table=True):
     __tablename__ = "case_milestones"
-    __table_args__ = (Index("ix_milestones_owed", "done_at", "due_at"),)  # the overdue board
+    __table_args__ = (
+        Index("ix_milestones_owed", "done_at", "due_at"),  # the overdue board
+        Index(
+            "ix_milestones_breached_at", "breached_at", "case_id", "breached"
+        ),  # breaches in a period, from the index alone
+    )
     case_id: str = Field(primary_key=True)
     seq: int = Field(primary_key=True)
     name: str = Field(index=True)

@@ -222,6 +222,7 @@ async def places(request: Request, v: Viewer = Depends(viewer)) -> Response:
             now=now,
             seen=v.seen,
             within=within,
+            city=city,
         )
         rows: list[dict[str, Any]] = []
         for child in city.children(within):

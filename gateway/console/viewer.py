@@ -20,6 +20,7 @@ from gateway.console.text import Words
 from gateway.console.web import Shown, not_found, render, words_for
 from models import Role
 from models.scope import Seen, seen_by
+from starter import jurisdictions
 from starter.identities import Identity
 
 CONSOLE_ROLES = (Role.supervisor, Role.auditor)
@@ -38,7 +39,7 @@ class Viewer:
     @property
     def seen(self) -> Seen:
         """Its share of the city (models/scope.py): every page counts and lists only that."""
-        return seen_by(self.identity.actor)
+        return seen_by(self.identity.actor, jurisdictions.tree())
 
 
 def sessions(request: Request) -> Sessions:

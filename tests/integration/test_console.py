@@ -449,6 +449,34 @@ def test_the_league_counts_as_the_rules_say(full_read_model):
     assert computed["total"].accepted == sum(t.accepted for t in ranked)
 
 
+def test_a_deadline_passed_since_the_rows_were_written_counts_late(full_read_model):
+    """Met and breached milestones are counted on the case row when it is written; one whose
+    deadline has passed since (its timer not fired yet) is counted from the milestones when asked."""
+    since, later = NOW - timedelta(days=60), NOW + timedelta(days=3)
+    ranked, _ = board.league(full_read_model, since=since, until=NOW, now=later, min_cases=0)
+    expected = _counted_by_hand(full_read_model, since, NOW, later)
+    then = _counted_by_hand(full_read_model, since, NOW, NOW)
+    assert sum(e[3] for e in expected.values()) > sum(e[3] for e in then.values())  # more late by then
+    for t in ranked:
+        assert (t.accepted, t.resolved, t.met, t.late, t.visited, t.satisfied, t.overdue) == expected[t.name], t.name
+
+
+def test_the_counts_of_an_earlier_row_are_made_from_its_milestones(full_read_model):
+    """A read model from before the case row kept its counts gains them from its milestone rows
+    (readmodel/store.py count_milestones), exactly as the engine counts them from the state."""
+    from sqlalchemy import select, update
+
+    from readmodel.store import CASES, count_milestones
+
+    c = CASES.c
+    with full_read_model.engine.begin() as conn:
+        kept = conn.execute(select(c.case_id, c.met_milestones, c.late_milestones).order_by(c.case_id)).all()
+        assert any(r[1] for r in kept) and any(r[2] for r in kept)
+        conn.execute(update(CASES).values(met_milestones=0, late_milestones=0))
+        count_milestones(conn)
+        assert conn.execute(select(c.case_id, c.met_milestones, c.late_milestones).order_by(c.case_id)).all() == kept
+
+
 def test_a_recent_period_never_reads_as_all_on_time(full_read_model):
     """Cases received today are mostly still running: the open and overdue ones count as late."""
     today = board.tally(full_read_model, since=NOW - timedelta(days=2), until=NOW, now=NOW)["total"]

@@ -43,7 +43,8 @@ class PostgresServer:
     def _run(self, *cmd: str) -> None:
         subprocess.run([*self.as_user, *cmd], check=True, capture_output=True, timeout=120)
 
-    def start(self) -> None:
+    def start(self, *settings: str) -> None:
+        """Start it; `settings`: more -c name=value of the server's (bench/city.py gives it memory)."""
         self._run(
             self.pg_ctl,
             "-D",
@@ -52,7 +53,8 @@ class PostgresServer:
             "-l",
             os.path.join(self.folder, "log"),
             "-o",
-            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off",
+            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+            + "".join(f" -c {setting}" for setting in settings),
             "start",
         )
 
@@ -64,13 +66,13 @@ class PostgresServer:
 
 
 @contextmanager
-def postgres_server() -> Iterator[PostgresServer | None]:
+def postgres_server(*settings: str) -> Iterator[PostgresServer | None]:
     try:
         server = PostgresServer()
     except FileNotFoundError:
         yield None
         return
-    server.start()
+    server.start(*settings)
     try:
         yield server
     finally:
