@@ -174,7 +174,9 @@ async def test_simulated_cases_run_as_real_workflows_agree(env, client):
         if current.escalated != (verdict.escalated_at is not None):
             mismatches.append((case_id, "escalated", current.escalated, verdict.escalated_at))
     assert not mismatches, mismatches
-    assert compared > 150 and late > 10, (compared, late)  # many deadlines, some of them broken
+    # Many deadlines, some of them broken. How many the sample has depends on the calendar under its
+    # period (it starts tomorrow on the test server's clock): 149 on 2026-12-06, so not 150.
+    assert compared > 120 and late > 10, (compared, late)
 
 
 def test_arrivals_mix_and_turns_fitted_from_the_read_model(tmp_path):
