@@ -44,7 +44,7 @@ from readmodel.board import Filters
 from readmodel.counting import C, M, owed_now
 from readmodel.scope import seen_where
 from readmodel.stats import compute
-from readmodel.store import CASES, EVENTS, MILESTONES
+from readmodel.tables import CASES, EVENTS, MILESTONES
 from runtime import settings
 from starter import jurisdictions
 from starter.identities import IdentityStore

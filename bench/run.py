@@ -46,7 +46,7 @@ from temporalio.client import Client
 
 from bench.cases import BARE_QUEUE, DISPATCHER, ENGINE_QUEUE, HANDLER, STEPS, bare_case, complaint, engine_case
 from bench.processes import ROOT, Process, free_port
-from readmodel.store import make_engine
+from readmodel.schema import make_engine
 from readmodel.tables import OutboxRow
 from runtime import devserver, process, settings
 from starter import data_converter, file_complaint

@@ -15,7 +15,7 @@ from typing import Any
 
 from models.case import met_or_late
 from readmodel import ReadModel
-from readmodel.store import CASES, EVENTS, MILESTONES
+from readmodel.tables import CASES, EVENTS, MILESTONES
 
 DEPARTMENTS = [  # the simulation file's department names (luohu-2022.toml), which --fit matches
     "区城市管理和综合执法局",

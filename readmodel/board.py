@@ -16,7 +16,8 @@ from models.scope import within as under
 from models.tree import Tree
 from readmodel.counting import C, M, Tally, by_department, by_key, by_week, owed_now, tally
 from readmodel.scope import PLACE_COLUMNS, seen_where
-from readmodel.store import CASES, MILESTONES, OPEN, ReadModel, utc
+from readmodel.store import ReadModel
+from readmodel.tables import CASES, MILESTONES, OPEN, utc
 from sla import BUSINESS_TZ
 
 MIN_CASES = 10  # departments with fewer cases in the period are listed apart: their rates say little

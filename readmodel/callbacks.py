@@ -12,7 +12,8 @@ from sqlalchemy import and_, func, select
 
 from readmodel.board import Filters
 from readmodel.counting import C, M
-from readmodel.store import CASES, ReadModel, utc
+from readmodel.store import ReadModel
+from readmodel.tables import CASES, utc
 from sla import WorkingCalendar, passed_by
 from sla.policies import CALLBACK_AFTER
 

@@ -23,7 +23,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from models.scope import Seen
 from readmodel.scope import seen_where
-from readmodel.store import CASES, EVENTS, MILESTONES, OPEN, ReadModel, utc
+from readmodel.store import ReadModel
+from readmodel.tables import CASES, EVENTS, MILESTONES, OPEN, utc
 
 M, C = MILESTONES.c, CASES.c
 SATISFIED = ("satisfied", "basically_satisfied")

@@ -12,8 +12,8 @@ from sqlmodel import Session, col, select
 
 from models.scope import Seen
 from readmodel.scope import seen_where
-from readmodel.store import ReadModel, utc
-from readmodel.tables import CaseRow
+from readmodel.store import ReadModel
+from readmodel.tables import CaseRow, utc
 
 
 @dataclass

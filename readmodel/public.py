@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from models.case import FINISHED
-from readmodel.store import OPEN, ReadModel
-from readmodel.tables import CaseRow, MilestoneRow
+from readmodel.store import ReadModel
+from readmodel.tables import OPEN, CaseRow, MilestoneRow
 
 MAX_RESULTS = 1000
 

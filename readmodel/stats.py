@@ -20,7 +20,8 @@ from models.scope import within as under
 from models.tree import Tree, Unit
 from readmodel.counting import C, M, Tally, by_key, percent, tally
 from readmodel.scope import seen_where
-from readmodel.store import CASES, EVENTS, ReadModel, utc
+from readmodel.store import ReadModel
+from readmodel.tables import CASES, EVENTS, utc
 from sla import BUSINESS_TZ, WorkingCalendar
 from sla.periods import last_days
 

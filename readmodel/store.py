@@ -1,73 +1,38 @@
-"""Read-model writes and look-ups. Every write is idempotent: a retried or replayed activity
+"""Read-model writes and look-ups (the repeat look-up in readmodel/repeats.py, the outbox in
+readmodel/outbox.py, the schema in readmodel/schema.py). Every write is idempotent: a retried or replayed activity
 never duplicates or reorders a row, so the database always matches the workflows."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
-from typing import Any, overload
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
 
-from sqlalchemy import and_, event, func, not_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine, make_url
-from sqlmodel import Session, SQLModel, col, create_engine
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+from sqlmodel import Session, SQLModel, col
 from sqlmodel import select as sm_select
 
-from models import OPEN_STATUSES, CaseState, Complaint, Notice, chain
+from models import CaseState, Complaint, Notice, chain
 from models.records import CaseSnapshot, RepeatMatch, RepeatQuery
+from readmodel import outbox, repeats
 from readmodel.links import TOKEN, Link, Links, digest
 from readmodel.privacy import mask, phone_hash
-from readmodel.tables import CaseRow, ClaimRow, EventRow, LinkRow, MilestoneRow, OutboxRow, table_of
-from readmodel.webhooks import owe
-from sla.policies import PATROL_WINDOW, REPEAT_WINDOW
-
-CASES, MILESTONES, EVENTS, OUTBOX, CLAIMS, LINKS = (
-    table_of(t) for t in (CaseRow, MilestoneRow, EventRow, OutboxRow, ClaimRow, LinkRow)
+from readmodel.schema import add_missing_columns, insert_for, make_engine
+from readmodel.tables import (
+    CASES,
+    CLAIMS,
+    EVENTS,
+    LINKS,
+    MILESTONES,
+    OPEN,
+    CaseRow,
+    EventRow,
+    MilestoneRow,
+    OutboxRow,
+    utc,
 )
-OPEN = tuple(s.value for s in OPEN_STATUSES)  # as text, the way the tables hold it
-
-
-@overload
-def utc(moment: datetime) -> datetime: ...
-@overload
-def utc(moment: None) -> None: ...
-def utc(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes: everything is stored and read as UTC."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
-
-
-def make_engine(url: str) -> Engine:
-    if url.startswith("sqlite"):
-        # A fresh data directory is normal (first run, a test's tmp dir): SQLite makes the file, not the folder.
-        database = make_url(url).database
-        if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(conn, _record) -> None:
-            cur = conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.close()
-
-        return engine
-    engine = create_engine(url, pool_pre_ping=True)
-
-    @event.listens_for(engine, "connect")
-    def _no_jit(conn, _record) -> None:
-        # The console's and the board's queries are many and short: compiling them cost more than
-        # it saved (bench/city.py: 230 ms of a 900 ms board query at a million cases). A SET, not
-        # a startup option, which connection poolers such as PgBouncer refuse.
-        cur = conn.cursor()
-        cur.execute("SET jit = off")
-        cur.close()
-        conn.commit()  # a SET in a transaction rolled back would be undone
-
-    return engine
+from readmodel.webhooks import owe
 
 
 class ReadModel:
@@ -128,8 +93,7 @@ class ReadModel:
         return woken
 
     def _insert(self, table):
-        """INSERT with ON CONFLICT, in the dialect at hand (SQLite and PostgreSQL both have it)."""
-        return (postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert)(table)
+        return insert_for(self.engine, table)
 
     def _statement(self, name: str, build: Callable[[], Any]) -> Any:
         """Each write's statement is built once: building an upsert (its `excluded` columns, its
@@ -206,70 +170,10 @@ class ReadModel:
                 ).all()
             )
 
-    # ---- repeat complaints -----------------------------------------------------------------
+    # ---- repeat complaints (readmodel/repeats.py) -----------------------------------------
 
     def find_earlier_case(self, q: RepeatQuery) -> RepeatMatch | None:
-        """The case this complaint repeats: an open one (to merge into), else one closed recently.
-        For a complainant the look-up and the claim of "the open case" are one transaction, so
-        complaints filed at the same instant end as one open case and the rest merged into it."""
-        c: Complaint = q.complaint
-        if c.complainant is None:
-            return self._earlier_patrol_case(q)
-        person = phone_hash(c.complainant.phone, self.phone_key)
-        key = f"{person}|{c.category.value}|{q.place_key or c.location.community}"
-        now = datetime.now(timezone.utc)
-        with self.engine.begin() as conn:
-            conn.execute(
-                self._insert(CLAIMS)
-                .values(key=key, case_id=q.case_id, claimed_at=now)
-                .on_conflict_do_nothing(index_elements=["key"])
-            )
-            holder = self._holder(conn, key)
-            if holder != q.case_id:
-                if self._still_open(conn, holder, q.gone):
-                    return RepeatMatch(case_id=holder, open=True)
-                # It closed, and its release has not landed (or it ended without one): take over.
-                conn.execute(
-                    update(CLAIMS)
-                    .where(CLAIMS.c.key == key, CLAIMS.c.case_id == holder)
-                    .values(case_id=q.case_id, claimed_at=now)
-                )
-                holder = self._holder(conn, key)
-                if holder != q.case_id:  # another complaint took it over first
-                    return RepeatMatch(case_id=holder, open=True)
-            rows = _candidates(conn, q, CASES.c.complainant_hash == person)
-            older = _oldest_open(rows)
-            if older is not None:  # filed before claims existed: the oldest open case keeps the claim
-                conn.execute(update(CLAIMS).where(CLAIMS.c.key == key).values(case_id=older))
-                return RepeatMatch(case_id=older, open=True)
-        return _recently_closed(rows, utc(q.received_at), REPEAT_WINDOW)
-
-    @staticmethod
-    def _holder(conn: Connection, key: str) -> str:
-        return conn.execute(select(CLAIMS.c.case_id).where(CLAIMS.c.key == key)).scalar_one()
-
-    @staticmethod
-    def _still_open(conn: Connection, case_id: str, gone: list[str]) -> bool:
-        if case_id in gone:
-            return False
-        status = conn.execute(select(CASES.c.status).where(CASES.c.case_id == case_id)).scalar_one_or_none()
-        return status is None or status in OPEN  # no row yet: it claimed a moment ago
-
-    def _earlier_patrol_case(self, q: RepeatQuery) -> RepeatMatch | None:
-        """Nobody complained: a grid worker's find repeats one in the same grid within days."""
-        c, received = q.complaint, utc(q.received_at)
-        with self.engine.begin() as conn:
-            rows = _candidates(
-                conn,
-                q,
-                CASES.c.complainant_hash.is_(None),
-                CASES.c.grid == c.location.grid,
-                CASES.c.received_at >= received - PATROL_WINDOW,
-            )
-        older = _oldest_open(rows)
-        if older is not None:
-            return RepeatMatch(case_id=older, open=True)
-        return _recently_closed(rows, received, PATROL_WINDOW)
+        return repeats.find_earlier_case(self.engine, self.phone_key, q)
 
     # ---- links -----------------------------------------------------------------------------
 
@@ -305,117 +209,16 @@ class ReadModel:
         ended = case.closed_at or (case.updated_at if case.status not in OPEN else None)
         return str(row.case_id) if links.still_open(utc(ended), now) else None
 
-    # ---- outbox ----------------------------------------------------------------------------
+    # ---- the notice outbox (readmodel/outbox.py) --------------------------------------------
 
     def outbox_attempt(self, notice: Notice) -> None:
-        row = self._insert(OUTBOX).values(
-            id=notice.id,
-            case_id=notice.case_id,
-            recipient=notice.recipient,
-            kind=notice.kind.value,
-            text=notice.text,
-            address=mask(notice.address) if notice.address else None,
-            created_at=datetime.now(timezone.utc),
-            attempts=1,
-        )
-        with self.engine.begin() as conn:
-            conn.execute(row.on_conflict_do_update(index_elements=["id"], set_={"attempts": OUTBOX.c.attempts + 1}))
+        outbox.attempt(self.engine, notice)
 
     def outbox_result(self, notice_id: str, error: str | None) -> None:
-        change = (
-            dict(sent_at=func.coalesce(OUTBOX.c.sent_at, datetime.now(timezone.utc)), last_error=None)
-            if error is None
-            else dict(last_error=error[:2000])
-        )
-        with self.engine.begin() as conn:
-            conn.execute(update(OUTBOX).where(OUTBOX.c.id == notice_id).values(**change))
+        outbox.result(self.engine, notice_id, error)
 
     def outbox(self, case_id: str | None = None) -> list[OutboxRow]:
-        with Session(self.engine) as session:
-            query = sm_select(OutboxRow).order_by(col(OutboxRow.created_at), col(OutboxRow.id))
-            if case_id:
-                query = query.where(col(OutboxRow.case_id) == case_id)
-            return list(session.exec(query).all())
-
-
-def add_missing_columns(engine: Engine) -> None:
-    """Tables made by an earlier version gain the columns and indexes added since (create_all
-    adds none to a table that exists)."""
-    from sqlalchemy import inspect, text
-
-    inspector = inspect(engine)
-    added: set[str] = set()
-    with engine.begin() as conn:
-        for table in SQLModel.metadata.sorted_tables:
-            have = {c["name"] for c in inspector.get_columns(table.name)}
-            for column in table.columns:
-                if column.name in have:
-                    continue
-                added.add(f"{table.name}.{column.name}")
-                kind = column.type.compile(dialect=engine.dialect)
-                default = (
-                    getattr(column.default, "arg", None)
-                    if column.default is not None and column.default.is_scalar
-                    else None
-                )
-                literal = (
-                    "" if default is None else f" DEFAULT {int(default) if isinstance(default, bool) else default}"
-                )
-                if engine.dialect.name == "postgresql" and isinstance(default, bool):
-                    literal = f" DEFAULT {str(default).lower()}"
-                conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}{literal}'))
-        if "cases.met_milestones" in added or "cases.late_milestones" in added:
-            count_milestones(conn)
-    for table in SQLModel.metadata.sorted_tables:  # and the indexes added since
-        for index in table.indexes:
-            index.create(engine, checkfirst=True)
-
-
-def count_milestones(conn: Connection) -> None:
-    """Each case's met and already-late milestones, counted from its milestone rows: for rows
-    written before the case row kept them (what case_columns counts from the state)."""
-    m = MILESTONES.c
-    moved = and_(m.superseded, func.coalesce(m.settled, "") != "missed")
-
-    def count(condition: Any) -> Any:
-        return select(func.count()).where(m.case_id == CASES.c.case_id, condition).scalar_subquery()
-
-    conn.execute(
-        CASES.update().values(
-            met_milestones=count(and_(m.done_at.is_not(None), not_(m.breached), not_(moved))),
-            late_milestones=count(and_(m.breached, not_(moved))),
-        )
-    )
-
-
-def _candidates(conn: Connection, q: RepeatQuery, *who: Any) -> Sequence[Any]:
-    """Earlier cases, not merged, in the complaint's category and community, of this person or
-    place (`who`): the rows both look-ups choose from."""
-    c = q.complaint
-    return conn.execute(
-        select(CASES.c.case_id, CASES.c.status, CASES.c.received_at, CASES.c.closed_at).where(
-            CASES.c.case_id != q.case_id,
-            CASES.c.case_id.not_in(q.gone),
-            CASES.c.category == c.category.value,
-            CASES.c.place_key == q.place_key if q.place_key else CASES.c.community == c.location.community,
-            CASES.c.merged_into.is_(None),
-            *who,
-        )
-    ).all()
-
-
-def _oldest_open(rows: Sequence[Any]) -> str | None:
-    open_rows = sorted((r for r in rows if r.status in OPEN), key=lambda r: utc(r.received_at))
-    return open_rows[0].case_id if open_rows else None
-
-
-def _recently_closed(rows: Sequence[Any], received: datetime | None, window: timedelta) -> RepeatMatch | None:
-    assert received is not None
-    closed = [r for r in rows if r.status == "closed" and r.closed_at and utc(r.closed_at) >= received - window]
-    if not closed:
-        return None
-    latest = max(closed, key=lambda r: utc(r.closed_at))
-    return RepeatMatch(case_id=latest.case_id, open=False, closed_at=utc(latest.closed_at))
+        return outbox.notices(self.engine, case_id)
 
 
 def case_columns(snap: CaseSnapshot, phone_key: bytes) -> dict[str, Any]:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import JSON, Column, DateTime, Dialect, Index, Table
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
+
+from models import OPEN_STATUSES
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -236,3 +238,20 @@ class AttemptRow(SQLModel, table=True):
     answer: str | None = None
     error: str | None = None
     next_try_at: datetime | None = _when(nullable=True)
+
+
+CASES, MILESTONES, EVENTS, OUTBOX, CLAIMS, LINKS = (
+    table_of(t) for t in (CaseRow, MilestoneRow, EventRow, OutboxRow, ClaimRow, LinkRow)
+)
+OPEN = tuple(s.value for s in OPEN_STATUSES)  # as text, the way the tables hold it
+
+
+@overload
+def utc(moment: datetime) -> datetime: ...
+@overload
+def utc(moment: None) -> None: ...
+def utc(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes: everything is stored and read as UTC."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)

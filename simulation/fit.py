@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from readmodel import ReadModel
-from readmodel.store import CASES, EVENTS, utc
+from readmodel.tables import CASES, EVENTS, utc
 from simulation.inputs import InputError, Inputs
 from sla.durations import BUSINESS_TZ
 

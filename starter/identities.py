@@ -33,7 +33,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from models import Actor, Role
-from readmodel.store import make_engine
+from readmodel.schema import make_engine
 from runtime.http import ApiProblem, RateLimiter
 
 KEY_PREFIX = "cck"

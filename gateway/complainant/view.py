@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from readmodel import ReadModel
-from readmodel.store import OPEN, utc
-from readmodel.tables import EventRow, MilestoneRow
+from readmodel.tables import OPEN, EventRow, MilestoneRow, utc
 from sla.policies import POLICIES
 
 # The steps a complainant follows (受理、派单、联系、答复、办结、回访), those their policy promises.

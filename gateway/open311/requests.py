@@ -8,8 +8,7 @@ from datetime import datetime
 from gateway.open311.labels import ZH, service_name, service_notice
 from gateway.open311.schema import Request311
 from models import CaseState
-from readmodel.store import OPEN, utc
-from readmodel.tables import CaseRow
+from readmodel.tables import OPEN, CaseRow, utc
 from sla import BUSINESS_TZ
 
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from readmodel.store import CASES, LINKS, OUTBOX
+from readmodel.tables import CASES, LINKS, OUTBOX
 from tests.support.cases import RecordingSender, complaint, new_id
 from tests.support.http import app_on, dev_engine, filing, gateway_settings, http, identities_url, make_identities
 

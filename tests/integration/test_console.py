@@ -393,8 +393,7 @@ def _counted_by_hand(read_model, since, until, now) -> dict[str, tuple[int, ...]
     satisfied, overdue now)."""
     from sqlmodel import Session, select
 
-    from readmodel.store import OPEN, utc
-    from readmodel.tables import CaseRow, EventRow, MilestoneRow
+    from readmodel.tables import OPEN, CaseRow, EventRow, MilestoneRow, utc
 
     with Session(read_model.engine) as session:
         cases = [c for c in session.exec(select(CaseRow)).all() if since <= utc(c.received_at) < until]
@@ -466,7 +465,8 @@ def test_the_counts_of_an_earlier_row_are_made_from_its_milestones(full_read_mod
     (readmodel/store.py count_milestones), exactly as the engine counts them from the state."""
     from sqlalchemy import select, update
 
-    from readmodel.store import CASES, count_milestones
+    from readmodel.schema import count_milestones
+    from readmodel.tables import CASES
 
     c = CASES.c
     with full_read_model.engine.begin() as conn:

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 from sqlmodel import SQLModel
 
-from readmodel.store import make_engine
+from readmodel.schema import make_engine
 from tests.support.processes import free_port
 
 
