@@ -62,6 +62,8 @@ class Settings:
     # COMPLAINTS_UNITS: "open" (default) takes a department the tree does not list as an unlisted
     # unit, with a warning; "listed" refuses it
     units: str = "open"
+    # COMPLAINTS_RISK_FILE: the strong-signal rules (强信息); default runtime/config/risk.toml
+    risk_file: Path = CONFIG_DIR / "risk.toml"
 
     @property
     def audit_key_file(self) -> Path:
@@ -117,6 +119,7 @@ def load() -> Settings:
         audit_keys=env.get("COMPLAINTS_AUDIT_KEYS") or None,
         audit_task_queue=env.get("COMPLAINTS_AUDIT_TASK_QUEUE") or "audit",
         jurisdictions_file=Path(env.get("COMPLAINTS_JURISDICTIONS_FILE") or CONFIG_DIR / "jurisdictions.toml"),
+        risk_file=Path(env.get("COMPLAINTS_RISK_FILE") or CONFIG_DIR / "risk.toml"),
         units=_choice("COMPLAINTS_UNITS", env.get("COMPLAINTS_UNITS") or "open", ("open", "listed")),
         webhook_allow_http_hosts=frozenset(
             h.strip().lower() for h in env.get("COMPLAINTS_WEBHOOK_ALLOW_HTTP_HOSTS", "").split(",") if h.strip()

@@ -9,6 +9,7 @@ Supervisors:
     python -m starter stats [--since DATE] [--until DATE] [--by department|street|category|channel|district|community|grid|unit|level] [--within CODE] [--json|--csv]
     python -m starter hotspots [--days 7] [--min 3] [--by community|grid] [--open-cases]
     python -m starter link CASE_ID --as ID   (the complainant's link, for a supervisor or dispatcher)
+    python -m starter risk check "TEXT" [--rules FILE] [--json]   (强信息: a text against the rules)
     python -m starter simulate [FILE] [--seed N] [--replications R] [--policies P...] [--json] [--chart F.svg]
 Auditors:
     python -m starter timeline CASE_ID
@@ -38,7 +39,7 @@ import sys
 from temporalio.service import RPCError
 
 from starter import InvalidInput, Rejected, UnknownCase
-from starter.cli import auditors, integrators, jurisdictions, links, operators, supervisors, webhooks
+from starter.cli import auditors, integrators, jurisdictions, links, operators, risk, supervisors, webhooks
 from starter.cli.common import parse_fields
 
 __all__ = ["main", "parse_fields", "parser"]
@@ -49,7 +50,7 @@ def parser() -> argparse.ArgumentParser:
         prog="python -m starter", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     sub = p.add_subparsers(dest="command", required=True)
-    for audience in (integrators, supervisors, links, auditors, operators, jurisdictions, webhooks):
+    for audience in (integrators, supervisors, links, risk, auditors, operators, jurisdictions, webhooks):
         audience.add(sub)
     return p
 
