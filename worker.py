@@ -260,16 +260,20 @@ async def serve(stop: asyncio.Event, roles: tuple[str, ...] = ("cases", "audit")
 
 def check() -> int:
     """Load what the worker starts with, as it would, and say what was found: 0, or 2 naming the fault."""
+    from starter.risk import load as load_risk_rules
+
     config = settings.load()
     try:
         templates = load_templates(config)
         calendar = WorkingCalendar.from_file(config.calendar_file)
+        risk_rules = load_risk_rules(config.risk_file)  # RiskRuleError (a ValueError) naming the rule
     except (TemplateError, ValueError) as err:
         print(f"not ready: {err}", file=sys.stderr)
         return 2
     print(f"notice templates: {templates.source} [{templates.language}], {len(templates.templates)} templates")
     print(f"calendar overrides: {config.calendar_file} ({len(calendar.overrides)} years)")
     print(f"city's tree: {config.jurisdictions_file} ({len(templates.signs)} districts)")
+    print(f"strong-signal rules: {config.risk_file} ({len(risk_rules.rules)} rules)")
     print(f"data folder: {config.data_dir}")
     return 0
 

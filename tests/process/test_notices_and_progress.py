@@ -38,6 +38,20 @@ def test_the_worker_will_not_start_with_a_broken_template(tmp_path):
     assert shipped.returncode == 0 and f"{len(PARAMS)} templates" in shipped.stdout, shipped.stderr
 
 
+def test_the_check_names_a_strong_signal_rule_that_cannot_be_used(tmp_path):
+    path = tmp_path / "risk.toml"
+    path.write_text('[[rule]]\nid = "life"\nlevel = "red"\nreason = "r"\nreason_en = "r"\npatterns = ["(跳"]\n')
+    checked = subprocess.run(
+        [sys.executable, "worker.py", "--check"],
+        cwd=ROOT,
+        env=os.environ | {"COMPLAINTS_RISK_FILE": str(path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert checked.returncode == 2 and "rule 'life': patterns" in checked.stderr and str(path) in checked.stderr
+
+
 def test_long_commands_show_progress_on_a_terminal_and_stay_quiet_in_pipes():
     import pty
 
