@@ -59,7 +59,7 @@ def owed_now(now: datetime) -> ColumnElement[bool]:
     return and_(C.status.in_(OPEN), _overdue(now), not_(and_(C.suspended, not_(M.breached))))
 
 
-def _sum(condition: ColumnElement[bool]) -> Any:
+def count_if(condition: ColumnElement[bool]) -> Any:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0).cast(Integer)
 
 
@@ -251,12 +251,12 @@ def tally(
     queries = {
         "cases": select(
             key,
-            _sum(accepted),
-            _sum(and_(accepted, C.status.in_(("resolved", "closed")))),
-            _sum(and_(accepted, is_open)),
-            _sum(and_(accepted, C.escalated)),
-            _sum(and_(accepted, C.status == "closed")),
-            _sum(or_(C.repeat_of.is_not(None), C.merged_into.is_not(None))),
+            count_if(accepted),
+            count_if(and_(accepted, C.status.in_(("resolved", "closed")))),
+            count_if(and_(accepted, is_open)),
+            count_if(and_(accepted, C.escalated)),
+            count_if(and_(accepted, C.status == "closed")),
+            count_if(or_(C.repeat_of.is_not(None), C.merged_into.is_not(None))),
             func.coalesce(func.sum(C.met_milestones), 0).cast(Integer),
             func.coalesce(func.sum(C.late_milestones), 0).cast(Integer),
         ).where(in_period),
@@ -264,8 +264,8 @@ def tally(
         # the milestones still owed (done_at is null: an index), a few per open case.
         "owed": select(
             key,
-            _sum(and_(counted, not_(M.breached))),  # past due, still owed, its timer not fired yet
-            _sum(and_(accepted, counted, _overdue(now), is_open)),
+            count_if(and_(counted, not_(M.breached))),  # past due, still owed, its timer not fired yet
+            count_if(and_(accepted, counted, _overdue(now), is_open)),
             func.count(func.distinct(case((and_(accepted, owed), C.case_id), else_=None))),
         )
         .select_from(CASES.join(MILESTONES, M.case_id == C.case_id))
@@ -273,11 +273,11 @@ def tally(
         "visits": select(
             key,
             EVENTS.c.actor_role,
-            _sum(reached),
-            _sum(and_(reached, satisfaction.in_(SATISFIED))),
-            _sum(and_(reached, solved.is_not(None))),
-            _sum(and_(reached, solved.is_(True))),
-            _sum(not_(reached)),
+            count_if(reached),
+            count_if(and_(reached, satisfaction.in_(SATISFIED))),
+            count_if(and_(reached, solved.is_not(None))),
+            count_if(and_(reached, solved.is_(True))),
+            count_if(not_(reached)),
         )
         .select_from(CASES.join(EVENTS, EVENTS.c.case_id == C.case_id))
         .where(in_period, EVENTS.c.kind == "followed_up"),
@@ -286,7 +286,7 @@ def tally(
     grouped["visits"] = queries["visits"].group_by(key, EVENTS.c.actor_role)
     if per_milestone:
         grouped["per_milestone"] = (
-            select(key, M.name, _sum(_met()), _sum(not_(_met())))
+            select(key, M.name, count_if(_met()), count_if(not_(_met())))
             .select_from(CASES.join(MILESTONES, M.case_id == C.case_id))
             .where(in_period, counted)
             .group_by(key, M.name)

@@ -477,6 +477,22 @@ def test_the_counts_of_an_earlier_row_are_made_from_its_milestones(full_read_mod
         assert conn.execute(select(c.case_id, c.met_milestones, c.late_milestones).order_by(c.case_id)).all() == kept
 
 
+def test_the_overview_counts_the_days_and_the_periods_breaches(full_read_model):
+    from sqlmodel import Session, select
+
+    from readmodel.tables import MilestoneRow, utc
+
+    since, day = NOW - timedelta(days=30), board.start_of_day(NOW)
+    o = board.overview(full_read_model, since=since, until=NOW, now=NOW)
+    with Session(full_read_model.engine) as session:
+        breached = [
+            utc(m.breached_at) for m in session.exec(select(MilestoneRow)).all() if m.breached and m.breached_at
+        ]
+    period = sum(1 for at in breached if since <= at < NOW)
+    assert period > 0 and o.breaches_period == period
+    assert o.breaches_today == sum(1 for at in breached if day <= at < NOW)
+
+
 def test_a_recent_period_never_reads_as_all_on_time(full_read_model):
     """Cases received today are mostly still running: the open and overdue ones count as late."""
     today = board.tally(full_read_model, since=NOW - timedelta(days=2), until=NOW, now=NOW)["total"]
