@@ -7,7 +7,6 @@ so a later change of the file never moves a case already filed."""
 from __future__ import annotations
 
 from pathlib import Path
-from threading import Lock
 from typing import Any
 
 from models import Actor, CaseInput, Category
@@ -16,22 +15,14 @@ from models.scope import UNIT_ROLES
 from models.tree import LocationProblem, PlaceCodes, Tree, UnitProblem
 from models.tree_file import load
 from runtime import settings
+from runtime.reloading import Reloading
 
-_lock = Lock()
-_cache: dict[Path, tuple[int, Tree]] = {}
+_trees = Reloading(load)  # TreeFileError naming every problem: never a half-read tree
 
 
 def tree(path: Path | None = None) -> Tree:
     """The tree of `path` (default COMPLAINTS_JURISDICTIONS_FILE), read again when it changed."""
-    path = path or settings.load().jurisdictions_file
-    stamp = path.stat().st_mtime_ns if path.exists() else -1
-    with _lock:
-        cached = _cache.get(path)
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
-        loaded = load(path)  # TreeFileError naming every problem: never a half-read tree
-        _cache[path] = (stamp, loaded)
-        return loaded
+    return _trees(path or settings.load().jurisdictions_file)
 
 
 def place_input(case_input: CaseInput, city: Tree) -> CaseInput:

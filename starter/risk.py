@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from threading import Lock
 
 from models.risk import RiskRuleError, RiskRules
 from runtime import settings
-
-_lock = Lock()
-_cache: dict[Path, tuple[int, RiskRules]] = {}
+from runtime.reloading import Reloading
 
 
 def load(path: Path) -> RiskRules:
+    """The rules of one file, or RiskRuleError naming the file and the rule."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as err:
@@ -22,13 +20,8 @@ def load(path: Path) -> RiskRules:
     return RiskRules.parse(data, str(path))
 
 
+_rules = Reloading(load)
+
+
 def rules(path: Path | None = None) -> RiskRules:
-    path = path or settings.load().risk_file
-    stamp = path.stat().st_mtime_ns if path.exists() else -1
-    with _lock:
-        cached = _cache.get(path)
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
-        loaded = load(path)
-        _cache[path] = (stamp, loaded)
-        return loaded
+    return _rules(path or settings.load().risk_file)
