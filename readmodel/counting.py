@@ -24,7 +24,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from models.scope import Seen
 from readmodel.scope import seen_where
 from readmodel.store import ReadModel
-from readmodel.tables import CASES, EVENTS, MILESTONES, OPEN, utc
+from readmodel.tables import CASES, EVENTS, MILESTONES, OPEN, moved_elsewhere, utc
 
 M, C = MILESTONES.c, CASES.c
 SATISFIED = ("satisfied", "basically_satisfied")
@@ -39,9 +39,8 @@ def percent(part: int, whole: int) -> str:
 
 def _counted(now: datetime) -> ColumnElement[bool]:
     """The milestones an on-time rate counts (see the module's doc)."""
-    moved = and_(M.superseded, func.coalesce(M.settled, "") != "missed")
     running = and_(M.done_at.is_(None), not_(M.breached), M.due_at > now)
-    return and_(not_(moved), not_(running))
+    return and_(not_(moved_elsewhere()), not_(running))
 
 
 def _met() -> ColumnElement[bool]:

@@ -10,7 +10,7 @@ from sqlalchemy import Table, and_, event, func, not_, select
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import SQLModel, create_engine
 
-from readmodel.tables import CASES, MILESTONES
+from readmodel.tables import CASES, MILESTONES, moved_elsewhere
 
 
 def make_engine(url: str) -> Engine:
@@ -87,8 +87,7 @@ def add_missing_columns(engine: Engine) -> None:
 def count_milestones(conn: Connection) -> None:
     """Each case's met and already-late milestones, counted from its milestone rows: for rows
     written before the case row kept them (what case_columns counts from the state)."""
-    m = MILESTONES.c
-    moved = and_(m.superseded, func.coalesce(m.settled, "") != "missed")
+    m, moved = MILESTONES.c, moved_elsewhere()
 
     def count(condition: Any) -> Any:
         return select(func.count()).where(m.case_id == CASES.c.case_id, condition).scalar_subquery()

@@ -21,7 +21,7 @@ from models.tree import Tree, Unit
 from readmodel.counting import C, M, Tally, by_key, percent, tally
 from readmodel.scope import seen_where
 from readmodel.store import ReadModel
-from readmodel.tables import CASES, EVENTS, utc
+from readmodel.tables import CASES, EVENTS, moved_elsewhere, utc
 from sla import BUSINESS_TZ, WorkingCalendar
 from sla.periods import last_days
 
@@ -208,7 +208,6 @@ def _add_extras(
     in_period = (C.received_at >= since, C.received_at < until, C.merged_into.is_(None), *where)
     grouped = key is not None
     key = key if key is not None else C.case_id
-    moved_away = and_(M.superseded, func.coalesce(M.settled, "") != "missed")  # not owed: neither met nor late
     with read_model.engine.connect() as conn:
         resolved = conn.execute(
             select(C.case_id, key, C.received_at, C.resolved_at).where(*in_period, C.resolved_at.is_not(None))
@@ -226,7 +225,7 @@ def _add_extras(
         summoned = conn.execute(
             select(M.case_id, key, M.name, M.done_at, M.anchor_at, M.breached)
             .join(CASES, C.case_id == M.case_id)
-            .where(*in_period, M.name.startswith("report_in:"), not_(moved_away))
+            .where(*in_period, M.name.startswith("report_in:"), not_(moved_elsewhere()))
         ).all()
     stopped: defaultdict[str, float] = defaultdict(float)
     for case_id, seconds in paused:

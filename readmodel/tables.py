@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, overload
 
-from sqlalchemy import JSON, Column, DateTime, Dialect, Index, Table
+from sqlalchemy import JSON, Column, DateTime, Dialect, Index, Table, and_, func
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -244,6 +245,13 @@ CASES, MILESTONES, EVENTS, OUTBOX, CLAIMS, LINKS = (
     table_of(t) for t in (CaseRow, MilestoneRow, EventRow, OutboxRow, ClaimRow, LinkRow)
 )
 OPEN = tuple(s.value for s in OPEN_STATUSES)  # as text, the way the tables hold it
+
+
+def moved_elsewhere() -> ColumnElement[bool]:
+    """A milestone a transfer moved to another unit, unmissed: neither met nor late (the SQL of
+    models/case.py met_or_late's first test)."""
+    m = MILESTONES.c
+    return and_(m.superseded, func.coalesce(m.settled, "") != "missed")
 
 
 @overload
