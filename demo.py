@@ -63,6 +63,16 @@ GUANGMING_FACTORY: dict[str, Any] = {  # 004: workers gathering at a mask-equipm
     "location": {"district": "光明区", "street": "光明街道", "community": "东周社区"},
 }
 
+ROOFTOP: dict[str, Any] = {  # 004: an employee in a wage dispute, about to jump from a roof
+    "channel": "hotline",
+    "complainant": {"name": "周先生", "phone": "13612345678"},
+    "category": "labour",
+    "title": "工资拖欠半年",
+    "description": "公司拖欠我半年工资，找了多次没人管，再不解决我就从楼上跳下去。",
+    "location": {"district": "光明区", "street": "光明街道", "community": "东周社区"},
+}
+DUTY_LEADER = {"id": "duty-gm-day", "role": "leader", "scope": "440311"}  # 光明区's (the tree's roster)
+
 WATER_CUT: dict[str, Any] = {  # the brief's example: a landlord who cut the water
     "channel": "mini_program",
     "complainant": {"name": "陈女士", "phone": "13912345678"},
@@ -118,6 +128,34 @@ async def walk_closed_loop(client: Client, case_id: str) -> None:
     for update, payload in steps:
         s = await act(client, case_id, update, payload)
         print(f"  {update:<20} -> {_summary(s)}")
+
+
+async def walk_strong_signal(client: Client, read_model: ReadModel, case_id: str) -> None:
+    """强信息 (001, 004): the words of the complaint make it red; the district's duty leader is
+    texted at once and a leader of the district responds within 30 minutes."""
+    print(f"{case_id}: a threat to life in what the caller said (强信息预警, docs/supervisors.md)")
+    await file_complaint(client, case_id, {"complaint": ROOFTOP})
+    s = await state(client, case_id)
+    assert s.risk is not None and s.risk.level is not None
+    reasons = "; ".join(f"{r.reason} “{r.matched}”" for r in s.risk.reasons)
+    print(f"  risk: {s.risk.level.value} ({reasons}); events {[e.kind for e in s.timeline]}")
+    for _ in range(50):
+        alert = [o for o in read_model.outbox(case_id) if o.kind == "risk_alert" and o.sent_at]
+        if alert:
+            print(f"  alert to {alert[0].recipient}: {alert[0].text}")
+            break
+        await asyncio.sleep(0.1)
+    respond = next(m for m in s.milestones if m.name == "respond")
+    print(f"  a leader of the district owes a response by {respond.due_at.astimezone(BUSINESS_TZ):%H:%M}")
+    s = await act(
+        client,
+        case_id,
+        "record_response",
+        {"actor": DUTY_LEADER, "note": "已电话稳住情绪，人社局和街道到场", "mode": "on_site"},
+    )
+    print(
+        f"  record_response by {DUTY_LEADER['id']} -> respond {next(m for m in s.milestones if m.name == 'respond').outcome}\n"
+    )
 
 
 MEDIATOR = {"id": "hong", "role": "mediator", "department": "虹姐调解工作室"}
@@ -528,6 +566,7 @@ async def main() -> None:
             print(f"  breaches: {', '.join(sorted(s.breaches)) or 'none'} (filed 47 minutes after it was taken in)\n")
 
             await walk_mediation(client, "demo-mediation-7")
+            await walk_strong_signal(client, read_model, "demo-rooftop-8")
 
             base, stop_gateway = await over_http(client, read_model, folder, port)
 
@@ -537,6 +576,7 @@ async def main() -> None:
                 ("demo-water-5",),
                 ("demo-http-6",),
                 ("demo-mediation-7",),
+                ("demo-rooftop-8",),
             ]:
                 row = read_model.case(case_id)
                 if row:

@@ -36,7 +36,7 @@ from readmodel import Anchors, ReadModel, audit_keys_of, links_of, open_read_mod
 from readmodel.webhooks import Webhooks
 from runtime import devserver, logs, process, settings, telemetry
 from sla import WorkingCalendar
-from starter import connect, data_converter
+from starter import connect, data_converter, jurisdictions
 from starter.audit import replayer
 from starter.cluster import NamespaceNotReady, check_namespace
 from starter.codec import keyring_from_settings
@@ -119,6 +119,7 @@ def create_worker(
         read_model,
         templates,
         links_of(config),
+        on_duty=lambda district, at: jurisdictions.tree(config.jurisdictions_file).on_duty(district, at),
     )
     deliveries = Deliveries(
         Webhooks(read_model.engine, keyring_from_settings()),

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Protocol
 
 from temporalio import activity
 
 from activities.templates import COMPLAINANT, LINK_TO, NoticeTemplates
 from models import Notice
+from models.duty import Duty
 from readmodel import ReadModel
 from readmodel.links import Links, redact
 from runtime import logs
@@ -60,11 +63,24 @@ class Notifier:
         read_model: ReadModel | None = None,
         templates: NoticeTemplates | None = None,
         links: Links | None = None,
+        on_duty: Callable[[str | None, datetime], Duty | None] | None = None,
     ) -> None:
         self.sender = sender
         self.read_model = read_model
         self.templates = templates
         self.links = links
+        self.on_duty = on_duty  # the city's tree's duty rosters, read as each notice goes
+
+    def address(self, notice: Notice) -> Notice:
+        """The district's duty leader at the moment it is sent, for a notice "duty" (a red strong
+        signal): named in the recipient, their phone the address. No roster: left to the SMS
+        gateway's own routing of "duty:<district>"."""
+        if notice.recipient != "duty":
+            return notice
+        duty = self.on_duty(notice.district, datetime.now(timezone.utc)) if self.on_duty else None
+        if duty is None:
+            return notice.model_copy(update={"recipient": f"duty:{notice.district or '-'}"})
+        return notice.model_copy(update={"recipient": f"duty:{duty.identity or duty.name}", "address": duty.phone})
 
     def render(self, notice: Notice) -> Notice:
         if not notice.template:
@@ -86,7 +102,7 @@ class Notifier:
 
     @activity.defn(name="send_notice")
     async def send_notice(self, notice: Notice) -> None:
-        notice = await asyncio.to_thread(self.render, notice)
+        notice = self.address(await asyncio.to_thread(self.render, notice))
         outbox = self.read_model if notice.id else None  # notices of old histories carry no id
         if outbox:
             kept = notice.model_copy(update={"text": redact(notice.text)})  # the outbox holds no link

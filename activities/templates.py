@@ -32,6 +32,7 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "resolved": ("case_id", "resolution"),
     "link": ("case_id",),
     "complainant_note": ("case_id", "note"),
+    "risk_alert": ("case_id", "reasons"),  # to the district's duty leader (强信息预警)
     # Disputes (矛盾纠纷): to the parties, the mediator and the community.
     "mediation_started": ("case_id", "due_at"),
     "mediator_assigned": ("case_id", "mediator", "dispute_kind"),
@@ -45,7 +46,7 @@ ADDED = ("sign", "hotline")
 COMPLAINANT = {"acknowledgement", "merged", "transfer", "resolved", "link"}
 LINK_TO = {"merged": "into"}  # the link opens the case this parameter names, not the notice's own
 TIMES = ("due_at", "until", "at")  # ISO datetimes from the workflow, written in Beijing time
-SHORTENED = ("title", "explanation", "reason", "resolution")  # what an SMS too long gives up first
+SHORTENED = ("title", "explanation", "reason", "resolution", "reasons")  # what an SMS too long gives up first
 SAMPLE_TOKEN = "x" * TOKEN_LENGTH
 
 

@@ -37,6 +37,7 @@ from models.dispute import (
 from models.editions import LATEST, Edition
 from models.effects import Effects, Shift
 from models.notice import NoticeKind
+from models.risk import RiskMark, RiskReason
 from models.scope import CaseWhere
 from models.tree import PlaceCodes, Placement
 from models.updates import (
@@ -48,8 +49,10 @@ from models.updates import (
     Dispatch,
     Escalate,
     PlaceCase,
+    ReassessRisk,
     RecordContact,
     RecordFollowUp,
+    RecordResponse,
     RecordVerification,
     Reply,
     ReportIn,
@@ -137,7 +140,8 @@ class Milestone(BaseModel):
     paused_since: datetime | None = None  # the clock is stopped (中止计时) since then
     paused_seconds: float = 0.0  # time the clock stood still, in all
     # How a milestone still open when the case resolved, closed or merged was settled:
-    # "resolution" (done by it), "closed" or "merged" (no longer owed), "missed" (its deadline passed).
+    # "resolution" (done by it), "closed" or "merged" (no longer owed), "lowered" (a red case's
+    # response, the case no longer red), "missed" (its deadline passed).
     settled: str | None = None
     # A window, not a promise (司法确认's 30 days): passing it records that it lapsed, never a breach.
     window: bool = False
@@ -170,7 +174,7 @@ class Milestone(BaseModel):
         the case ended), open, superseded (a transfer), or not owed (the case ended first)."""
         if self.settled == "missed":
             return "missed"
-        if self.settled in ("closed", "merged"):
+        if self.settled in ("closed", "merged", "lowered"):  # lowered: no longer red, no response owed
             return "not owed"
         if self.superseded:
             return "superseded"
@@ -242,6 +246,9 @@ class CaseState(BaseModel):
     # Every unit the case was ever assigned to, transferred from or summoned (who sees it by its
     # unit, models/scope.py): kept on the state, since the read model gets states without timelines.
     known_units: list[str] = Field(default_factory=list)
+    # Edition 9 (issue 40): the strong signal in what was said (强信息), as filed or as a supervisor
+    # set it since; None: judged before edition 9, or filed without the edge's rules.
+    risk: RiskMark | None = None
     # Each event's digest, by its place in the timeline, as this run sealed it: for the read model
     # (never serialised; a run continued as new has written its events before it ends).
     _digests: dict[int, str] = PrivateAttr(default_factory=dict)
@@ -342,9 +349,10 @@ class CaseState(BaseModel):
         at: datetime,
         edition: Edition = LATEST,
         placement: Placement | None = None,
+        risk: RiskMark | None = None,
     ) -> CaseState:
         """A new case: the complaint as taken in, under the rules of `edition`, at the place the
-        edge found for it (edition 7)."""
+        edge found for it (edition 7), with the strong signal the edge found in its words (edition 9)."""
         state = cls(
             case_id=case_id,
             edition=edition,
@@ -375,14 +383,61 @@ class CaseState(BaseModel):
             state.dispute = Dispute(kind=filed.kind, parties=filed.parties, amount=filed.amount, started_at=at)
             state.status = CaseStatus.mediating
             state._record_mediation(None, at, filed=True)
+        if risk is not None and edition >= Edition.strong_signals:
+            state.risk = risk
+            if risk.level is not None:
+                state.record("risk_assessed", None, at, level=risk.level.value, reasons=_reasons(risk))
         return state
 
     def accept(self) -> Effects:
         """The case is accepted: the clocks its acceptance starts. A dispute filed as one owes the
-        acknowledgement and its mediation term, not a department's dispatch (sla/policies.py)."""
+        acknowledgement and its mediation term, not a department's dispatch (sla/policies.py).
+        A red case also alerts the duty leader at once."""
         if self.dispute is not None:
-            return Effects().plan("dispute_filed", self.received_at, dispute=self.dispute.kind.value)
-        return Effects().plan("acceptance", self.received_at)
+            effects = Effects().plan("dispute_filed", self.received_at, dispute=self.dispute.kind.value)
+        else:
+            effects = Effects().plan("acceptance", self.received_at)
+        if self.risk is not None and self.risk.red:
+            effects.add(self._alert(None, self.received_at))
+        return effects
+
+    # ---- strong signals (强信息, edition 9) -------------------------------------------------
+
+    def _alert(self, actor: Actor | None, at: datetime) -> Effects:
+        """A red case: its district's duty leader is told (24小时值守), and a leader of the district
+        owes a response (the `respond` milestone, sla/policies.py RESPOND)."""
+        assert self.risk is not None
+        self.record("risk_alert", actor, at, level="red", reasons=_reasons(self.risk))
+        reasons = "；".join(r.reason for r in self.risk.reasons)
+        return Effects().plan("risk_red", at).tell("duty", NoticeKind.risk_alert, "risk_alert", reasons=reasons)
+
+    def reassess_risk(self, cmd: ReassessRisk, at: datetime) -> Effects:
+        """A supervisor sets the level. Raised to red: the alert and the response owed, as when
+        filed red. Lowered from red: a response still owed is no longer owed."""
+        before = self.risk.level if self.risk else None
+        kept = [r for r in self.risk.reasons if r.rule != "supervisor"] if self.risk else []
+        if cmd.level is None:
+            self.risk = RiskMark()
+        else:
+            mine = RiskReason(rule="supervisor", level=cmd.level, reason=cmd.reason, reason_en=cmd.reason)
+            self.risk = RiskMark(level=cmd.level, reasons=[mine, *(r for r in kept if r.level.rank <= cmd.level.rank)])
+        event = self.record(
+            "risk_reassessed",
+            cmd.actor,
+            at,
+            level=cmd.level.value if cmd.level else "none",
+            previous_level=before.value if before else "none",
+            reason=cmd.reason,
+        )
+        if self.risk.red and before != cmd.level:
+            return self._alert(cmd.actor, at)
+        if before is not None and before.value == "red" and not self.risk.red:
+            _note_settled(event, self.settle("lowered", at, ("respond",)))
+        return Effects()
+
+    def record_response(self, cmd: RecordResponse, at: datetime) -> Effects:
+        event = self.record("risk_responded", cmd.actor, at, note=cmd.note, mode=cmd.mode.value if cmd.mode else None)
+        return self.complete("respond", at, event)
 
     def record(self, kind: str, actor: Actor | None, at: datetime, **detail: Any) -> TimelineEvent:
         event = TimelineEvent(at=at, kind=kind, actor=actor, detail={k: v for k, v in detail.items() if v is not None})
@@ -1034,14 +1089,26 @@ class CaseState(BaseModel):
                 effects.plan(m.repeat_anchor, m.due_at)
         return effects
 
-    def repeated(self, case_id: str, title: str, received_at: datetime, at: datetime) -> Effects:
-        """A new complaint repeats this open case and was merged here."""
+    def repeated(
+        self, case_id: str, title: str, received_at: datetime, at: datetime, risk: RiskMark | None = None
+    ) -> Effects:
+        """A new complaint repeats this open case and was merged here. A stronger signal in its
+        words is this case's now (a caller back with a threat must not be lost in the merge)."""
         self.record("repeat_complaint", None, at, case_id=case_id, title=title, received_at=received_at.isoformat())
+        effects = self._stronger_signal(risk, case_id, at)
         if not self.department:
-            return Effects()
-        return Effects().tell(
+            return effects
+        return effects.tell(
             f"department:{self.department}", NoticeKind.repeat, "repeat", repeat_case_id=case_id, title=title
         )
+
+    def _stronger_signal(self, risk: RiskMark | None, case_id: str, at: datetime) -> Effects:
+        if self.edition < Edition.strong_signals or risk is None or risk.rank <= (self.risk.rank if self.risk else 0):
+            return Effects()
+        was_red, self.risk = self.risk is not None and self.risk.red, risk
+        level = risk.level.value if risk.level else None
+        self.record("risk_assessed", None, at, level=level, reasons=_reasons(risk), repeat_case_id=case_id)
+        return self._alert(None, at) if risk.red and not was_red else Effects()
 
     def merge(self, into: str, at: datetime) -> Effects:
         """It repeats an open case: that case carries it. Its clocks never started: nothing is owed."""
@@ -1057,6 +1124,10 @@ class CaseState(BaseModel):
         self.record("repeat_of", None, at, case_id=case_id, closed_at=closed_at.isoformat() if closed_at else None)
         when = closed_at.date().isoformat() if closed_at else "recently"
         return self.raise_to_leader(f"repeats case {case_id}, closed {when}", None, at)
+
+
+def _reasons(risk: RiskMark) -> list[dict[str, Any]]:
+    return [r.model_dump(mode="json") for r in risk.reasons]
 
 
 def _note_settled(event: TimelineEvent, settled: list[Milestone]) -> None:

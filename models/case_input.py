@@ -8,6 +8,7 @@ from pydantic import Field
 from models.base import Policy, Strict
 from models.case import CaseState
 from models.complaint import Complaint
+from models.risk import RiskMark
 from models.tree import Placement
 
 # The case workflow's type name: what starts a case, what visibility queries and the audit name.
@@ -20,6 +21,9 @@ class CaseInput(Strict):
     # Set by the edge (starter) from the city's tree: where the complaint lies (edition 7). A case
     # started without it (an older client, a test) has no place and is seen by the city alone.
     placement: Placement | None = None
+    # Set by the edge (starter) from the strong-signal rules: what the complaint's words say of
+    # danger (edition 9). A client's own is refused: the engine judges.
+    risk: RiskMark | None = None
     # Set by the engine itself when a long case continues as new: the state so far.
     carried: CaseState | None = None
     # Continue as new after this many history events (Temporal's own suggestion also counts).

@@ -38,8 +38,10 @@ from models.updates import (
     Dispatch,
     Escalate,
     PlaceCase,
+    ReassessRisk,
     RecordContact,
     RecordFollowUp,
+    RecordResponse,
     RecordVerification,
     Reply,
     ReportIn,
@@ -427,6 +429,31 @@ def link_to_send(state: CaseState, cmd: Command) -> None:
         raise Rejected("send_link: the case was found on patrol (未诉先办); there is no complainant to send a link")
 
 
+def district_leader(state: CaseState, actor: Actor, update: str) -> None:
+    """A leader of the case's district (or of the whole city) answers for a red case: its duty
+    leader, or any leader whose scope is the district."""
+    district = state.place.district if state.place else None
+    above = (None, state.place.city) if state.place else (None,)
+    if actor.role == Role.leader and (actor.scope in above or actor.scope == district):
+        return
+    raise NotAllowed(f"{update}: {_describe(actor)} may not; only a leader of district {district or 'the case'} may")
+
+
+def risk_edition(state: CaseState, cmd: Command) -> None:
+    update = "reassess_risk" if isinstance(cmd, ReassessRisk) else "record_response"
+    if state.edition < Edition.strong_signals:
+        raise Rejected(f"{update}: case {state.case_id} started before cases recorded strong signals (edition 9)")
+    if isinstance(cmd, ReassessRisk) and (state.risk.level if state.risk else None) == cmd.level:
+        level = cmd.level.value if cmd.level else "none"
+        raise Rejected(f"reassess_risk: level: the case is already {level}")
+
+
+def red_case(state: CaseState, cmd: Command) -> None:
+    risk_edition(state, cmd)
+    if state.risk is None or not state.risk.red:
+        raise Rejected("record_response: the case is not red; only a red strong signal owes a leader's response")
+
+
 def _anything(state: CaseState, cmd: Command) -> None:
     pass
 
@@ -525,6 +552,14 @@ _ROWS = [
     Update(
         "send_link", SendLink, C.send_link, OPEN_STATUSES, roles(Role.dispatcher, Role.supervisor), "link_sent",
         when=link_to_send,
+    ),
+    Update(
+        "reassess_risk", ReassessRisk, C.reassess_risk, OPEN_STATUSES, roles(Role.supervisor), "risk_reassessed",
+        when=risk_edition,
+    ),
+    Update(
+        "record_response", RecordResponse, C.record_response, OPEN_STATUSES, district_leader, "risk_responded",
+        completes="respond", when=red_case,
     ),
     Update(
         "place", PlaceCase, C.place_case, OPEN_STATUSES, roles(Role.dispatcher, Role.supervisor), "placed",

@@ -38,6 +38,10 @@ class Edition(IntEnum):
     # Issue 37: the hotline or a supervisor re-sends a complainant their case's link by SMS (the
     # `send_link` update, recorded as `link_sent`); before, no one could.
     link_on_request = 8
+    # Issue 40: the case records the strong signal the edge found in what was said (CaseInput.risk,
+    # the `risk_assessed` event); a red one alerts its district's duty leader (`risk_alert`) and owes
+    # a `respond` milestone, met by record_response; a supervisor may set the level (reassess_risk).
+    strong_signals = 9
 
 
 # Edition -> the id the workflow gives workflow.patched (never change one once released).
@@ -49,5 +53,6 @@ PATCHES: dict[Edition, str] = {
     Edition.stable_clock: "edition-6-stable-clock",
     Edition.city_tree: "edition-7-city-tree",
     Edition.link_on_request: "edition-8-link-on-request",
+    Edition.strong_signals: "edition-9-strong-signals",
 }
 LATEST = max(Edition)

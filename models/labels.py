@@ -26,6 +26,7 @@ MILESTONES: dict[str, tuple[str, str]] = {
     "session": ("调解会记录", "mediation session record"),
     "confirmation": ("司法确认申请期", "judicial confirmation window"),
     "fulfilment": ("履行回访", "fulfilment check"),  # one per obligation: "履行回访（第1项）"
+    "respond": ("领导响应", "leader's response"),  # a red strong signal (强信息)
 }
 
 EVENTS: dict[str, tuple[str, str]] = {
@@ -63,6 +64,10 @@ EVENTS: dict[str, tuple[str, str]] = {
     "notice_failed": ("告知发送失败", "notice failed"),
     "complainant_note": ("诉求人补充说明", "complainant's note"),
     "link_sent": ("发送查询链接", "link sent"),
+    "risk_assessed": ("强信息研判", "strong signal assessed"),
+    "risk_alert": ("强信息预警", "risk alert"),
+    "risk_reassessed": ("调整预警等级", "risk level reset"),
+    "risk_responded": ("领导响应", "leader responded"),
     "mediation_started": ("转入调解", "mediation started"),
     "mediator_assigned": ("指派调解员", "mediator assigned"),
     "session_scheduled": ("安排调解会", "session scheduled"),
@@ -202,6 +207,20 @@ POLICIES: dict[str, tuple[str, str]] = {
     "13710": ("13710工作制度", "the 13710 rule"),
 }
 
+# A strong signal's level (models/risk.py RiskLevel); "none": a supervisor found none.
+RISK_LEVELS: dict[str, tuple[str, str]] = {
+    "red": ("红色", "red"),
+    "orange": ("橙色", "orange"),
+    "yellow": ("黄色", "yellow"),
+    "none": ("无", "none"),
+}
+
+RESPONSE_MODES: dict[str, tuple[str, str]] = {
+    "on_site": ("到场", "on site"),
+    "phone": ("电话", "by phone"),
+    "video": ("视频", "by video"),
+}
+
 AGREEMENT_FORMS: dict[str, tuple[str, str]] = {
     "written": ("书面", "written"),
     "oral": ("口头", "oral"),
@@ -286,6 +305,12 @@ class Labels:
 
     def agreement_form(self, key: str | None) -> str:
         return self._of(AGREEMENT_FORMS, key)
+
+    def risk_level(self, key: str | None) -> str:
+        return self._of(RISK_LEVELS, key or "none")
+
+    def response_mode(self, key: str | None) -> str:
+        return self._of(RESPONSE_MODES, key)
 
     def spoken(self, duration: str) -> str:
         """A milestone's duration as its policy writes it ("50 working days") in this language

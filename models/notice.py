@@ -19,11 +19,12 @@ class NoticeKind(StrEnum):
     repeat = "repeat"  # to the department: the complainant came back about an open case
     complainant_note = "complainant_note"  # to the department: the complainant added a detail (补充说明)
     mediation = "mediation"  # a dispute: to its parties (sessions, confirmation, referral) and its mediator
+    risk_alert = "risk_alert"  # to the district's duty leader: a red strong signal (强信息预警)
 
 
 class Notice(BaseModel):
     case_id: str
-    recipient: str  # "complainant", "supervisor", "department:<name>", "leader:<id>", "mediator:<id>", "community:<name>", "party:<n>"
+    recipient: str  # "complainant", "supervisor", "department:<name>", "leader:<id>", "mediator:<id>", "community:<name>", "party:<n>", "duty" (the district's duty leader)
     kind: NoticeKind
     # What to say: a template of config/notices.toml and its parameters, rendered by the notifier
     # in the configured language. `text` is the rendered text (older cases sent it ready-made).

@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from models.case import CaseState, TimelineEvent
 from models.complaint import Complaint
+from models.risk import RiskMark
 
 
 class CaseSnapshot(BaseModel):
@@ -44,3 +45,4 @@ class RepeatComplaint(BaseModel):
     case_id: str
     title: str
     received_at: datetime
+    risk: RiskMark | None = None  # its strong signal (edition 9): the open case takes a stronger one

@@ -18,6 +18,10 @@ from enum import StrEnum
 from functools import cache
 from typing import Any
 
+from pydantic import Field
+
+from models.base import Strict
+
 CLAUSE_END = re.compile(r"[。！？；，、,.!?;\n]")
 NEGATION = re.compile(r"(不会|不要|不想|没有|没想|并未|并不|绝不|不是|别|没)$")
 NEGATION_REACH = 3  # characters before a match in which a negation cancels it
@@ -64,19 +68,42 @@ class Risk:
     reasons: tuple[Reason, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "level": self.level.value if self.level else None,
-            "reasons": [
-                {
-                    "rule": r.rule,
-                    "level": r.level.value,
-                    "reason": r.reason,
-                    "reason_en": r.reason_en,
-                    "matched": r.matched,
-                }
+        return self.mark().model_dump(mode="json")
+
+    def mark(self) -> RiskMark:
+        """As a case records it."""
+        return RiskMark(
+            level=self.level,
+            reasons=[
+                RiskReason(rule=r.rule, level=r.level, reason=r.reason, reason_en=r.reason_en, matched=r.matched)
                 for r in self.reasons
             ],
-        }
+        )
+
+
+class RiskReason(Strict):
+    rule: str
+    level: RiskLevel
+    reason: str
+    reason_en: str
+    matched: str = ""  # the words that fired it; empty when a supervisor set the level
+
+
+class RiskMark(Strict):
+    """A case's strong signal, as filed (the edge judges the text: CaseInput.risk) or as a
+    supervisor set it since (reassess_risk). No level: no strong signal."""
+
+    level: RiskLevel | None = None
+    reasons: list[RiskReason] = Field(default_factory=list)
+
+    @property
+    def red(self) -> bool:
+        return self.level == RiskLevel.red
+
+    @property
+    def rank(self) -> int:
+        """For ordering boards: red first (3), then orange, yellow, none (0)."""
+        return self.level.rank if self.level else 0
 
 
 @cache

@@ -80,6 +80,16 @@ SENTENCES: dict[str, tuple[str, str]] = {
     ),
     "complainant_note": ("诉求人补充说明：{note}", "The complainant adds: {note}"),
     "link_sent": ("已向诉求人重发查询链接短信", "The complainant's link was sent again by SMS"),
+    "risk_assessed": ("强信息研判：{level}预警，{reasons}", "Strong signal: {level}, {reasons}"),
+    "risk_alert": (
+        "{level}强信息预警：已告知区值班领导，请30分钟内响应（{reasons}）",
+        "{level} risk alert: the district's duty leader is told and owes a response within 30 minutes ({reasons})",
+    ),
+    "risk_reassessed": (
+        "预警等级由{previous_level}调整为{level}，理由：{reason}",
+        "Risk level set from {previous_level} to {level}: {reason}",
+    ),
+    "risk_responded": ("领导响应：{note}", "A leader responded: {note}"),
     "mediation_started": (
         "转入调解：{dispute_kind}，申请人{applicants}人，被申请人{respondents}人",
         "Mediation started: {dispute_kind}, {applicants} applicant(s), {respondents} respondent(s)",
@@ -135,6 +145,8 @@ CLAUSES: dict[str, tuple[str, str]] = {
     "moved": ("{moved}", "{moved}"),
     "milestones": ("{milestones}", "{milestones}"),
     "settled": ("{settled}", "{settled}"),
+    "mode": ("方式：{mode}", "{mode}"),
+    "repeat_case_id": ("见重复来电{repeat_case_id}", "said in repeat complaint {repeat_case_id}"),
 }
 
 # Fields kept for machines: codes and counts a sentence already says another way.
@@ -312,7 +324,18 @@ _SAY: dict[str, Callable[[Any, Labels], str]] = {
     "reason": lambda v, t: _reason(v, t),
     "why": lambda v, t: _reason(v, t),
     "obligations": lambda v, t: str(len(v)),
+    "level": lambda v, t: t.risk_level(v),
+    "previous_level": lambda v, t: t.risk_level(v),
+    "reasons": lambda v, t: _list([_risk_reason(r, t) for r in v], t),
+    "mode": lambda v, t: t.response_mode(v),
 }
+
+
+def _risk_reason(reason: Mapping[str, Any], labels: Labels) -> str:
+    """A rule's reason and the words that fired it: 扬言轻生（“跳楼”）; a supervisor's as written."""
+    text = str(reason.get("reason" if labels.lang == "zh" else "reason_en") or reason.get("reason") or "")
+    matched = reason.get("matched")
+    return f"{text}（“{matched}”）" if matched and labels.lang == "zh" else f"{text} (“{matched}”)" if matched else text
 
 
 def _said(name: str, value: Any, labels: Labels) -> str:

@@ -12,11 +12,13 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import Field
 
 from models.base import Category, Policy, Strict
+from models.duty import Duty, on_duty
 
 
 class Level(StrEnum):
@@ -73,6 +75,7 @@ class Rules:
     sign: str | None = None
     sign_en: str | None = None
     routing: dict[Category, str] = field(default_factory=dict)  # category -> unit code
+    duty: tuple[Duty, ...] = ()  # a district's duty roster (24小时值守): models/duty.py
 
 
 class PlaceCodes(Strict):
@@ -347,6 +350,11 @@ class Tree:
         """The unit the district's routing table sends a category to (per street where it differs)."""
         code = self.rules(place).routing.get(category)
         return self.units.get(code) if code else None
+
+    def on_duty(self, district: str | None, moment: datetime) -> Duty | None:
+        """The district's duty leader at that moment (models/duty.py), None without a roster."""
+        rules = self.districts.get(district or "")
+        return on_duty(rules.duty, moment) if rules is not None else None
 
     def sign(self, district: str | None, lang: str = "zh") -> str | None:
         rules = self.districts.get(district or "")

@@ -8,6 +8,7 @@ The file, flat so that a parent is named rather than nested:
     [[unit]]    code, name, place, kind (department | office | mediation), aliases, sample
     [[station]] code, name, place, sample
     [district.<code>]  policy, policies, sign, sign_en, [district.<code>.routing] category = unit
+    [[district.<code>.duty]]  name, phone, identity, weekdays, from, until (the duty roster)
     [street.<code>]    policy, [street.<code>.routing] category = unit (overrides of its district)
 """
 
@@ -15,10 +16,12 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterator
+from datetime import time
 from pathlib import Path
 from typing import Any
 
 from models.base import Category, Policy
+from models.duty import ALL_DAYS, Duty
 from models.tree import LEVELS, Level, Place, Rules, Station, Tree, Unit, UnitKind
 
 
@@ -210,6 +213,42 @@ def _routing(
     return routing
 
 
+def _roster(entry: dict[str, Any], where: str, problems: list[str]) -> tuple[Duty, ...]:
+    value = entry.get("duty", [])
+    if not isinstance(value, list) or not all(isinstance(e, dict) for e in value):
+        problems.append(f"{where}.duty: must be an array of tables ([[{where}.duty]])")
+        return ()
+    roster = []
+    for i, shift in enumerate(value):
+        at = f"{where}.duty[{i}]"
+        unknown = sorted(set(shift) - {"name", "phone", "identity", "weekdays", "from", "until"})
+        problems += [f"{at}.{key}: not a field of a duty shift" for key in unknown]
+        name, phone = _text(shift, "name", at, problems), _text(shift, "phone", at, problems)
+        identity = _text(shift, "identity", at, problems, required=False)
+        days = shift.get("weekdays", list(ALL_DAYS))
+        if not isinstance(days, list) or not days or not all(isinstance(d, int) and 1 <= d <= 7 for d in days):
+            problems.append(f"{at}.weekdays: a list of 1 (Monday) to 7 (Sunday)")
+            days = list(ALL_DAYS)
+        start, end = _clock(shift, "from", at, problems), _clock(shift, "until", at, problems)
+        if name is not None and phone is not None:
+            roster.append(Duty(name, phone, identity, tuple(sorted(set(days))), start or time(0, 0), end))
+    return tuple(roster)
+
+
+def _clock(shift: dict[str, Any], key: str, at: str, problems: list[str]) -> time | None:
+    """ "08:30"; "24:00" (or absent `until`): the day's end."""
+    value = shift.get(key)
+    if value is None or value == "24:00":
+        return None
+    try:
+        if isinstance(value, str) and len(value) == 5:
+            return time.fromisoformat(value)
+    except ValueError:
+        pass
+    problems.append(f"{at}.{key}: {value!r} is not a time of day like 08:30")
+    return None
+
+
 def _sections(
     data: dict[str, Any], level: Level, tree: Tree, problems: list[str]
 ) -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -239,6 +278,7 @@ def _rules(data: dict[str, Any], tree: Tree, problems: list[str]) -> tuple[dict[
             sign=sign,
             sign_en=_text(entry, "sign_en", where, problems, required=False),
             routing=_routing(entry, where, tree, code, problems),
+            duty=_roster(entry, where, problems),
         )
     for code, place in tree.places.items():
         if place.level == Level.district and code not in districts:

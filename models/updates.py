@@ -8,6 +8,7 @@ from pydantic import AwareDatetime, Field, field_validator
 
 from models.actor import Actor, LeaderRef
 from models.base import LongText, PersonText, ShortText, Strict
+from models.risk import RiskLevel
 from models.tree import PlaceCodes
 
 
@@ -103,6 +104,27 @@ class SendLink(Command):
 
 class Escalate(Command):
     reason: LongText
+
+
+class ReassessRisk(Command):
+    """A supervisor sets the case's strong-signal level (null: none), saying why: the rules missed
+    a danger, or saw one that is not there."""
+
+    level: RiskLevel | None
+    reason: LongText
+
+
+class ResponseMode(StrEnum):
+    on_site = "on_site"  # 到场
+    phone = "phone"  # 电话
+    video = "video"  # 视频
+
+
+class RecordResponse(Command):
+    """A leader of the case's district has taken up a red case (强信息 响应): what they did."""
+
+    note: LongText
+    mode: ResponseMode | None = None
 
 
 class AssignLeader(Command):

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, desc, func, not_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from models.scope import Seen
@@ -79,6 +79,41 @@ def overview(
     )
 
 
+# ---- red strong signals (强信息) ----------------------------------------------------------------
+
+
+@dataclass
+class RedCase:
+    case_id: str
+    title: str | None
+    street: str
+    received_at: datetime
+    respond_due: datetime | None  # the leader's response still owed by then; None: responded (or not owed)
+    responded: bool
+
+    def overdue(self, now: datetime) -> bool:
+        return self.respond_due is not None and self.respond_due <= now
+
+
+def red_cases(read_model: ReadModel, seen: Seen | None = None, limit: int = 50) -> list[RedCase]:
+    """The open red cases the viewer sees, those still owed a leader's response first: they top
+    the overview (a red case waits for no one's search)."""
+    owed = and_(M.case_id == C.case_id, M.name == "respond", M.done_at.is_(None), not_(M.superseded))
+    due = select(func.min(M.due_at)).where(owed).scalar_subquery()
+    met = select(func.count()).where(M.case_id == C.case_id, M.name == "respond", M.done_at.is_not(None))
+    query = (
+        select(C.case_id, C.title, C.street, C.received_at, due.label("due"), met.scalar_subquery().label("met"))
+        .where(C.risk_rank == 3, C.status.in_(OPEN), *seen_where(seen))
+        .order_by(due.is_(None), due, C.received_at.desc())
+        .limit(limit)
+    )
+    with read_model.engine.connect() as conn:
+        return [
+            RedCase(r[0], r[1], r[2], utc(r[3]), utc(r[4]) if r[4] is not None else None, bool(r[5]))
+            for r in conn.execute(query)
+        ]
+
+
 # ---- the overdue board -----------------------------------------------------------------------
 
 
@@ -97,6 +132,7 @@ class OverdueCase:
     due_at: datetime
     overdue_milestones: int
     hours_late: float
+    risk: str | None = None  # its strong signal's level (强信息): red ones lead the board
 
     def as_row(self) -> dict[str, Any]:
         return {
@@ -113,6 +149,7 @@ class OverdueCase:
             "due_at": self.due_at.isoformat(),
             "overdue_milestones": self.overdue_milestones,
             "hours_late": self.hours_late,
+            "risk": self.risk,
         }
 
 
@@ -156,7 +193,7 @@ def overdue_board(
     now = now or datetime.now(timezone.utc)
     owed = owed_now(now)
     base = (
-        select(C.case_id, func.min(M.due_at).label("due"), func.count().label("n"))
+        select(C.case_id, func.min(M.due_at).label("due"), func.count().label("n"), func.max(C.risk_rank).label("risk"))
         .join(CASES, C.case_id == M.case_id)
         .where(owed, *filters.where())
         .group_by(C.case_id)
@@ -165,7 +202,7 @@ def overdue_board(
         # The page and the count of all in one pass over what is owed (a window over the groups).
         ranked = (
             base.add_columns(func.count().over().label("total"))
-            .order_by("due", C.case_id)
+            .order_by(desc("risk"), "due", C.case_id)  # red cases first (强信息), then the longest overdue
             .limit(page_size)
             .offset((page - 1) * page_size)
             .subquery()
@@ -185,10 +222,11 @@ def overdue_board(
                 ranked.c.n,
                 M.name,
                 ranked.c.total,
+                C.risk_level,
             )
             .join(ranked, ranked.c.case_id == C.case_id)
             .join(MILESTONES, and_(M.case_id == C.case_id, M.due_at == ranked.c.due, owed))
-            .order_by(ranked.c.due, C.case_id, M.seq)
+            .order_by(ranked.c.risk.desc(), ranked.c.due, C.case_id, M.seq)
         ).all()
         total = rows[0][12] if rows else _owed_count(conn, base, page)
         # The filters' choices: what the open cases in sight have, in one pass.
@@ -211,6 +249,7 @@ def overdue_board(
             due_at=due,
             overdue_milestones=int(r[10]),
             hours_late=round((now - due).total_seconds() / 3600, 1),
+            risk=r[13],
         )
     return Page(list(found.values()), int(total), page, page_size, choices)
 

@@ -261,6 +261,8 @@ def case_columns(snap: CaseSnapshot, phone_key: bytes) -> dict[str, Any]:
         chain_head=s.chain_head,
         met_milestones=sum(m.counted == "met" for m in s.milestones),
         late_milestones=sum(m.counted == "late" for m in s.milestones),
+        risk_level=s.risk.level.value if s.risk and s.risk.level else None,
+        risk_rank=s.risk.rank if s.risk else 0,
         **_place_fields(s),
         **_dispute_fields(s),
     )

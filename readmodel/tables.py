@@ -44,6 +44,7 @@ class CaseRow(SQLModel, table=True):
         Index("ix_cases_repeat_place", "category", "community", "grid"),
         Index("ix_cases_repeat_code", "complainant_hash", "category", "place_key"),
         Index("ix_cases_received_at", "received_at"),  # every period the supervisors look at
+        Index("ix_cases_risk", "risk_rank", "status"),  # the red cases still open (readmodel/board.py)
         # A scope's cases, by the level of its place (readmodel/scope.py), newest first.
         Index("ix_cases_district_code", "district_code", "received_at"),
         Index("ix_cases_street_code", "street_code", "received_at"),
@@ -109,6 +110,10 @@ class CaseRow(SQLModel, table=True):
     # written, so an on-time rate over a city's year reads the cases only (readmodel/counting.py).
     met_milestones: int = 0
     late_milestones: int = 0
+    # Edition 9 (issue 40): its strong signal (强信息): red, orange, yellow or none; the rank (3 red
+    # … 0 none) puts red cases first on every board.
+    risk_level: str | None = None
+    risk_rank: int = 0
 
 
 class MilestoneRow(SQLModel, table=True):

@@ -12,6 +12,7 @@ Anchors (when a clock starts):
   mediation        a dispute is taken to mediation (its application received), or back to it
   agreement        a mediation agreement takes effect
   dispute_filed    a dispute filed as one is accepted: acknowledged, and straight to mediation
+  risk_red         the case is found red (a strong signal: a life or the public in danger)
 """
 
 from __future__ import annotations
@@ -58,6 +59,9 @@ class MilestoneRule:
 
 LEADER = MilestoneRule("leader", ("escalation",), working_days(1))
 FOLLOW_UP = MilestoneRule("follow_up", ("resolution",), working_days(5))
+# A red strong signal (强信息, seed 001: 第一时间): a leader of the district responds within 30
+# minutes. 30 minutes is a LOCAL DEFAULT of this engine; the seeds name no figure for it.
+RESPOND = MilestoneRule("respond", ("risk_red",), minutes(30))
 # 社区吹哨、部门报到: every summoned department reports within 24 hours (2 on the fast track).
 REPORT_IN = MilestoneRule("report_in", ("summons",), hours(24), by_track={"fast": hours(2)}, per_department=True)
 
@@ -178,6 +182,7 @@ POLICIES: dict[str, tuple[MilestoneRule, ...]] = {
         ),
         FOLLOW_UP,
         LEADER,
+        RESPOND,
         REPORT_IN,
         *DISPUTE_RULES,
     ),
@@ -202,6 +207,7 @@ POLICIES: dict[str, tuple[MilestoneRule, ...]] = {
         ),
         FOLLOW_UP,
         LEADER,
+        RESPOND,
         REPORT_IN,
         *DISPUTE_RULES,
     ),

@@ -20,10 +20,12 @@ from temporalio.service import RPCError, RPCStatusCode
 from models import Actor, CaseInput, CaseState, Command, Complaint, received_at_problem
 from models.case_input import WORKFLOW_TYPE
 from models.commands import UPDATES as COMMANDS
+from models.risk import RiskRuleError
 from models.scope import sees
 from models.tree import LocationProblem, Tree
 from models.updates import PlaceCase
-from starter import jurisdictions
+from runtime import logs
+from starter import jurisdictions, risk
 from starter.converter import field_errors
 from starter.jurisdictions import place_input
 
@@ -32,6 +34,8 @@ _CASE_ID = re.compile(CASE_ID_PATTERN)
 
 # Update name -> payload model: the contract's updates, as the case's update table lists them.
 UPDATES: dict[str, type[Command]] = {name: row.command for name, row in COMMANDS.items()}
+
+log = logs.get("cases")
 
 
 class InvalidInput(ValueError):
@@ -90,13 +94,30 @@ def validate_case_input(
         raise InvalidInput.of(err) from None
     if case_input.carried is not None:
         raise InvalidInput("carried: set by the engine only, when a case continues as new")
+    if isinstance(data, dict) and data.get("risk") is not None:  # a client's own (a CaseInput is judged again)
+        raise InvalidInput(
+            "risk: set by the engine only, from what the complaint says", [("risk", "set by the engine")]
+        )
     problem = received_at_problem(case_input.complaint.received_at, now or datetime.now(timezone.utc))
     if problem:
         raise InvalidInput(problem, [("complaint.received_at", problem.split(": ", 1)[1])])
     try:
-        return place_input(case_input, city or jurisdictions.tree())
+        placed = place_input(case_input, city or jurisdictions.tree())
     except LocationProblem as err:
         raise InvalidInput(f"{err.field}: {err}", [(err.field, str(err))]) from None
+    return assess_input(placed)
+
+
+def assess_input(case_input: CaseInput) -> CaseInput:
+    """The input with the strong signal its words carry (risk.toml's rules, models/risk.py),
+    judged here at the edge and carried in the case's history (edition 9)."""
+    c = case_input.complaint
+    try:
+        rules = risk.rules()
+    except RiskRuleError as err:  # changed since the start checked it: file the complaint all the same
+        log.error("risk rules unusable; filed without a strong-signal judgement", error=str(err))
+        return case_input
+    return case_input.model_copy(update={"risk": rules.assess(c.title, c.description).mark()})
 
 
 def validate_command(update: str, data: Command | dict[str, Any]) -> Command:

@@ -63,7 +63,7 @@ class ComplaintCase:
                 raise ApplicationError(f"invalid CaseInput: {problem}", type="InvalidInput", non_retryable=True)
             at = complaint.received_at or workflow.now()
             self._state = CaseState.receive(
-                workflow.info().workflow_id, complaint, input.policy, at, _edition(), input.placement
+                workflow.info().workflow_id, complaint, input.policy, at, _edition(), input.placement, input.risk
             )
         self._time = CaseClock(stable=self._state.edition >= Edition.stable_clock)  # what changes are stamped with
         self._alarm = Alarm(self._time)
@@ -109,7 +109,9 @@ class ComplaintCase:
         self._time.woke()
         async with self._clock():
             await self._change(
-                functools.partial(self._state.repeated, repeat.case_id, repeat.title, repeat.received_at)
+                functools.partial(
+                    self._state.repeated, repeat.case_id, repeat.title, repeat.received_at, risk=repeat.risk
+                )
             )
 
     # ---- updates (one per row of models.commands.UPDATES) --------------------------------
@@ -247,7 +249,9 @@ class ComplaintCase:
             try:
                 await workflow.get_external_workflow_handle(match.case_id).signal(
                     "record_repeat",
-                    RepeatComplaint(case_id=s.case_id, title=self._input.complaint.title, received_at=s.received_at),
+                    RepeatComplaint(
+                        case_id=s.case_id, title=self._input.complaint.title, received_at=s.received_at, risk=s.risk
+                    ),
                 )
             except ApplicationError as err:
                 if err.type != CLOSED_MEANWHILE:

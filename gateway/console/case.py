@@ -26,7 +26,7 @@ from starter import InvalidInput, Rejected, UnknownCase, act, complaint_of, stat
 log = logs.get("console")
 ENGINE_TIMEOUT = 15.0
 # What a supervisor may do from the case page: the update, and the form fields it takes.
-ACTIONS = ("escalate", "assign_leader", "decide_extension", "decide_suspension", "send_link")
+ACTIONS = ("escalate", "assign_leader", "decide_extension", "decide_suspension", "send_link", "reassess_risk")
 links_log = logs.get("links")  # who had a complainant's link sent: kept with the identity, never the link
 
 
@@ -114,6 +114,9 @@ def _payload(action: str, form: Any) -> dict[str, Any]:
         return {"leader": {"id": text("leader_id"), "name": text("leader_name")}}
     if action == "send_link":
         return {}
+    if action == "reassess_risk":
+        level = text("level")
+        return {"level": None if level == "none" else level, "reason": text("reason")}
     decision = form.get("approve")
     return {"approve": decision == "yes", "note": text("note")} if decision in ("yes", "no") else {"note": text("note")}
 

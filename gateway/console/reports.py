@@ -51,7 +51,8 @@ async def overview(request: Request, v: Viewer = Depends(viewer)) -> Response:
         webhooks = [
             row for row in Webhooks(read_model.engine).overview() if sees_all_of(city, v.seen, seen_by(row[0].identity))
         ]
-        return {"o": o, "since": first, "until": last, "webhooks": webhooks}
+        red = board.red_cases(read_model, seen=v.seen)
+        return {"o": o, "since": first, "until": last, "webhooks": webhooks, "red": red}
 
     return await page(request, v, build, "overview.html")
 
@@ -69,6 +70,7 @@ BOARD_COLUMNS = [
     "overdue_milestones",
     "escalated",
     "leader",
+    "risk",
 ]
 
 

@@ -15,7 +15,8 @@ hash chain over its timeline); extension_approved (edition 5: an approved extens
 move with it); stamped_by_what_woke_it (edition 6: a change is stamped with the time of what
 woke the case, never a local activity's finish); placed_in_the_tree (edition 7, issue 35: the case
 placed in the city's tree, unplaced and then placed by the `place` update); link_sent_again
-(edition 8, issue 37: the hotline re-sends the complainant's link); audit (issue 27: the Audit workflow over three closed cases, two
+(edition 8, issue 37: the hotline re-sends the complainant's link); strong_signal (edition 9,
+issue 40: filed red, the duty leader told, the response late, the level lowered); audit (issue 27: the Audit workflow over three closed cases, two
 runs; recorded on a dev server, whose visibility the audit reads, where the others use the
 time-skipping server).
 """
@@ -398,6 +399,23 @@ async def link_sent_again(client: Client, case_id: str, env) -> str | None:
     return filed.run_id
 
 
+async def strong_signal(client: Client, case_id: str, env) -> str | None:
+    """Edition 9: a threat in the complaint's words makes it red; the duty leader is told, the
+    30-minute response breaches, a leader of the district responds, a supervisor lowers it to
+    orange, and the case is handled and closed."""
+    threat = complaint(description="物业拖了三个月不修，再不解决我就从楼上跳下去")
+    filed = await file_complaint(client, case_id, {"complaint": threat}, task_queue=client.task_queue)
+    await env.sleep(timedelta(minutes=31))
+    district_leader = {"id": "duty-gm-day", "role": "leader", "scope": "440311"}
+    await act(client, case_id, "record_response", {"actor": district_leader, "note": "已到场劝解", "mode": "on_site"})
+    await act(client, case_id, "reassess_risk", {"actor": S, "level": "orange", "reason": "已劝解，情绪稳定"})
+    await act(client, case_id, "dispatch", {"actor": D, "department": "住建局"})
+    await act(client, case_id, "record_contact", {"actor": H, "note": "n"})
+    await act(client, case_id, "resolve", {"actor": H, "resolution": "r"})
+    await act(client, case_id, "record_follow_up", {"actor": S, "satisfaction": "satisfied"})
+    return filed.run_id
+
+
 # Scenarios whose recorded history is another workflow's than the case's.
 RECORDED_WORKFLOW = {"webhook_delivery": lambda case_id: delivery_workflow_id("histories", case_id)}
 
@@ -422,6 +440,7 @@ SCENARIOS = {
         stamped_by_what_woke_it,
         placed_in_the_tree,
         link_sent_again,
+        strong_signal,
     )
 }
 

@@ -286,6 +286,40 @@ async def test_a_supervisor_sends_the_complainant_their_link_again(console, engi
     assert handler.status_code in (403, 404), handler.text
 
 
+async def test_a_red_case_tops_the_overview_and_the_board_and_a_supervisor_resets_its_level(console):
+    """Issue 40: a case filed with a threat in its words is red: first among the red alerts of
+    the overview (owed a leader's response) and first on the overdue board; the case page says
+    why, and its form resets the level, the engine's own update."""
+    h, keys, _ = console
+    plain = await overdue_case(h, keys)
+    red = await overdue_case(h, keys, description="再不解决我就从楼上跳下去", title="楼顶")
+    assert (await login(h, "sup-wang")).status_code == 303
+    board = await until_on_board(h, red)
+    await until_on_board(h, plain)
+    board = await h.get("/console/overdue?page_size=500")
+    rows = re.findall(r'data-case="([^"]+)"', board.text)
+    assert rows.index(red) < rows.index(plain)
+    red_first = [r for r in rows if f'risk-red" data-case="{r}"' in board.text]
+    assert rows[: len(red_first)] == red_first, "red cases lead the board, before every other"
+    overview = await h.get("/console/")
+    # Received an hour ago: its 30 minutes for a leader's response have run out.
+    assert 'id="red-cases"' in overview.text and red in overview.text and "领导响应已超时" in overview.text
+    assert plain not in overview.text.split('id="red-cases"')[1].split("</section>")[0]
+    page = await h.get(f"/console/cases/{red}")
+    assert 'id="risk-badge"' in page.text and "扬言轻生" in page.text and "从楼上跳" in page.text
+    done = await sent(
+        h,
+        f"/console/cases/{red}/reassess_risk",
+        {"csrf": _csrf(page.text), "nonce": "r1", "level": "yellow", "reason": "已核实：一时气话"},
+    )
+    assert "预警等级由红色调整为黄色，理由：已核实：一时气话" in done.text
+    assert "领导响应超时未办" in done.text  # lowered after its 30 minutes ran out: missed, not forgiven
+    empty = await sent(
+        h, f"/console/cases/{red}/reassess_risk", {"csrf": _csrf(done.text), "nonce": "r2", "level": "none"}
+    )
+    assert "reason" in refusal(empty)
+
+
 async def sent(h: httpx.AsyncClient, path: str, form: dict) -> httpx.Response:
     """A form posted, and the page it redirects to (post, redirect, get)."""
     answer = await h.post(path, data=form)

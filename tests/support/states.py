@@ -39,6 +39,9 @@ PAYLOADS: dict[str, dict[str, Any]] = {
     "report_in": {"note": "n"},
     "add_note": {"note": "楼道里的水管也漏了"},
     "send_link": {},
+    # Strong signals (issue 40)
+    "reassess_risk": {"level": "red", "reason": "来电称已站在楼顶"},
+    "record_response": {"note": "已电话联系诉求人并赶赴现场", "mode": "on_site"},
     # Disputes (issue 25)
     "start_mediation": {
         "kind": "tenancy",

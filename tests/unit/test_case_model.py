@@ -11,6 +11,7 @@ from models.case import FINISHED
 from models.commands import UPDATES, NotAllowed, Rejected, check
 from models.editions import Edition
 from models.effects import Effects
+from models.risk import RiskLevel, RiskMark
 from models.tree import PlaceCodes
 from starter import InvalidInput, validate_command
 from tests.support.states import MEDIATOR, NOW, PAYLOADS, dispute_in, state_in
@@ -29,6 +30,8 @@ ACTORS: dict[str, dict[str, Any]] = {
     "report_in": {"id": "h2", "role": "handler", "department": "水务局"},
     "add_note": {"id": "complainant:c1", "role": "complainant"},
     "send_link": {"id": "d", "role": "dispatcher"},
+    "reassess_risk": {"id": "s", "role": "supervisor"},
+    "record_response": {"id": "duty-gm-day", "role": "leader", "scope": "440311"},
     "start_mediation": {"id": "d", "role": "dispatcher"},
     "assign_mediator": {"id": "s", "role": "supervisor"},
     "extend_mediation": {"id": "s", "role": "supervisor"},
@@ -57,6 +60,8 @@ def _ready(update: str, status: CaseStatus) -> CaseState:
         "resume",
         "summon_departments",
         "report_in",
+        "reassess_risk",
+        "record_response",
     ):
         return dispute_in(status, session=update == "record_session")
     s = state_in(status, escalated=update == "assign_leader", pending=update == "decide_extension")
@@ -68,6 +73,10 @@ def _ready(update: str, status: CaseStatus) -> CaseState:
         s.milestones[0].paused_since = NOW
     if update == "report_in":
         s.milestones.append(Milestone(name="report_in:水务局", due_at=NOW + timedelta(days=1)))
+    if update == "record_response":  # filed red in 光明区: a response owed
+        s.place = PlaceCodes(city="440300", district="440311", street="440311004")
+        s.risk = RiskMark(level=RiskLevel.red)
+        s.milestones.append(Milestone(name="respond", due_at=NOW + timedelta(minutes=30)))
     if update == "place":  # filed at its street, its community not in the tree (待定位)
         s.place = PlaceCodes(city="440300", district="440311", street="440311004")
         s.unplaced = True
@@ -116,8 +125,9 @@ def test_the_table_is_the_contract():
         "record_agreement", "record_confirmation", "record_fulfilment", "refer", "withdraw",
     }  # fmt: skip
     # the contract's, the complainant's note (issue 23), the disputes' (issue 25), placing (issue 35),
-    # re-sending the complainant's link (issue 37)
-    assert set(UPDATES) == contract | {"add_note"} | disputes | {"place"} | {"send_link"}
+    # re-sending the complainant's link (issue 37), strong signals (issue 40)
+    risk = {"reassess_risk", "record_response"}
+    assert set(UPDATES) == contract | {"add_note"} | disputes | {"place"} | {"send_link"} | risk
     for row in UPDATES.values():
         assert row.statuses and row.event and row.command.__name__
         assert not set(row.statuses) & set(FINISHED)  # nothing more can be done on a finished case

@@ -7,6 +7,7 @@ import pytest
 from models import CaseState, CaseStatus, Milestone, RequestSuspension, TimelineEvent
 from models import commands as access
 from models.editions import LATEST, Edition
+from models.risk import RiskLevel, RiskMark
 from models.tree import PlaceCodes
 from starter import InvalidInput, validate_case_input, validate_command
 from starter.cases import UPDATES, validate_case_id
@@ -138,6 +139,8 @@ ALLOWED_STATUSES = {
     "add_note": OPEN,
     "send_link": OPEN,  # issue 37: the complainant's link again, while the case is open
     "place": OPEN,  # issue 35: an unplaced case, any time it is open
+    "reassess_risk": OPEN,  # issue 40: a supervisor sets the strong signal's level
+    "record_response": OPEN,  # issue 40: a leader of the district answers a red case
     # Disputes (issue 25)
     "start_mediation": ("received", "dispatched", "handling"),
     "assign_mediator": IN_DISPUTE,
@@ -173,6 +176,8 @@ def _who_may(update: str, role: str, own: bool, edition: Edition = LATEST) -> bo
         "add_note": (role == "complainant" and own) or role == "dispatcher",
         "send_link": role in ("dispatcher", "supervisor") and edition >= Edition.link_on_request,
         "place": role in ("dispatcher", "supervisor") and edition >= Edition.city_tree,
+        "reassess_risk": role == "supervisor" and edition >= Edition.strong_signals,
+        "record_response": role == "leader" and edition >= Edition.strong_signals,  # of the whole city here
         "start_mediation": edition >= Edition.disputes
         and (role in ("dispatcher", "supervisor") or (role in ("handler", "community") and own)),
         "assign_mediator": role == "supervisor" or (role == "community" and own),
@@ -215,6 +220,8 @@ def _cell(update: str, role: str, own: bool, status: str, edition: Edition) -> b
         state.pending_suspension = asked
     if update == "report_in":
         state.milestones.append(Milestone(name="report_in:住建局", due_at=NOW + timedelta(days=1), department="住建局"))
+    if update == "record_response":  # a red case
+        state.risk = RiskMark(level=RiskLevel.red)
     if update == "place":  # filed at its street, the community not yet in the tree (待定位)
         state.place, state.unplaced = PlaceCodes(city="440300", district="440311", street="440311004"), True
     if update in DISPUTE_UPDATES:  # a dispute with everything each update may need: the status decides

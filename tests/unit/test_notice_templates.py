@@ -40,6 +40,7 @@ def _params(name: str) -> dict[str, str]:
         "place": "东门街道虹姐调解工作室",
         "road": "labour_arbitration",
         "limitation_ends": "2027-11-25",
+        "reasons": "扬言轻生；群体性事件苗头",
     }
     return {p: sample[p] for p in PARAMS[name]}
 

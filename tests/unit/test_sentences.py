@@ -113,6 +113,19 @@ SAMPLES: dict[str, Any] = {
     ],
     "moved": [{"milestone": "resolve", "from": "2026-11-25T06:00:00+00:00", "to": "2026-11-27T06:00:00+00:00"}],
     "settled": [{"name": "follow_up", "how": "closed"}, {"name": "opinion", "how": "missed"}],
+    "level": "red",
+    "previous_level": "orange",
+    "reasons": [
+        {
+            "rule": "life",
+            "level": "red",
+            "reason": "扬言轻生",
+            "reason_en": "threatens their own life",
+            "matched": "跳下去",
+        }
+    ],
+    "mode": "on_site",
+    "repeat_case_id": "gm-20261126-0001",
 }
 
 
