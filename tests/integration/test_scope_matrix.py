@@ -12,7 +12,9 @@ import httpx
 import pytest
 
 from models import Actor, CaseState, Role
-from models.scope import sees
+from models.scope import seen_by, sees
+from readmodel import board
+from starter import jurisdictions
 from starter.identities import IdentityStore
 from tests.support.cases import RecordingSender, complaint, new_id, unique_phone
 from tests.support.http import Keys, app_on, dev_engine, gateway_settings, http, identities_url
@@ -52,7 +54,8 @@ async def city(tmp_path_factory):
             cases = {}
             for name, where in PLACES.items():
                 case_id = f"{name}-{new_id()}"
-                body = {"complaint": complaint(location=where)}
+                # Every one red (a threat in its words): the red alerts are a read path too.
+                body = {"complaint": complaint(location=where, description="再不解决我就从楼上跳下去")}
                 filed = await h.put(f"/v1/cases/{case_id}", json=body, headers=keys["city-hotline"])
                 assert filed.status_code == 201, filed.text
                 cases[name] = case_id
@@ -138,6 +141,9 @@ async def test_lists_and_statistics_by_the_rule(city, identity):
     assert stats.status_code == 200, stats.text
     total = stats.json()["rows"][-1]
     assert total["accepted"] == len(seen), stats.json()
+    # The overview's red alerts (readmodel/board.py red_cases), as the console asks for them.
+    red = {r.case_id for r in board.red_cases(read_model, seen_by(_actor(identity), jurisdictions.tree()))}
+    assert red & ours == seen
 
 
 async def test_a_place_outside_the_scope_is_unknown_and_filing_outside_it_refused(city):
@@ -281,6 +287,9 @@ async def test_the_console_shows_each_supervisor_its_own_part(city, tmp_path_fac
             board = await h.get("/console/overdue", params={"format": "csv"})
             assert board.status_code == 200
             assert not any(c in board.text for c in set(states) - seen)
+            overview = await h.get("/console/")  # its red alerts: every case here is red
+            assert overview.status_code == 200 and all(c in overview.text for c in seen), identity
+            assert not any(c in overview.text for c in set(states) - seen)
         # The city's league of districts, then down to a district's streets: rows add up.
         top = await h.get("/console/places", params={"within": "440300"})
         assert top.status_code == 200 and "光明区" in top.text and "罗湖区" in top.text

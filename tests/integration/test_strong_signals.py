@@ -124,3 +124,10 @@ def test_a_client_may_not_send_its_own_risk():
 
     with pytest.raises(InvalidInput, match="risk: set by the engine"):
         validate_case_input({"complaint": complaint(), "risk": {"level": "red"}})
+
+
+def test_the_alert_is_a_webhook_event_a_subscription_may_name():
+    from models.webhooks import parse_events, wants
+
+    assert parse_events("risk_alert,risk_responded") == ["risk_alert", "risk_responded"]
+    assert wants(["risk_alert"], "risk_alert") and not wants(["risk_alert"], "risk_assessed")
