@@ -138,6 +138,7 @@ def create_worker(
             notifier.send_notice,
             records.record_case,
             records.find_earlier_case,
+            records.caller_history,
             deliveries.owed,
             deliveries.deliver,
             deliveries.pause,

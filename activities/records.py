@@ -8,7 +8,8 @@ from datetime import datetime, timedelta, timezone
 from temporalio import activity
 
 from activities.webhooks import Deliveries, wake
-from models.records import CaseSnapshot, RepeatMatch, RepeatQuery
+from models.case import CallerHistory
+from models.records import CallerQuery, CaseSnapshot, RepeatMatch, RepeatQuery
 from readmodel import ReadModel
 
 
@@ -35,3 +36,7 @@ class Records:
     @activity.defn(name="find_earlier_case")
     async def find_earlier_case(self, query: RepeatQuery) -> RepeatMatch | None:
         return await asyncio.to_thread(self.read_model.find_earlier_case, query)
+
+    @activity.defn(name="caller_history")
+    async def caller_history(self, query: CallerQuery) -> CallerHistory:
+        return await asyncio.to_thread(self.read_model.caller_history, query)

@@ -183,6 +183,20 @@ class Milestone(BaseModel):
         return "BREACHED" if self.breached else "open"
 
 
+class CallerHistory(BaseModel):
+    """The complainant's earlier cases in the district, counted from the read model when the case
+    was filed: `first` when none at all (初信初访, handled with most care), and how many in the
+    window before (sla/policies.py CALLER_WINDOW: 90 days)."""
+
+    first: bool
+    previous: int = 0  # cases filed in the window before this one
+
+    @property
+    def nth(self) -> int:
+        """This case's place among the caller's in the window: 1 for the first, 5 for the fifth."""
+        return self.previous + 1
+
+
 class TimelineEvent(BaseModel):
     at: datetime
     kind: str
@@ -249,6 +263,9 @@ class CaseState(BaseModel):
     # Edition 9 (issue 40): the strong signal in what was said (强信息), as filed or as a supervisor
     # set it since; None: judged before edition 9, or filed without the edge's rules.
     risk: RiskMark | None = None
+    # Edition 10 (issue 40): the caller's history in the district when this was filed (初信初访);
+    # None: before edition 10, or nobody complained (a grid find).
+    caller: CallerHistory | None = None
     # Each event's digest, by its place in the timeline, as this run sealed it: for the read model
     # (never serialised; a run continued as new has written its events before it ends).
     _digests: dict[int, str] = PrivateAttr(default_factory=dict)

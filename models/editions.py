@@ -42,6 +42,9 @@ class Edition(IntEnum):
     # the `risk_assessed` event); a red one alerts its district's duty leader (`risk_alert`) and owes
     # a `respond` milestone, met by record_response; a supervisor may set the level (reassess_risk).
     strong_signals = 9
+    # Issue 40: the case records its caller's history in the district when filed (初信初访: their
+    # first? how many cases in the 90 days before?), from the read model (CaseState.caller).
+    first_complaints = 10
 
 
 # Edition -> the id the workflow gives workflow.patched (never change one once released).
@@ -54,5 +57,6 @@ PATCHES: dict[Edition, str] = {
     Edition.city_tree: "edition-7-city-tree",
     Edition.link_on_request: "edition-8-link-on-request",
     Edition.strong_signals: "edition-9-strong-signals",
+    Edition.first_complaints: "edition-10-first-complaints",
 }
 LATEST = max(Edition)

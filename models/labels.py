@@ -306,6 +306,18 @@ class Labels:
     def agreement_form(self, key: str | None) -> str:
         return self._of(AGREEMENT_FORMS, key)
 
+    def caller(self, first: bool, nth: int) -> str:
+        """初信初访 (CaseState.caller): the caller's first case in the district, or their n-th in 90 days."""
+        if first:
+            return (
+                "初信初访（本区首次诉求）"
+                if self.lang == "zh"
+                else "first complaint (the caller's first in the district)"
+            )
+        if self.lang == "zh":
+            return f"本区曾有诉求，90天内第{nth}次"
+        return f"has complained in the district before; case {nth} in 90 days"
+
     def risk_level(self, key: str | None) -> str:
         return self._of(RISK_LEVELS, key or "none")
 

@@ -39,6 +39,17 @@ class RepeatMatch(BaseModel):
     closed_at: datetime | None = None
 
 
+class CallerQuery(BaseModel):
+    """Whose history to count: the complainant's phone, within the case's district (its code;
+    by name for a case the tree does not place), before the case was received."""
+
+    case_id: str
+    phone: str
+    district_code: str | None = None
+    district: str | None = None
+    received_at: datetime
+
+
 class RepeatComplaint(BaseModel):
     """Told to the open case that a new complaint repeats it."""
 

@@ -113,6 +113,11 @@ class Tally:
     closed: int = 0  # 办结: closed after the follow-up
     repeats: int = 0  # merged into an open case, or repeating a closed one (merged ones too)
     on_time: dict[str, list[int]] = field(default_factory=dict)  # milestone -> [met, late], when asked for
+    # 初信初访 (edition 10): accepted cases that were their caller's first in the district; of them,
+    # those resolved (化解), and those resolved never reopened by a dissatisfied follow-up.
+    first_accepted: int = 0
+    first_resolved: int = 0
+    first_unreopened: int = 0
 
     @property
     def on_time_rate(self) -> str:
@@ -161,7 +166,7 @@ class Tally:
         """Count another group's cases in too (groups never share a case)."""
         for name in ("accepted", "resolved", "open", "overdue", "escalated", "met", "late", "open_overdue"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
-        for name in ("closed", "repeats"):
+        for name in ("closed", "repeats", "first_accepted", "first_resolved", "first_unreopened"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for source, verdicts in other.verdicts.items():
             self.verdicts.setdefault(source, Verdicts()).add(verdicts)
@@ -242,6 +247,8 @@ def tally(
     key = group(read_model.engine.dialect.name) if group else func.lower("total")
     in_period = and_(C.received_at >= since, C.received_at < until, *seen_where(seen), *(where or []))
     accepted = C.merged_into.is_(None)
+    resolved = C.status.in_(("resolved", "closed"))
+    first = and_(accepted, C.caller_first.is_(True))
     counted, is_open = _counted(now), C.status.in_(OPEN)
     owed = owed_now(now)
     satisfaction = EVENTS.c.detail["satisfaction"].as_string()
@@ -251,13 +258,16 @@ def tally(
         "cases": select(
             key,
             count_if(accepted),
-            count_if(and_(accepted, C.status.in_(("resolved", "closed")))),
+            count_if(and_(accepted, resolved)),
             count_if(and_(accepted, is_open)),
             count_if(and_(accepted, C.escalated)),
             count_if(and_(accepted, C.status == "closed")),
             count_if(or_(C.repeat_of.is_not(None), C.merged_into.is_not(None))),
             func.coalesce(func.sum(C.met_milestones), 0).cast(Integer),
             func.coalesce(func.sum(C.late_milestones), 0).cast(Integer),
+            count_if(first),
+            count_if(and_(first, resolved)),
+            count_if(and_(first, resolved, C.reopen_count == 0)),
         ).where(in_period),
         # Met and already late are counted on the case row; what only `now` decides is read from
         # the milestones still owed (done_at is null: an index), a few per open case.
@@ -295,7 +305,8 @@ def tally(
         rows = {name: conn.execute(q).all() for name, q in grouped.items()}
     for name, *counts in rows["cases"]:
         t = groups.setdefault(str(name), Tally(str(name)))
-        t.accepted, t.resolved, t.open, t.escalated, t.closed, t.repeats, t.met, t.late = counts
+        t.accepted, t.resolved, t.open, t.escalated, t.closed, t.repeats, t.met, t.late, *firsts = counts
+        t.first_accepted, t.first_resolved, t.first_unreopened = firsts
     for name, late_now, open_overdue, overdue in rows["owed"]:
         t = groups.setdefault(str(name), Tally(str(name)))
         t.late, t.open_overdue, t.overdue = t.late + late_now, open_overdue, overdue

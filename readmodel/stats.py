@@ -118,6 +118,13 @@ class Stats(Tally):
             "unreachable": self.all_verdicts.unreachable,
             "verdicts_by": {source: v.as_json() for source, v in sorted(self.verdicts.items())},
             "repeats": self.repeats,
+            "first_complaints": {  # 初信初访: the callers' first cases in the district (edition 10)
+                "accepted": self.first_accepted,
+                "resolved": self.first_resolved,
+                "resolution_rate": percent(self.first_resolved, self.first_accepted),
+                "resolved_never_reopened": self.first_unreopened,
+                "resolved_never_reopened_rate": percent(self.first_unreopened, self.first_accepted),
+            },
             "escalations": self.escalations,
             "open": self.open,
             "overdue": self.overdue,

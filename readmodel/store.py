@@ -14,8 +14,9 @@ from sqlmodel import Session, SQLModel, col
 from sqlmodel import select as sm_select
 
 from models import CaseState, Complaint, Notice, chain
-from models.records import CaseSnapshot, RepeatMatch, RepeatQuery
-from readmodel import outbox, repeats
+from models.case import CallerHistory
+from models.records import CallerQuery, CaseSnapshot, RepeatMatch, RepeatQuery
+from readmodel import callers, outbox, repeats
 from readmodel.links import TOKEN, Link, Links, digest
 from readmodel.privacy import mask, phone_hash
 from readmodel.schema import add_missing_columns, insert_for, make_engine
@@ -175,6 +176,9 @@ class ReadModel:
     def find_earlier_case(self, q: RepeatQuery) -> RepeatMatch | None:
         return repeats.find_earlier_case(self.engine, self.phone_key, q)
 
+    def caller_history(self, q: CallerQuery) -> CallerHistory:
+        return callers.caller_history(self.engine, self.phone_key, q)
+
     # ---- links -----------------------------------------------------------------------------
 
     def register_link(self, link: Link) -> None:
@@ -263,6 +267,8 @@ def case_columns(snap: CaseSnapshot, phone_key: bytes) -> dict[str, Any]:
         late_milestones=sum(m.counted == "late" for m in s.milestones),
         risk_level=s.risk.level.value if s.risk and s.risk.level else None,
         risk_rank=s.risk.rank if s.risk else 0,
+        caller_first=s.caller.first if s.caller else None,
+        caller_previous=s.caller.previous if s.caller else None,
         **_place_fields(s),
         **_dispute_fields(s),
     )

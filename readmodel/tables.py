@@ -114,6 +114,10 @@ class CaseRow(SQLModel, table=True):
     # … 0 none) puts red cases first on every board.
     risk_level: str | None = None
     risk_rank: int = 0
+    # Edition 10 (issue 40): the caller's first case in the district (初信初访)? their earlier cases
+    # in the 90 days before (CaseState.caller); None: not known (before edition 10, or a grid find).
+    caller_first: bool | None = None
+    caller_previous: int | None = None
 
 
 class MilestoneRow(SQLModel, table=True):

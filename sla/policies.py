@@ -108,6 +108,9 @@ def reopen_escalates(reopen_count: int) -> bool:
 # Repeats: a complaint repeating a case closed within REPEAT_WINDOW escalates from the start;
 # grid-patrol finds of one category in one grid within PATROL_WINDOW are one problem, one case.
 REPEAT_WINDOW = timedelta(days=180)
+# 初信初访: a caller's earlier cases are counted over this window (issue 40 names 90 days; a local
+# default, no seed gives one). A first complaint is one with no earlier case in the district at all.
+CALLER_WINDOW = timedelta(days=90)
 
 # The complainant's link (in every SMS to them) opens their case page until this long after it
 # closed: time to read the outcome, never a lasting door.

@@ -33,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from models.commands import UPDATES, Rejected, Update, check
     from models.editions import PATCHES, Edition
     from models.effects import Effects, Tell
-    from models.records import RepeatComplaint, RepeatMatch, RepeatQuery
+    from models.records import CallerQuery, RepeatComplaint, RepeatMatch, RepeatQuery
     from workflows import metrics
     from workflows import search_attributes as attributes
     from workflows.clock import Alarm, CaseClock
@@ -74,6 +74,7 @@ class ComplaintCase:
     @workflow.run
     async def run(self, input: CaseInput) -> CaseState:
         if input.carried is None:
+            await self._count_callers_cases()
             await self._look_for_earlier_case()
         # After the look-up: the first write to the read model carries its outcome too.
         self._projection.start()
@@ -267,6 +268,26 @@ class ComplaintCase:
         if match is not None:
             async with self._clock():
                 await self._change(functools.partial(s.repeats_closed, match.case_id, match.closed_at))
+
+    async def _count_callers_cases(self) -> None:
+        """初信初访 (edition 10): is this the caller's first case in the district, or their fifth?"""
+        s, person = self._state, self._input.complaint.complainant
+        if s.edition < Edition.first_complaints or person is None:
+            return
+        query = CallerQuery(
+            case_id=s.case_id,
+            phone=person.phone,
+            district_code=s.place.district if s.place else None,
+            district=self._input.complaint.location.district,
+            received_at=s.received_at,
+        )
+        s.caller = await workflow.execute_local_activity_method(
+            Records.caller_history,
+            query,
+            start_to_close_timeout=LOOKUP_TIMEOUT,
+            retry_policy=PATIENT,
+            local_retry_threshold=LOCAL_RETRY_THRESHOLD,
+        )
 
     async def _find_earlier_case(self, query: RepeatQuery) -> RepeatMatch | None:
         # One indexed read: a local activity, no round trip through the server.

@@ -63,6 +63,14 @@ def stats_table(rows: list[Stats], by: str | None) -> str:
             ],
             right=range(1, 5),
         )
+    first = total.as_json()["first_complaints"]
+    if first["accepted"]:  # 初信初访: the callers' first cases in their district
+        lines += [
+            "",
+            f"初信初访 (first complaints): {first['accepted']} accepted, {first['resolved']} resolved "
+            f"(化解率 {first['resolution_rate']}); resolved and never reopened {first['resolved_never_reopened']} "
+            f"({first['resolved_never_reopened_rate']})",
+        ]
     return "\n".join(lines)
 
 
@@ -95,11 +103,13 @@ def stats_csv(rows: list[Stats]) -> str:
         "median_hours_to_resolve",
         "median_working_days_to_resolve",
     ]
-    writer.writerow(fixed + [f"on_time_{n}" for n in names])
+    firsts = ["accepted", "resolved", "resolution_rate", "resolved_never_reopened", "resolved_never_reopened_rate"]
+    writer.writerow(fixed + [f"first_{k}" for k in firsts] + [f"on_time_{n}" for n in names])
     for r in rows:
         j = r.as_json()
         writer.writerow(
             [j[k] if j[k] is not None else "" for k in fixed]
+            + [j["first_complaints"][k] for k in firsts]
             + [j["on_time"].get(n, {}).get("rate", "-") for n in names]
         )
     return out.getvalue()

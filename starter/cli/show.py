@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from models import CaseState
+from models.labels import Labels
 from sla import BUSINESS_TZ
 
 
@@ -20,6 +21,11 @@ def render(state: CaseState) -> str:
         + (f"  ESCALATED: {state.escalation_reason}" if state.escalated else "")
         + (f"  leader {state.leader.name} ({state.leader.id})" if state.leader else ""),
     ]
+    if state.risk is not None and state.risk.level is not None:
+        why = "; ".join(f"{r.reason} “{r.matched}”" if r.matched else r.reason for r in state.risk.reasons)
+        lines.append(f"  RISK {state.risk.level.value} (强信息): {why}")
+    if state.caller is not None:
+        lines.append("  " + Labels("zh").caller(state.caller.first, state.caller.nth))
     if state.reopen_count or state.satisfaction:
         lines.append(
             f"  satisfaction {state.satisfaction.value if state.satisfaction else '-'}, reopened {state.reopen_count}x"

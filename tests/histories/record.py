@@ -16,7 +16,8 @@ move with it); stamped_by_what_woke_it (edition 6: a change is stamped with the 
 woke the case, never a local activity's finish); placed_in_the_tree (edition 7, issue 35: the case
 placed in the city's tree, unplaced and then placed by the `place` update); link_sent_again
 (edition 8, issue 37: the hotline re-sends the complainant's link); strong_signal (edition 9,
-issue 40: filed red, the duty leader told, the response late, the level lowered); audit (issue 27: the Audit workflow over three closed cases, two
+issue 40: filed red, the duty leader told, the response late, the level lowered); callers_second_case
+(edition 10, issue 40: a caller's second case in the district, counted when filed); audit (issue 27: the Audit workflow over three closed cases, two
 runs; recorded on a dev server, whose visibility the audit reads, where the others use the
 time-skipping server).
 """
@@ -416,6 +417,27 @@ async def strong_signal(client: Client, case_id: str, env) -> str | None:
     return filed.run_id
 
 
+async def callers_second_case(client: Client, case_id: str, env) -> str | None:
+    """Edition 10: the caller filed once before in the district; this case, their second, counts
+    it when filed (初信初访: not their first), and is handled and closed."""
+    caller = {"name": "陈女士", "phone": "13900000010"}
+    earlier = f"{case_id}-earlier"
+    await file_complaint(client, earlier, {"complaint": complaint(complainant=caller, category="traffic")},
+                         task_queue=client.task_queue)  # fmt: skip
+    for _ in range(100):  # the read model holds it before the second is filed
+        if client.read_model.case(earlier) is not None:  # type: ignore[attr-defined]
+            break
+        await asyncio.sleep(0.05)
+    filed = await file_complaint(
+        client, case_id, {"complaint": complaint(complainant=caller)}, task_queue=client.task_queue
+    )
+    await act(client, case_id, "dispatch", {"actor": D, "department": "住建局"})
+    await act(client, case_id, "record_contact", {"actor": H, "note": "n"})
+    await act(client, case_id, "resolve", {"actor": H, "resolution": "r"})
+    await act(client, case_id, "record_follow_up", {"actor": S, "satisfaction": "satisfied"})
+    return filed.run_id
+
+
 # Scenarios whose recorded history is another workflow's than the case's.
 RECORDED_WORKFLOW = {"webhook_delivery": lambda case_id: delivery_workflow_id("histories", case_id)}
 
@@ -441,6 +463,7 @@ SCENARIOS = {
         placed_in_the_tree,
         link_sent_again,
         strong_signal,
+        callers_second_case,
     )
 }
 

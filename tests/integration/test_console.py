@@ -307,6 +307,7 @@ async def test_a_red_case_tops_the_overview_and_the_board_and_a_supervisor_reset
     assert plain not in overview.text.split('id="red-cases"')[1].split("</section>")[0]
     page = await h.get(f"/console/cases/{red}")
     assert 'id="risk-badge"' in page.text and "扬言轻生" in page.text and "从楼上跳" in page.text
+    assert "初信初访（本区首次诉求）" in page.text  # a phone of its own: the caller's first (edition 10)
     done = await sent(
         h,
         f"/console/cases/{red}/reassess_risk",

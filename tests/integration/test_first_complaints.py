@@ -1,0 +1,76 @@
+"""初信初访 (issue 40, edition 10) on a real time-skipping server: each case records whether it
+is its caller's first in the district and how many the caller filed in the 90 days before, and
+the statistics count the first complaints' own 化解率."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+
+from readmodel import stats
+from readmodel.tables import CASES
+from starter import act, file_complaint, state
+from tests.support.cases import actor, complaint, eventually, new_id, unique_phone
+
+CATEGORIES = ["property", "housing", "environment", "traffic", "urban_management"]
+LUOHU = {"district": "罗湖区", "street": "东门街道", "community": "东门社区"}
+
+
+async def _file(client, read_model, phone: str, category: str, **overrides) -> str:
+    """Filed, and written to the read model before the next one counts it."""
+    case_id = new_id()
+    body = complaint(complainant={"name": "陈女士", "phone": phone}, category=category, **overrides)
+    await file_complaint(client, case_id, {"complaint": body}, task_queue=client.task_queue)
+    await eventually(client, case_id, lambda s: read_model.case(case_id) is not None)
+    return case_id
+
+
+async def test_a_callers_first_and_fifth_complaints_are_marked_within_their_district(client, read_model):
+    phone = unique_phone()
+    filed = [await _file(client, read_model, phone, category) for category in CATEGORIES]
+    first, fifth = await state(client, filed[0]), await state(client, filed[4])
+    assert first.caller is not None and first.caller.first and first.caller.nth == 1
+    assert fifth.caller is not None and not fifth.caller.first and fifth.caller.nth == 5
+    row = read_model.case(filed[4])
+    assert row is not None and row.caller_first is False and row.caller_previous == 4
+    assert read_model.case(filed[0]).caller_first is True  # type: ignore[union-attr]
+    # The same phone in another district: a first complaint there.
+    elsewhere = await state(client, await _file(client, read_model, phone, "property", location=LUOHU))
+    assert elsewhere.caller is not None and elsewhere.caller.first
+    # Nobody complained (a grid worker's find): nothing to count.
+    patrol = new_id()
+    find = complaint(channel="grid_patrol", complainant=None, location={**LUOHU, "grid": f"网格{patrol[-6:]}"})
+    await file_complaint(client, patrol, {"complaint": find}, task_queue=client.task_queue)
+    assert (await state(client, patrol)).caller is None
+
+
+async def test_a_complaint_after_ninety_days_counts_only_what_lies_within_them(client, read_model):
+    phone = unique_phone()
+    old = (datetime.now(timezone.utc) - timedelta(days=120)).isoformat()
+    await _file(client, read_model, phone, "property", received_at=old)
+    s = await state(client, await _file(client, read_model, phone, "housing"))
+    assert s.caller is not None and not s.caller.first and s.caller.previous == 0
+
+
+async def test_stats_give_the_first_complaints_own_resolution_rate(client, read_model):
+    phone = unique_phone()
+    case_id = await _file(client, read_model, phone, "education")
+    handler = actor("handler", "光明区教育局")
+    await act(client, case_id, "dispatch", {"actor": actor("dispatcher"), "department": "光明区教育局"})
+    await act(client, case_id, "record_contact", {"actor": handler, "note": "n"})
+    done = await act(client, case_id, "resolve", {"actor": handler, "resolution": "r"})
+    await eventually(client, case_id, lambda s: read_model.case(case_id).version == done.version)  # type: ignore[union-attr]
+    since, until = datetime.now(timezone.utc) - timedelta(hours=1), datetime.now(timezone.utc) + timedelta(minutes=1)
+    first = stats.compute(read_model, since=since, until=until)[-1].as_json()["first_complaints"]
+    # Counted again by hand, over every row of the period (the session's other tests' cases too).
+    with read_model.engine.connect() as conn:
+        rows = conn.execute(select(CASES).where(CASES.c.received_at >= since, CASES.c.received_at < until)).all()
+    firsts = [r for r in rows if r.caller_first and r.merged_into is None]
+    resolved = [r for r in firsts if r.status in ("resolved", "closed")]
+    assert case_id in {r.case_id for r in resolved}
+    assert (first["accepted"], first["resolved"], first["resolved_never_reopened"]) == (
+        len(firsts),
+        len(resolved),
+        len([r for r in resolved if r.reopen_count == 0]),
+    )
