@@ -3,7 +3,8 @@ a group about to act. The rules are data (runtime/config/risk.toml); this is how
 and how a text is judged, with no I/O, so the same text is judged the same everywhere.
 
 A text is first normalised: NFKC (full-width digits and letters become ASCII, １２ → 12),
-traditional characters turned to simplified (OpenCC's t2s tables, opencc-python-reimplemented), and
+traditional characters turned to simplified (OpenCC's t2s tables, opencc-python-reimplemented; a
+text holding none of the characters those tables change is left as it is), and
 spaces removed. A rule then fires when one of its patterns matches, unless the clause it matches in
 (up to the next 。！？；，,.!?; or line end) also holds one of the rule's exclusions (防止轻生宣传 is
 not a threat), or a negation stands right before the match (我不会跳楼). The case's level is its
@@ -113,11 +114,20 @@ def _to_simplified() -> Any:
     return OpenCC("t2s")
 
 
+@cache
+def traditional() -> frozenset[str]:
+    """The characters t2s changes, found once (0.2 s): a text without any needs no conversion,
+    which costs 4 µs a character (measured: 22 ms for the longest description)."""
+    convert = _to_simplified().convert
+    return frozenset(ch for ch in map(chr, range(0x3400, 0xA000)) if convert(ch) != ch)
+
+
 def normalise(text: str) -> str:
     """The text as the rules read it: NFKC, simplified characters, no spaces."""
     folded = unicodedata.normalize("NFKC", text)
-    simplified: str = _to_simplified().convert(folded)
-    return re.sub(r"\s+", "", simplified)
+    if not traditional().isdisjoint(folded):
+        folded = _to_simplified().convert(folded)
+    return re.sub(r"\s+", "", folded)
 
 
 @dataclass(frozen=True)
@@ -127,6 +137,7 @@ class RiskRules:
     @classmethod
     def parse(cls, data: dict[str, Any], where: str = "risk rules") -> RiskRules:
         """The rules of a parsed TOML file ([[rule]] tables); RiskRuleError naming the rule."""
+        traditional()  # at load (a worker's or a gateway's start), never at a filing
         found: list[RiskRule] = []
         seen: set[str] = set()
         for n, raw in enumerate(data.get("rule", [])):

@@ -19,7 +19,7 @@ from tests.support.cases import RecordingSender, complaint
 from tests.support.processes import CLOSE, WorkerProcess, read_model, worker_env
 from worker import create_worker
 
-CASES = 200
+CASES = 100  # five pages of 20: the audit continues as new twice, and a kill lands mid-run
 
 
 async def test_a_killed_audit_worker_costs_only_its_batch(server: Client, tmp_path, monkeypatch):

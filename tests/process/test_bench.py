@@ -18,7 +18,7 @@ def test_quick_bench_runs_every_measurement(tmp_path):
             "bench",
             "--quick",
             "--seconds",
-            "2",
+            "1",
             "--open-cases",
             "60",
             "--out",

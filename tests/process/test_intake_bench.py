@@ -1,0 +1,39 @@
+"""`python -m bench.intake`, small: what issue 40 adds to a filing is measured on SQLite and on a
+real PostgreSQL, and its numbers add up. No timing is asserted (the numbers live in
+docs/benchmark.md, from `make bench`)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.support.postgres import fresh_postgres
+from tests.support.processes import ROOT
+
+
+def test_the_intake_bench_judges_texts_and_counts_callers_on_both_databases(pg_url):
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.intake",
+            "--cases",
+            "2000",
+            "--filings",
+            "200",
+            "--pg-url",
+            fresh_postgres(pg_url),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    r = json.loads(done.stdout.splitlines()[-1])
+    assert (r["cases"], r["filings"]) == (2000, 200)
+    parts = ("judge", "caller_history_sqlite", "caller_history_postgresql")
+    assert all(0 < r[p]["p50_ms"] <= r[p]["p99_ms"] <= r[p]["max_ms"] for p in parts), r
+    worst = max(r["caller_history_sqlite"]["p99_ms"], r["caller_history_postgresql"]["p99_ms"])
+    assert r["added_p99_ms_at_most"] == round(r["judge"]["p99_ms"] + worst, 3)
