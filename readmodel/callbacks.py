@@ -81,7 +81,7 @@ def callbacks_due(
         )
         .select_from(CASES.outerjoin(follow_up, follow_up.c.case_id == C.case_id))
         .where(due)
-        .order_by(C.resolved_at, C.case_id)
+        .order_by(C.risk_rank.desc(), C.resolved_at, C.case_id)  # a red case's caller first (强信息)
         .limit(limit)
         .offset(offset)
     )

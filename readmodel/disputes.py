@@ -188,7 +188,7 @@ def dispute_board(read_model: ReadModel, *, limit: int = 200, seen: Seen | None 
         )  # fmt: skip
         .join(owed, owed.c.case_id == C.case_id, isouter=True)
         .where(C.dispute_kind.is_not(None), C.status.in_(("mediating", "agreed")), *seen_where(seen))
-        .order_by(owed.c.due_at)
+        .order_by(C.risk_rank.desc(), owed.c.due_at)  # red disputes first (强信息), then the nearest term
     )
     referred_query = (
         select(C.case_id, C.title, C.dispute_kind, C.mediation_org, C.status, C.road, C.closed_at)
@@ -200,7 +200,7 @@ def dispute_board(read_model: ReadModel, *, limit: int = 200, seen: Seen | None 
     with read_model.engine.connect() as conn:
         for r in conn.execute(open_query):
             if r.case_id in nearest:
-                continue  # ordered by due date: the first is the nearest
+                continue  # ordered by risk, then due date: the first is the nearest
             nearest[r.case_id] = DisputeLine(
                 r.case_id, r.title, r.dispute_kind, r.mediation_org, r.status, r.due_at, r.name, bool(r.breached),
                 r.road, r.closed_at,
