@@ -16,6 +16,7 @@ from sqlmodel import select as sm_select
 from models import CaseState, Complaint, Notice, chain
 from models.case import CallerHistory
 from models.records import CallerQuery, CaseSnapshot, RepeatMatch, RepeatQuery
+from models.risk import normalise
 from readmodel import callers, outbox, repeats
 from readmodel.links import TOKEN, Link, Links, digest
 from readmodel.privacy import mask, phone_hash
@@ -225,6 +226,9 @@ class ReadModel:
         return outbox.notices(self.engine, case_id)
 
 
+SAID_KEPT = 1000  # characters of what a complaint says kept for finding 类案 (readmodel/similar.py)
+
+
 def case_columns(snap: CaseSnapshot, phone_key: bytes) -> dict[str, Any]:
     """The case row a snapshot makes (all but updated_at): written by `record`, and compared by the
     audit with the row it finds (starter/audit_check.py)."""
@@ -269,6 +273,7 @@ def case_columns(snap: CaseSnapshot, phone_key: bytes) -> dict[str, Any]:
         risk_rank=s.risk.rank if s.risk else 0,
         caller_first=s.caller.first if s.caller else None,
         caller_previous=s.caller.previous if s.caller else None,
+        said=normalise(f"{c.title}。{c.description}")[:SAID_KEPT],
         **_place_fields(s),
         **_dispute_fields(s),
     )

@@ -121,6 +121,10 @@ class CaseRow(SQLModel, table=True):
     # in the 90 days before (CaseState.caller); None: not known (before edition 10, or a grid find).
     caller_first: bool | None = None
     caller_previous: int | None = None
+    # What the complaint says, as the strong-signal rules read it (models/risk.py normalise: title
+    # and description, simplified, no spaces; at most SAID_KEPT characters): what 类案 are found by
+    # (readmodel/similar.py). Never shown: a case's own page reads the complaint from its workflow.
+    said: str | None = None
 
 
 class MilestoneRow(SQLModel, table=True):

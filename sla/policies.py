@@ -111,6 +111,13 @@ REPEAT_WINDOW = timedelta(days=180)
 # 初信初访: a caller's earlier cases are counted over this window (issue 40 names 90 days; a local
 # default, no seed gives one). A first complaint is one with no earlier case in the district at all.
 CALLER_WINDOW = timedelta(days=90)
+# 类案预警 (readmodel/similar.py): complaints of the last SIMILAR_WINDOW that say the same thing
+# (cosine similarity of their words at least SIMILARITY), from at least SIMILAR_PEOPLE people in
+# two communities or more. Issue 40 names 14 days and 5 people; the similarity is this engine's
+# LOCAL DEFAULT, measured on labelled cases (python -m bench.similar).
+SIMILAR_WINDOW = timedelta(days=14)
+SIMILAR_PEOPLE = 5
+SIMILARITY = 0.04  # average cosine of char 2-3-gram TF-IDF: chosen on labelled cases (bench/similar.py)
 
 # The complainant's link (in every SMS to them) opens their case page until this long after it
 # closed: time to read the outcome, never a lasting door.

@@ -22,8 +22,10 @@ from readmodel import board
 from readmodel.callbacks import callbacks_due
 from readmodel.disputes import dispute_board, dispute_figures
 from readmodel.hotspots import find_hotspots
+from readmodel.similar import similar_alerts
 from readmodel.webhooks import Webhooks
 from sla import WorkingCalendar
+from sla.policies import SIMILAR_WINDOW
 from starter import jurisdictions
 
 
@@ -325,6 +327,16 @@ async def hotspots(request: Request, v: Viewer = Depends(viewer)) -> Response:
             }
             for h in found
         ]
-        return {"found": found, "since": first, "until": last, "columns": HOTSPOT_COLUMNS, "csv_rows": rows}
+        # 类案预警: what people said alike across communities, the last SIMILAR_WINDOW up to the period's end.
+        similar = similar_alerts(gateway(request).read_model, since=until - SIMILAR_WINDOW, until=until, seen=v.seen)
+        return {
+            "found": found,
+            "similar": similar,
+            "similar_days": SIMILAR_WINDOW.days,
+            "since": first,
+            "until": last,
+            "columns": HOTSPOT_COLUMNS,
+            "csv_rows": rows,
+        }
 
     return await page(request, v, build, "hotspots.html", csv_name="hotspots")

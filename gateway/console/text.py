@@ -191,6 +191,15 @@ WORDS: dict[str, tuple[str, str]] = {
     "engine": ("系统", "engine"),
     "risk": ("强信息预警", "Strong signal"),
     "red_cases": ("红色预警", "Red alerts"),
+    "similar_alerts": ("类案预警", "Similar complaints across places"),
+    "similar_note": (
+        "近{days}天内说法相近、来自两个以上社区的诉求（不论分类）",
+        "complaints of the last {days} days that say the same thing, from two communities or more, whatever their category",
+    ),
+    "n_people": ("{n}人", "{n} people"),
+    "n_communities": ("{n}个社区", "{n} communities"),
+    "shared_words": ("共同说法", "shared words"),
+    "no_similar": ("暂无类案预警", "No similar complaints across places"),
     "red_cases_note": (
         "在办的红色强信息案件，待响应的在前",
         "open red cases, those awaiting a leader's response first",

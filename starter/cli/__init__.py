@@ -8,6 +8,7 @@ Supervisors:
     python -m starter list [--status S] [--department D] [--street S] [--overdue] [--escalated] [--due-within H]
     python -m starter stats [--since DATE] [--until DATE] [--by department|street|category|channel|district|community|grid|unit|level] [--within CODE] [--json|--csv]
     python -m starter hotspots [--days 7] [--min 3] [--by community|grid] [--open-cases]
+    python -m starter hotspots --similar [--days 14] [--min 5] [--within CODE] [--json]
     python -m starter link CASE_ID --as ID   (the complainant's link, for a supervisor or dispatcher)
     python -m starter risk check "TEXT" [--rules FILE] [--json]   (强信息: a text against the rules)
     python -m starter simulate [FILE] [--seed N] [--replications R] [--policies P...] [--json] [--chart F.svg]

@@ -176,6 +176,10 @@ async def hotspots(args: argparse.Namespace) -> int:
     from readmodel import open_read_model
     from readmodel.hotspots import find_hotspots
 
+    if args.similar:
+        return similar(args)
+    args.days, args.min = args.days or 7, args.min or 3
+
     until = args.until or datetime.now(timezone.utc) + timedelta(seconds=1)
     since = args.since or until - timedelta(days=90)
     spots = find_hotspots(
@@ -202,6 +206,37 @@ async def hotspots(args: argparse.Namespace) -> int:
                     f"{'opened' if filed.created else 'already open'}: grid-patrol case {h.patrol_case_id}",
                     file=sys.stderr if args.json else sys.stdout,
                 )
+    return 0
+
+
+def similar(args: argparse.Namespace) -> int:
+    """类案预警 (readmodel/similar.py): clusters of what people said alike, across communities."""
+    from models.scope import within
+    from readmodel import open_read_model
+    from readmodel.similar import similar_alerts
+    from sla.policies import SIMILAR_PEOPLE, SIMILAR_WINDOW
+    from starter import jurisdictions
+
+    days = args.days or SIMILAR_WINDOW.days
+    people = args.min or SIMILAR_PEOPLE
+    until = args.until or datetime.now(timezone.utc) + timedelta(seconds=1)
+    city = jurisdictions.tree()
+    if args.within and args.within not in city.places:
+        print(f"--within: {args.within!r} is no place of the city's tree", file=sys.stderr)
+        return 2
+    seen = within(args.within, city) if args.within else None
+    found = similar_alerts(
+        open_read_model(), since=args.since or until - timedelta(days=days), until=until, seen=seen, people=people
+    )
+    if args.json:
+        print(json.dumps([c.as_json() for c in found], ensure_ascii=False))
+        return 0
+    for c in found:
+        places = "; ".join(f"{place} x{n}" for place, n in c.places.items())
+        print(f"类案预警: {c.people} people in {c.communities} communities, saying {'、'.join(c.words)}")
+        print(f"  {places}")
+        print(f"  {', '.join(s.case_id for s in c.cases)}")
+    print(f"{plural(len(found), 'cluster')} of at least {people} people across communities within {days} days")
     return 0
 
 
@@ -306,10 +341,18 @@ def add(sub: Any) -> None:
     c = sub.add_parser("hotspots", help="clusters of similar complaints (类案) from the read model")
     c.add_argument("--since", type=moment)
     c.add_argument("--until", type=moment)
-    c.add_argument("--days", type=int, default=7, help="the sliding window")
-    c.add_argument("--min", type=int, default=3, help="distinct people in a window to count as a cluster")
+    c.add_argument("--days", type=int, help="the sliding window (default 7; 14 with --similar)")
+    c.add_argument(
+        "--min", type=int, help="distinct people in a window to count as a cluster (default 3; 5 with --similar)"
+    )
     c.add_argument("--by", choices=["community", "grid"], default="community")
     c.add_argument("--open-cases", action="store_true", help="open a grid-patrol case for each cluster")
+    c.add_argument(
+        "--similar",
+        action="store_true",
+        help="类案预警 instead: what people said alike across communities, whatever the category",
+    )
+    c.add_argument("--within", help="only under this place of the tree (a code), with --similar")
     c.add_argument("--json", action="store_true")
     c.set_defaults(run=hotspots)
     c = sub.add_parser(

@@ -7,6 +7,7 @@ statistics must agree with `sees`."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from models import Actor, CaseState, Role
 from models.scope import seen_by, sees
 from readmodel import board
+from readmodel.similar import similar_alerts
 from starter import jurisdictions
 from starter.identities import IdentityStore
 from tests.support.cases import RecordingSender, complaint, new_id, unique_phone
@@ -144,6 +146,16 @@ async def test_lists_and_statistics_by_the_rule(city, identity):
     # The overview's red alerts (readmodel/board.py red_cases), as the console asks for them.
     red = {r.case_id for r in board.red_cases(read_model, seen_by(_actor(identity), jurisdictions.tree()))}
     assert red & ours == seen
+    # 类案 (readmodel/similar.py): the matrix's cases all say the same, so what the viewer is shown
+    # of them is one cluster of exactly the cases it sees (none when it sees one community's).
+    at = [s.received_at for s in states.values()]
+    alerts = similar_alerts(
+        read_model, since=min(at) - timedelta(hours=1), until=max(at) + timedelta(hours=1),
+        seen=seen_by(_actor(identity), jurisdictions.tree()), people=1,
+    )  # fmt: skip
+    shown = {c.case_id for a in alerts for c in a.cases} & ours
+    communities = {states[c].place.community if states[c].place else None for c in seen}
+    assert shown == (seen if len(communities) > 1 else set()), identity
 
 
 async def test_a_place_outside_the_scope_is_unknown_and_filing_outside_it_refused(city):
