@@ -135,7 +135,11 @@ async def walk_strong_signal(client: Client, read_model: ReadModel, case_id: str
     texted at once and a leader of the district responds within 30 minutes."""
     print(f"{case_id}: a threat to life in what the caller said (强信息预警, docs/supervisors.md)")
     await file_complaint(client, case_id, {"complaint": ROOFTOP})
-    s = await state(client, case_id)
+    for _ in range(100):  # accepted: its deadlines planned, the respond milestone among them
+        s = await state(client, case_id)
+        if s.accepted():
+            break
+        await asyncio.sleep(0.05)
     assert s.risk is not None and s.risk.level is not None
     reasons = "; ".join(f"{r.reason} “{r.matched}”" for r in s.risk.reasons)
     print(f"  risk: {s.risk.level.value} ({reasons}); events {[e.kind for e in s.timeline]}")

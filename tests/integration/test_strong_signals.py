@@ -25,6 +25,7 @@ async def _file(client, description: str, **overrides) -> str:
     await file_complaint(
         client, case_id, {"complaint": complaint(description=description, **overrides)}, task_queue=client.task_queue
     )
+    await eventually(client, case_id, lambda s: s.accepted())  # its deadlines planned, respond among them
     return case_id
 
 
