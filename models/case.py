@@ -37,7 +37,7 @@ from models.dispute import (
 from models.editions import LATEST, Edition
 from models.effects import Effects, Shift
 from models.notice import NoticeKind
-from models.risk import RiskMark, RiskReason
+from models.risk import RiskLevel, RiskMark, RiskReason
 from models.scope import CaseWhere
 from models.tree import PlaceCodes, Placement
 from models.updates import (
@@ -448,7 +448,7 @@ class CaseState(BaseModel):
         )
         if self.risk.red and before != cmd.level:
             return self._alert(cmd.actor, at)
-        if before is not None and before.value == "red" and not self.risk.red:
+        if before == RiskLevel.red and not self.risk.red:
             _note_settled(event, self.settle("lowered", at, ("respond",)))
         return Effects()
 
