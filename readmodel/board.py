@@ -88,8 +88,7 @@ class RedCase:
     title: str | None
     street: str
     received_at: datetime
-    respond_due: datetime | None  # the leader's response still owed by then; None: responded (or not owed)
-    responded: bool
+    respond_due: datetime | None  # the leader's response still owed by then; None: responded
 
     def overdue(self, now: datetime) -> bool:
         return self.respond_due is not None and self.respond_due <= now
@@ -100,18 +99,14 @@ def red_cases(read_model: ReadModel, seen: Seen | None = None, limit: int = 50) 
     the overview (a red case waits for no one's search)."""
     owed = and_(M.case_id == C.case_id, M.name == "respond", M.done_at.is_(None), not_(M.superseded))
     due = select(func.min(M.due_at)).where(owed).scalar_subquery()
-    met = select(func.count()).where(M.case_id == C.case_id, M.name == "respond", M.done_at.is_not(None))
     query = (
-        select(C.case_id, C.title, C.street, C.received_at, due.label("due"), met.scalar_subquery().label("met"))
+        select(C.case_id, C.title, C.street, C.received_at, due.label("due"))
         .where(C.risk_rank == 3, C.status.in_(OPEN), *seen_where(seen))
         .order_by(due.is_(None), due, C.received_at.desc())
         .limit(limit)
     )
     with read_model.engine.connect() as conn:
-        return [
-            RedCase(r[0], r[1], r[2], utc(r[3]), utc(r[4]) if r[4] is not None else None, bool(r[5]))
-            for r in conn.execute(query)
-        ]
+        return [RedCase(r[0], r[1], r[2], utc(r[3]), utc(r[4])) for r in conn.execute(query)]
 
 
 # ---- the overdue board -----------------------------------------------------------------------

@@ -44,10 +44,10 @@ class CaseRow(SQLModel, table=True):
         Index("ix_cases_repeat_place", "category", "community", "grid"),
         Index("ix_cases_repeat_code", "complainant_hash", "category", "place_key"),
         Index("ix_cases_received_at", "received_at"),  # every period the supervisors look at
+        # The red cases still open (readmodel/board.py red_cases).
         Index("ix_cases_risk", "risk_rank", "status"),
-        Index(
-            "ix_cases_caller", "complainant_hash", "district_code", "received_at"
-        ),  # readmodel/callers.py  # the red cases still open (readmodel/board.py)
+        # A caller's earlier cases in the district (readmodel/callers.py).
+        Index("ix_cases_caller", "complainant_hash", "district_code", "received_at"),
         # A scope's cases, by the level of its place (readmodel/scope.py), newest first.
         Index("ix_cases_district_code", "district_code", "received_at"),
         Index("ix_cases_street_code", "street_code", "received_at"),

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -44,6 +44,8 @@ PLAN_TIMEOUT = timedelta(seconds=30)
 LOOKUP_TIMEOUT = timedelta(seconds=10)
 # A look-up that fails waits for its retry on a timer, not inside the workflow task.
 LOCAL_RETRY_THRESHOLD = timedelta(milliseconds=500)
+Q = TypeVar("Q")  # a look-up's query
+R = TypeVar("R")  # and its answer
 # What a signal to a case that is no longer running fails with (the SDK's failure type).
 CLOSED_MEANWHILE = "ExternalWorkflowExecutionNotFound"
 
@@ -281,23 +283,10 @@ class ComplaintCase:
             district=self._input.complaint.location.district,
             received_at=s.received_at,
         )
-        s.caller = await workflow.execute_local_activity_method(
-            Records.caller_history,
-            query,
-            start_to_close_timeout=LOOKUP_TIMEOUT,
-            retry_policy=PATIENT,
-            local_retry_threshold=LOCAL_RETRY_THRESHOLD,
-        )
+        s.caller = await _look_up(Records.caller_history, query)
 
     async def _find_earlier_case(self, query: RepeatQuery) -> RepeatMatch | None:
-        # One indexed read: a local activity, no round trip through the server.
-        return await workflow.execute_local_activity_method(
-            Records.find_earlier_case,
-            query,
-            start_to_close_timeout=LOOKUP_TIMEOUT,
-            retry_policy=PATIENT,
-            local_retry_threshold=LOCAL_RETRY_THRESHOLD,
-        )
+        return await _look_up(Records.find_earlier_case, query)
 
     # ---- closing and continuing as new ---------------------------------------------------
 
@@ -320,6 +309,17 @@ class ComplaintCase:
             info.is_continue_as_new_suggested() or info.get_current_history_length() >= self._input.max_history_events
         )
         return long and self._notices.quiet() and self._projection.caught_up()
+
+
+async def _look_up(method: Callable[[Records, Q], Awaitable[R]], query: Q) -> R:
+    """One indexed read of the read model: a local activity, no round trip through the server."""
+    return await workflow.execute_local_activity_method(
+        method,
+        query,
+        start_to_close_timeout=LOOKUP_TIMEOUT,
+        retry_policy=PATIENT,
+        local_retry_threshold=LOCAL_RETRY_THRESHOLD,
+    )
 
 
 def _edition() -> Edition:

@@ -109,6 +109,15 @@ async def _list_stuck(query: str, as_json: bool) -> int:
     return 0
 
 
+def _place(code: str | None) -> str | None:
+    """--within's place code, checked against the city's tree (InvalidInput: exit 2)."""
+    from starter import jurisdictions
+
+    if code is not None and code not in jurisdictions.tree().places:
+        raise InvalidInput(f"--within: {code!r} is no place code of the city's tree")
+    return code
+
+
 async def stats(args: argparse.Namespace) -> int:
     from readmodel import open_read_model
     from readmodel.stats import compute, default_period
@@ -121,11 +130,7 @@ async def stats(args: argparse.Namespace) -> int:
     from starter.jurisdictions import tree as city_tree
 
     calendar = WorkingCalendar.from_file(settings.load().calendar_file)
-    within = None
-    if args.within is not None:
-        if args.within not in city_tree().places:
-            raise InvalidInput(f"--within: {args.within!r} is no place code of the city's tree")
-        within = args.within
+    within = _place(args.within)
     rows = compute(
         open_read_model(), since=since, until=until, by=args.by, calendar=calendar, within=within, city=city_tree()
     )
@@ -220,11 +225,8 @@ def similar(args: argparse.Namespace) -> int:
     days = args.days or SIMILAR_WINDOW.days
     people = args.min or SIMILAR_PEOPLE
     until = args.until or datetime.now(timezone.utc) + timedelta(seconds=1)
-    city = jurisdictions.tree()
-    if args.within and args.within not in city.places:
-        print(f"--within: {args.within!r} is no place of the city's tree", file=sys.stderr)
-        return 2
-    seen = within(args.within, city) if args.within else None
+    code = _place(args.within)
+    seen = within(code, jurisdictions.tree()) if code else None
     found = similar_alerts(
         open_read_model(), since=args.since or until - timedelta(days=days), until=until, seen=seen, people=people
     )

@@ -99,3 +99,42 @@ def test_the_similar_bench_scores_both_methods_on_the_same_cases():
     assert r["cases"] == 200 and r["tfidf_engine_default"]["f1"] > 0
     runs = [v for v in r.values() if isinstance(v, dict)]
     assert len(runs) == 8 and all(0 <= v[k] <= 1 for v in runs for k in ("precision", "recall", "f1"))
+
+
+def test_the_command_line_lists_the_alert_and_refuses_a_place_the_tree_lacks(tmp_path, monkeypatch, capsys):
+    """`python -m starter hotspots --similar`: the lift complaints of five communities as one alert,
+    narrowed by --within to a street, and a code the tree lacks refused (exit 2)."""
+    import json
+    from datetime import datetime, timezone
+
+    from bench.synthetic import cases
+    from models.risk import normalise
+    from readmodel import ReadModel
+    from readmodel.tables import CASES
+    from starter.cli import main
+
+    monkeypatch.setenv("COMPLAINTS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("COMPLAINTS_DB_URL", f"sqlite:///{tmp_path / 'rm.db'}")
+    now = datetime.now(timezone.utc)
+    rows, _, _ = cases(len(LIFTS) + len(OTHERS), now=now, days=3)
+    texts = LIFTS + OTHERS
+    with ReadModel(f"sqlite:///{tmp_path / 'rm.db'}", b"k").engine.begin() as conn:
+        conn.execute(
+            CASES.insert(),
+            [
+                row
+                | {"said": normalise(text), "street": "凤凰街道", "street_code": "440311004",
+                   "community": COMMUNITIES[i % 5], "complainant_hash": f"p{i}", "merged_into": None}
+                for i, (row, text) in enumerate(zip(rows, texts, strict=True))
+            ],
+        )  # fmt: skip
+    lift_ids = {rows[i]["case_id"] for i in range(len(LIFTS))}
+
+    assert main(["hotspots", "--similar", "--json", "--within", "440311004"]) == 0
+    out = capsys.readouterr().out
+    alerts = json.loads(out.splitlines()[-1])
+    assert len(alerts) == 1 and set(alerts[0]["case_ids"]) <= lift_ids and alerts[0]["communities"] == 5
+    assert main(["hotspots", "--similar", "--json", "--within", "440311001"]) == 0  # another street: none
+    assert json.loads(capsys.readouterr().out) == []
+    assert main(["hotspots", "--similar", "--within", "999"]) == 2
+    assert "--within: '999' is no place code of the city's tree" in capsys.readouterr().err
