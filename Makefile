@@ -59,12 +59,14 @@ worker: install
 # The engine next to bare Temporal on the embedded dev server (about 20 minutes; see README), then
 # a city's read model of a million cases on a throwaway PostgreSQL (bench/city.py, about 10
 # minutes; Debian's postgresql, as the tests use), then what issue 40 adds to a filing (bench/intake.py,
-# about 3 minutes), then 类案 clustering against MinHash on labelled cases (bench/similar.py, seconds).
+# about 3 minutes), then 类案 clustering against MinHash on labelled cases (bench/similar.py, seconds),
+# then the suggested unit's training on 100,000 cases and its asking (bench/suggest.py, about a minute).
 bench: install
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.city
 	$(BIN)/python -m bench.intake
 	$(BIN)/python -m bench.similar
+	$(BIN)/python -m bench.suggest
 
 clean:
 	rm -rf $(VENV) data build .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -34,7 +34,7 @@ from runtime import devserver, logs, process, settings, telemetry
 from sla import BUSINESS_TZ
 from starter import Rejected, act, audits, data_converter, file_complaint, state
 from starter.cli.columns import pad
-from starter.cli.show import render
+from starter.cli.show import render, suggestion_line
 from worker import create_audit_worker, create_worker
 from workflows.search_attributes import KEYS
 
@@ -160,6 +160,42 @@ async def walk_strong_signal(client: Client, read_model: ReadModel, case_id: str
     print(
         f"  record_response by {DUTY_LEADER['id']} -> respond {next(m for m in s.milestones if m.name == 'respond').outcome}\n"
     )
+
+
+async def walk_similar(client: Client, read_model: ReadModel, prefix: str) -> None:
+    """类案 (001's 弱信号): twelve people trapped in lifts in five communities of 凤凰街道, each in
+    their own words and under their own category, are one 类案预警 for the street's supervisor."""
+    from models.scope import seen_by
+    from readmodel.similar import similar_alerts
+    from starter import jurisdictions
+    from tests.support.similar import LIFTS
+
+    print(f"{prefix}-*: the same thing said in five communities (类案预警, docs/supervisors.md)")
+    communities = ["塘家社区", "凤凰社区", "塘尾社区", "东坑社区", "凤凰新村"]
+    categories = ["property", "housing", "urban_management", "other"]
+    filed = []
+    for i, text in enumerate(LIFTS):
+        case_id = f"{prefix}-{i + 1:02d}"
+        where = {"district": "光明区", "street": "凤凰街道", "community": communities[i % 5]}
+        person = {"name": f"业主{i + 1}", "phone": f"1371234{i:04d}"}
+        body = {"channel": "hotline", "complainant": person, "category": categories[i % 4], "title": text[:12],
+                "description": text, "location": where}  # fmt: skip
+        await file_complaint(client, case_id, {"complaint": body})
+        filed.append(case_id)
+    for _ in range(100):  # written to the read model
+        if all(read_model.case(c) is not None for c in filed):
+            break
+        await asyncio.sleep(0.1)
+    street = seen_by(Actor(id="fh-sup", role=Role.supervisor, scope="440311004"), jurisdictions.tree())
+    now = datetime.now(timezone.utc)
+    for alert in similar_alerts(
+        read_model, since=now - timedelta(days=14), until=now + timedelta(minutes=1), seen=street
+    ):
+        print(f"  类案预警: {alert.people} people in {alert.communities} communities, saying {'、'.join(alert.words)}")
+        print(f"  {'; '.join(f'{place} x{n}' for place, n in alert.places.items())}")
+    first = await state(client, filed[0])
+    why = first.suggestion.why if first.suggestion else None
+    print(f"  {filed[0]}: {suggestion_line(first)}: {why}\n")
 
 
 MEDIATOR = {"id": "hong", "role": "mediator", "department": "虹姐调解工作室"}
@@ -571,6 +607,7 @@ async def main() -> None:
 
             await walk_mediation(client, "demo-mediation-7")
             await walk_strong_signal(client, read_model, "demo-rooftop-8")
+            await walk_similar(client, read_model, "demo-lift")
 
             base, stop_gateway = await over_http(client, read_model, folder, port)
 

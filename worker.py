@@ -29,6 +29,7 @@ from temporalio.worker import Replayer, Worker
 from activities import Notifier, Planner, Records, Sender, sender_from_setting
 from activities.audit import AuditActivities, Capture
 from activities.templates import NoticeTemplates, TemplateError
+from activities.unit_models import UnitModels
 from activities.webhooks import Deliveries, Timing
 from models.tree_file import TreeFileError
 from models.tree_file import load as load_tree
@@ -44,9 +45,11 @@ from workflows import WORKFLOWS, workflow_runner
 from workflows.audit import AnchorHeads, Audit
 from workflows.complaint_case import ComplaintCase
 from workflows.search_attributes import KEYS
+from workflows.unit_models import TrainUnitModels
 
 log = logs.get("worker")
 ANCHOR_SCHEDULE = "complaints-anchor"
+UNIT_MODEL_SCHEDULE = "complaints-unit-models"
 
 
 class EngineWorker(Worker):
@@ -160,16 +163,19 @@ def create_audit_worker(
     config = settings.load()
     read_model = read_model or open_read_model(config)
     audits = AuditActivities(client, read_model, Anchors(read_model.engine, audit_keys_of()), audit_replayer)
+    unit_models = UnitModels(read_model, lambda: jurisdictions.tree(config.jurisdictions_file))
     return EngineWorker(
         client,
         task_queue=task_queue or config.audit_task_queue,
-        workflows=[Audit, AnchorHeads],
+        workflows=[Audit, AnchorHeads, TrainUnitModels],
         activities=[
             audits.list_cases,
             audits.check_anchors,
             audits.audit_batch,
             audits.sign_report,
             audits.make_anchor,
+            unit_models.districts,
+            unit_models.train,
         ],
         # One batch at a time per core: a batch is CPU-bound replay, and a second would only wait.
         max_concurrent_activities=options.pop("max_concurrent_activities", os.cpu_count() or 1),
@@ -191,6 +197,27 @@ async def keep_anchoring(client: Client, task_queue: str) -> None:
             ),
         )
         log.info("daily anchor scheduled", schedule=ANCHOR_SCHEDULE)
+    except ScheduleAlreadyRunningError:
+        pass
+
+
+async def keep_training(client: Client, task_queue: str) -> None:
+    """The suggested-unit models retrained nightly, at 02:30 Beijing time (a local default: after
+    the day's closings, before the morning's dispatching), as a Temporal schedule made once."""
+    try:
+        await client.create_schedule(
+            UNIT_MODEL_SCHEDULE,
+            Schedule(
+                action=ScheduleActionStartWorkflow(
+                    TrainUnitModels.run, id="complaints-unit-models", task_queue=task_queue
+                ),
+                spec=ScheduleSpec(
+                    calendars=[ScheduleCalendarSpec(hour=[ScheduleRange(2)], minute=[ScheduleRange(30)])],
+                    time_zone_name="Asia/Shanghai",
+                ),
+            ),
+        )
+        log.info("nightly unit models scheduled", schedule=UNIT_MODEL_SCHEDULE)
     except ScheduleAlreadyRunningError:
         pass
 
@@ -248,6 +275,7 @@ async def serve(stop: asyncio.Event, roles: tuple[str, ...] = ("cases", "audit")
             if "audit" in roles:
                 await workers.enter_async_context(create_audit_worker(client))
                 await keep_anchoring(client, config.audit_task_queue)
+                await keep_training(client, config.audit_task_queue)
                 log.info("worker serving", task_queue=config.audit_task_queue)
             await stop.wait()
             log.info("worker shutting down")

@@ -39,6 +39,7 @@ from models.effects import Effects, Shift
 from models.notice import NoticeKind
 from models.risk import RiskLevel, RiskMark, RiskReason
 from models.scope import CaseWhere
+from models.suggestion import Suggestion, taken
 from models.tree import PlaceCodes, Placement
 from models.updates import (
     AddNote,
@@ -266,6 +267,10 @@ class CaseState(BaseModel):
     # Edition 10 (issue 40): the caller's history in the district when this was filed (初信初访);
     # None: before edition 10, or nobody complained (a grid find).
     caller: CallerHistory | None = None
+    # Edition 11 (issue 40): the unit suggested when it was filed (智能派单), and whether the first
+    # dispatch took it (None: not dispatched yet, or nothing to take).
+    suggestion: Suggestion | None = None
+    suggestion_taken: bool | None = None
     # Each event's digest, by its place in the timeline, as this run sealed it: for the read model
     # (never serialised; a run continued as new has written its events before it ends).
     _digests: dict[int, str] = PrivateAttr(default_factory=dict)
@@ -367,9 +372,11 @@ class CaseState(BaseModel):
         edition: Edition = LATEST,
         placement: Placement | None = None,
         risk: RiskMark | None = None,
+        suggestion: Suggestion | None = None,
     ) -> CaseState:
         """A new case: the complaint as taken in, under the rules of `edition`, at the place the
-        edge found for it (edition 7), with the strong signal the edge found in its words (edition 9)."""
+        edge found for it (edition 7), with the strong signal the edge found in its words (edition 9)
+        and the unit it suggests (edition 11)."""
         state = cls(
             case_id=case_id,
             edition=edition,
@@ -404,6 +411,8 @@ class CaseState(BaseModel):
             state.risk = risk
             if risk.level is not None:
                 state.record("risk_assessed", None, at, level=risk.level.value, reasons=_reasons(risk))
+        if edition >= Edition.suggested_unit and state.dispute is None:
+            state.suggestion = suggestion
         return state
 
     def accept(self) -> Effects:
@@ -504,7 +513,14 @@ class CaseState(BaseModel):
         self.knows_unit(cmd.department)
         self.department = cmd.department
         self.first_department = self.first_department or cmd.department  # 首问首办: stays accountable
-        effects = self.complete("dispatch", at, self.record("dispatched", cmd.actor, at, department=cmd.department))
+        detail: dict[str, Any] = {"department": cmd.department}
+        if self.edition >= Edition.suggested_unit and self.suggestion_taken is None:
+            self.suggestion_taken = taken(self.suggestion, cmd.department)
+            if self.suggestion_taken is not None:
+                assert self.suggestion is not None
+                detail["suggested"] = {"unit": self.suggestion.unit, "by": self.suggestion.by.value}
+                detail["took_suggestion"] = self.suggestion_taken
+        effects = self.complete("dispatch", at, self.record("dispatched", cmd.actor, at, **detail))
         effects.plan("assignment", at, department=cmd.department)
         return effects.tell(
             f"department:{cmd.department}", NoticeKind.assignment, "assignment", department=cmd.department

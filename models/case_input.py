@@ -9,6 +9,7 @@ from models.base import Policy, Strict
 from models.case import CaseState
 from models.complaint import Complaint
 from models.risk import RiskMark
+from models.suggestion import Suggestion
 from models.tree import Placement
 
 # The case workflow's type name: what starts a case, what visibility queries and the audit name.
@@ -24,6 +25,9 @@ class CaseInput(Strict):
     # Set by the edge (starter) from the strong-signal rules: what the complaint's words say of
     # danger (edition 9). A client's own is refused: the engine judges.
     risk: RiskMark | None = None
+    # Set by the edge (starter) from the district's model or routing table: the unit it suggests
+    # for dispatch (edition 11). Never dispatches by itself; a client's own is refused.
+    suggestion: Suggestion | None = None
     # Set by the engine itself when a long case continues as new: the state so far.
     carried: CaseState | None = None
     # Continue as new after this many history events (Temporal's own suggestion also counts).

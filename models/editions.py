@@ -45,6 +45,9 @@ class Edition(IntEnum):
     # Issue 40: the case records its caller's history in the district when filed (初信初访: their
     # first? how many cases in the 90 days before?), from the read model (CaseState.caller).
     first_complaints = 10
+    # Issue 40: the case records the unit suggested when it was filed (CaseInput.suggestion: the
+    # district's model, or its routing table), and its first dispatch whether it took it.
+    suggested_unit = 11
 
 
 # Edition -> the id the workflow gives workflow.patched (never change one once released).
@@ -58,5 +61,6 @@ PATCHES: dict[Edition, str] = {
     Edition.link_on_request: "edition-8-link-on-request",
     Edition.strong_signals: "edition-9-strong-signals",
     Edition.first_complaints: "edition-10-first-complaints",
+    Edition.suggested_unit: "edition-11-suggested-unit",
 }
 LATEST = max(Edition)

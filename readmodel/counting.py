@@ -96,6 +96,9 @@ class Verdicts:
         }
 
 
+SUGGESTIONS = ("suggested", "suggestion_taken", "taken_then_moved", "other_then_moved")
+
+
 @dataclass
 class Tally:
     """Counts for one group of cases (a department, a week, the whole period)."""
@@ -118,6 +121,12 @@ class Tally:
     first_accepted: int = 0
     first_resolved: int = 0
     first_unreopened: int = 0
+    # 智能派单 (edition 11): cases dispatched with a unit suggested; of them, those whose dispatch
+    # took it, and, taken or not, those moved to another unit afterwards (a transfer).
+    suggested: int = 0
+    suggestion_taken: int = 0
+    taken_then_moved: int = 0
+    other_then_moved: int = 0
 
     @property
     def on_time_rate(self) -> str:
@@ -166,7 +175,7 @@ class Tally:
         """Count another group's cases in too (groups never share a case)."""
         for name in ("accepted", "resolved", "open", "overdue", "escalated", "met", "late", "open_overdue"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
-        for name in ("closed", "repeats", "first_accepted", "first_resolved", "first_unreopened"):
+        for name in ("closed", "repeats", "first_accepted", "first_resolved", "first_unreopened", *SUGGESTIONS):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for source, verdicts in other.verdicts.items():
             self.verdicts.setdefault(source, Verdicts()).add(verdicts)
@@ -249,6 +258,7 @@ def tally(
     accepted = C.merged_into.is_(None)
     resolved = C.status.in_(("resolved", "closed"))
     first = and_(accepted, C.caller_first.is_(True))
+    moved = C.department != C.first_department  # transferred after its first dispatch
     counted, is_open = _counted(now), C.status.in_(OPEN)
     owed = owed_now(now)
     satisfaction = EVENTS.c.detail["satisfaction"].as_string()
@@ -268,6 +278,10 @@ def tally(
             count_if(first),
             count_if(and_(first, resolved)),
             count_if(and_(first, resolved, C.reopen_count == 0)),
+            count_if(and_(accepted, C.suggestion_taken.is_not(None))),
+            count_if(and_(accepted, C.suggestion_taken.is_(True))),
+            count_if(and_(accepted, C.suggestion_taken.is_(True), moved)),
+            count_if(and_(accepted, C.suggestion_taken.is_(False), moved)),
         ).where(in_period),
         # Met and already late are counted on the case row; what only `now` decides is read from
         # the milestones still owed (done_at is null: an index), a few per open case.
@@ -306,7 +320,9 @@ def tally(
     for name, *counts in rows["cases"]:
         t = groups.setdefault(str(name), Tally(str(name)))
         t.accepted, t.resolved, t.open, t.escalated, t.closed, t.repeats, t.met, t.late, *firsts = counts
-        t.first_accepted, t.first_resolved, t.first_unreopened = firsts
+        t.first_accepted, t.first_resolved, t.first_unreopened, *suggestions = firsts
+        for attribute, value in zip(SUGGESTIONS, suggestions, strict=True):
+            setattr(t, attribute, value)
     for name, late_now, open_overdue, overdue in rows["owed"]:
         t = groups.setdefault(str(name), Tally(str(name)))
         t.late, t.open_overdue, t.overdue = t.late + late_now, open_overdue, overdue

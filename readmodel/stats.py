@@ -125,6 +125,13 @@ class Stats(Tally):
                 "resolved_never_reopened": self.first_unreopened,
                 "resolved_never_reopened_rate": percent(self.first_unreopened, self.first_accepted),
             },
+            "suggestions": {  # 智能派单: the unit suggested at filing, and what its dispatch made of it (edition 11)
+                "dispatched_with_one": self.suggested,
+                "taken": self.suggestion_taken,
+                "taken_rate": percent(self.suggestion_taken, self.suggested),
+                "taken_then_transferred": self.taken_then_moved,
+                "other_unit_then_transferred": self.other_then_moved,
+            },
             "escalations": self.escalations,
             "open": self.open,
             "overdue": self.overdue,

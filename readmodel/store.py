@@ -229,6 +229,12 @@ class ReadModel:
 SAID_KEPT = 1000  # characters of what a complaint says kept for finding 类案 (readmodel/similar.py)
 
 
+def said_of(title: str, description: str) -> str:
+    """What a complaint says, as the case row keeps it: what 类案 are found by and the suggested
+    unit's model learns and is asked by (readmodel/similar.py, readmodel/unit_model.py)."""
+    return normalise(f"{title}。{description}")[:SAID_KEPT]
+
+
 def case_columns(snap: CaseSnapshot, phone_key: bytes) -> dict[str, Any]:
     """The case row a snapshot makes (all but updated_at): written by `record`, and compared by the
     audit with the row it finds (starter/audit_check.py)."""
@@ -273,7 +279,10 @@ def case_columns(snap: CaseSnapshot, phone_key: bytes) -> dict[str, Any]:
         risk_rank=s.risk.rank if s.risk else 0,
         caller_first=s.caller.first if s.caller else None,
         caller_previous=s.caller.previous if s.caller else None,
-        said=normalise(f"{c.title}。{c.description}")[:SAID_KEPT],
+        said=said_of(c.title, c.description),
+        suggested_unit=s.suggestion.unit if s.suggestion else None,
+        suggested_by=s.suggestion.by.value if s.suggestion else None,
+        suggestion_taken=s.suggestion_taken,
         **_place_fields(s),
         **_dispute_fields(s),
     )

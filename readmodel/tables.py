@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, overload
 
-from sqlalchemy import JSON, Column, DateTime, Dialect, Index, Table, and_, func
+from sqlalchemy import JSON, Column, DateTime, Dialect, Index, LargeBinary, Table, and_, func
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -125,6 +125,12 @@ class CaseRow(SQLModel, table=True):
     # and description, simplified, no spaces; at most SAID_KEPT characters): what 类案 are found by
     # (readmodel/similar.py). Never shown: a case's own page reads the complaint from its workflow.
     said: str | None = None
+    # Edition 11 (issue 40): the unit suggested when it was filed (models/suggestion.py), by whom
+    # ("model" or "routing"), and whether its first dispatch took it (None: not dispatched, or
+    # nothing was suggested): the suggestion's use, and what became of the cases that took it.
+    suggested_unit: str | None = None
+    suggested_by: str | None = None
+    suggestion_taken: bool | None = None
 
 
 class MilestoneRow(SQLModel, table=True):
@@ -255,6 +261,23 @@ class AttemptRow(SQLModel, table=True):
     answer: str | None = None
     error: str | None = None
     next_try_at: datetime | None = _when(nullable=True)
+
+
+class UnitModelRow(SQLModel, table=True):
+    """A district's suggested-unit model (readmodel/unit_model.py): the latest training only, with
+    its figures on the cases held out; `model` empty and `reason` saying why when none could be
+    learned (too few closed cases, one unit only), so the routing table decides."""
+
+    __tablename__ = "unit_models"
+    district_code: str = Field(primary_key=True)
+    trained_at: datetime = _when(nullable=False)
+    cases: int  # closed cases it learned from, held-out ones included
+    units: int
+    figures: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    reason: str | None = None
+    # The fitted scikit-learn pipeline, pickled. Written only by the engine's own training on its
+    # own database; a database an attacker can write to is lost already, so this adds no door.
+    model: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
 
 
 CASES, MILESTONES, EVENTS, OUTBOX, CLAIMS, LINKS = (

@@ -64,6 +64,9 @@ class Settings:
     units: str = "open"
     # COMPLAINTS_RISK_FILE: the strong-signal rules (强信息); default runtime/config/risk.toml
     risk_file: Path = CONFIG_DIR / "risk.toml"
+    # COMPLAINTS_SUGGEST_CERTAINTY: below this probability the district's model does not suggest a
+    # unit and its routing table does (0.41, Amsterdam's classifier's threshold; 0 to 1)
+    suggest_certainty: float = 0.41
 
     @property
     def audit_key_file(self) -> Path:
@@ -120,6 +123,7 @@ def load() -> Settings:
         audit_task_queue=env.get("COMPLAINTS_AUDIT_TASK_QUEUE") or "audit",
         jurisdictions_file=Path(env.get("COMPLAINTS_JURISDICTIONS_FILE") or CONFIG_DIR / "jurisdictions.toml"),
         risk_file=Path(env.get("COMPLAINTS_RISK_FILE") or CONFIG_DIR / "risk.toml"),
+        suggest_certainty=_share("COMPLAINTS_SUGGEST_CERTAINTY", env.get("COMPLAINTS_SUGGEST_CERTAINTY"), 0.41),
         units=_choice("COMPLAINTS_UNITS", env.get("COMPLAINTS_UNITS") or "open", ("open", "listed")),
         webhook_allow_http_hosts=frozenset(
             h.strip().lower() for h in env.get("COMPLAINTS_WEBHOOK_ALLOW_HTTP_HOSTS", "").split(",") if h.strip()
@@ -166,6 +170,13 @@ def _number(name: str, text: str | None, default: float) -> float:
         raise ValueError(f"{name}={text!r}: expected a number") from None
     if value < 0:
         raise ValueError(f"{name}={text!r}: must not be negative")
+    return value
+
+
+def _share(name: str, text: str | None, default: float) -> float:
+    value = _number(name, text, default)
+    if value > 1:
+        raise ValueError(f"{name}={text!r}: a probability, from 0 to 1")
     return value
 
 

@@ -28,6 +28,7 @@ from runtime import logs
 from starter import jurisdictions, risk
 from starter.converter import field_errors
 from starter.jurisdictions import place_input
+from starter.suggest import suggest_input
 
 CASE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
 _CASE_ID = re.compile(CASE_ID_PATTERN)
@@ -94,18 +95,20 @@ def validate_case_input(
         raise InvalidInput.of(err) from None
     if case_input.carried is not None:
         raise InvalidInput("carried: set by the engine only, when a case continues as new")
-    if isinstance(data, dict) and data.get("risk") is not None:  # a client's own (a CaseInput is judged again)
-        raise InvalidInput(
-            "risk: set by the engine only, from what the complaint says", [("risk", "set by the engine")]
-        )
+    for judged in ("risk", "suggestion"):  # a client's own (a CaseInput is judged again)
+        if isinstance(data, dict) and data.get(judged) is not None:
+            raise InvalidInput(
+                f"{judged}: set by the engine only, from what the complaint says", [(judged, "set by the engine")]
+            )
     problem = received_at_problem(case_input.complaint.received_at, now or datetime.now(timezone.utc))
     if problem:
         raise InvalidInput(problem, [("complaint.received_at", problem.split(": ", 1)[1])])
+    city = city or jurisdictions.tree()
     try:
-        placed = place_input(case_input, city or jurisdictions.tree())
+        placed = place_input(case_input, city)
     except LocationProblem as err:
         raise InvalidInput(f"{err.field}: {err}", [(err.field, str(err))]) from None
-    return assess_input(placed)
+    return suggest_input(assess_input(placed), city)
 
 
 def assess_input(case_input: CaseInput) -> CaseInput:

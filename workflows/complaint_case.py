@@ -65,7 +65,14 @@ class ComplaintCase:
                 raise ApplicationError(f"invalid CaseInput: {problem}", type="InvalidInput", non_retryable=True)
             at = complaint.received_at or workflow.now()
             self._state = CaseState.receive(
-                workflow.info().workflow_id, complaint, input.policy, at, _edition(), input.placement, input.risk
+                workflow.info().workflow_id,
+                complaint,
+                input.policy,
+                at,
+                _edition(),
+                input.placement,
+                input.risk,
+                input.suggestion,
             )
         self._time = CaseClock(stable=self._state.edition >= Edition.stable_clock)  # what changes are stamped with
         self._alarm = Alarm(self._time)

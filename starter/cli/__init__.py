@@ -11,6 +11,8 @@ Supervisors:
     python -m starter hotspots --similar [--days 14] [--min 5] [--within CODE] [--json]
     python -m starter link CASE_ID --as ID   (the complainant's link, for a supervisor or dispatcher)
     python -m starter risk check "TEXT" [--rules FILE] [--json]   (强信息: a text against the rules)
+    python -m starter suggest "TEXT" --district CODE [--category CAT] [--json]   (智能派单: the suggested unit)
+    python -m starter suggest evaluate --district CODE [--json] | suggest train [--district CODE]
     python -m starter simulate [FILE] [--seed N] [--replications R] [--policies P...] [--json] [--chart F.svg]
 Auditors:
     python -m starter timeline CASE_ID
@@ -40,7 +42,7 @@ import sys
 from temporalio.service import RPCError
 
 from starter import InvalidInput, Rejected, UnknownCase
-from starter.cli import auditors, integrators, jurisdictions, links, operators, risk, supervisors, webhooks
+from starter.cli import auditors, integrators, jurisdictions, links, operators, risk, suggest, supervisors, webhooks
 from starter.cli.common import parse_fields
 
 __all__ = ["main", "parse_fields", "parser"]
@@ -51,7 +53,7 @@ def parser() -> argparse.ArgumentParser:
         prog="python -m starter", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     sub = p.add_subparsers(dest="command", required=True)
-    for audience in (integrators, supervisors, links, risk, auditors, operators, jurisdictions, webhooks):
+    for audience in (integrators, supervisors, links, risk, suggest, auditors, operators, jurisdictions, webhooks):
         audience.add(sub)
     return p
 

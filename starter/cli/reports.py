@@ -71,6 +71,14 @@ def stats_table(rows: list[Stats], by: str | None) -> str:
             f"(化解率 {first['resolution_rate']}); resolved and never reopened {first['resolved_never_reopened']} "
             f"({first['resolved_never_reopened_rate']})",
         ]
+    taken = total.as_json()["suggestions"]
+    if taken["dispatched_with_one"]:  # 智能派单: the suggested unit's use
+        lines += [
+            "",
+            f"建议派单 (suggested units): {taken['dispatched_with_one']} dispatched with one, {taken['taken']} took it "
+            f"({taken['taken_rate']}); transferred later: {taken['taken_then_transferred']} of those that took it, "
+            f"{taken['other_unit_then_transferred']} of those that chose another unit",
+        ]
     return "\n".join(lines)
 
 
@@ -104,12 +112,16 @@ def stats_csv(rows: list[Stats]) -> str:
         "median_working_days_to_resolve",
     ]
     firsts = ["accepted", "resolved", "resolution_rate", "resolved_never_reopened", "resolved_never_reopened_rate"]
-    writer.writerow(fixed + [f"first_{k}" for k in firsts] + [f"on_time_{n}" for n in names])
+    suggested = ["dispatched_with_one", "taken", "taken_rate", "taken_then_transferred", "other_unit_then_transferred"]
+    writer.writerow(
+        fixed + [f"first_{k}" for k in firsts] + [f"suggested_{k}" for k in suggested] + [f"on_time_{n}" for n in names]
+    )
     for r in rows:
         j = r.as_json()
         writer.writerow(
             [j[k] if j[k] is not None else "" for k in fixed]
             + [j["first_complaints"][k] for k in firsts]
+            + [j["suggestions"][k] for k in suggested]
             + [j["on_time"].get(n, {}).get("rate", "-") for n in names]
         )
     return out.getvalue()

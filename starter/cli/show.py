@@ -13,6 +13,16 @@ def _t(moment: datetime | None) -> str:
     return moment.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M") if moment else "-"
 
 
+def suggestion_line(state: CaseState) -> str:
+    """建议派单: the unit suggested when filed (edition 11), who suggested it, whether it was taken."""
+    s = state.suggestion
+    assert s is not None
+    by = f"model {s.certainty:.0%}" if s.by.value == "model" and s.certainty is not None else "routing table"
+    likely = ", ".join(f"{u.unit} {u.probability:.0%}" for u in s.likely)
+    taken = {True: "  taken", False: "  not taken", None: ""}[state.suggestion_taken]
+    return f"suggested unit {s.unit or '-'} ({by}){taken}" + (f"  [{likely}]" if likely else "")
+
+
 def render(state: CaseState) -> str:
     lines = [
         f"case {state.case_id}  [{state.status.value}]  policy {state.policy.value}, track {state.track.value}, "
@@ -26,6 +36,8 @@ def render(state: CaseState) -> str:
         lines.append(f"  RISK {state.risk.level.value} (强信息): {why}")
     if state.caller is not None:
         lines.append("  " + Labels("zh").caller(state.caller.first, state.caller.nth))
+    if state.suggestion is not None:
+        lines.append("  " + suggestion_line(state))
     if state.reopen_count or state.satisfaction:
         lines.append(
             f"  satisfaction {state.satisfaction.value if state.satisfaction else '-'}, reopened {state.reopen_count}x"

@@ -17,7 +17,8 @@ woke the case, never a local activity's finish); placed_in_the_tree (edition 7, 
 placed in the city's tree, unplaced and then placed by the `place` update); link_sent_again
 (edition 8, issue 37: the hotline re-sends the complainant's link); strong_signal (edition 9,
 issue 40: filed red, the duty leader told, the response late, the level lowered); callers_second_case
-(edition 10, issue 40: a caller's second case in the district, counted when filed); audit (issue 27: the Audit workflow over three closed cases, two
+(edition 10, issue 40: a caller's second case in the district, counted when filed); suggested_unit
+(edition 11, issue 40: the district's model suggests the unit, and the dispatch takes it); audit (issue 27: the Audit workflow over three closed cases, two
 runs; recorded on a dev server, whose visibility the audit reads, where the others use the
 time-skipping server).
 """
@@ -38,10 +39,12 @@ from temporalio.client import Client
 from models import Actor, CaseInput, Role, complainant_of
 from models.webhooks import workflow_id as delivery_workflow_id
 from readmodel import ReadModel
+from readmodel.unit_model import train
 from runtime import devserver
 from sla import WorkingCalendar
-from starter import act, data_converter, file_complaint, state
+from starter import act, data_converter, file_complaint, jurisdictions, state
 from tests.support.cases import RecordingSender, actor, complaint
+from tests.support.units import DISTRICT, labelled, seed_closed
 from worker import create_worker
 from workflows.search_attributes import KEYS
 
@@ -438,6 +441,24 @@ async def callers_second_case(client: Client, case_id: str, env) -> str | None:
     return filed.run_id
 
 
+async def suggested_unit(client: Client, case_id: str, env) -> str | None:
+    """Edition 11: 光明区's model, learned from 400 closed cases, suggests 光明区水务局 for a water
+    main filed as 城市管理 (its routing table's unit would be 城管); the dispatcher takes it."""
+    engine = client.read_model.engine  # type: ignore[attr-defined]
+    seed_closed(engine, labelled(400), prefix=f"{case_id}-learned")
+    train(engine, DISTRICT, jurisdictions.tree())
+    burst = complaint(
+        category="urban_management", title="供水管道爆裂", description="小区供水管道爆裂水流满街，请尽快处理"
+    )
+    filed = await file_complaint(client, case_id, {"complaint": burst}, task_queue=client.task_queue)
+    await act(client, case_id, "dispatch", {"actor": D, "department": "光明区水务局"})
+    water = actor("handler", "光明区水务局")
+    await act(client, case_id, "record_contact", {"actor": water, "note": "n"})
+    await act(client, case_id, "resolve", {"actor": water, "resolution": "r"})
+    await act(client, case_id, "record_follow_up", {"actor": S, "satisfaction": "satisfied"})
+    return filed.run_id
+
+
 # Scenarios whose recorded history is another workflow's than the case's.
 RECORDED_WORKFLOW = {"webhook_delivery": lambda case_id: delivery_workflow_id("histories", case_id)}
 
@@ -464,6 +485,7 @@ SCENARIOS = {
         link_sent_again,
         strong_signal,
         callers_second_case,
+        suggested_unit,
     )
 }
 
@@ -517,6 +539,7 @@ async def main() -> None:
     queue = f"record-{uuid.uuid4().hex[:6]}"
     try:
         read_model = ReadModel(f"sqlite:///{tempfile.mkdtemp()}/recording.db", b"recording")
+        os.environ["COMPLAINTS_DB_URL"] = read_model.url  # where the edge finds the districts' models
         async with create_worker(
             env.client, task_queue=queue, sender=RecordingSender(), calendar=WorkingCalendar(), read_model=read_model
         ):

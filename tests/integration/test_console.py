@@ -308,6 +308,8 @@ async def test_a_red_case_tops_the_overview_and_the_board_and_a_supervisor_reset
     page = await h.get(f"/console/cases/{red}")
     assert 'id="risk-badge"' in page.text and "扬言轻生" in page.text and "从楼上跳" in page.text
     assert "初信初访（本区首次诉求）" in page.text  # a phone of its own: the caller's first (edition 10)
+    # No model here: the routing table's unit is suggested, a suggestion only (edition 11).
+    assert 'id="suggestion"' in page.text and "按本区分派表" in page.text and "建议仅供派单参考" in page.text
     done = await sent(
         h,
         f"/console/cases/{red}/reassess_risk",

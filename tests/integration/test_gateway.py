@@ -70,6 +70,13 @@ async def test_filing_is_idempotent_on_the_case_id(gw):
     assert first.headers["location"] == f"/v1/cases/{case_id}"
     assert first.headers["etag"] == f'"{first.json()["version"]}"'
     assert first.json()["case_id"] == case_id and first.json()["status"] == "received"
+    # The unit suggested for dispatch (智能派单, edition 11): here no model, so the routing table's.
+    suggested = first.json()["suggestion"]
+    assert suggested["by"] == "routing" and suggested["unit"] == "光明区住房和建设局" and suggested["why"]
+    refused = problem_of(
+        await h.post("/v1/cases", json=dict(body, suggestion=suggested), headers=keys["hotline-07"]), 422
+    )
+    assert "suggestion" in str(refused)
     again = await h.put(f"/v1/cases/{case_id}", json=body, headers=keys["hotline-07"])
     assert again.status_code == 200 and again.json()["case_id"] == case_id
     other = dict(body, complaint=dict(body["complaint"], title="另一件事"))

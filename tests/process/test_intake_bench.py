@@ -37,3 +37,18 @@ def test_the_intake_bench_judges_texts_and_counts_callers_on_both_databases(pg_u
     assert all(0 < r[p]["p50_ms"] <= r[p]["p99_ms"] <= r[p]["max_ms"] for p in parts), r
     worst = max(r["caller_history_sqlite"]["p99_ms"], r["caller_history_postgresql"]["p99_ms"])
     assert r["added_p99_ms_at_most"] == round(r["judge"]["p99_ms"] + worst, 3)
+
+
+def test_the_suggestion_bench_trains_asks_and_weighs_three_districts_models():
+    """`python -m bench.suggest`, small: trained, kept, asked one at a time, and weighed in a fresh process."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.suggest", "--cases", "400", "--asks", "50"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    r = json.loads(done.stdout.splitlines()[-1])
+    assert r["cases"] == 400 and r["accuracy"] > r["routing_accuracy"], r
+    assert 0 < r["ask_ms_p50"] <= r["ask_ms_p99"] and r["model_bytes"] > 0 and r["process_rss_mib"] > 0, r

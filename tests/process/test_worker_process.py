@@ -133,6 +133,11 @@ def test_demo_runs_to_the_end_cleanly(environ, tmp_path):
     assert any(line.split()[:2] == ["demo-shop-2", "dispatch"] for line in board[1:6]), done.stdout
     assert "warning: dispatch due" in done.stdout and "suspended: True" in done.stdout
     assert "'report_in:光明区水务局': 'reported'" in done.stdout
+    # Issue 40: a red case alerts the duty leader; lift complaints of four or five communities are one
+    # 类案预警; a case is filed with its suggested unit (the routing table's: no model yet).
+    assert re.search(r"alert to duty:duty-gm-(day|night): 【强信息预警】红色", done.stdout), done.stdout
+    assert re.search(r"类案预警: \d+ people in [45] communities, saying 电梯", done.stdout), done.stdout
+    assert "demo-lift-01: suggested unit 光明区住房和建设局 (routing table)" in done.stdout
     # Each line true on its own (issue 37): a minute late is not "0.0 hours late"; a count equals
     # what is listed; demo-water-5's section names its breach.
     assert "0.0 hours" not in done.stdout and "minutes late (not dispatched)" in done.stdout, board
