@@ -48,6 +48,7 @@ def plain(message: str) -> str:
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 LongText = Annotated[str, Field(min_length=1, max_length=5000)]
 PersonText = Annotated[str, Field(min_length=1, max_length=500)]  # what a complainant writes on their page
+CaseRef = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]  # a case's id, as a case names another
 
 
 class Strict(BaseModel):

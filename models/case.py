@@ -49,6 +49,7 @@ from models.updates import (
     DecideSuspension,
     Dispatch,
     Escalate,
+    NoteSourceTask,
     PlaceCase,
     ReassessRisk,
     RecordContact,
@@ -271,6 +272,10 @@ class CaseState(BaseModel):
     # dispatch took it (None: not dispatched yet, or nothing to take).
     suggestion: Suggestion | None = None
     suggestion_taken: bool | None = None
+    # A 源头治理 task's own cases (the 类案 it handles at the source), and the tasks this case is one
+    # of (the `note_source_task` update): cases that named none have none.
+    members: list[str] = Field(default_factory=list)
+    source_tasks: list[str] = Field(default_factory=list)
     # Each event's digest, by its place in the timeline, as this run sealed it: for the read model
     # (never serialised; a run continued as new has written its events before it ends).
     _digests: dict[int, str] = PrivateAttr(default_factory=dict)
@@ -401,7 +406,9 @@ class CaseState(BaseModel):
             place=placed.place.model_dump(exclude_none=True) if placed else None,
             unplaced=placed.unplaced or None if placed else None,
             station=complaint.station if placed else None,
+            members=complaint.members,  # a 源头治理 task's cases (None, so absent, for every other)
         )
+        state.members = list(complaint.members or [])
         filed = complaint.dispute
         if filed is not None and edition >= Edition.disputes:  # filed as a dispute: straight to mediation
             state.dispute = Dispute(kind=filed.kind, parties=filed.parties, amount=filed.amount, started_at=at)
@@ -674,6 +681,12 @@ class CaseState(BaseModel):
         """The complainant's link again, by SMS: the notice makes the link, so no one else sees it."""
         self.record("link_sent", cmd.actor, at)
         return Effects().tell("complainant", NoticeKind.acknowledgement, "link")
+
+    def note_source_task(self, cmd: NoteSourceTask, at: datetime) -> Effects:
+        """One of a 类案 handed to a unit as one 源头治理 task: said on this case's timeline."""
+        self.source_tasks.append(cmd.task_id)
+        self.record("source_task", cmd.actor, at, task_id=cmd.task_id, department=cmd.department)
+        return Effects()
 
     def escalate(self, cmd: Escalate, at: datetime) -> Effects:
         return self.raise_to_leader(cmd.reason, cmd.actor, at)

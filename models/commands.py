@@ -37,6 +37,7 @@ from models.updates import (
     DecideSuspension,
     Dispatch,
     Escalate,
+    NoteSourceTask,
     PlaceCase,
     ReassessRisk,
     RecordContact,
@@ -454,6 +455,14 @@ def red_case(state: CaseState, cmd: Command) -> None:
         raise Rejected("record_response: the case is not red; only a red strong signal owes a leader's response")
 
 
+def not_in_task_yet(state: CaseState, cmd: Command) -> None:
+    assert isinstance(cmd, NoteSourceTask)
+    if cmd.task_id in state.source_tasks:
+        raise Rejected(f"note_source_task: task_id: the case is already one of task {cmd.task_id}")
+    if cmd.task_id == state.case_id:
+        raise Rejected("note_source_task: task_id: a task is not one of its own cases")
+
+
 def _anything(state: CaseState, cmd: Command) -> None:
     pass
 
@@ -564,6 +573,10 @@ _ROWS = [
     Update(
         "place", PlaceCase, C.place_case, OPEN_STATUSES, roles(Role.dispatcher, Role.supervisor), "placed",
         when=unplaced,
+    ),
+    Update(
+        "note_source_task", NoteSourceTask, C.note_source_task, OPEN_STATUSES, roles(Role.supervisor), "source_task",
+        when=not_in_task_yet,
     ),
     Update(
         "escalate", Escalate, C.escalate, OPEN_STATUSES, roles(Role.supervisor), "escalated",

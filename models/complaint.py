@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from pydantic import AwareDatetime, Field, ValidationError, ValidatorFunctionWrapHandler, model_validator
 from pydantic_core import InitErrorDetails
 
-from models.base import Category, LongText, Name, Phone, ShortText, Strict, Track
+from models.base import CaseRef, Category, LongText, Name, Phone, ShortText, Strict, Track
 from models.dispute import DisputeFiling
 
 
@@ -26,6 +26,7 @@ class Channel(StrEnum):
 
 
 Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+MEMBERS_MAX = 500  # cases one 源头治理 task may name
 Url = Annotated[str, Field(max_length=2000, pattern=r"^https?://\S+$")]
 
 
@@ -88,11 +89,16 @@ class Complaint(Strict):
     # A dispute between people filed as one (docs/disputes.md): straight to mediation, owing no
     # department's dispatch. Its parties are personal data, masked as the complainant is.
     dispute: DisputeFiling | None = None
+    # A 源头治理 task (issue 40): the cases of one 类案预警 it handles at their source, named by id.
+    # Found by a supervisor, not complained of: only with channel grid_patrol.
+    members: list[CaseRef] | None = Field(default=None, min_length=1, max_length=MEMBERS_MAX)
 
     @model_validator(mode="after")
     def _complainant_unless_patrol(self) -> Complaint:
         if self.channel != Channel.grid_patrol and self.complainant is None:
             raise ValueError("complainant is required unless channel is grid_patrol")
+        if self.members is not None and self.channel != Channel.grid_patrol:
+            raise ValueError("members: only a task found by a supervisor (channel grid_patrol) names other cases")
         return self
 
 

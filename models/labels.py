@@ -68,6 +68,7 @@ EVENTS: dict[str, tuple[str, str]] = {
     "risk_alert": ("强信息预警", "risk alert"),
     "risk_reassessed": ("调整预警等级", "risk level reset"),
     "risk_responded": ("领导响应", "leader responded"),
+    "source_task": ("纳入源头治理", "part of a source task"),
     "mediation_started": ("转入调解", "mediation started"),
     "mediator_assigned": ("指派调解员", "mediator assigned"),
     "session_scheduled": ("安排调解会", "session scheduled"),

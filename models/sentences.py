@@ -90,6 +90,10 @@ SENTENCES: dict[str, tuple[str, str]] = {
         "Risk level set from {previous_level} to {level}: {reason}",
     ),
     "risk_responded": ("领导响应：{note}", "A leader responded: {note}"),
+    "source_task": (
+        "同类诉求已合并交{department}源头治理（任务{task_id}）",
+        "With the complaints like it, handed to {department} to fix at the source (task {task_id})",
+    ),
     "mediation_started": (
         "转入调解：{dispute_kind}，申请人{applicants}人，被申请人{respondents}人",
         "Mediation started: {dispute_kind}, {applicants} applicant(s), {respondents} respondent(s)",
@@ -147,10 +151,14 @@ CLAUSES: dict[str, tuple[str, str]] = {
     "settled": ("{settled}", "{settled}"),
     "mode": ("方式：{mode}", "{mode}"),
     "repeat_case_id": ("见重复来电{repeat_case_id}", "said in repeat complaint {repeat_case_id}"),
+    "took_suggestion": ("{took_suggestion}", "{took_suggestion}"),
+    "members": ("源头治理任务，含{members}", "a source task of {members}"),
 }
 
 # Fields kept for machines: codes and counts a sentence already says another way.
-SILENT = frozenset({"to", "place", "reached", "honoured", "lapsed", "satisfaction", "outcome", "notice_kind"})
+SILENT = frozenset(
+    {"to", "place", "reached", "honoured", "lapsed", "satisfaction", "outcome", "notice_kind", "suggested"}
+)
 
 # The reasons the engine itself writes (recorded so, in the signed chain): said in Chinese.
 ENGINE_REASONS: list[tuple[re.Pattern[str], tuple[str, str]]] = [
@@ -174,7 +182,13 @@ ENGINE_REASONS: list[tuple[re.Pattern[str], tuple[str, str]]] = [
 
 _SIDES = {"applicant": ("申请人", "applicant"), "respondent": ("被申请人", "respondent")}
 _RECIPIENTS = {"complainant": ("诉求人", "the complainant")}
-_YES_NO = {"resolved": (("已解决", "solved"), ("未解决", "not solved"))}
+_YES_NO = {
+    "resolved": (("已解决", "solved"), ("未解决", "not solved")),
+    "took_suggestion": (
+        ("采纳了建议单位", "took the suggested unit"),
+        ("未采纳建议单位", "chose another than the suggested unit"),
+    ),
+}
 
 
 def say(kind: str, detail: Mapping[str, Any], labels: Labels) -> str:

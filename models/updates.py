@@ -7,7 +7,7 @@ from enum import StrEnum
 from pydantic import AwareDatetime, Field, field_validator
 
 from models.actor import Actor, LeaderRef
-from models.base import LongText, PersonText, ShortText, Strict
+from models.base import CaseRef, LongText, PersonText, ShortText, Strict
 from models.risk import RiskLevel
 from models.tree import PlaceCodes
 
@@ -100,6 +100,13 @@ class AddNote(Command):
 
 class SendLink(Command):
     """Send the complainant their case's link again by SMS (a caller who lost it)."""
+
+
+class NoteSourceTask(Command):
+    """The case is one of a 类案 handed to a unit as one 源头治理 task: its timeline says so."""
+
+    task_id: CaseRef
+    department: ShortText  # the unit the task went to
 
 
 class Escalate(Command):

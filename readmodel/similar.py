@@ -18,6 +18,7 @@ counts as one) from at least two communities said it within SIMILAR_WINDOW (sla/
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -48,6 +49,11 @@ class Said:
     street: str
     community: str
     received_at: datetime
+    district_code: str | None = None
+    street_code: str | None = None
+
+
+TASK_LISTS = 50  # member cases a 源头治理 task's description names (the task keeps them all)
 
 
 @dataclass
@@ -69,8 +75,42 @@ class Cluster:
     def communities(self) -> int:
         return len({(s.street, s.community) for s in self.cases})
 
+    @property
+    def key(self) -> str:
+        """The alert's own name: its first complaint's case (the same however the cluster grows)."""
+        return min(self.cases, key=lambda s: (s.received_at, s.case_id)).case_id
+
+    @property
+    def task_id(self) -> str:
+        """The 源头治理 task handed for it: one per alert, however often it is handed."""
+        return "source-" + hashlib.sha1(self.key.encode()).hexdigest()[:12]
+
+    def task_complaint(self) -> dict[str, Any]:
+        """The 源头治理 task as a grid-patrol find: at the street the cases share (their district
+        if they lie in several), naming them as members."""
+        streets = {s.street_code for s in self.cases}
+        first = min(self.cases, key=lambda s: (s.received_at, s.case_id))
+        code = first.street_code if len(streets) == 1 else first.district_code  # across districts: the first's
+        ids = [s.case_id for s in sorted(self.cases, key=lambda s: (s.received_at, s.case_id))]
+        listed = "、".join(ids[:TASK_LISTS]) + (f"等{len(ids)}件" if len(ids) > TASK_LISTS else "")
+        places = "；".join(f"{place} {n}件" for place, n in self.places.items())
+        category = Counter(s.category for s in self.cases).most_common(1)[0][0]
+        return {
+            "channel": "grid_patrol",
+            "category": category,
+            "title": f"类案源头治理：{'、'.join(self.words[:3])}（{self.people}人，{self.communities}个社区）"[:200],
+            "description": (
+                f"{self.people}人在{self.communities}个社区反映相近问题（共同说法：{'、'.join(self.words)}）。"
+                f"分布：{places}。涉及案件：{listed}。请从源头统一治理。"
+            )[:5000],
+            "location": {"code": code} if code else {"district": "-", "street": "-", "community": "-"},
+            "members": ids,
+        }
+
     def as_json(self) -> dict[str, Any]:
         return {
+            "key": self.key,
+            "task_id": self.task_id,
             "people": self.people,
             "communities": self.communities,
             "places": self.places,
@@ -141,12 +181,22 @@ def similar_alerts(
 ) -> list[Cluster]:
     """The 类案预警 among the complaints `seen` admits received in [since, until): clusters of at
     least `people` people from two communities or more. Counted of what the viewer may see only."""
-    query = select(C.case_id, C.said, C.complainant_hash, C.category, C.street, C.community, C.received_at).where(
+    query = select(
+        C.case_id,
+        C.said,
+        C.complainant_hash,
+        C.category,
+        C.street,
+        C.community,
+        C.received_at,
+        C.district_code,
+        C.street_code,
+    ).where(
         C.received_at >= since, C.received_at < until, C.said.is_not(None), C.merged_into.is_(None), *seen_where(seen)
     )
     with read_model.engine.connect() as conn:
         said = [
-            Said(r[0], r[1], r[2] or r[0], r[3], r[4] or "", r[5] or "", utc(r[6]))  # type: ignore[arg-type]
+            Said(r[0], r[1], r[2] or r[0], r[3], r[4] or "", r[5] or "", utc(r[6]), r[7], r[8])  # type: ignore[arg-type]
             for r in conn.execute(query)
         ]
     return [c for c in cluster(said, similarity) if c.people >= people and c.communities >= 2]

@@ -9,24 +9,31 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from fastapi import Depends, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
+from temporalio.service import RPCError
 
 from gateway.auth import gateway
 from gateway.console import charts
 from gateway.console.inputs import BadInput, csv_answer, period, unit, whole_number
+from gateway.console.session import same_token
 from gateway.console.viewer import Viewer, viewer
 from gateway.console.web import not_found, render, router
+from models import Role
 from models.scope import seen_by, sees_all_of
 from models.tree import LEVELS, Level
 from readmodel import board
 from readmodel.callbacks import callbacks_due
 from readmodel.disputes import dispute_board, dispute_figures
 from readmodel.hotspots import find_hotspots
-from readmodel.similar import similar_alerts
+from readmodel.similar import Cluster, similar_alerts
 from readmodel.webhooks import Webhooks
+from runtime import logs
 from sla import WorkingCalendar
 from sla.policies import SIMILAR_WINDOW
-from starter import jurisdictions
+from starter import InvalidInput, Rejected, jurisdictions
+
+log = logs.get("console")
+ENGINE_TIMEOUT = 30.0  # a task filed, dispatched and each member told
 
 
 async def page(
@@ -303,6 +310,39 @@ async def trends(request: Request, v: Viewer = Depends(viewer)) -> Response:
 HOTSPOT_COLUMNS = ["category", "street", "community", "people", "first_at", "last_at", "cases"]
 
 
+def _district_of(cluster: Cluster) -> str:
+    return min(cluster.cases, key=lambda s: (s.received_at, s.case_id)).district_code or ""
+
+
+@router.post("/hotspots/similar/{key}/hand")
+async def hand_similar(request: Request, key: str, v: Viewer = Depends(viewer)) -> Response:
+    """A supervisor hands a 类案预警 of their scope to a unit as one 源头治理 task; then its page."""
+    from starter.source_tasks import hand
+
+    form = await request.form()
+    if v.identity.role != Role.supervisor or not same_token(str(form.get("csrf") or ""), v.session.csrf):
+        return not_found(request, v.words)
+    now = datetime.now(timezone.utc)
+    g = gateway(request)
+    found = await asyncio.to_thread(
+        similar_alerts, g.read_model, since=now - SIMILAR_WINDOW, until=now + timedelta(minutes=1), seen=v.seen
+    )
+    cluster = next((c for c in found if c.key == key), None)
+    unit_name = str(form.get("unit") or "").strip()
+    if cluster is None or not unit_name:  # gone since, or never in this viewer's sight: as unknown
+        return not_found(request, v.words)
+    try:
+        async with asyncio.timeout(ENGINE_TIMEOUT):
+            handed = await hand(g.client, cluster, unit_name, v.identity.actor, task_queue=g.config.task_queue)
+    except (InvalidInput, Rejected) as err:
+        return render(request, "error.html", v.words, 422, title="refused", text=str(err), viewer=v, raw=True)
+    except (RPCError, TimeoutError) as err:
+        log.warning("console: the engine does not answer", key=key, error=str(err))
+        return render(request, "error.html", v.words, 503, title="unavailable", text="unavailable_text", viewer=v)
+    log.info("类案 handed as a source task", identity=v.identity.id, task_id=handed.task_id, unit=handed.department)
+    return RedirectResponse(f"/console/cases/{handed.task_id}", status_code=303)
+
+
 @router.get("/hotspots")
 async def hotspots(request: Request, v: Viewer = Depends(viewer)) -> Response:
     def build(v: Viewer, now: datetime) -> dict[str, Any]:
@@ -329,9 +369,16 @@ async def hotspots(request: Request, v: Viewer = Depends(viewer)) -> Response:
         ]
         # 类案预警: what people said alike across communities, the last SIMILAR_WINDOW up to the period's end.
         similar = similar_alerts(gateway(request).read_model, since=until - SIMILAR_WINDOW, until=until, seen=v.seen)
+        city = jurisdictions.tree()
         return {
             "found": found,
             "similar": similar,
+            # A supervisor hands a 类案 to one of its district's units as one 源头治理 task.
+            "task_units": {
+                c.key: [u.name for u in city.units_of(_district_of(c))]
+                for c in similar
+                if v.identity.role == Role.supervisor
+            },
             "similar_days": SIMILAR_WINDOW.days,
             "since": first,
             "until": last,

@@ -200,6 +200,12 @@ WORDS: dict[str, tuple[str, str]] = {
     "n_communities": ("{n}个社区", "{n} communities"),
     "shared_words": ("共同说法", "shared words"),
     "no_similar": ("暂无类案预警", "No similar complaints across places"),
+    "hand_to_unit": ("交由", "Hand to"),
+    "hand_source_task": ("源头治理", "as one source task"),
+    "hand_source_task_note": (
+        "建一件源头治理任务，派给该单位，并在每件在办案件的办理过程中注明",
+        "files one task naming these cases, dispatched to the unit, and notes it on each open case",
+    ),
     "red_cases_note": (
         "在办的红色强信息案件，待响应的在前",
         "open red cases, those awaiting a leader's response first",

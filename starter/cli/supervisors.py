@@ -12,7 +12,7 @@ from typing import Any
 
 from models import CaseStatus
 from sla import BUSINESS_TZ
-from starter import InvalidInput, connect, file_complaint
+from starter import InvalidInput, Rejected, connect, file_complaint
 from starter.cli.columns import table
 from starter.cli.common import moment, plural, positive
 from starter.cli.reports import simulation_table, stats_csv, stats_json, stats_table
@@ -182,7 +182,7 @@ async def hotspots(args: argparse.Namespace) -> int:
     from readmodel.hotspots import find_hotspots
 
     if args.similar:
-        return similar(args)
+        return await similar(args)
     args.days, args.min = args.days or 7, args.min or 3
 
     until = args.until or datetime.now(timezone.utc) + timedelta(seconds=1)
@@ -214,9 +214,10 @@ async def hotspots(args: argparse.Namespace) -> int:
     return 0
 
 
-def similar(args: argparse.Namespace) -> int:
-    """类案预警 (readmodel/similar.py): clusters of what people said alike, across communities."""
-    from models.scope import within
+async def similar(args: argparse.Namespace) -> int:
+    """类案预警 (readmodel/similar.py): clusters of what people said alike, across communities;
+    with --open-cases, each handed to --to UNIT as one 源头治理 task by the supervisor --as names."""
+    from models.scope import Seen, seen_by, within
     from readmodel import open_read_model
     from readmodel.similar import similar_alerts
     from sla.policies import SIMILAR_PEOPLE, SIMILAR_WINDOW
@@ -226,20 +227,58 @@ def similar(args: argparse.Namespace) -> int:
     people = args.min or SIMILAR_PEOPLE
     until = args.until or datetime.now(timezone.utc) + timedelta(seconds=1)
     code = _place(args.within)
-    seen = within(code, jurisdictions.tree()) if code else None
+    city = jurisdictions.tree()
+    seen: Seen | None = within(code, city) if code else None
+    hander = _hander(args) if args.open_cases else None
+    if hander is not None:  # only what the hander sees: their scope, or --within inside it
+        if code is None:
+            seen = seen_by(hander, city)
+        elif hander.scope is not None and hander.scope not in city.codes_of(code).codes():
+            raise InvalidInput(f"--within: {code} lies outside {hander.id}'s scope {hander.scope}")
     found = similar_alerts(
         open_read_model(), since=args.since or until - timedelta(days=days), until=until, seen=seen, people=people
     )
+    out = sys.stderr if args.json else sys.stdout
     if args.json:
         print(json.dumps([c.as_json() for c in found], ensure_ascii=False))
-        return 0
-    for c in found:
-        places = "; ".join(f"{place} x{n}" for place, n in c.places.items())
-        print(f"类案预警: {c.people} people in {c.communities} communities, saying {'、'.join(c.words)}")
-        print(f"  {places}")
-        print(f"  {', '.join(s.case_id for s in c.cases)}")
-    print(f"{plural(len(found), 'cluster')} of at least {people} people across communities within {days} days")
+    else:
+        for c in found:
+            places = "; ".join(f"{place} x{n}" for place, n in c.places.items())
+            print(f"类案预警: {c.people} people in {c.communities} communities, saying {'、'.join(c.words)}")
+            print(f"  {places}")
+            print(f"  {', '.join(s.case_id for s in c.cases)}")
+        print(f"{plural(len(found), 'cluster')} of at least {people} people across communities within {days} days")
+    if hander is not None and found:
+        from runtime import settings
+        from starter.source_tasks import hand
+
+        client = await connect()
+        for c in found:
+            handed = await hand(client, c, args.to, hander, task_queue=settings.load().task_queue)
+            verb = "handed" if handed.created else "already handed"
+            print(
+                f"{verb}: 源头治理 task {handed.task_id} to {handed.department}, {len(handed.noted)} cases told",
+                file=out,
+            )
+            for member, why in handed.not_noted.items():
+                print(f"  {member} not told: {why}", file=out)
     return 0
+
+
+def _hander(args: argparse.Namespace) -> Any:
+    """The supervisor handing 类案 to a unit (--as), who must name the unit (--to)."""
+    from models import Role
+    from runtime import settings
+    from starter.identities import IdentityStore
+
+    if not args.to or not args.as_identity:
+        raise InvalidInput("--open-cases with --similar: name the unit (--to UNIT) and who hands it (--as IDENTITY)")
+    identity = IdentityStore(settings.load().identities_url).identities().get(args.as_identity)
+    if identity is None or not identity.active:
+        raise Rejected(f"--as {args.as_identity}: no such identity (python -m starter identity list)")
+    if identity.role != Role.supervisor:
+        raise Rejected(f"--as {identity.id}: a {identity.role.value} may not; a supervisor hands 类案 to a unit")
+    return identity.actor
 
 
 async def simulate(args: argparse.Namespace) -> int:
@@ -355,6 +394,8 @@ def add(sub: Any) -> None:
         help="类案预警 instead: what people said alike across communities, whatever the category",
     )
     c.add_argument("--within", help="only under this place of the tree (a code), with --similar")
+    c.add_argument("--to", help="with --similar --open-cases: the unit each 类案 goes to as one 源头治理 task")
+    c.add_argument("--as", dest="as_identity", help="with --similar --open-cases: the supervisor handing it")
     c.add_argument("--json", action="store_true")
     c.set_defaults(run=hotspots)
     c = sub.add_parser(

@@ -18,7 +18,9 @@ placed in the city's tree, unplaced and then placed by the `place` update); link
 (edition 8, issue 37: the hotline re-sends the complainant's link); strong_signal (edition 9,
 issue 40: filed red, the duty leader told, the response late, the level lowered); callers_second_case
 (edition 10, issue 40: a caller's second case in the district, counted when filed); suggested_unit
-(edition 11, issue 40: the district's model suggests the unit, and the dispatch takes it); audit (issue 27: the Audit workflow over three closed cases, two
+(edition 11, issue 40: the district's model suggests the unit, and the dispatch takes it);
+one_of_a_source_task (issue 40: a case told it is one of a 源头治理 task, a new update that needs
+no edition, since no earlier history holds it); audit (issue 27: the Audit workflow over three closed cases, two
 runs; recorded on a dev server, whose visibility the audit reads, where the others use the
 time-skipping server).
 """
@@ -459,6 +461,21 @@ async def suggested_unit(client: Client, case_id: str, env) -> str | None:
     return filed.run_id
 
 
+async def one_of_a_source_task(client: Client, case_id: str, env) -> str | None:
+    """Issue 40: the case is one of a 类案 handed to 住建局 as one 源头治理 task (a grid-patrol case
+    naming it); its timeline says so (note_source_task), and it is handled and closed."""
+    filed = await file_complaint(client, case_id, {"complaint": complaint()}, task_queue=client.task_queue)
+    task = complaint(channel="grid_patrol", complainant=None, title="类案源头治理：电梯困人", members=[case_id])
+    await file_complaint(client, f"{case_id}-task", {"complaint": task}, task_queue=client.task_queue)
+    await act(client, f"{case_id}-task", "dispatch", {"actor": S, "department": "住建局"})
+    await act(client, case_id, "note_source_task", {"actor": S, "task_id": f"{case_id}-task", "department": "住建局"})
+    await act(client, case_id, "dispatch", {"actor": D, "department": "住建局"})
+    await act(client, case_id, "record_contact", {"actor": H, "note": "n"})
+    await act(client, case_id, "resolve", {"actor": H, "resolution": "r"})
+    await act(client, case_id, "record_follow_up", {"actor": S, "satisfaction": "satisfied"})
+    return filed.run_id
+
+
 # Scenarios whose recorded history is another workflow's than the case's.
 RECORDED_WORKFLOW = {"webhook_delivery": lambda case_id: delivery_workflow_id("histories", case_id)}
 
@@ -486,6 +503,7 @@ SCENARIOS = {
         strong_signal,
         callers_second_case,
         suggested_unit,
+        one_of_a_source_task,
     )
 }
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
@@ -716,3 +717,42 @@ async def test_the_audit_page_shows_the_report_and_each_finding(engine, console,
     english = await h.get(f"/console/audits?id={audit_id}&lang=en")
     assert "read model changed" in english.text and "Chain verified" in english.text
     assert (await h.get("/console/audits?id=no-such-audit")).status_code == 404
+
+
+async def test_a_supervisor_hands_a_similar_alert_to_a_unit_from_the_hotspots_page(console):
+    """源头治理 from the console: the 类案 card's form files one task naming the cases, dispatched
+    to the chosen unit; its page opens, and each case's timeline says so."""
+    h, keys, _ = console
+    run = uuid.uuid4().hex[:6]
+    texts = ["电梯困人半小时", "电梯又困人了", "电梯困人物业不管", "电梯困人两次", "电梯困人太危险"]
+    filed = []
+    for i, text in enumerate(texts):  # five people, two communities of 凤凰街道
+        where = {"district": "光明区", "street": "凤凰街道", "community": ("塘家社区", "凤凰社区")[i % 2]}
+        answer = await h.post(
+            "/v1/cases",
+            json={"complaint": complaint(title=f"{text}{run}", description=f"{text}，编号{run}", location=where)},
+            headers=keys["hotline-07"],
+        )
+        assert answer.status_code == 201, answer.text
+        filed.append(answer.json()["case_id"])
+    assert (await login(h, "sup-wang")).status_code == 303
+    for _ in range(100):
+        page = await h.get("/console/hotspots")
+        if all(c in page.text for c in filed):
+            break
+        await asyncio.sleep(0.1)
+    card = next(a for a in page.text.split('<article class="cluster"')[1:] if filed[0] in a)
+    action = re.search(r'action="(/console/hotspots/similar/[^"]+/hand)"', card)
+    assert action and "光明区住房和建设局" in card, card
+    handed = await h.post(action[1], data={"csrf": _csrf(page.text), "unit": "光明区住房和建设局"})
+    assert handed.status_code == 303 and handed.headers["location"].startswith("/console/cases/source-"), handed.text
+    task = await h.get(handed.headers["location"])
+    assert task.status_code == 200 and "类案源头治理" in task.text and "光明区住房和建设局" in task.text
+    member = await h.get(f"/console/cases/{filed[0]}")
+    assert "同类诉求已合并交光明区住房和建设局源头治理" in member.text
+    # Not a supervisor: no form, and the hand is as unknown as a wrong address.
+    assert (await login(h, "audit-zhao")).status_code == 303
+    page = await h.get("/console/hotspots")
+    assert "/hand" not in page.text
+    refused = await h.post(action[1], data={"csrf": _csrf(page.text), "unit": "光明区住房和建设局"})
+    assert refused.status_code == 404

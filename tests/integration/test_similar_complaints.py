@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from models import Actor, Role
 from models.scope import seen_by
 from readmodel.similar import similar_alerts
-from starter import file_complaint, jurisdictions, state
+from starter import UnknownCase, complaint_of, file_complaint, jurisdictions, state
 from tests.support.cases import complaint, eventually, new_id
 from tests.support.similar import LIFTS, OTHERS
 
@@ -138,3 +140,44 @@ def test_the_command_line_lists_the_alert_and_refuses_a_place_the_tree_lacks(tmp
     assert json.loads(capsys.readouterr().out) == []
     assert main(["hotspots", "--similar", "--within", "999"]) == 2
     assert "--within: '999' is no place code of the city's tree" in capsys.readouterr().err
+
+
+async def test_a_supervisor_hands_the_alert_to_a_unit_as_one_source_task_and_each_case_says_so(client, read_model):
+    """源头治理: one task naming the cluster's cases, at their street, dispatched to the unit; each
+    member's own timeline says so; handing it again changes nothing; a supervisor of another
+    street cannot hand what they do not see."""
+    from models.complaint import Channel
+    from starter.source_tasks import hand
+
+    lifts = [
+        await _file(client, read_model, text, COMMUNITIES[i % 5], CATEGORIES[i % 4]) for i, text in enumerate(LIFTS)
+    ]
+    at = (await state(client, lifts[-1])).received_at
+    supervisor = Actor(id="fh-sup", role=Role.supervisor, scope="440311004")
+    alerts = similar_alerts(
+        read_model,
+        since=at - timedelta(days=14),
+        until=at + timedelta(minutes=1),
+        seen=seen_by(supervisor, jurisdictions.tree()),
+    )
+    [ours] = [a for a in alerts if {s.case_id for s in a.cases} & set(lifts)]
+    handed = await hand(client, ours, "区住建局", supervisor, task_queue=client.task_queue)
+    task = await state(client, handed.task_id)
+    members = {s.case_id for s in ours.cases}
+    assert handed.created and set(task.members) == members and task.department == "光明区住房和建设局"
+    assert task.status == "dispatched" and task.place is not None and task.place.street == "440311004"
+    assert (await complaint_of(client, handed.task_id)).channel == Channel.grid_patrol
+    assert set(handed.noted) == members and not handed.not_noted
+    for member in lifts[:3]:
+        [said] = [e for e in (await state(client, member)).timeline if e.kind == "source_task"]
+        assert said.detail == {"task_id": handed.task_id, "department": "光明区住房和建设局"}
+        assert said.actor is not None and said.actor.id == "fh-sup"
+    again = await hand(client, ours, "区住建局", supervisor, task_queue=client.task_queue)
+    assert (again.task_id, again.created) == (handed.task_id, False)
+    assert [e.kind for e in (await state(client, lifts[0])).timeline].count("source_task") == 1
+    stranger = Actor(id="gm-sup", role=Role.supervisor, scope="440311001")  # 光明街道's: sees none of it
+    with pytest.raises(UnknownCase):
+        await hand(client, ours, "区住建局", stranger, task_queue=client.task_queue)
+    district = Actor(id="gm-district", role=Role.supervisor, scope="440311")  # sees it: already told
+    told = await hand(client, ours, "区住建局", district, task_queue=client.task_queue)
+    assert not told.noted and all("already one of task" in why for why in told.not_noted.values())

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import uuid
 from collections.abc import AsyncIterator
@@ -19,7 +20,7 @@ from readmodel import ReadModel
 from readmodel.stats import percent
 from runtime import devserver
 from sla import WorkingCalendar
-from starter import act, data_converter, file_complaint
+from starter import act, data_converter, file_complaint, state
 from tests.support.cases import TEST_PHONE_KEY, RecordingSender, actor, complaint, eventually, milestone
 from tests.support.histories import tamper
 from tests.support.processes import cli
@@ -260,3 +261,33 @@ async def test_the_complainants_link_for_those_entitled_to_it(cases, monkeypatch
     unknown = await asyncio.to_thread(cases.cli, "link", "no-such-case", "--as", f"lh-{RUN}")
     assert unseen.returncode == unknown.returncode == 5
     assert unseen.stderr.replace(cases.ids["A"], "X") == unknown.stderr.replace("no-such-case", "X")
+
+
+async def test_hotspots_similar_hands_each_alert_to_a_unit_as_one_source_task(cases):
+    """`hotspots --similar --open-cases --to UNIT --as SUPERVISOR`: five people in two communities
+    saying the same thing become one task, dispatched to the unit; each case is told; again: nothing new."""
+    place = {"district": "光明区", "street": "凤凰街道"}
+    filed = []
+    for n, text in enumerate(["楼道电梯困人", "电梯困人没人管", "电梯又困人", "电梯困人很久", "电梯困人太吓人"]):
+        case_id = f"lift-{RUN}-{n}"
+        where = place | {"community": ("塘家社区", "凤凰社区")[n % 2]}
+        body = complaint(title=f"{text}{RUN}", description=f"{text}，{RUN}", location=where)
+        await file_complaint(cases.client, case_id, {"complaint": body})
+        filed.append(case_id)
+    for case_id in filed:
+        await eventually(cases.client, case_id, lambda s, i=case_id: cases.read_model.case(i) is not None)
+    added = await asyncio.to_thread(
+        cases.cli, "identity", "add", f"fh-{RUN}", "--role", "supervisor", "--scope", "440311004"
+    )
+    assert added.returncode == 0, added.stderr
+    hand = ("hotspots", "--similar", "--open-cases", "--to", "区住建局", "--as", f"fh-{RUN}")
+    done = await asyncio.to_thread(cases.cli, *hand)
+    assert done.returncode == 0, done.stderr
+    task = re.search(r"handed: 源头治理 task (source-\w+) to 光明区住房和建设局, (\d+) cases told", done.stdout)
+    assert task and int(task[2]) >= 5, done.stdout
+    s = await state(cases.client, task[1])
+    assert set(filed) <= set(s.members) and s.department == "光明区住房和建设局"
+    again = await asyncio.to_thread(cases.cli, *hand)
+    assert f"already handed: 源头治理 task {task[1]}" in again.stdout, again.stdout
+    missing = await asyncio.to_thread(cases.cli, "hotspots", "--similar", "--open-cases")
+    assert missing.returncode == 2 and "--to UNIT" in missing.stderr

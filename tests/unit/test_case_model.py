@@ -31,6 +31,7 @@ ACTORS: dict[str, dict[str, Any]] = {
     "add_note": {"id": "complainant:c1", "role": "complainant"},
     "send_link": {"id": "d", "role": "dispatcher"},
     "reassess_risk": {"id": "s", "role": "supervisor"},
+    "note_source_task": {"id": "s", "role": "supervisor"},
     "record_response": {"id": "duty-gm-day", "role": "leader", "scope": "440311"},
     "start_mediation": {"id": "d", "role": "dispatcher"},
     "assign_mediator": {"id": "s", "role": "supervisor"},
@@ -125,8 +126,8 @@ def test_the_table_is_the_contract():
         "record_agreement", "record_confirmation", "record_fulfilment", "refer", "withdraw",
     }  # fmt: skip
     # the contract's, the complainant's note (issue 23), the disputes' (issue 25), placing (issue 35),
-    # re-sending the complainant's link (issue 37), strong signals (issue 40)
-    risk = {"reassess_risk", "record_response"}
+    # re-sending the complainant's link (issue 37), strong signals and 源头治理 tasks (issue 40)
+    risk = {"reassess_risk", "record_response", "note_source_task"}
     assert set(UPDATES) == contract | {"add_note"} | disputes | {"place"} | {"send_link"} | risk
     for row in UPDATES.values():
         assert row.statuses and row.event and row.command.__name__
