@@ -13,6 +13,7 @@ import contextlib
 import os
 import signal
 import sys
+from datetime import timedelta
 from typing import Any
 
 from temporalio.client import (
@@ -21,6 +22,7 @@ from temporalio.client import (
     ScheduleActionStartWorkflow,
     ScheduleAlreadyRunningError,
     ScheduleCalendarSpec,
+    ScheduleIntervalSpec,
     ScheduleRange,
     ScheduleSpec,
 )
@@ -28,6 +30,7 @@ from temporalio.worker import Replayer, Worker
 
 from activities import Notifier, Planner, Records, Sender, sender_from_setting
 from activities.audit import AuditActivities, Capture
+from activities.similar_watch import SimilarWatch
 from activities.templates import NoticeTemplates, TemplateError
 from activities.unit_models import UnitModels
 from activities.webhooks import Deliveries, Timing
@@ -45,11 +48,14 @@ from workflows import WORKFLOWS, workflow_runner
 from workflows.audit import AnchorHeads, Audit
 from workflows.complaint_case import ComplaintCase
 from workflows.search_attributes import KEYS
+from workflows.similar_watch import WatchSimilarAlerts
 from workflows.unit_models import TrainUnitModels
 
 log = logs.get("worker")
 ANCHOR_SCHEDULE = "complaints-anchor"
 UNIT_MODEL_SCHEDULE = "complaints-unit-models"
+SIMILAR_SCHEDULE = "complaints-similar-watch"
+SIMILAR_EVERY = timedelta(minutes=10)  # a local default: how soon a new 类案预警 reaches subscribers
 
 
 class EngineWorker(Worker):
@@ -163,11 +169,13 @@ def create_audit_worker(
     config = settings.load()
     read_model = read_model or open_read_model(config)
     audits = AuditActivities(client, read_model, Anchors(read_model.engine, audit_keys_of()), audit_replayer)
-    unit_models = UnitModels(read_model, lambda: jurisdictions.tree(config.jurisdictions_file))
+    city = lambda: jurisdictions.tree(config.jurisdictions_file)  # noqa: E731 - the tree as it is at each call
+    unit_models = UnitModels(read_model, city)
+    watch = SimilarWatch(read_model, Webhooks(read_model.engine), city, config.task_queue, Timing.from_settings(config))
     return EngineWorker(
         client,
         task_queue=task_queue or config.audit_task_queue,
-        workflows=[Audit, AnchorHeads, TrainUnitModels],
+        workflows=[Audit, AnchorHeads, TrainUnitModels, WatchSimilarAlerts],
         activities=[
             audits.list_cases,
             audits.check_anchors,
@@ -176,6 +184,7 @@ def create_audit_worker(
             audits.make_anchor,
             unit_models.districts,
             unit_models.train,
+            watch.watch,
         ],
         # One batch at a time per core: a batch is CPU-bound replay, and a second would only wait.
         max_concurrent_activities=options.pop("max_concurrent_activities", os.cpu_count() or 1),
@@ -218,6 +227,23 @@ async def keep_training(client: Client, task_queue: str) -> None:
             ),
         )
         log.info("nightly unit models scheduled", schedule=UNIT_MODEL_SCHEDULE)
+    except ScheduleAlreadyRunningError:
+        pass
+
+
+async def keep_watching(client: Client, task_queue: str) -> None:
+    """New 类案预警 told to their subscribers every SIMILAR_EVERY, as a Temporal schedule made once."""
+    try:
+        await client.create_schedule(
+            SIMILAR_SCHEDULE,
+            Schedule(
+                action=ScheduleActionStartWorkflow(
+                    WatchSimilarAlerts.run, id="complaints-similar-watch", task_queue=task_queue
+                ),
+                spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=SIMILAR_EVERY)]),
+            ),
+        )
+        log.info("类案预警 watched", schedule=SIMILAR_SCHEDULE, every=str(SIMILAR_EVERY))
     except ScheduleAlreadyRunningError:
         pass
 
@@ -276,6 +302,7 @@ async def serve(stop: asyncio.Event, roles: tuple[str, ...] = ("cases", "audit")
                 await workers.enter_async_context(create_audit_worker(client))
                 await keep_anchoring(client, config.audit_task_queue)
                 await keep_training(client, config.audit_task_queue)
+                await keep_watching(client, config.audit_task_queue)
                 log.info("worker serving", task_queue=config.audit_task_queue)
             await stop.wait()
             log.info("worker shutting down")

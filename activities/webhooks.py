@@ -18,7 +18,19 @@ from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 from models import Complaint
 from models.actor import sees_personal_data
 from models.base import Strict
-from models.webhooks import ATTEMPT_TIMEOUT, MORE, WORKFLOW, DeliveryJob, Owed, body, check_url, message_id, retry_wait
+from models.webhooks import (
+    ALERT_PREFIX,
+    ATTEMPT_TIMEOUT,
+    MORE,
+    WORKFLOW,
+    DeliveryJob,
+    Owed,
+    alert_body,
+    body,
+    check_url,
+    message_id,
+    retry_wait,
+)
 from models.webhooks import workflow_id as delivery_workflow_id
 from readmodel import ReadModel
 from readmodel.privacy import person_as_seen
@@ -198,6 +210,12 @@ class Deliveries:
         return f"answered {status}" if status is not None else str(error)
 
     async def _payload(self, sub: Subscription, owed: Owed, kind: str, version: int) -> dict[str, object]:
+        if owed.case_id.startswith(ALERT_PREFIX):  # a 类案预警, as the subscription's scope saw it
+            key = owed.case_id.removeprefix(ALERT_PREFIX)
+            found = await asyncio.to_thread(self.webhooks.alert, sub.name, key)
+            if found is None:
+                raise ApplicationError(f"alert {key} is not owed to {sub.name}", type=PAUSED, non_retryable=True)
+            return alert_body(found.found_at, key, found.alert)
         case, event = await asyncio.gather(
             asyncio.to_thread(self.read_model.case, owed.case_id),
             asyncio.to_thread(self.read_model.event, owed.case_id, owed.seq),

@@ -16,7 +16,10 @@ from models.labels import EVENTS
 ALL = "*"
 # The names integrators guess from other systems, for the timeline's own kinds.
 ALIASES = {"breached": "breach", "warned": "warning"}
-KINDS = frozenset(EVENTS)
+# A 类案预警 found in a subscription's scope (issue 40): no case's event, the scope's own news.
+CLUSTER_ALERT = "cluster_alert"
+ALERT_PREFIX = "similar:"  # what an alert's deliveries carry as their case: similar:<the alert's key>
+KINDS = frozenset(EVENTS) | {CLUSTER_ALERT}
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 WORKFLOW = "WebhookDelivery"  # one per subscription and case: the case's events in order
@@ -109,6 +112,16 @@ def retry_wait(first_retry: timedelta, attempt: int) -> timedelta:
     """How long after try `attempt` (1, 2, ...) the next comes: doubling, at most an hour. The
     same schedule as the delivery's RetryPolicy, so `webhook deliveries` can say when."""
     return min(first_retry * (2 ** max(attempt - 1, 0)), MAX_INTERVAL)
+
+
+def alert_ref(key: str) -> str:
+    """What an alert's delivery is filed under, in place of a case id (its own delivery workflow)."""
+    return ALERT_PREFIX + key
+
+
+def alert_body(at: datetime, key: str, alert: dict[str, Any]) -> dict[str, Any]:
+    """A cluster_alert as a receiver gets it: the alert as the subscription's scope sees it."""
+    return {"type": CLUSTER_ALERT, "timestamp": at.isoformat(), "data": {"key": key, "alert": alert}}
 
 
 def body(

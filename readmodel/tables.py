@@ -263,6 +263,18 @@ class AttemptRow(SQLModel, table=True):
     next_try_at: datetime | None = _when(nullable=True)
 
 
+class WebhookAlertRow(SQLModel, table=True):
+    """A 类案预警 owed to a subscription (issue 40): the alert as its scope saw it when first found,
+    for its one `cluster_alert` delivery (case_id `similar:<key>`, seq 0). One row per alert and
+    subscription: the alert is told once, however it grows."""
+
+    __tablename__ = "webhook_alerts"
+    webhook: str = Field(primary_key=True)
+    key: str = Field(primary_key=True)  # the alert's first case (readmodel/similar.py Cluster.key)
+    alert: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    found_at: datetime = _when(nullable=False)
+
+
 class UnitModelRow(SQLModel, table=True):
     """A district's suggested-unit model (readmodel/unit_model.py): the latest training only, with
     its figures on the cases held out; `model` empty and `reason` saying why when none could be

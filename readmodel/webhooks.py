@@ -20,11 +20,13 @@ from sqlalchemy.engine import Connection, Engine
 
 from models.actor import Actor
 from models.scope import CaseWhere, sees
-from models.webhooks import ANSWER_KEPT, Owed, in_scope, wants
-from readmodel.tables import AttemptRow, DeliveryRow, EventRow, WebhookRow, table_of
+from models.webhooks import ANSWER_KEPT, CLUSTER_ALERT, Owed, alert_ref, in_scope, wants
+from readmodel.tables import AttemptRow, DeliveryRow, EventRow, WebhookAlertRow, WebhookRow, table_of
 from runtime.keys import Keyring
 
-WEBHOOKS, DELIVERIES, ATTEMPTS, EVENTS = (table_of(t) for t in (WebhookRow, DeliveryRow, AttemptRow, EventRow))
+WEBHOOKS, DELIVERIES, ATTEMPTS, EVENTS, ALERTS = (
+    table_of(t) for t in (WebhookRow, DeliveryRow, AttemptRow, EventRow, WebhookAlertRow)
+)
 
 
 class WebhookError(ValueError):
@@ -200,6 +202,7 @@ class Webhooks:
                 raise WebhookError(f"no webhook {name}")
             conn.execute(delete(DELIVERIES).where(DELIVERIES.c.webhook == name))
             conn.execute(delete(ATTEMPTS).where(ATTEMPTS.c.webhook == name))
+            conn.execute(delete(ALERTS).where(ALERTS.c.webhook == name))
 
     def pause(self, name: str, reason: str) -> None:
         with self.engine.begin() as conn:
@@ -246,6 +249,43 @@ class Webhooks:
                 .values(delivered_at=None)
             )
         return self.owed_cases(name)
+
+    # ---- 类案预警 (cluster_alert) -------------------------------------------------------------
+
+    def alert_subscriptions(self) -> list[Subscription]:
+        """The subscriptions told of 类案预警: those wanting cluster_alert, not narrowed to a
+        department (an alert is a scope's news, no department's case)."""
+        return [s for s in self.all() if s.department is None and wants(s.events, CLUSTER_ALERT)]
+
+    def owe_alerts(self, name: str, alerts: dict[str, dict[str, Any]], now: datetime | None = None) -> list[str]:
+        """Owe the subscription each alert (key -> the alert as its scope sees it) it was not owed
+        before, with its one delivery, in one transaction. Returns the keys newly owed."""
+        if not alerts:
+            return []
+        now = now or datetime.now(timezone.utc)
+        with self.engine.begin() as conn:
+            known = set(
+                conn.execute(
+                    select(ALERTS.c.key).where(ALERTS.c.webhook == name, ALERTS.c.key.in_(list(alerts)))
+                ).scalars()
+            )
+            new = [key for key in alerts if key not in known]
+            if new:
+                conn.execute(ALERTS.insert(), [dict(webhook=name, key=k, alert=alerts[k], found_at=now) for k in new])
+                conn.execute(
+                    DELIVERIES.insert(),
+                    [
+                        dict(webhook=name, case_id=alert_ref(k), seq=0, kind=CLUSTER_ALERT, version=0, at=now,
+                             enqueued_at=now, attempts=0)
+                        for k in new
+                    ],
+                )  # fmt: skip
+        return new
+
+    def alert(self, name: str, key: str) -> WebhookAlertRow | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(ALERTS).where(ALERTS.c.webhook == name, ALERTS.c.key == key)).first()
+        return WebhookAlertRow.model_validate(row._mapping) if row else None
 
     # ---- delivering ------------------------------------------------------------------------
 

@@ -35,10 +35,11 @@ def __getattr__(name: str) -> Any:
     if name == "EVERY_WORKFLOW":  # what replay knows: the case worker's workflows and the audit worker's
         from workflows.audit import AnchorHeads, Audit
         from workflows.complaint_case import ComplaintCase
+        from workflows.similar_watch import WatchSimilarAlerts
         from workflows.unit_models import TrainUnitModels
         from workflows.webhook_delivery import WebhookDelivery
 
-        return [ComplaintCase, WebhookDelivery, Audit, AnchorHeads, TrainUnitModels]
+        return [ComplaintCase, WebhookDelivery, Audit, AnchorHeads, TrainUnitModels, WatchSimilarAlerts]
     raise AttributeError(f"module 'workflows' has no attribute {name!r}")
 
 

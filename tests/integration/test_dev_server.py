@@ -186,17 +186,28 @@ async def test_a_dev_server_that_cannot_take_the_search_attributes_is_stopped(tm
         s.connect(("127.0.0.1", port))
 
 
-async def test_the_worker_schedules_the_daily_anchor_and_the_nightly_unit_models_once(dev):
+async def test_the_worker_schedules_the_anchor_the_unit_models_and_the_similar_watch_once(dev):
     """Made once, in Beijing time; a second worker's start leaves them as they are."""
-    from worker import ANCHOR_SCHEDULE, UNIT_MODEL_SCHEDULE, keep_anchoring, keep_training
+    from worker import (
+        ANCHOR_SCHEDULE,
+        SIMILAR_SCHEDULE,
+        UNIT_MODEL_SCHEDULE,
+        keep_anchoring,
+        keep_training,
+        keep_watching,
+    )
 
     client, _ = dev
     for _ in range(2):
         await keep_anchoring(client, "audit")
         await keep_training(client, "audit")
+        await keep_watching(client, "audit")
     training = await client.get_schedule_handle(UNIT_MODEL_SCHEDULE).describe()
     [calendar] = training.schedule.spec.calendars
     assert (calendar.hour[0].start, calendar.minute[0].start) == (2, 30)
     assert training.schedule.spec.time_zone_name == "Asia/Shanghai"
     assert training.schedule.action.workflow == "TrainUnitModels"  # type: ignore[union-attr]
     assert (await client.get_schedule_handle(ANCHOR_SCHEDULE).describe()).schedule.action.workflow == "AnchorHeads"  # type: ignore[union-attr]
+    watching = (await client.get_schedule_handle(SIMILAR_SCHEDULE).describe()).schedule
+    assert watching.action.workflow == "WatchSimilarAlerts"  # type: ignore[union-attr]
+    assert watching.spec.intervals[0].every.total_seconds() == 600

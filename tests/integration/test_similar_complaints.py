@@ -181,3 +181,50 @@ async def test_a_supervisor_hands_the_alert_to_a_unit_as_one_source_task_and_eac
     district = Actor(id="gm-district", role=Role.supervisor, scope="440311")  # sees it: already told
     told = await hand(client, ours, "区住建局", district, task_queue=client.task_queue)
     assert not told.noted and all("already one of task" in why for why in told.not_noted.values())
+
+
+async def test_a_new_alert_goes_out_once_as_a_signed_cluster_alert_to_the_scopes_subscribers(
+    client, read_model, monkeypatch
+):
+    """`cluster_alert`: the watch (a schedule every 10 minutes) finds the alert within each
+    subscription's scope and delivers it once, signed; another street's subscriber hears nothing."""
+    import uuid
+
+    from standardwebhooks.webhooks import Webhook
+
+    from readmodel.webhooks import Webhooks
+    from starter.codec import keyring_from_settings
+    from tests.support.receiver import Receiver
+    from worker import create_audit_worker
+    from workflows.similar_watch import WatchSimilarAlerts
+
+    lifts = [
+        await _file(client, read_model, text, COMMUNITIES[i % 5], CATEGORIES[i % 4]) for i, text in enumerate(LIFTS)
+    ]
+    store, run = Webhooks(read_model.engine, keyring_from_settings()), uuid.uuid4().hex[:6]
+    ours, theirs = Receiver(), Receiver()
+    street, other = f"fh-alerts-{run}", f"gm-alerts-{run}"
+    secret = store.add(street, Actor(id="fh-sup", role=Role.supervisor, scope="440311004"), ours.url, ["cluster_alert"])
+    store.add(other, Actor(id="gm-sup", role=Role.supervisor, scope="440311001"), theirs.url, ["cluster_alert"])
+    queue = f"audit-{run}"
+    monkeypatch.setenv("COMPLAINTS_AUDIT_TASK_QUEUE", queue)
+    monkeypatch.setenv("COMPLAINTS_TASK_QUEUE", client.task_queue)  # where the deliveries run
+    try:
+        async with create_audit_worker(client, read_model=read_model):
+            first = await client.execute_workflow(WatchSimilarAlerts.run, id=f"watch-{run}-1", task_queue=queue)
+            assert first >= 1
+            await ours.wait(lambda: ours.delivered())
+            again = await client.execute_workflow(WatchSimilarAlerts.run, id=f"watch-{run}-2", task_queue=queue)
+        assert again == 0  # told once, however often the watch runs
+        [told] = [r for r in ours.delivered() if set(lifts) & set(r.message["data"]["alert"]["case_ids"])]
+        Webhook(secret).verify(told.body, told.headers)  # signed as every delivery is
+        alert = told.message["data"]["alert"]
+        assert told.message["type"] == "cluster_alert" and alert["communities"] >= 2 and alert["people"] >= 5
+        assert "电梯" in alert["words"]
+        assert alert["task_id"].startswith("source-") and told.message["data"]["key"] == alert["key"]
+        assert not theirs.received  # 光明街道's supervisor sees none of 凤凰街道's cases
+    finally:
+        for name in (street, other):
+            store.remove(name)
+        ours.close()
+        theirs.close()
