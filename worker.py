@@ -39,6 +39,7 @@ from models.tree_file import load as load_tree
 from readmodel import Anchors, ReadModel, audit_keys_of, links_of, open_read_model
 from readmodel.webhooks import Webhooks
 from runtime import devserver, logs, process, settings, telemetry
+from runtime.blobs import blobs_of
 from sla import WorkingCalendar
 from starter import connect, data_converter, jurisdictions
 from starter.audit import replayer
@@ -168,7 +169,13 @@ def create_audit_worker(
     daily anchor. Its replays are CPU-bound: run more of them (`--audit`) for a faster audit."""
     config = settings.load()
     read_model = read_model or open_read_model(config)
-    audits = AuditActivities(client, read_model, Anchors(read_model.engine, audit_keys_of()), audit_replayer)
+    audits = AuditActivities(
+        client,
+        read_model,
+        Anchors(read_model.engine, audit_keys_of()),
+        audit_replayer,
+        blobs_of(config.evidence_store, config.data_dir),
+    )
     city = lambda: jurisdictions.tree(config.jurisdictions_file)  # noqa: E731 - the tree as it is at each call
     unit_models = UnitModels(read_model, city)
     watch = SimilarWatch(read_model, Webhooks(read_model.engine), city, config.task_queue, Timing.from_settings(config))

@@ -25,13 +25,14 @@ from temporalio.worker import (
 )
 
 from activities.replay import recorded_end, replay_lanes
-from models import CaseInput, Complaint, chain
+from models import CaseInput, CaseState, Complaint, chain
 from models.audit import AnchorCheck, AnchoredHead, AuditReport, CaseVerdict, RunWitness, StoredEvent, judge
 from models.case_input import WORKFLOW_TYPE
 from models.records import CaseSnapshot
 from readmodel import ReadModel
 from readmodel.anchors import Anchors
 from readmodel.store import case_columns
+from runtime.blobs import BlobMissing, Blobs, digest_bytes
 
 FETCHES = 8  # histories fetched at once: measured, one at a time left the CPU idle a third of the batch
 
@@ -106,13 +107,20 @@ class _Outbound(WorkflowOutboundInterceptor):
 
 class AuditActivities:
     def __init__(
-        self, client: Client, read_model: ReadModel, anchors: Anchors, new_replayer: Callable[[], Replayer]
+        self,
+        client: Client,
+        read_model: ReadModel,
+        anchors: Anchors,
+        new_replayer: Callable[[], Replayer],
+        evidence: Blobs | None = None,
     ) -> None:
         """`new_replayer`: the case workflow's replayer with a Capture among its interceptors
-        (worker.py wires it: the workflows sit above the activities)."""
+        (worker.py wires it: the workflows sit above the activities). `evidence`: the store whose
+        files every attachment the chains name must be in (issue 38)."""
         self.client = client
         self.read_model = read_model
         self.anchors = anchors
+        self.evidence = evidence
         self._new_replayer = new_replayer
         self._replayer: Replayer | None = None
 
@@ -236,7 +244,24 @@ class AuditActivities:
             for e in stored
         ]
         due = anchors.covered_until is not None and row is not None and row.updated_at < anchors.covered_until
-        return judge(case_id, runs, row.model_dump() if row else None, expected, events, anchored, anchor_due=due)
+        held = self._evidence(state) if state is not None else {}
+        return judge(
+            case_id, runs, row.model_dump() if row else None, expected, events, anchored, anchor_due=due, evidence=held
+        )
+
+    def _evidence(self, state: CaseState) -> dict[str, str]:
+        """What the store holds of each attachment: present, missing, or what its bytes hash to."""
+        held: dict[str, str] = {}
+        for a in state.attachments:
+            if self.evidence is None:
+                break
+            try:
+                now = digest_bytes(self.evidence.open(a.id))
+            except BlobMissing:
+                held[a.id] = "missing"
+                continue
+            held[a.id] = "present" if now == a.id else now
+        return held
 
     async def _complaint(self, first: WorkflowHistory) -> Complaint | None:
         started = first.events[0].workflow_execution_started_event_attributes

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from temporalio import activity
 
@@ -17,20 +17,28 @@ from models.webhooks import alert_ref
 from readmodel import ReadModel
 from readmodel.similar import similar_alerts
 from readmodel.webhooks import Webhooks
-from sla.policies import SIMILAR_WINDOW
+from sla.policies import SIMILAR_PEOPLE, SIMILAR_WINDOW
 
 
 class SimilarWatch:
     def __init__(
-        self, read_model: ReadModel, webhooks: Webhooks, city: Callable[[], Tree], task_queue: str, timing: Timing
+        self,
+        read_model: ReadModel,
+        webhooks: Webhooks,
+        city: Callable[[], Tree],
+        task_queue: str,
+        timing: Timing,
+        people: int = SIMILAR_PEOPLE,
     ) -> None:
         self.read_model, self.webhooks, self.city = read_model, webhooks, city
         self.task_queue, self.timing = task_queue, timing  # where the delivery workflows run
+        self.people = people
 
     @activity.defn(name="watch_similar_alerts")
-    async def watch(self) -> int:
-        """Owe each subscription the alerts new to it, and wake their deliveries; how many were owed."""
-        owed = await asyncio.to_thread(self.owe, datetime.now(timezone.utc))
+    async def watch(self, now: datetime) -> int:
+        """Owe each subscription the alerts new to it as of `now`, and wake their deliveries; how
+        many were owed."""
+        owed = await asyncio.to_thread(self.owe, now)
         for name, key in owed:
             await wake(activity.client(), self.task_queue, self.timing, [name], alert_ref(key))
         return len(owed)
@@ -43,7 +51,11 @@ class SimilarWatch:
             seen = seen_by(sub.identity, city)
             if seen not in found:
                 found[seen] = similar_alerts(
-                    self.read_model, since=now - SIMILAR_WINDOW, until=now + timedelta(seconds=1), seen=seen
+                    self.read_model,
+                    since=now - SIMILAR_WINDOW,
+                    until=now + timedelta(seconds=1),
+                    seen=seen,
+                    people=self.people,
                 )
             new = self.webhooks.owe_alerts(sub.name, {c.key: c.as_json() for c in found[seen]}, now)
             if sub.paused_at is None:  # a paused one is told on resume (its owed deliveries)

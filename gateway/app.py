@@ -7,6 +7,7 @@ It connects lazily, so the gateway starts (and says 503) while Temporal is still
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -19,10 +20,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 
-from gateway import complainant, console, open311, problems, v1
+from gateway import complainant, console, evidence, open311, problems, v1
 from gateway.auth import Gateway, gateway
 from readmodel import ReadModel, links_of, open_read_model
 from runtime import logs, settings
+from runtime.blobs import blobs_of
 from runtime.http import RateLimiter
 from starter import data_converter
 from starter.codec import EncryptionCodec, keyring_from_settings
@@ -31,6 +33,7 @@ from starter.identities import IdentityStore
 
 log = logs.get("gateway")
 MAX_BODY = 64 * 1024
+UPLOAD = re.compile(r"/v1/cases/[^/]+/attachments")  # evidence: multipart, streamed, bounded per kind
 
 DESCRIPTION = """HTTP for integrators in any language: file complaints, act on cases, read them.
 
@@ -50,6 +53,8 @@ class BodyLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        if scope["method"] == "POST" and UPLOAD.fullmatch(scope["path"]):
+            return await self.app(scope, receive, send)  # streamed to disk; its own bound (gateway/evidence.py)
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
             return await self._refuse(scope, receive, send)
@@ -104,7 +109,13 @@ def create_app(
             lazy=True,
         )
         app.state.gateway = Gateway(
-            config, temporal, read_model or open_read_model(config), identities, limiter, links_of(config)
+            config,
+            temporal,
+            read_model or open_read_model(config),
+            identities,
+            limiter,
+            links_of(config),
+            blobs_of(config.evidence_store, config.data_dir),
         )
         log.info(
             "gateway ready",
@@ -118,6 +129,7 @@ def create_app(
     app = FastAPI(title="Complaint cases (接诉即办) gateway", version="1", description=DESCRIPTION, lifespan=lifespan)
     problems.install(app, {open311.router.prefix + "/": open311.error_answer})
     app.add_middleware(BodyLimit)
+    app.include_router(evidence.router)  # before /v1/cases/{id}/{update}, which would take its paths
     app.include_router(v1.router)
     app.include_router(open311.router)
     app.mount("/codec", codec)

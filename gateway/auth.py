@@ -12,6 +12,7 @@ from temporalio.client import Client
 from models import Role
 from readmodel import Links, ReadModel
 from runtime import settings
+from runtime.blobs import Blobs
 from runtime.http import ApiProblem, RateLimiter
 from starter.identities import Identity, IdentityStore
 
@@ -25,7 +26,8 @@ class Gateway:
     read_model: ReadModel
     identities: IdentityStore
     limiter: RateLimiter
-    links: Links  # the complainants' links (/s/)
+    links: Links  # the complainants' links (/s/), whose keys also sign evidence addresses
+    evidence: Blobs  # the evidence store (runtime/blobs.py)
 
 
 def gateway(request: Request) -> Gateway:

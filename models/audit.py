@@ -154,6 +154,26 @@ class AnchorCheck(BaseModel):
     covered_until: datetime | None = None  # the last good anchor covers writes up to here
 
 
+def evidence_findings(case_id: str, state: Any, held: dict[str, str]) -> list[Finding]:
+    """Each attachment the chain names must be in the store, its bytes hashing to its name."""
+    found = []
+    for seq, e in enumerate(state.timeline):
+        digest = e.detail.get("digest") if e.kind == "attached" else None
+        if digest is None or held.get(digest, "present") == "present":
+            continue
+        what = held[digest]
+        found.append(
+            Finding(
+                case_id=case_id,
+                event=seq,
+                what="evidence missing" if what == "missing" else "evidence changed",
+                detail=f"attachment {digest}: "
+                + ("not in the evidence store" if what == "missing" else f"its bytes now hash to {what}"),
+            )
+        )
+    return found
+
+
 def judge(
     case_id: str,
     runs: list[RunWitness],
@@ -162,9 +182,12 @@ def judge(
     events: list[StoredEvent],
     anchored: list[AnchoredHead],
     anchor_due: bool = False,
+    evidence: dict[str, str] | None = None,
 ) -> CaseVerdict:
     """The verdict on one case from its witnesses (runs oldest first). `anchor_due`: the case's
-    last write is older than what the anchors cover, so its last head must be anchored."""
+    last write is older than what the anchors cover, so its last head must be anchored.
+    `evidence`: what the evidence store holds of each digest the timeline names (issue 38):
+    "present", "missing", or the digest its bytes hash to now."""
     findings = [
         Finding(case_id=case_id, run_id=r.run_id, what="nondeterministic", detail=r.failure) for r in runs if r.failure
     ]
@@ -178,6 +201,7 @@ def judge(
 
     encoded = [e.encoded() for e in last.timeline]
     digests = chain.digests(chain.genesis(case_id), encoded)
+    findings += evidence_findings(case_id, last, evidence or {})
 
     def where(other: list[bytes]) -> int | None:
         """The first event at which another account of the timeline differs from the replayed one."""

@@ -36,6 +36,7 @@ from models.dispute import (
 )
 from models.editions import LATEST, Edition
 from models.effects import Effects, Shift
+from models.evidence import Attachment
 from models.notice import NoticeKind
 from models.risk import RiskLevel, RiskMark, RiskReason
 from models.scope import CaseWhere
@@ -44,6 +45,7 @@ from models.tree import PlaceCodes, Placement
 from models.updates import (
     AddNote,
     AssignLeader,
+    Attach,
     Command,
     DecideExtension,
     DecideSuspension,
@@ -276,6 +278,8 @@ class CaseState(BaseModel):
     # of (the `note_source_task` update): cases that named none have none.
     members: list[str] = Field(default_factory=list)
     source_tasks: list[str] = Field(default_factory=list)
+    # Evidence (issue 38): what the `attach` update recorded, each with its event's place.
+    attachments: list[Attachment] = Field(default_factory=list)
     # Each event's digest, by its place in the timeline, as this run sealed it: for the read model
     # (never serialised; a run continued as new has written its events before it ends).
     _digests: dict[int, str] = PrivateAttr(default_factory=dict)
@@ -681,6 +685,27 @@ class CaseState(BaseModel):
         """The complainant's link again, by SMS: the notice makes the link, so no one else sees it."""
         self.record("link_sent", cmd.actor, at)
         return Effects().tell("complainant", NoticeKind.acknowledgement, "link")
+
+    def attach(self, cmd: Attach, at: datetime) -> Effects:
+        """Evidence recorded: its digest in the event, so the hash chain covers the file's bytes."""
+        found = cmd.found
+        assert found is not None  # the edge found the upload (starter.act), the validator checked
+        kept = found.model_copy(update={"kind": cmd.kind, "purpose": cmd.purpose, "seq": len(self.timeline)})
+        self.record(
+            "attached",
+            cmd.actor,
+            at,
+            digest=kept.id,
+            evidence=kept.kind.value,  # its kind ("kind" names the event itself)
+            purpose=kept.purpose.value,
+            media_type=kept.media_type,
+            size=kept.size,
+            thumbnail=kept.thumbnail,
+            duration_seconds=kept.duration_seconds,
+            note=cmd.note,
+        )
+        self.attachments.append(kept)
+        return Effects()
 
     def note_source_task(self, cmd: NoteSourceTask, at: datetime) -> Effects:
         """One of a 类案 handed to a unit as one 源头治理 task: said on this case's timeline."""

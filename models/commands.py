@@ -27,11 +27,13 @@ from models.dispute import (
 )
 from models.editions import Edition
 from models.effects import Effects
+from models.evidence import PER_CASE, Kind, Purpose, refusal
 from models.scope import sees
 from models.tree import PlaceCodes
 from models.updates import (
     AddNote,
     AssignLeader,
+    Attach,
     Command,
     DecideExtension,
     DecideSuspension,
@@ -56,6 +58,7 @@ from models.updates import (
     SummonDepartments,
     Transfer,
 )
+from sla.policies import AFTER_PHOTO_TO_RESOLVE
 
 
 class Rejected(ValueError):
@@ -368,6 +371,15 @@ def extension_pending(state: CaseState, cmd: Command) -> None:
 
 
 def resolvable(state: CaseState, cmd: Command) -> None:
+    if (
+        state.edition >= Edition.evidence
+        and state.category.value in AFTER_PHOTO_TO_RESOLVE
+        and not any(a.kind == Kind.photo and a.purpose == Purpose.after for a in state.attachments)
+    ):
+        raise Rejected(
+            f"resolve: {state.category.value} is resolved with a photo of the result (AFTER_PHOTO_TO_RESOLVE, "
+            "sla/policies.py): upload it and attach it with purpose after first"
+        )
     if state.escalated and state.leader is None:
         raise Rejected("resolve: the case is escalated and no leader is assigned yet; only that leader may resolve")
     # 1030: the department phones the complainant before anything else; no resolution without it.
@@ -453,6 +465,44 @@ def red_case(state: CaseState, cmd: Command) -> None:
     risk_edition(state, cmd)
     if state.risk is None or not state.risk.red:
         raise Rejected("record_response: the case is not red; only a red strong signal owes a leader's response")
+
+
+def attacher_side(state: CaseState, actor: Actor) -> str | None:
+    """Which side of the case the actor attaches evidence as (models/evidence.py ATTACHERS)."""
+    if _is_complainant(state, actor):
+        return "complainant"
+    if actor.role == Role.dispatcher:
+        return "hotline"
+    if _is_handler(state, actor) or _is_leader(state, actor):
+        return "unit"
+    if _is_mediator(state, actor):
+        return "mediator"
+    if _is_community(state, actor):
+        return "community"
+    return None
+
+
+def attacher(state: CaseState, actor: Actor, update: str) -> None:
+    if attacher_side(state, actor) is None:
+        raise NotAllowed(
+            f"{update}: {_describe(actor)} may not; only the complainant (through their link), the hotline, "
+            f"a handler of {_holder(state)}, the mediator or the case's community may"
+        )
+
+
+def evidence_to_attach(state: CaseState, cmd: Command) -> None:
+    assert isinstance(cmd, Attach)
+    if cmd.found is None or cmd.found.id != cmd.attachment:
+        raise Rejected(f"attach: attachment: {cmd.attachment} names no upload of this case")
+    if cmd.found.kind != cmd.kind:
+        raise Rejected(f"attach: kind: the upload is a {cmd.found.kind.value}, not a {cmd.kind.value}")
+    why = refusal(attacher_side(state, cmd.actor), cmd.kind, cmd.purpose)
+    if why:
+        raise Rejected(f"attach: {why}")
+    if any(a.id == cmd.attachment and a.purpose == cmd.purpose for a in state.attachments):
+        raise Rejected(f"attach: attachment: already on the case as {cmd.purpose.value}")
+    if len(state.attachments) >= PER_CASE:
+        raise Rejected(f"attach: the case holds {PER_CASE} attachments, the most it may")
 
 
 def not_in_task_yet(state: CaseState, cmd: Command) -> None:
@@ -573,6 +623,9 @@ _ROWS = [
     Update(
         "place", PlaceCase, C.place_case, OPEN_STATUSES, roles(Role.dispatcher, Role.supervisor), "placed",
         when=unplaced,
+    ),
+    Update(
+        "attach", Attach, C.attach, OPEN_STATUSES, attacher, "attached", when=evidence_to_attach,
     ),
     Update(
         "note_source_task", NoteSourceTask, C.note_source_task, OPEN_STATUSES, roles(Role.supervisor), "source_task",

@@ -48,6 +48,9 @@ class Edition(IntEnum):
     # Issue 40: the case records the unit suggested when it was filed (CaseInput.suggestion: the
     # district's model, or its routing table), and its first dispatch whether it took it.
     suggested_unit = 11
+    # Issue 38: a category of AFTER_PHOTO_TO_RESOLVE (sla/policies.py: urban management) is resolved
+    # only with an `after` photo attached; before, a resolution needed none.
+    evidence = 12
 
 
 # Edition -> the id the workflow gives workflow.patched (never change one once released).
@@ -62,5 +65,6 @@ PATCHES: dict[Edition, str] = {
     Edition.strong_signals: "edition-9-strong-signals",
     Edition.first_complaints: "edition-10-first-complaints",
     Edition.suggested_unit: "edition-11-suggested-unit",
+    Edition.evidence: "edition-12-evidence",
 }
 LATEST = max(Edition)

@@ -90,6 +90,7 @@ SENTENCES: dict[str, tuple[str, str]] = {
         "Risk level set from {previous_level} to {level}: {reason}",
     ),
     "risk_responded": ("领导响应：{note}", "A leader responded: {note}"),
+    "attached": ("上传{evidence}（{purpose}）", "{evidence} attached ({purpose})"),
     "source_task": (
         "同类诉求已合并交{department}源头治理（任务{task_id}）",
         "With the complaints like it, handed to {department} to fix at the source (task {task_id})",
@@ -153,12 +154,17 @@ CLAUSES: dict[str, tuple[str, str]] = {
     "repeat_case_id": ("见重复来电{repeat_case_id}", "said in repeat complaint {repeat_case_id}"),
     "took_suggestion": ("{took_suggestion}", "{took_suggestion}"),
     "members": ("源头治理任务，含{members}", "a source task of {members}"),
+    "duration_seconds": ("时长{duration_seconds}秒", "{duration_seconds} s long"),
 }
 
 # Fields kept for machines: codes and counts a sentence already says another way.
 SILENT = frozenset(
-    {"to", "place", "reached", "honoured", "lapsed", "satisfaction", "outcome", "notice_kind", "suggested"}
-)
+    {
+        "to", "place", "reached", "honoured", "lapsed", "satisfaction", "outcome", "notice_kind", "suggested",
+        # evidence's facts, for machines and the audit: the page shows the file itself
+        "digest", "media_type", "size", "thumbnail",
+    }
+)  # fmt: skip
 
 # The reasons the engine itself writes (recorded so, in the signed chain): said in Chinese.
 ENGINE_REASONS: list[tuple[re.Pattern[str], tuple[str, str]]] = [
@@ -180,6 +186,15 @@ ENGINE_REASONS: list[tuple[re.Pattern[str], tuple[str, str]]] = [
     ),
 ]
 
+EVIDENCE_KINDS = {"photo": ("照片", "photo"), "document": ("文件", "document"), "recording": ("录音", "recording")}
+EVIDENCE_PURPOSES = {
+    "problem": ("问题现场", "the problem"),
+    "before": ("整改前", "before"),
+    "after": ("整改后", "after"),
+    "agreement": ("调解协议", "the agreement"),
+    "call": ("来电录音", "the call"),
+    "other": ("其他", "other"),
+}
 _SIDES = {"applicant": ("申请人", "applicant"), "respondent": ("被申请人", "respondent")}
 _RECIPIENTS = {"complainant": ("诉求人", "the complainant")}
 _YES_NO = {
@@ -342,6 +357,8 @@ _SAY: dict[str, Callable[[Any, Labels], str]] = {
     "previous_level": lambda v, t: t.risk_level(v),
     "reasons": lambda v, t: _list([_risk_reason(r, t) for r in v], t),
     "mode": lambda v, t: t.response_mode(v),
+    "evidence": lambda v, t: EVIDENCE_KINDS[v][t._i] if v in EVIDENCE_KINDS else v,
+    "purpose": lambda v, t: EVIDENCE_PURPOSES[v][t._i] if v in EVIDENCE_PURPOSES else v,
 }
 
 

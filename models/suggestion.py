@@ -39,7 +39,8 @@ class Suggestion(Strict):
     likely: list[Likely] = Field(default_factory=list, max_length=TOP)  # the model's top three
     certainty: float | None = Field(default=None, ge=0, le=1)  # the model's first probability
     trained_at: datetime | None = None  # the model's training date
-    why: str | None = None  # why the routing table decides, in people's words
+    why: str | None = None  # why the routing table decides, in people's words (Chinese)
+    why_en: str | None = None  # the same in English
 
 
 def decide(
@@ -48,15 +49,15 @@ def decide(
     *,
     threshold: float = CERTAINTY,
     trained_at: datetime | None = None,
-    without_model: str | None = None,
+    without_model: tuple[str, str] | None = None,
 ) -> Suggestion:
     """The suggestion from the model's likeliest units (best first; empty: no model, and
-    `without_model` says why) and the unit the routing table gives the category (`routed`)."""
+    `without_model` says why, in Chinese and English) and the unit the routing table gives the
+    category (`routed`)."""
     top = sorted(likely, key=lambda u: -u.probability)[:TOP]
     if not top:
-        return Suggestion(
-            unit=routed, by=SuggestedBy.routing, why=without_model or "没有可用的派单模型 (no model to ask)"
-        )
+        why, why_en = without_model or ("没有可用的派单模型", "no model to ask")
+        return Suggestion(unit=routed, by=SuggestedBy.routing, why=why, why_en=why_en)
     first = top[0]
     if first.probability >= threshold:
         return Suggestion(
@@ -68,7 +69,8 @@ def decide(
         likely=top,
         certainty=first.probability,
         trained_at=trained_at,
-        why=f"模型把握不足（{first.probability:.0%} < {threshold:.0%}），按分派表 (the model is unsure)",
+        why=f"模型把握不足（{first.probability:.0%} < {threshold:.0%}），按分派表",
+        why_en=f"the model is unsure ({first.probability:.0%} < {threshold:.0%}): the routing table's unit",
     )
 
 

@@ -8,6 +8,7 @@ from pydantic import AwareDatetime, Field, field_validator
 
 from models.actor import Actor, LeaderRef
 from models.base import CaseRef, LongText, PersonText, ShortText, Strict
+from models.evidence import SHA256, Attachment, Kind, Purpose
 from models.risk import RiskLevel
 from models.tree import PlaceCodes
 
@@ -100,6 +101,17 @@ class AddNote(Command):
 
 class SendLink(Command):
     """Send the complainant their case's link again by SMS (a caller who lost it)."""
+
+
+class Attach(Command):
+    """Evidence on the case (issue 38): an upload of this case, named by its digest, as `kind` for
+    `purpose`. `found` is the engine's: the upload's facts, set at the edge (a client's is replaced)."""
+
+    attachment: str = Field(pattern=SHA256)
+    kind: Kind
+    purpose: Purpose
+    note: ShortText | None = None
+    found: Attachment | None = None
 
 
 class NoteSourceTask(Command):

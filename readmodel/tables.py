@@ -263,6 +263,25 @@ class AttemptRow(SQLModel, table=True):
     next_try_at: datetime | None = _when(nullable=True)
 
 
+class UploadRow(SQLModel, table=True):
+    """A file uploaded for a case (issue 38), as kept: its digest names the blob in the evidence
+    store (runtime/blobs.py). Until an `attach` update records it, it is on no timeline; the
+    update names it by digest, and only an upload of that same case is taken."""
+
+    __tablename__ = "uploads"
+    case_id: str = Field(primary_key=True)
+    digest: str = Field(primary_key=True)
+    kind: str
+    media_type: str
+    size: int
+    thumbnail: str | None = None
+    width: int | None = None
+    height: int | None = None
+    duration_seconds: float | None = None
+    uploaded_by: str  # the identity's id (the complainant's: complainant:<case>)
+    at: datetime = _when(nullable=False)
+
+
 class WebhookAlertRow(SQLModel, table=True):
     """A 类案预警 owed to a subscription (issue 40): the alert as its scope saw it when first found,
     for its one `cluster_alert` delivery (case_id `similar:<key>`, seq 0). One row per alert and
@@ -287,6 +306,7 @@ class UnitModelRow(SQLModel, table=True):
     units: int
     figures: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     reason: str | None = None
+    reason_en: str | None = None
     # The fitted scikit-learn pipeline, pickled. Written only by the engine's own training on its
     # own database; a database an attacker can write to is lost already, so this adds no door.
     model: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))

@@ -38,7 +38,11 @@ CONFUSED_SHOWN = 5
 
 
 class CannotLearn(ValueError):
-    """No model for this district: the message says why, in people's words."""
+    """No model for this district: the message says why, in people's words (`en`: in English)."""
+
+    def __init__(self, zh: str, en: str) -> None:
+        super().__init__(zh)
+        self.en = en
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,7 @@ class UnitModel:
     figures: dict[str, Any]
     reason: str | None = None
     pipeline: Any = None
+    reason_en: str | None = None
 
     def likely(self, said: str, top: int = 3) -> list[Likely]:
         """The `top` likeliest units for these words, likeliest first; none without a model."""
@@ -115,9 +120,12 @@ def learn(examples: list[Example], routed: Callable[[Example], str | None] | Non
 
     units = Counter(e.unit for e in examples)
     if len(examples) < MIN_CASES:
-        raise CannotLearn(f"只有 {len(examples)} 件已结案件，至少需要 {MIN_CASES} 件 (too few closed cases)")
+        raise CannotLearn(
+            f"只有 {len(examples)} 件已结案件，至少需要 {MIN_CASES} 件",
+            f"{len(examples)} closed cases; a model needs {MIN_CASES}",
+        )
     if len(units) < 2:
-        raise CannotLearn("已结案件都由同一个单位办理，无从区分 (one unit handled every closed case)")
+        raise CannotLearn("已结案件都由同一个单位办理，无从区分", "one unit handled every closed case")
     by_unit = [e.unit for e in examples]
     learned, held = train_test_split(
         examples,
@@ -190,7 +198,7 @@ def train(engine: Engine, district: str, city: Tree | None = None, now: datetime
     try:
         pipeline, figures = learn(cases, routed_by(city, district) if city else None)
     except CannotLearn as err:
-        row.reason = str(err)
+        row.reason, row.reason_en = str(err), err.en
     else:
         row.figures = figures.as_json()
         buffer = io.BytesIO()
@@ -216,4 +224,4 @@ def load(engine: Engine, district: str) -> UnitModel | None:
     if row is None:
         return None
     pipeline = pickle.loads(row.model) if row.model else None
-    return UnitModel(district, row.trained_at, dict(row.figures), row.reason, pipeline)
+    return UnitModel(district, row.trained_at, dict(row.figures), row.reason, pipeline, row.reason_en)

@@ -64,6 +64,15 @@ class Settings:
     units: str = "open"
     # COMPLAINTS_RISK_FILE: the strong-signal rules (强信息); default runtime/config/risk.toml
     risk_file: Path = CONFIG_DIR / "risk.toml"
+    # COMPLAINTS_EVIDENCE_STORE: where evidence is kept: empty, a directory under the data folder;
+    # a path, that directory; s3://bucket, an S3-compatible store (COMPLAINTS_S3_ENDPOINT for MinIO, OSS, COS)
+    evidence_store: str = ""
+    # COMPLAINTS_EVIDENCE_MAX_PHOTO_MIB, _DOCUMENT_MIB, _RECORDING_MIB: the largest file of each kind;
+    # COMPLAINTS_EVIDENCE_PER_CASE: how many files a case may hold
+    evidence_max_photo_mib: int = 10
+    evidence_max_document_mib: int = 20
+    evidence_max_recording_mib: int = 100
+    evidence_per_case: int = 30
     # COMPLAINTS_SUGGEST_CERTAINTY: below this probability the district's model does not suggest a
     # unit and its routing table does (0.41, Amsterdam's classifier's threshold; 0 to 1)
     suggest_certainty: float = 0.41
@@ -123,6 +132,17 @@ def load() -> Settings:
         audit_task_queue=env.get("COMPLAINTS_AUDIT_TASK_QUEUE") or "audit",
         jurisdictions_file=Path(env.get("COMPLAINTS_JURISDICTIONS_FILE") or CONFIG_DIR / "jurisdictions.toml"),
         risk_file=Path(env.get("COMPLAINTS_RISK_FILE") or CONFIG_DIR / "risk.toml"),
+        evidence_store=env.get("COMPLAINTS_EVIDENCE_STORE", ""),
+        evidence_max_photo_mib=_whole(
+            "COMPLAINTS_EVIDENCE_MAX_PHOTO_MIB", env.get("COMPLAINTS_EVIDENCE_MAX_PHOTO_MIB"), 10
+        ),
+        evidence_max_document_mib=_whole(
+            "COMPLAINTS_EVIDENCE_MAX_DOCUMENT_MIB", env.get("COMPLAINTS_EVIDENCE_MAX_DOCUMENT_MIB"), 20
+        ),
+        evidence_max_recording_mib=_whole(
+            "COMPLAINTS_EVIDENCE_MAX_RECORDING_MIB", env.get("COMPLAINTS_EVIDENCE_MAX_RECORDING_MIB"), 100
+        ),
+        evidence_per_case=_whole("COMPLAINTS_EVIDENCE_PER_CASE", env.get("COMPLAINTS_EVIDENCE_PER_CASE"), 30),
         suggest_certainty=_share("COMPLAINTS_SUGGEST_CERTAINTY", env.get("COMPLAINTS_SUGGEST_CERTAINTY"), 0.41),
         units=_choice("COMPLAINTS_UNITS", env.get("COMPLAINTS_UNITS") or "open", ("open", "listed")),
         webhook_allow_http_hosts=frozenset(
@@ -171,6 +191,13 @@ def _number(name: str, text: str | None, default: float) -> float:
     if value < 0:
         raise ValueError(f"{name}={text!r}: must not be negative")
     return value
+
+
+def _whole(name: str, text: str | None, default: int) -> int:
+    value = _number(name, text, default)
+    if value < 1 or value != int(value):
+        raise ValueError(f"{name}={text!r}: a whole number, at least 1")
+    return int(value)
 
 
 def _share(name: str, text: str | None, default: float) -> float:

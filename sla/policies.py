@@ -118,6 +118,10 @@ CALLER_WINDOW = timedelta(days=90)
 SIMILAR_WINDOW = timedelta(days=14)
 SIMILAR_PEOPLE = 5
 SIMILARITY = 0.04  # average cosine of char 2-3-gram TF-IDF: chosen on labelled cases (bench/similar.py)
+# 整改 evidence (issue 38): the categories a department resolves only with an `after` photo on the
+# case (a fixed street, a cleared pavement is shown, not said). Urban management in the sample: a
+# LOCAL DEFAULT of this engine, for cases started in edition 12 or later.
+AFTER_PHOTO_TO_RESOLVE: frozenset[str] = frozenset({"urban_management"})
 
 # The complainant's link (in every SMS to them) opens their case page until this long after it
 # closed: time to read the outcome, never a lasting door.

@@ -23,10 +23,11 @@ from models.commands import UPDATES as COMMANDS
 from models.risk import RiskRuleError
 from models.scope import sees
 from models.tree import LocationProblem, Tree
-from models.updates import PlaceCase
+from models.updates import Attach, PlaceCase
 from runtime import logs
 from starter import jurisdictions, risk
 from starter.converter import field_errors
+from starter.evidence import attach_command
 from starter.jurisdictions import place_input
 from starter.suggest import suggest_input
 
@@ -276,6 +277,8 @@ async def act(
     command = validate_command(update, payload)
     if isinstance(command, PlaceCase):
         command = place_command(command, jurisdictions.tree())
+    if isinstance(command, Attach):
+        command = attach_command(case_id, command)
     handle = client.get_workflow_handle(validate_case_id(case_id))
     try:
         return await handle.execute_update(update, command, id=update_id, result_type=CaseState)

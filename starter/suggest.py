@@ -24,8 +24,8 @@ from runtime import logs, settings
 
 log = logs.get("suggest")
 REFRESH = 60.0  # seconds between looks for a newer training (the nightly one, or `suggest train`)
-UNTRAINED = "本区尚未训练派单模型 (no model trained for the district yet)"
-UNREADABLE = "派单模型暂不可用 (the model could not be read)"
+UNTRAINED = ("本区尚未训练派单模型", "no model has been trained for the district yet")
+UNREADABLE = ("派单模型暂不可用", "the district's model could not be read")
 
 
 @dataclass
@@ -57,7 +57,7 @@ class Models:
                 model = load(self.engine, district) if latest is not None else None
         except Exception as err:  # a database away, a table not made yet: asked again after `refresh`
             log.warning("suggested unit: model unreadable; the routing table decides", error=str(err))
-            model = UnitModel(district, datetime.now(timezone.utc), {}, UNREADABLE)
+            model = UnitModel(district, datetime.now(timezone.utc), {}, UNREADABLE[0], reason_en=UNREADABLE[1])
         with self._lock:
             self._loaded[district] = _Loaded(model, now)
         return model
@@ -80,7 +80,7 @@ def suggest(
     `category_unit`. Always answers: any trouble with the model leaves the routing table."""
     config = settings.load()
     model = (found or models(config.db_url)).model(district) if district is not None else None
-    without = model.reason if model is not None and model.reason else UNTRAINED
+    without = (model.reason, model.reason_en or model.reason) if model is not None and model.reason else UNTRAINED
     likely, when = [], None
     if model is not None and model.pipeline is not None:
         try:

@@ -16,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
 class WatchSimilarAlerts:
     @workflow.run
     async def run(self) -> int:
+        # The moment the schedule started it (the server's clock): the fortnight looked back from there.
         return await workflow.execute_activity_method(
-            SimilarWatch.watch, start_to_close_timeout=timedelta(minutes=10), retry_policy=PATIENT
+            SimilarWatch.watch, workflow.now(), start_to_close_timeout=timedelta(minutes=10), retry_policy=PATIENT
         )

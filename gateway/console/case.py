@@ -18,6 +18,7 @@ from gateway.console.session import FLASH_COOKIE, same_token
 from gateway.console.text import Words
 from gateway.console.viewer import Viewer, sessions, viewer
 from gateway.console.web import not_found, render, router, secure
+from gateway.evidence import addresses
 from gateway.views import case_answer, sees_personal_data, state_as_seen
 from models import CaseState
 from runtime import logs
@@ -79,6 +80,10 @@ async def _case_page(
         complaint=case_answer(case, complaint, v.identity),
         clear=sees_personal_data(v.identity, case),
         dispute=state_as_seen(case, v.identity)["dispute"],
+        # Evidence's signed addresses (10 minutes), only for eyes that see the case in clear.
+        evidence={a.id: addresses(request, case.case_id, a, v.identity) for a in case.attachments}
+        if sees_personal_data(v.identity, case)
+        else {},
         bars=_bars(case, now, v.words),
         message=message,
         error=error,

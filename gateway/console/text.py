@@ -213,6 +213,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "respond_owed": ("待领导响应，时限", "awaiting a leader, due"),
     "respond_late": ("领导响应已超时，时限", "leader's response overdue, was due"),
     "responded": ("领导已响应", "a leader responded"),
+    "evidence_photo": ("证据照片", "evidence photo"),
+    "evidence_open": ("打开文件", "open the file"),
     "suggestion": ("建议派单", "Suggested unit"),
     "suggested_by_model": ("本区派单模型建议", "suggested by the district's model"),
     "suggested_by_routing": ("按本区分派表", "by the district's routing table"),

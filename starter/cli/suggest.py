@@ -74,7 +74,7 @@ def suggest_text(args: argparse.Namespace, district: str, text: str) -> int:
         print(f"建议派单 suggested: {found.unit}（模型 model，把握 {found.certainty:.0%}）")
     else:
         print(f"按分派表 by the routing table: {found.unit or '（该类别未配置 no unit for the category）'}")
-        print(f"  {found.why}")
+        print(f"  {found.why} ({found.why_en})")
     for n, likely in enumerate(found.likely, 1):
         print(f"  {n}. {likely.unit} {likely.probability:.0%}")
     return 0
@@ -89,7 +89,9 @@ def evaluate(args: argparse.Namespace, district: str) -> int:
     try:
         _, figures = learn(examples(open_read_model().engine, district), routed_by(city, district))
     except CannotLearn as err:
-        print(f"{city.places[district].name} ({district}): {err}; the routing table decides", file=sys.stderr)
+        print(
+            f"{city.places[district].name} ({district}): {err} ({err.en}); the routing table decides", file=sys.stderr
+        )
         return 1
     if args.json:
         print(json.dumps({"district": district, **figures.as_json()}, ensure_ascii=False))
@@ -126,7 +128,7 @@ def train(args: argparse.Namespace) -> int:
         row = learn_and_keep(engine, district, city)
         name = city.places[district].name
         if row.reason:
-            print(f"{name} ({district}): {row.reason}; the routing table decides")
+            print(f"{name} ({district}): {row.reason} ({row.reason_en}); the routing table decides")
         else:
             print(f"{name} ({district}): trained on {row.cases} cases, accuracy {row.figures['accuracy']:.1%}")
     return 0

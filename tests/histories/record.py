@@ -20,7 +20,8 @@ issue 40: filed red, the duty leader told, the response late, the level lowered)
 (edition 10, issue 40: a caller's second case in the district, counted when filed); suggested_unit
 (edition 11, issue 40: the district's model suggests the unit, and the dispatch takes it);
 one_of_a_source_task (issue 40: a case told it is one of a 源头治理 task, a new update that needs
-no edition, since no earlier history holds it); audit (issue 27: the Audit workflow over three closed cases, two
+no edition, since no earlier history holds it); after_photo_to_resolve (edition 12, issue 38: an
+`after` photo attached before an urban-management case resolves); audit (issue 27: the Audit workflow over three closed cases, two
 runs; recorded on a dev server, whose visibility the audit reads, where the others use the
 time-skipping server).
 """
@@ -476,6 +477,32 @@ async def one_of_a_source_task(client: Client, case_id: str, env) -> str | None:
     return filed.run_id
 
 
+async def after_photo_to_resolve(client: Client, case_id: str, env) -> str | None:
+    """Edition 12 (issue 38): an urban-management case is refused its resolution without a photo
+    of the result; the unit uploads one, attaches it as `after` (its digest in the chain), and
+    resolves; the case closes."""
+    from datetime import datetime, timezone
+
+    from readmodel.evidence import record_upload
+    from readmodel.tables import UploadRow
+
+    street = complaint(category="urban_management", title="井盖松动", description="小区门口井盖松动，车辆经过响声很大")
+    filed = await file_complaint(client, case_id, {"complaint": street}, task_queue=client.task_queue)
+    city = actor("handler", "城管局")
+    await act(client, case_id, "dispatch", {"actor": D, "department": "城管局"})
+    await act(client, case_id, "record_contact", {"actor": city, "note": "n"})
+    photo = "5" * 64
+    record_upload(
+        client.read_model.engine,  # type: ignore[attr-defined]
+        UploadRow(case_id=case_id, digest=photo, kind="photo", media_type="image/jpeg", size=1234,
+                  uploaded_by="handler-1", at=datetime.now(timezone.utc)),
+    )  # fmt: skip
+    await act(client, case_id, "attach", {"actor": city, "attachment": photo, "kind": "photo", "purpose": "after"})
+    await act(client, case_id, "resolve", {"actor": city, "resolution": "井盖已更换"})
+    await act(client, case_id, "record_follow_up", {"actor": S, "satisfaction": "satisfied"})
+    return filed.run_id
+
+
 # Scenarios whose recorded history is another workflow's than the case's.
 RECORDED_WORKFLOW = {"webhook_delivery": lambda case_id: delivery_workflow_id("histories", case_id)}
 
@@ -504,6 +531,7 @@ SCENARIOS = {
         callers_second_case,
         suggested_unit,
         one_of_a_source_task,
+        after_photo_to_resolve,
     )
 }
 

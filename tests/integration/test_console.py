@@ -756,3 +756,60 @@ async def test_a_supervisor_hands_a_similar_alert_to_a_unit_from_the_hotspots_pa
     assert "/hand" not in page.text
     refused = await h.post(action[1], data={"csrf": _csrf(page.text), "unit": "光明区住房和建设局"})
     assert refused.status_code == 404
+
+
+async def test_the_audit_finds_a_photo_deleted_from_the_store_and_one_whose_bytes_were_changed(
+    engine, console, tmp_path, monkeypatch
+):
+    """Issue 38: each attachment a case's chain names must be in the evidence store and hash to its
+    digest; a deleted photo and a changed one are findings naming the case, the event and the file."""
+    import io
+
+    from PIL import Image
+
+    from models.audit import AuditRequest
+    from runtime.blobs import DirectoryBlobs
+    from starter import act, audits
+    from tests.support.processes import CLOSE
+    from worker import create_audit_worker
+
+    client, read_model, queue = engine
+    h, keys, _ = console
+    store_folder = h._transport.app.state.gateway.config.data_dir  # type: ignore[attr-defined]
+    monkeypatch.setenv("COMPLAINTS_DB_URL", read_model.url)  # where `attach` finds the uploads
+    monkeypatch.setenv("COMPLAINTS_DATA_DIR", str(store_folder))  # the audit worker's store: the gateway's
+    monkeypatch.setenv("COMPLAINTS_AUDIT_TASK_QUEUE", f"audit-{uuid.uuid4().hex[:6]}")
+    since = datetime.now(timezone.utc) - timedelta(seconds=5)
+    photos = {}
+    for colour in ((250, 0, 0), (0, 0, 250)):
+        case_id = new_id()
+        filed = await h.put(f"/v1/cases/{case_id}", json={"complaint": complaint()}, headers=keys["hotline-07"])
+        assert filed.status_code == 201, filed.text
+        image = io.BytesIO()
+        Image.new("RGB", (300, 200), colour).save(image, "PNG")
+        up = await h.post(
+            f"/v1/cases/{case_id}/attachments", files={"file": ("p.png", image.getvalue())}, headers=keys["hotline-07"]
+        )
+        digest = up.json()["id"]
+        body = {"attachment": digest, "kind": "photo", "purpose": "problem"}
+        attached = await h.post(f"/v1/cases/{case_id}/attach", json=body, headers=keys["hotline-07"])
+        assert attached.status_code == 200, attached.text
+        for update, payload in CLOSE:
+            await act(client, case_id, update, payload)
+        await client.get_workflow_handle(case_id).result()
+        photos[case_id] = (digest, attached.json()["attachments"][0]["seq"])  # the attached event's place
+    (deleted, (gone, gone_at)), (changed, (swapped, swapped_at)) = photos.items()
+    assert (await login(h, "sup-wang")).status_code == 303  # the case page shows the photo's thumbnail
+    page = (await h.get(f"/console/cases/{deleted}")).text
+    assert '<img src="/v1/evidence/' in page and 'class="evidence"' in page
+    assert (await login(h, "audit-zhao")).status_code == 303  # an auditor: the event, never the photo
+    assert "/v1/evidence/" not in (await h.get(f"/console/cases/{deleted}")).text
+    store = DirectoryBlobs(store_folder / "evidence")
+    store.remove(gone)
+    store.replace(swapped, b"another photo's bytes")
+    async with create_audit_worker(client, read_model=read_model):
+        request = AuditRequest(since=since, until=datetime.now(timezone.utc) + timedelta(minutes=1))
+        report = await audits.wait(client, await audits.start(client, request))
+    found = {(f.case_id, f.event, f.what): f.detail for f in report.totals.findings}
+    assert gone in found[(deleted, gone_at, "evidence missing")]
+    assert swapped in found[(changed, swapped_at, "evidence changed")]

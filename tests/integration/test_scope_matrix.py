@@ -12,11 +12,15 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from activities.similar_watch import SimilarWatch
+from activities.webhooks import Timing
 from models import Actor, CaseState, Role
 from models.scope import seen_by, sees
 from readmodel import board
 from readmodel.similar import similar_alerts
+from readmodel.webhooks import Webhooks
 from starter import jurisdictions
+from starter.codec import keyring_from_settings
 from starter.identities import IdentityStore
 from tests.support.cases import RecordingSender, complaint, new_id, unique_phone
 from tests.support.http import Keys, app_on, dev_engine, gateway_settings, http, identities_url
@@ -156,6 +160,26 @@ async def test_lists_and_statistics_by_the_rule(city, identity):
     shown = {c.case_id for a in alerts for c in a.cases} & ours
     communities = {states[c].place.community if states[c].place else None for c in seen}
     assert shown == (seen if len(communities) > 1 else set()), identity
+    # The cluster_alert webhook (activities/similar_watch.py): a subscription with this identity's
+    # eyes is owed the same alerts, of the same cases, and no other.
+    store, name = Webhooks(read_model.engine, keyring_from_settings()), f"alerts-{identity}"
+    store.add(name, _actor(identity), "https://alerts.example.gov.cn/hook", ["cluster_alert"])
+    try:
+        watch = SimilarWatch(read_model, store, jurisdictions.tree, "complaints", Timing(), people=1)
+        assert {owed for owed, _ in watch.owe(max(at) + timedelta(minutes=1))} <= {name}
+        told = {c for key in _owed_alerts(read_model, name) for c in store.alert(name, key).alert["case_ids"]}  # type: ignore[union-attr]
+        assert told & ours == (seen if len(communities) > 1 else set()), identity
+    finally:
+        store.remove(name)
+
+
+def _owed_alerts(read_model, name: str) -> list[str]:
+    from sqlalchemy import select
+
+    from readmodel.webhooks import ALERTS
+
+    with read_model.engine.connect() as conn:
+        return list(conn.execute(select(ALERTS.c.key).where(ALERTS.c.webhook == name)).scalars())
 
 
 async def test_a_place_outside_the_scope_is_unknown_and_filing_outside_it_refused(city):

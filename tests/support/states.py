@@ -42,6 +42,12 @@ PAYLOADS: dict[str, dict[str, Any]] = {
     # Strong signals (issue 40)
     "reassess_risk": {"level": "red", "reason": "来电称已站在楼顶"},
     "note_source_task": {"task_id": "source-0123456789", "department": "光明区住房和建设局"},
+    "attach": {
+        "attachment": "ab" * 32,
+        "kind": "photo",
+        "purpose": "problem",
+        "found": {"id": "ab" * 32, "kind": "photo", "purpose": "problem", "media_type": "image/jpeg", "size": 1000},
+    },
     "record_response": {"note": "已电话联系诉求人并赶赴现场", "mode": "on_site"},
     # Disputes (issue 25)
     "start_mediation": {

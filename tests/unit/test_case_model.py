@@ -32,6 +32,7 @@ ACTORS: dict[str, dict[str, Any]] = {
     "send_link": {"id": "d", "role": "dispatcher"},
     "reassess_risk": {"id": "s", "role": "supervisor"},
     "note_source_task": {"id": "s", "role": "supervisor"},
+    "attach": {"id": "d", "role": "dispatcher"},
     "record_response": {"id": "duty-gm-day", "role": "leader", "scope": "440311"},
     "start_mediation": {"id": "d", "role": "dispatcher"},
     "assign_mediator": {"id": "s", "role": "supervisor"},
@@ -128,7 +129,8 @@ def test_the_table_is_the_contract():
     # the contract's, the complainant's note (issue 23), the disputes' (issue 25), placing (issue 35),
     # re-sending the complainant's link (issue 37), strong signals and 源头治理 tasks (issue 40)
     risk = {"reassess_risk", "record_response", "note_source_task"}
-    assert set(UPDATES) == contract | {"add_note"} | disputes | {"place"} | {"send_link"} | risk
+    evidence = {"attach"}  # issue 38
+    assert set(UPDATES) == contract | {"add_note"} | disputes | {"place"} | {"send_link"} | risk | evidence
     for row in UPDATES.values():
         assert row.statuses and row.event and row.command.__name__
         assert not set(row.statuses) & set(FINISHED)  # nothing more can be done on a finished case

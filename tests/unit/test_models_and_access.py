@@ -142,6 +142,7 @@ ALLOWED_STATUSES = {
     "reassess_risk": OPEN,  # issue 40: a supervisor sets the strong signal's level
     "record_response": OPEN,  # issue 40: a leader of the district answers a red case
     "note_source_task": OPEN,  # issue 40: one of a 类案 handed to a unit as one 源头治理 task
+    "attach": OPEN,  # issue 38: evidence, while the case is open
     # Disputes (issue 25)
     "start_mediation": ("received", "dispatched", "handling"),
     "assign_mediator": IN_DISPUTE,
@@ -181,6 +182,8 @@ def _who_may(update: str, role: str, own: bool, edition: Edition = LATEST) -> bo
         "record_response": role == "leader" and edition >= Edition.strong_signals,  # of the whole city here
         # Any edition: a new update cannot change how an earlier history replays (none holds it).
         "note_source_task": role == "supervisor",
+        # The sides of ATTACHERS (models/evidence.py): the dispatcher's photo of the problem is the sample.
+        "attach": role == "dispatcher" or (role in ("community", "complainant") and own),
         "start_mediation": edition >= Edition.disputes
         and (role in ("dispatcher", "supervisor") or (role in ("handler", "community") and own)),
         "assign_mediator": role == "supervisor" or (role == "community" and own),

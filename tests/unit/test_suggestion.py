@@ -29,8 +29,11 @@ def test_a_certain_model_suggests_its_first_unit_and_an_unsure_one_leaves_the_ro
     unsure = decide(LIKELY, CITY, threshold=0.9)
     assert (unsure.unit, unsure.by) == (CITY, SuggestedBy.routing)
     assert unsure.why is not None and "把握不足" in unsure.why and unsure.likely == LIKELY  # shown, not chosen
-    none = decide([], CITY, without_model="只有 3 件已结案件")
-    assert (none.unit, none.by, none.why, none.likely) == (CITY, SuggestedBy.routing, "只有 3 件已结案件", [])
+    none = decide([], CITY, without_model=("只有 3 件已结案件", "3 closed cases"))
+    assert (none.unit, none.by, none.why, none.why_en, none.likely) == (
+        CITY, SuggestedBy.routing, "只有 3 件已结案件", "3 closed cases", [],
+    )  # fmt: skip
+    assert unsure.why_en is not None and "unsure" in unsure.why_en
     assert decide([], None).unit is None  # neither knows: the dispatcher chooses, as before
 
 
@@ -110,3 +113,26 @@ def test_too_few_cases_or_one_unit_teach_no_model():
     one = [Example(c.text, WATER, c.category) for c in labelled(200)]
     with pytest.raises(CannotLearn, match="同一个单位"):
         learn(one)
+
+
+def test_a_huge_mixed_full_width_or_traditional_text_is_asked_like_any_other():
+    """Bad input never fails a filing: the words are normalised and cut as the case row keeps them."""
+    from datetime import datetime, timezone
+
+    from readmodel.store import said_of
+    from readmodel.unit_model import UnitModel
+
+    cases = labelled(400)
+    pipeline, _ = learn([Example(c.text, c.unit, c.category) for c in cases])
+    model = UnitModel(DISTRICT, datetime.now(timezone.utc), {}, pipeline=pipeline)
+    for text in [
+        "供水管道爆裂" * 2000,
+        "Water pipe burst 供水管道爆裂！！ 😡",
+        "１２号楼供水管道爆裂",
+        "供水管道爆裂，水流滿街",
+        "。",
+    ]:
+        likely = model.likely(said_of(text, ""))
+        assert len(likely) == 3 and likely[0].probability >= likely[1].probability >= likely[2].probability > 0
+    assert model.likely(said_of("供水管道爆裂，水流滿街", ""))[0].unit == WATER  # traditional: simplified first
+    assert UnitModel(DISTRICT, datetime.now(timezone.utc), {}, reason="too few").likely("x") == []

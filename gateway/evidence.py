@@ -1,0 +1,203 @@
+"""Evidence over HTTP (issue 38, gateway-contract.md "Evidence"): an upload judged by its content
+and kept in the evidence store, the case's list with addresses signed for 10 minutes, and the
+fetch of one such address. The `attach` update that records an upload on the case is the table's
+like any other (POST /v1/cases/{id}/attach)."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.datastructures import UploadFile
+from starlette.requests import ClientDisconnect
+
+from gateway.auth import caller, gateway
+from gateway.problems import ApiProblem, responses
+from gateway.v1 import CaseId, _engine
+from gateway.views import must_see, sees_personal_data
+from models.evidence import Attachment, Bounds
+from readmodel.evidence import record_upload, uploads_of
+from readmodel.evidence_links import grant, opened
+from readmodel.tables import UploadRow
+from runtime import logs
+from runtime.blobs import BlobMissing, Blobs
+from starter import state
+from starter.evidence import Judged, Refused, judge
+from starter.identities import Identity
+
+log = logs.get("evidence")
+router = APIRouter(prefix="/v1", tags=["evidence"])
+SUFFIX = {"image/jpeg": "jpg", "application/pdf": "pdf", "audio/wav": "wav", "audio/mpeg": "mp3", "audio/mp4": "m4a"}
+
+
+def bounds_of(request: Request) -> Bounds:
+    c = gateway(request).config
+    mib = 1 << 20
+    return Bounds(
+        photo=c.evidence_max_photo_mib * mib,
+        document=c.evidence_max_document_mib * mib,
+        recording=c.evidence_max_recording_mib * mib,
+        per_case=c.evidence_per_case,
+    )
+
+
+def blobs(request: Request) -> Blobs:
+    return gateway(request).evidence
+
+
+@router.post(
+    "/cases/{case_id}/attachments",
+    status_code=201,
+    summary="Upload a photo, PDF or recording for a case; then `attach` records it",
+    responses=responses(401, 404, 413, 415, 422, 429, 503),
+)
+async def upload(case_id: CaseId, request: Request, identity: Identity = Depends(caller)) -> JSONResponse:
+    g = gateway(request)
+    must_see(await _engine(state(g.client, case_id)), identity)
+    limits = bounds_of(request)
+    if len(await asyncio.to_thread(uploads_of, g.read_model.engine, case_id)) >= limits.per_case:
+        raise ApiProblem(413, f"the case holds {limits.per_case} uploads, the most it may")
+    with tempfile.TemporaryDirectory(prefix="upload-") as folder:
+        received = Path(folder) / "received"
+        try:
+            form = await request.form(max_files=1, max_fields=2, max_part_size=limits.largest + 1)
+        except ClientDisconnect:
+            raise ApiProblem(413, f"file: cut off, or over {limits.largest // (1 << 20)} MiB") from None
+        except Exception as err:  # the multipart parser's own refusals (a part too large, no boundary)
+            raise ApiProblem(422, f"file: a multipart/form-data body with one part named file ({err})") from None
+        part = form.get("file")
+        if not isinstance(part, UploadFile):
+            raise ApiProblem(422, "file: a multipart/form-data body with one part named file")
+        await asyncio.to_thread(_copy, part, received, limits.largest)
+        try:
+            judged = await asyncio.to_thread(judge, received, limits)
+        except Refused as err:
+            raise ApiProblem(err.status, str(err)) from None
+        row = await asyncio.to_thread(_keep, blobs(request), judged, Path(folder), case_id, identity.id)
+    await asyncio.to_thread(record_upload, g.read_model.engine, row)
+    log.info("evidence uploaded", identity=identity.id, case_id=case_id, digest=row.digest, kind=row.kind)
+    return JSONResponse(_facts(row), status_code=201)
+
+
+def _copy(part: UploadFile, to: Path, limit: int) -> None:
+    """The upload onto disk, a chunk at a time: never whole in memory."""
+    copied = 0
+    with to.open("wb") as out:
+        while chunk := part.file.read(1 << 20):
+            copied += len(chunk)
+            if copied > limit:
+                raise ApiProblem(413, f"file: over {limit // (1 << 20)} MiB")
+            out.write(chunk)
+
+
+def _keep(store: Blobs, judged: Judged, folder: Path, case_id: str, who: str) -> UploadRow:
+    kept = folder / "kept"
+    kept.write_bytes(judged.data)
+    digest = store.put(kept)
+    thumbnail = None
+    if judged.thumbnail is not None:
+        small = folder / "thumbnail"
+        small.write_bytes(judged.thumbnail)
+        thumbnail = store.put(small)
+    return UploadRow(
+        case_id=case_id,
+        digest=digest,
+        kind=judged.kind.value,
+        media_type=judged.media_type,
+        size=len(judged.data),
+        thumbnail=thumbnail,
+        width=judged.width,
+        height=judged.height,
+        duration_seconds=judged.duration_seconds,
+        uploaded_by=who,
+        at=datetime.now(timezone.utc),
+    )
+
+
+def _facts(row: UploadRow) -> dict[str, Any]:
+    return {
+        "id": row.digest,
+        "kind": row.kind,
+        "media_type": row.media_type,
+        "size": row.size,
+        "width": row.width,
+        "height": row.height,
+        "duration_seconds": row.duration_seconds,
+        "thumbnail": row.thumbnail,
+    }
+
+
+def addresses(request: Request, case_id: str, a: Attachment, identity: Identity) -> dict[str, str | None]:
+    """The attachment's signed addresses for this identity (10 minutes)."""
+    keyring = gateway(request).links.keyring
+    url = f"/v1/evidence/{grant(keyring, case_id, a.id, identity.id)}"
+    thumb = f"/v1/evidence/{grant(keyring, case_id, a.thumbnail, identity.id)}" if a.thumbnail else None
+    return {"url": url, "thumbnail_url": thumb}
+
+
+@router.get(
+    "/cases/{case_id}/attachments",
+    summary="The case's attachments; signed addresses for those who see its personal data in clear",
+    responses=responses(401, 404, 429, 503),
+)
+async def attachments(case_id: CaseId, request: Request, identity: Identity = Depends(caller)) -> JSONResponse:
+    g = gateway(request)
+    case = must_see(await _engine(state(g.client, case_id)), identity)
+    clear = sees_personal_data(identity, case)
+    listed = []
+    for a in case.attachments:
+        item: dict[str, Any] = a.model_dump(mode="json", exclude={"seq"}) | {"event": a.seq}
+        item |= addresses(request, case_id, a, identity) if clear else {"url": None, "thumbnail_url": None}
+        listed.append(item)
+    return JSONResponse({"case_id": case_id, "attachments": listed})
+
+
+@router.get(
+    "/evidence/{token}",
+    summary="One attachment, by an address the list signed (10 minutes); no key needed",
+    responses=responses(403),
+)
+async def evidence(token: str, request: Request) -> Response:
+    g = gateway(request)
+    found = opened(g.links.keyring, token)
+    if found is None:
+        raise ApiProblem(
+            403, "this address is not one the engine signed, or it has expired: list the attachments again"
+        )
+    store = blobs(request)
+    media_type, name = "image/jpeg", found.digest[:16]
+    for row in await asyncio.to_thread(uploads_of, g.read_model.engine, found.case_id):
+        if row.digest == found.digest:
+            media_type = row.media_type
+        elif row.thumbnail == found.digest:
+            name += "-thumbnail"
+    try:
+        chunks: Iterator[bytes] = await asyncio.to_thread(_first, store, found.digest)
+    except BlobMissing:
+        raise ApiProblem(404, "the file is no longer in the evidence store") from None
+    log.info("evidence served", identity=found.identity, case_id=found.case_id, digest=found.digest)
+    headers = {
+        "Content-Disposition": f'inline; filename="{name}.{SUFFIX.get(media_type, "bin")}"',
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, no-store",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+    }
+    return StreamingResponse(chunks, media_type=media_type, headers=headers)
+
+
+def _first(store: Blobs, digest: str) -> Iterator[bytes]:
+    """The blob's chunks, its first one read already (so a missing blob is a 404, not a cut answer)."""
+    chunks = store.open(digest)
+    first = next(chunks, b"")
+
+    def all_of() -> Iterator[bytes]:
+        yield first
+        yield from chunks
+
+    return all_of()

@@ -1,0 +1,206 @@
+"""Evidence on a case (issue 38) over HTTP, on the session's real time-skipping server: an upload
+is judged by its content and re-encoded (a photo's GPS is gone, a PNG comes back a JPEG with its
+thumbnail), a lie, a bomb, a PDF with JavaScript and a cut-off upload are refused with nothing
+kept, `attach` records the digest in the case's chain, and only those who see the case's
+personal data get addresses, which stop working when they expire."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from readmodel.evidence_links import grant
+from runtime.blobs import DirectoryBlobs, digest_bytes
+from tests.support.cases import complaint, new_id
+from tests.support.http import app_on, gateway_settings, http, make_identities
+
+GPS = 0x8825  # the EXIF tag of the GPS block
+
+
+def jpeg_with_gps(width: int = 800, height: int = 600) -> bytes:
+    image = Image.new("RGB", (width, height), (200, 30, 30))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotated 90°, which the kept photo applies
+    exif[GPS] = {1: "N", 2: (22.0, 46.0, 12.0), 3: "E", 4: (113.0, 56.0, 2.0)}
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif)
+    return out.getvalue()
+
+
+def png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGBA", (1200, 900), (0, 120, 200, 255)).save(out, "PNG")
+    return out.getvalue()
+
+
+def bomb() -> bytes:
+    """A PNG that says 20,000 x 20,000 pixels (400 M), a few KiB on the wire."""
+    out = io.BytesIO()
+    Image.new("1", (20_000, 20_000)).save(out, "PNG")
+    return out.getvalue()
+
+
+@pytest.fixture
+async def gw(client, read_model, tmp_path, monkeypatch):
+    monkeypatch.setenv("COMPLAINTS_DB_URL", read_model.url)  # where `attach` finds the uploads, as in production
+    keys = make_identities(tmp_path)
+    config = gateway_settings(tmp_path, task_queue=client.task_queue, data_dir=tmp_path)
+    async with http(app_on(client, read_model, config)) as h:
+        yield h, keys, tmp_path
+
+
+async def _case(h, keys) -> str:
+    case_id = new_id()
+    filed = await h.put(f"/v1/cases/{case_id}", json={"complaint": complaint()}, headers=keys["hotline-07"])
+    assert filed.status_code == 201, filed.text
+    return case_id
+
+
+async def _upload(h, keys, case_id: str, data: bytes, name: str = "photo.jpg", who: str = "hotline-07"):
+    return await h.post(
+        f"/v1/cases/{case_id}/attachments", files={"file": (name, data, "image/jpeg")}, headers=keys[who]
+    )
+
+
+async def test_a_photo_comes_back_without_its_gps_upright_and_with_a_thumbnail_and_its_digest_is_chained(gw):
+    h, keys, folder = gw
+    case_id = await _case(h, keys)
+    sent = jpeg_with_gps()
+    up = await _upload(h, keys, case_id, sent)
+    assert up.status_code == 201, up.text
+    facts = up.json()
+    assert facts["kind"] == "photo" and facts["media_type"] == "image/jpeg" and facts["thumbnail"]
+    assert (facts["width"], facts["height"]) == (600, 800)  # the orientation applied
+    again = await _upload(h, keys, case_id, sent)  # the same bytes: the same id, kept once
+    assert again.status_code == 201 and again.json()["id"] == facts["id"]
+    attached = await h.post(
+        f"/v1/cases/{case_id}/attach",
+        json={"attachment": facts["id"], "kind": "photo", "purpose": "problem"},
+        headers=keys["hotline-07"],
+    )
+    assert attached.status_code == 200, attached.text
+    [event] = [e for e in attached.json()["timeline"] if e["kind"] == "attached"]
+    assert event["detail"]["digest"] == facts["id"] and attached.json()["chain_head"]
+    listed = (await h.get(f"/v1/cases/{case_id}/attachments", headers=keys["sup-wang"])).json()["attachments"]
+    [item] = listed
+    kept = await h.get(item["url"])
+    assert kept.status_code == 200 and kept.headers["x-content-type-options"] == "nosniff"
+    assert "inline" in kept.headers["content-disposition"] and kept.headers["content-type"] == "image/jpeg"
+    assert digest_bytes(iter([kept.content])) == facts["id"]
+    photo = Image.open(io.BytesIO(kept.content))
+    assert GPS not in photo.getexif() and not photo.getexif()  # no EXIF at all: GPS first
+    thumb = Image.open(io.BytesIO((await h.get(item["thumbnail_url"])).content))
+    assert max(thumb.size) == 320
+    # An auditor sees the list, never the file; an expired address serves nothing.
+    audited = (await h.get(f"/v1/cases/{case_id}/attachments", headers=keys["audit-zhao"])).json()["attachments"]
+    assert audited[0]["url"] is None and audited[0]["id"] == facts["id"]
+    keyring = h._transport.app.state.gateway.links.keyring  # type: ignore[attr-defined]
+    old = grant(keyring, case_id, facts["id"], "sup-wang", now=datetime.now(timezone.utc) - timedelta(minutes=11))
+    assert (await h.get(f"/v1/evidence/{old}")).status_code == 403
+    assert (await h.get(item["url"].replace(item["url"][-6:], "AAAAAA"))).status_code == 403
+    stored = DirectoryBlobs(folder / "evidence")
+    assert stored.exists(facts["id"]) and not stored.exists(digest_bytes(iter([sent])))  # the original is gone
+
+
+async def test_a_png_becomes_a_jpeg_with_its_thumbnail(gw):
+    h, keys, _ = gw
+    up = await _upload(h, keys, await _case(h, keys), png(), name="scan.png")
+    assert up.status_code == 201 and up.json()["media_type"] == "image/jpeg" and up.json()["thumbnail"]
+
+
+@pytest.mark.parametrize(
+    ("data", "status", "why"),
+    [
+        (b"<?php system($_GET['c']); ?>", 415, "not a photo"),  # a script named .jpg
+        (bomb(), 415, "decompression bomb"),
+        (jpeg_with_gps()[:2000], 415, "not a photo that can be read"),  # cut off mid-stream
+        (
+            b"%PDF-1.4\n1 0 obj << /OpenAction << /S /JavaScript /JS (app.alert(1)) >> >>\nstartxref\n0\n%%EOF",
+            415,
+            "active content",
+        ),
+        (b"%PDF-1.4\n1 0 obj", 415, "not a whole PDF"),
+        (b"", 415, "empty"),
+    ],
+    ids=["script-as-jpg", "bomb", "cut-off", "pdf-with-javascript", "pdf-cut-off", "empty"],
+)
+async def test_a_file_that_lies_a_bomb_or_a_cut_off_one_is_refused_and_nothing_is_kept(gw, data, status, why):
+    h, keys, folder = gw
+    refused = await _upload(h, keys, await _case(h, keys), data)
+    assert refused.status_code == status and why in refused.json()["detail"], refused.text
+    assert not any(p.is_file() for p in (folder / "evidence").rglob("*")) if (folder / "evidence").exists() else True
+
+
+async def test_attach_refuses_a_digest_of_no_upload_another_cases_upload_and_a_kind_the_sender_may_not(gw):
+    h, keys, _ = gw
+    ours, theirs = await _case(h, keys), await _case(h, keys)
+    theirs_photo = (await _upload(h, keys, theirs, png())).json()["id"]
+
+    async def attach(case_id: str, body: dict, who: str = "hotline-07"):
+        return await h.post(f"/v1/cases/{case_id}/attach", json=body, headers=keys[who])
+
+    nothing = await attach(ours, {"attachment": "0" * 64, "kind": "photo", "purpose": "problem"})
+    assert nothing.status_code == 409 and "names no upload of this case" in nothing.text, nothing.text
+    elsewhere = await attach(ours, {"attachment": theirs_photo, "kind": "photo", "purpose": "problem"})
+    assert elsewhere.status_code == 409 and "names no upload of this case" in elsewhere.text
+    mine = (await _upload(h, keys, ours, png())).json()["id"]
+    after = await attach(ours, {"attachment": mine, "kind": "photo", "purpose": "after"})  # the hotline: no 整改 photo
+    assert after.status_code == 409 and "purpose" in after.text, after.text
+    wrong_kind = await attach(ours, {"attachment": mine, "kind": "recording", "purpose": "call"})
+    assert wrong_kind.status_code == 409 and "the upload is a photo" in wrong_kind.text
+    lied = await attach(ours, {"attachment": mine, "kind": "photo", "purpose": "problem",
+                              "found": {"id": mine, "kind": "photo", "purpose": "problem", "media_type": "text/html", "size": 1}})  # fmt: skip
+    assert lied.status_code == 200 and lied.json()["attachments"][0]["media_type"] == "image/jpeg"  # the engine's facts
+    unseen = await h.post(
+        f"/v1/cases/no-{ours}/attachments", files={"file": ("a.png", png())}, headers=keys["hotline-07"]
+    )
+    assert unseen.status_code == 404
+
+
+def test_the_same_bytes_are_kept_once_under_their_digest(tmp_path: Path):
+    store = DirectoryBlobs(tmp_path / "evidence")
+    one, two = tmp_path / "a", tmp_path / "b"
+    one.write_bytes(b"same bytes")
+    two.write_bytes(b"same bytes")
+    assert store.put(one) == store.put(two) and len([p for p in (tmp_path / "evidence").rglob("*") if p.is_file()]) == 1
+
+
+async def test_urban_management_resolves_only_with_an_after_photo_attached(gw):
+    """The policy's rule (sla/policies.py AFTER_PHOTO_TO_RESOLVE, edition 12): refused by name, then
+    resolved once the unit attached its photo of the result."""
+    h, keys, _ = gw
+    case_id = new_id()
+    filed = await h.put(
+        f"/v1/cases/{case_id}", json={"complaint": complaint(category="urban_management")}, headers=keys["hotline-07"]
+    )
+    assert filed.status_code == 201, filed.text
+    unit = "光明区教育局"  # edu-li's unit: the handler at hand
+    assert (
+        await h.post(f"/v1/cases/{case_id}/dispatch", json={"department": unit}, headers=keys["hotline-07"])
+    ).status_code == 200
+    assert (
+        await h.post(f"/v1/cases/{case_id}/record_contact", json={"note": "已联系"}, headers=keys["edu-li"])
+    ).status_code == 200
+    refused = await h.post(f"/v1/cases/{case_id}/resolve", json={"resolution": "已修复"}, headers=keys["edu-li"])
+    assert refused.status_code == 409 and "AFTER_PHOTO_TO_RESOLVE" in refused.text, refused.text
+    photo = (await _upload(h, keys, case_id, png(), who="edu-li")).json()["id"]
+    before = await h.post(
+        f"/v1/cases/{case_id}/attach",
+        json={"attachment": photo, "kind": "photo", "purpose": "before"},
+        headers=keys["edu-li"],
+    )
+    assert before.status_code == 200
+    still = await h.post(f"/v1/cases/{case_id}/resolve", json={"resolution": "已修复"}, headers=keys["edu-li"])
+    assert still.status_code == 409  # a photo from before is no proof of the result
+    after = await h.post(
+        f"/v1/cases/{case_id}/attach",
+        json={"attachment": photo, "kind": "photo", "purpose": "after"},
+        headers=keys["edu-li"],
+    )
+    assert after.status_code == 200, after.text
+    done = await h.post(f"/v1/cases/{case_id}/resolve", json={"resolution": "已修复"}, headers=keys["edu-li"])
+    assert done.status_code == 200 and done.json()["status"] == "resolved", done.text
