@@ -309,6 +309,7 @@ async def over_http(client: Client, read_model: ReadModel, folder, port: int) ->
                     summary = shown["detail"]
                 print(f"  {_curl(method, path, key_name, body)[:150]}")
                 print(f"    -> {answer.status_code} {summary}")
+            await _evidence(h, keys["HANDLER_KEY"], "demo-http-6")
             await _console(h, base)
             await _city_and_street(h, base)
             await _complainant(h, config, "demo-http-6")
@@ -326,6 +327,31 @@ async def over_http(client: Client, read_model: ReadModel, folder, port: int) ->
         await serving
 
     return base, stop
+
+
+async def _evidence(h: httpx.AsyncClient, key: str, case_id: str) -> None:
+    """整改 evidence (issue 38): the unit's before and after photos, uploaded and attached; each
+    kept as the engine re-encoded it (no EXIF, a thumbnail), its digest in the case's chain."""
+    from PIL import Image
+
+    headers = {"Authorization": f"Bearer {key}"}
+    for purpose, colour in (("before", (120, 80, 40)), ("after", (40, 160, 220))):
+        photo = io.BytesIO()
+        Image.new("RGB", (1600, 1200), colour).save(photo, "JPEG")
+        up = await h.post(
+            f"/v1/cases/{case_id}/attachments", files={"file": (f"{purpose}.jpg", photo.getvalue())}, headers=headers
+        )
+        digest = up.json()["id"]
+        body = {"attachment": digest, "kind": "photo", "purpose": purpose}
+        attached = await h.post(f"/v1/cases/{case_id}/attach", json=body, headers=headers)
+        print(
+            f"  curl -F file=@{purpose}.jpg .../v1/cases/{case_id}/attachments, then POST .../attach {body | {'attachment': digest[:12] + '…'}}"
+        )
+        print(
+            f"    -> {up.status_code} {up.json()['media_type']} {up.json()['width']}x{up.json()['height']}, thumbnail; {attached.status_code}"
+        )
+    listed = (await h.get(f"/v1/cases/{case_id}/attachments", headers=headers)).json()["attachments"]
+    print(f"  the case's evidence: {', '.join(a['purpose'] for a in listed)}, each with a signed url (10 minutes)")
 
 
 def _subscribe_housing_bureau(read_model: ReadModel) -> subprocess.Popen[str]:
@@ -383,6 +409,9 @@ async def _console(h: httpx.AsyncClient, base: str) -> None:
     print(f"console: {base}/console/ ({DEMO_SUPERVISOR}, password {DEMO_PASSWORD}); the overdue board:")
     for row in rows[:5]:
         print(f"  {row[0]:<15} {row[6]:<10} {_late(row[8])} late ({row[4] or 'not dispatched'})")
+    page = await h.get("/console/cases/demo-http-6")
+    shown = page.text.count('class="evidence"')
+    print(f"  {base}/console/cases/demo-http-6 shows {shown} evidence thumbnails on its timeline (整改前、整改后)")
 
 
 async def _login(h: httpx.AsyncClient, identity: str) -> None:

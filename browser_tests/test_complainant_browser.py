@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -155,6 +156,18 @@ def fits_the_screen(page) -> None:
     assert page.evaluate("window.innerWidth") == 390
 
 
+def _photo_with_gps() -> bytes:
+    import io
+
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x8825] = {1: "N", 2: (22.0, 46.0, 12.0), 3: "E", 4: (113.0, 56.0, 2.0)}
+    out = io.BytesIO()
+    Image.new("RGB", (1200, 900), (180, 60, 20)).save(out, "JPEG", exif=exif)
+    return out.getvalue()
+
+
 def test_the_complainant_follows_and_judges_their_case_on_a_phone(phone, stack, screenshots: Path):
     api = Api(stack)
     body = complaint(
@@ -194,6 +207,22 @@ def test_the_complainant_follows_and_judges_their_case_on_a_phone(phone, stack, 
     timeline = api.h.get(f"/v1/cases/{case_id}/timeline", headers=bearer(stack.keys["supervisor"])).json()
     noted = [e for e in timeline["timeline"] if e["kind"] == "complainant_note"]
     assert noted and noted[0]["actor"]["role"] == "complainant" and noted[0]["actor"]["id"] == f"complainant:{case_id}"
+
+    # A photo from the phone (issue 38): a plain file input, no script; kept without its GPS, on
+    # the page, and the department sees it.
+    photo = Path(tempfile.mkdtemp()) / "upload.jpg"
+    photo.write_bytes(_photo_with_gps())
+    phone.set_input_files("#add-photo input[type=file]", str(photo))
+    phone.click("#add-photo button[type=submit]")
+    phone.wait_for_load_state()
+    assert "已收到您的照片" in phone.content() and phone.locator("#photos img").count() == 1
+    assert phone.locator("#photos img").evaluate("img => img.complete && img.naturalWidth > 0")
+    listed = api.h.get(f"/v1/cases/{case_id}/attachments", headers=bearer(stack.keys["handler"])).json()
+    [seen] = listed["attachments"]
+    assert seen["kind"] == "photo" and seen["purpose"] == "problem" and seen["url"]
+    kept = api.h.get(seen["url"])
+    assert kept.status_code == 200 and kept.headers["content-type"] == "image/jpeg"
+    assert b"GPS" not in kept.content and b"Exif" not in kept.content[:64]
 
     # The department answers and resolves; its reply and resolution reach the page.
     api.ok("handler", case_id, "record_contact", {"note": "已电话联系家长"})

@@ -34,6 +34,7 @@ from starter.identities import IdentityStore
 log = logs.get("gateway")
 MAX_BODY = 64 * 1024
 UPLOAD = re.compile(r"/v1/cases/[^/]+/attachments")  # evidence: multipart, streamed, bounded per kind
+COMPLAINANT_PAGE = re.compile(r"/s/[^/]+")  # the complainant's photo, posted to their link
 
 DESCRIPTION = """HTTP for integrators in any language: file complaints, act on cases, read them.
 
@@ -53,9 +54,13 @@ class BodyLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        if scope["method"] == "POST" and UPLOAD.fullmatch(scope["path"]):
+        headers = dict(scope["headers"])
+        multipart = headers.get(b"content-type", b"").startswith(b"multipart/form-data")
+        if scope["method"] == "POST" and (
+            UPLOAD.fullmatch(scope["path"]) or (multipart and COMPLAINANT_PAGE.fullmatch(scope["path"]))
+        ):
             return await self.app(scope, receive, send)  # streamed to disk; its own bound (gateway/evidence.py)
-        declared = dict(scope["headers"]).get(b"content-length")
+        declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
             return await self._refuse(scope, receive, send)
         body, more = bytearray(), True

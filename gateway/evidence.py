@@ -21,7 +21,7 @@ from gateway.auth import caller, gateway
 from gateway.problems import ApiProblem, responses
 from gateway.v1 import CaseId, _engine
 from gateway.views import must_see, sees_personal_data
-from models.evidence import Attachment, Bounds
+from models.evidence import Attachment, Bounds, Kind
 from readmodel.evidence import record_upload, uploads_of
 from readmodel.evidence_links import grant, opened
 from readmodel.tables import UploadRow
@@ -63,26 +63,38 @@ async def upload(case_id: CaseId, request: Request, identity: Identity = Depends
     limits = bounds_of(request)
     if len(await asyncio.to_thread(uploads_of, g.read_model.engine, case_id)) >= limits.per_case:
         raise ApiProblem(413, f"the case holds {limits.per_case} uploads, the most it may")
+    try:
+        form = await request.form(max_files=1, max_fields=2, max_part_size=limits.largest + 1)
+    except ClientDisconnect:
+        raise ApiProblem(413, f"file: cut off, or over {limits.largest // (1 << 20)} MiB") from None
+    except Exception as err:  # the multipart parser's own refusals (a part too large, no boundary)
+        raise ApiProblem(422, f"file: a multipart/form-data body with one part named file ({err})") from None
+    part = form.get("file")
+    if not isinstance(part, UploadFile):
+        raise ApiProblem(422, "file: a multipart/form-data body with one part named file")
+    row = await keep_upload(request, case_id, part, identity.id)
+    return JSONResponse(_facts(row), status_code=201)
+
+
+async def keep_upload(
+    request: Request, case_id: str, part: UploadFile, who: str, *, photos_only: bool = False
+) -> UploadRow:
+    """The part judged and kept, and recorded as an upload of the case (ApiProblem 413/415 naming
+    why, and nothing kept). The caller has checked that `who` sees the case."""
+    limits = bounds_of(request)
     with tempfile.TemporaryDirectory(prefix="upload-") as folder:
         received = Path(folder) / "received"
-        try:
-            form = await request.form(max_files=1, max_fields=2, max_part_size=limits.largest + 1)
-        except ClientDisconnect:
-            raise ApiProblem(413, f"file: cut off, or over {limits.largest // (1 << 20)} MiB") from None
-        except Exception as err:  # the multipart parser's own refusals (a part too large, no boundary)
-            raise ApiProblem(422, f"file: a multipart/form-data body with one part named file ({err})") from None
-        part = form.get("file")
-        if not isinstance(part, UploadFile):
-            raise ApiProblem(422, "file: a multipart/form-data body with one part named file")
-        await asyncio.to_thread(_copy, part, received, limits.largest)
+        await asyncio.to_thread(_copy, part, received, limits.photo if photos_only else limits.largest)
         try:
             judged = await asyncio.to_thread(judge, received, limits)
         except Refused as err:
             raise ApiProblem(err.status, str(err)) from None
-        row = await asyncio.to_thread(_keep, blobs(request), judged, Path(folder), case_id, identity.id)
-    await asyncio.to_thread(record_upload, g.read_model.engine, row)
-    log.info("evidence uploaded", identity=identity.id, case_id=case_id, digest=row.digest, kind=row.kind)
-    return JSONResponse(_facts(row), status_code=201)
+        if photos_only and judged.kind != Kind.photo:
+            raise ApiProblem(415, "file: only photos here")
+        row = await asyncio.to_thread(_keep, blobs(request), judged, Path(folder), case_id, who)
+    await asyncio.to_thread(record_upload, gateway(request).read_model.engine, row)
+    log.info("evidence uploaded", identity=who, case_id=case_id, digest=row.digest, kind=row.kind)
+    return row
 
 
 def _copy(part: UploadFile, to: Path, limit: int) -> None:

@@ -496,6 +496,7 @@ def _add_update_route(update: str) -> None:
                 update_id=idempotency_key,
                 listed_only=listed_only,
                 warnings=warnings,
+                uploads=g.read_model.engine,  # where `attach` finds the case's uploads
             )
         )
         return _case(current, identity, extra={"warnings": warnings} if warnings else None)

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pydantic
+from sqlalchemy.engine import Engine
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflow.v1 import WorkflowExecutionInfo
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
@@ -261,12 +262,14 @@ async def act(
     update_id: str | None = None,
     listed_only: bool = False,
     warnings: list[str] | None = None,
+    uploads: Engine | None = None,
 ) -> CaseState:
     """Run one update on a case; the case's new state, or Rejected with the reason.
 
     The units it names are read first (name_units; `listed_only`: COMPLAINTS_UNITS=listed), and
     their warnings added to `warnings`. With an update_id, the update is applied at most once per
-    case and id: a retry with the same id returns the first answer (Temporal's update id)."""
+    case and id: a retry with the same id returns the first answer (Temporal's update id).
+    `uploads`: the database `attach` finds the case's uploads in (default: COMPLAINTS_DB_URL's)."""
     if update in UPDATES:
         given = payload.model_dump() if isinstance(payload, Command) else payload
         named, told = await name_units(client, case_id, update, given, jurisdictions.tree(), listed_only=listed_only)
@@ -278,7 +281,7 @@ async def act(
     if isinstance(command, PlaceCase):
         command = place_command(command, jurisdictions.tree())
     if isinstance(command, Attach):
-        command = attach_command(case_id, command)
+        command = attach_command(case_id, command, uploads)
     handle = client.get_workflow_handle(validate_case_id(case_id))
     try:
         return await handle.execute_update(update, command, id=update_id, result_type=CaseState)

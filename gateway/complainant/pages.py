@@ -17,14 +17,17 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.datastructures import UploadFile
 from temporalio.service import RPCError
 
 from gateway.auth import gateway
 from gateway.complainant.text import Words
 from gateway.complainant.view import CasePage, case_page
 from gateway.console.text import choose
+from gateway.problems import ApiProblem
 from models import complainant_of
 from models.sentences import moment
+from readmodel.evidence_links import grant
 from readmodel.links import COMPLAINANT
 from runtime import logs
 from starter import InvalidInput, Rejected, UnknownCase, act
@@ -91,12 +94,22 @@ def _page(
 ) -> HTMLResponse:
     csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
     query = f"?lang={words.lang}" if request.query_params.get("lang") else ""
+    keyring, who = gateway(request).links.keyring, complainant_of(page.case_id).id
+    photos = [
+        (
+            f"/v1/evidence/{grant(keyring, page.case_id, d, who)}",
+            f"/v1/evidence/{grant(keyring, page.case_id, th, who)}" if th else None,
+            purpose,
+        )
+        for d, th, purpose in page.photos
+    ]
     response = _render(
         request,
         "case.html",
         words,
         status,
         page=page,
+        photos=photos,
         csrf=csrf,
         nonce=secrets.token_urlsafe(12),
         errors=errors or [],
@@ -117,7 +130,7 @@ async def read(request: Request, token: str) -> Response:
     if opened is None:
         return _gone(request, words)
     done = request.query_params.get("done")
-    return _page(request, words, opened[1], notice=f"done_{done}" if done in ("note", "verdict") else None)
+    return _page(request, words, opened[1], notice=f"done_{done}" if done in ("note", "verdict", "photo") else None)
 
 
 def _text(form: Any, name: str) -> str:
@@ -147,6 +160,8 @@ async def act_on(request: Request, token: str) -> Response:
     if opened is None:
         return _gone(request, words)
     case_id, page = opened
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        return await _photo(request, token, words, case_id, page)
     form = await request.form()
     sent = {k: str(v)[: MAX_TEXT * 2] for k, v in form.items() if isinstance(v, str)}
     csrf = str(form.get("csrf") or "")
@@ -178,4 +193,41 @@ async def act_on(request: Request, token: str) -> Response:
     query = {"done": "note" if update == "add_note" else "verdict"}
     if request.query_params.get("lang"):
         query["lang"] = words.lang
+    return RedirectResponse(f"/s/{token}?{urlencode(query)}", status_code=303)
+
+
+async def _photo(request: Request, token: str, words: Words, case_id: str, page: CasePage) -> Response:
+    """A photo from the complainant's phone (issue 38): kept as the engine re-made it, and
+    attached as theirs, of the problem. No script: a plain file input, the camera on a phone."""
+    from gateway.evidence import bounds_of, keep_upload
+
+    g = gateway(request)
+    limits = bounds_of(request)
+    try:
+        form = await request.form(max_files=1, max_fields=3, max_part_size=limits.photo + 1)
+    except Exception:  # cut off, or a part over the bound
+        return _page(request, words, page, 413, errors=[words("photo_too_large")])
+    csrf = str(form.get("csrf") or "")
+    if not csrf or not secrets.compare_digest(csrf, request.cookies.get(CSRF_COOKIE) or ""):
+        return _page(request, words, page, 400, errors=[words("form_expired")])
+    part = form.get("file")
+    if not isinstance(part, UploadFile):
+        return _page(request, words, page, 422, errors=[f"file: {words('required')}"])
+    try:
+        row = await keep_upload(request, case_id, part, complainant_of(case_id).id, photos_only=True)
+        async with asyncio.timeout(ENGINE_TIMEOUT):
+            body = {"attachment": row.digest, "kind": "photo", "purpose": "problem"}
+            await act(
+                g.client, case_id, "attach", body | {"actor": complainant_of(case_id)}, uploads=g.read_model.engine
+            )
+    except ApiProblem as err:
+        return _page(request, words, page, err.status, errors=[words("photo_refused")])
+    except (Rejected, InvalidInput) as err:
+        log.info("complainant's photo refused", case_id=case_id, reason=str(err))
+        return _page(request, words, page, 409, errors=[words("refused")])
+    except (UnknownCase, RPCError, TimeoutError, RuntimeError) as err:
+        log.warning("complainant's page: the engine does not answer", case_id=case_id, error=str(err))
+        return _render(request, "unavailable.html", words, 503)
+    log.info("complainant attached a photo", case_id=case_id, digest=row.digest)
+    query = {"done": "photo"} | ({"lang": words.lang} if request.query_params.get("lang") else {})
     return RedirectResponse(f"/s/{token}?{urlencode(query)}", status_code=303)

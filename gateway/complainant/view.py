@@ -53,6 +53,9 @@ class CasePage:
     answers: list[Said] = field(default_factory=list)
     notes: list[Said] = field(default_factory=list)
     verdict: Verdict | None = None  # the latest
+    # Evidence the complainant is shown (issue 38): their own photos and the unit's after photos,
+    # as (digest, thumbnail digest, purpose); the page signs their addresses.
+    photos: list[tuple[str, str | None, str]] = field(default_factory=list)
 
     @property
     def open(self) -> bool:
@@ -104,6 +107,9 @@ def case_page(read_model: ReadModel, case_id: str, now: datetime | None = None) 
         said = _said(e)
         if said is not None:
             (page.notes if said.kind == "note" else page.answers).append(said)
+        if e.kind == "attached" and e.detail.get("evidence") == "photo":
+            if e.actor_role == "complainant" or e.detail.get("purpose") == "after":
+                page.photos.append((str(e.detail["digest"]), e.detail.get("thumbnail"), str(e.detail["purpose"])))
         if e.kind == "followed_up":
             page.verdict = Verdict(
                 at=utc(e.at),

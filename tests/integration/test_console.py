@@ -776,7 +776,6 @@ async def test_the_audit_finds_a_photo_deleted_from_the_store_and_one_whose_byte
     client, read_model, queue = engine
     h, keys, _ = console
     store_folder = h._transport.app.state.gateway.config.data_dir  # type: ignore[attr-defined]
-    monkeypatch.setenv("COMPLAINTS_DB_URL", read_model.url)  # where `attach` finds the uploads
     monkeypatch.setenv("COMPLAINTS_DATA_DIR", str(store_folder))  # the audit worker's store: the gateway's
     monkeypatch.setenv("COMPLAINTS_AUDIT_TASK_QUEUE", f"audit-{uuid.uuid4().hex[:6]}")
     since = datetime.now(timezone.utc) - timedelta(seconds=5)

@@ -45,8 +45,7 @@ def bomb() -> bytes:
 
 
 @pytest.fixture
-async def gw(client, read_model, tmp_path, monkeypatch):
-    monkeypatch.setenv("COMPLAINTS_DB_URL", read_model.url)  # where `attach` finds the uploads, as in production
+async def gw(client, read_model, tmp_path):
     keys = make_identities(tmp_path)
     config = gateway_settings(tmp_path, task_queue=client.task_queue, data_dir=tmp_path)
     async with http(app_on(client, read_model, config)) as h:

@@ -86,7 +86,6 @@ async def test_an_upload_over_http_is_kept_in_and_served_from_the_s3_store(
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("COMPLAINTS_S3_ENDPOINT", s3_endpoint)
-    monkeypatch.setenv("COMPLAINTS_DB_URL", read_model.url)
     keys = make_identities(tmp_path)
     config = gateway_settings(
         tmp_path, task_queue=client.task_queue, data_dir=tmp_path, evidence_store="s3://over-http"

@@ -138,6 +138,8 @@ def test_demo_runs_to_the_end_cleanly(environ, tmp_path):
     assert re.search(r"alert to duty:duty-gm-(day|night): 【强信息预警】红色", done.stdout), done.stdout
     assert re.search(r"类案预警: \d+ people in [45] communities, saying 电梯", done.stdout), done.stdout
     assert "demo-lift-01: suggested unit 光明区住房和建设局 (routing table)" in done.stdout
+    # Issue 38: the unit's before and after photos, attached, and shown on the console's case page.
+    assert "the case's evidence: before, after" in done.stdout and "shows 2 evidence thumbnails" in done.stdout
     # Each line true on its own (issue 37): a minute late is not "0.0 hours late"; a count equals
     # what is listed; demo-water-5's section names its breach.
     assert "0.0 hours" not in done.stdout and "minutes late (not dispatched)" in done.stdout, board
