@@ -309,7 +309,7 @@ async def over_http(client: Client, read_model: ReadModel, folder, port: int) ->
                     summary = shown["detail"]
                 print(f"  {_curl(method, path, key_name, body)[:150]}")
                 print(f"    -> {answer.status_code} {summary}")
-            await _evidence(h, keys["HANDLER_KEY"], "demo-http-6")
+            await _evidence(h, keys["HANDLER_KEY"] or "", "demo-http-6")
             await _console(h, base)
             await _city_and_street(h, base)
             await _complainant(h, config, "demo-http-6")
