@@ -33,6 +33,13 @@ from starter.identities import Identity
 
 log = logs.get("evidence")
 router = APIRouter(prefix="/v1", tags=["evidence"])
+KEPT: dict[int | str, dict[str, Any]] = {201: {"description": "Kept: its id (the SHA-256 of the kept bytes) and facts"}}
+SERVED: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The file as the engine kept it",
+        "content": {t: {} for t in ("image/jpeg", "application/pdf", "audio/wav", "audio/mpeg", "audio/mp4")},
+    }
+}
 SUFFIX = {"image/jpeg": "jpg", "application/pdf": "pdf", "audio/wav": "wav", "audio/mpeg": "mp3", "audio/mp4": "m4a"}
 
 
@@ -55,7 +62,21 @@ def blobs(request: Request) -> Blobs:
     "/cases/{case_id}/attachments",
     status_code=201,
     summary="Upload a photo, PDF or recording for a case; then `attach` records it",
-    responses=responses(401, 404, 413, 415, 422, 429, 503),
+    responses=KEPT | responses(401, 404, 413, 415, 422, 429, 503),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                    }
+                }
+            },
+        }
+    },
 )
 async def upload(case_id: CaseId, request: Request, identity: Identity = Depends(caller)) -> JSONResponse:
     g = gateway(request)
@@ -156,7 +177,7 @@ def addresses(request: Request, case_id: str, a: Attachment, identity: Identity)
 @router.get(
     "/cases/{case_id}/attachments",
     summary="The case's attachments; signed addresses for those who see its personal data in clear",
-    responses=responses(401, 404, 429, 503),
+    responses=responses(401, 404, 422, 429, 503),
 )
 async def attachments(case_id: CaseId, request: Request, identity: Identity = Depends(caller)) -> JSONResponse:
     g = gateway(request)
@@ -173,7 +194,8 @@ async def attachments(case_id: CaseId, request: Request, identity: Identity = De
 @router.get(
     "/evidence/{token}",
     summary="One attachment, by an address the list signed (10 minutes); no key needed",
-    responses=responses(403),
+    response_class=StreamingResponse,
+    responses=SERVED | responses(403, 404, 422, 429),
 )
 async def evidence(token: str, request: Request) -> Response:
     g = gateway(request)

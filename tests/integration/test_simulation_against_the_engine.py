@@ -9,6 +9,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from models import CaseInput
+from readmodel.evidence import record_upload
+from readmodel.tables import UploadRow
 from simulation import InputError, load
 from simulation.clock import INF, Deadlines, moment
 from simulation.evaluate import Rules, judge
@@ -17,9 +19,12 @@ from simulation.model import simulate
 from simulation.report import summarise
 from simulation.run import run
 from sla import BUSINESS_TZ, WorkingCalendar
+from sla.policies import AFTER_PHOTO_TO_RESOLVE
 from starter import act, state
 from tests.support.cases import actor, complaint, server_now
 from tests.support.simulation import small
+
+PHOTO = "a" * 64  # the unit's photo of the result, for the categories that resolve with one
 
 CAL = WorkingCalendar()
 
@@ -89,7 +94,10 @@ def _actions(case, verdict, case_id: str, policy: str, end: float) -> list[tuple
     for n, resolved in enumerate(verdict.resolutions):
         # Once escalated, its leader resolves it (the simulator has the resolution wait for one).
         escalated = verdict.escalated_at is not None and verdict.escalated_at <= resolved
-        at(resolved, "resolve", {"actor": LEADER if escalated else h, "resolution": f"第{n + 1}次办结"})
+        resolver = LEADER if escalated else h
+        if n == 0 and case.category in AFTER_PHOTO_TO_RESOLVE:  # its photo of the result first (edition 12)
+            at(resolved - 0.5, "attach", {"actor": resolver, "attachment": PHOTO, "kind": "photo", "purpose": "after"})
+        at(resolved, "resolve", {"actor": resolver, "resolution": f"第{n + 1}次办结"})
         if n < len(verdict.visits):
             satisfaction = "dissatisfied" if case.follow_ups[n][1] else "satisfied"
             at(verdict.visits[n], "record_follow_up", {"actor": SUPERVISOR, "satisfaction": satisfaction})
@@ -99,7 +107,7 @@ def _actions(case, verdict, case_id: str, policy: str, end: float) -> list[tuple
     return out
 
 
-async def test_simulated_cases_run_as_real_workflows_agree(env, client):
+async def test_simulated_cases_run_as_real_workflows_agree(env, client, read_model):
     """A sample of simulated cases, under both policies, driven through real workflows at the
     simulated times (the test server skipping time): every deadline, breach and escalation the
     workflow records is the one the simulator computed."""
@@ -136,6 +144,9 @@ async def test_simulated_cases_run_as_real_workflows_agree(env, client):
         if all(turns.values()):
             break
     assert all(turns.values()), turns  # the sample covers every turn
+    for case_id in verdicts:  # a photo uploaded for each, for those whose category resolves with one
+        record_upload(read_model.engine, UploadRow(case_id=case_id, digest=PHOTO, kind="photo", media_type="image/jpeg",
+                                                   size=1000, uploaded_by="h", at=datetime.now(timezone.utc)))  # fmt: skip
     actions.sort()
     for ts, _, case_id, (update, payload) in actions:
         ahead = ts - (await server_now(env)).timestamp()
@@ -146,7 +157,7 @@ async def test_simulated_cases_run_as_real_workflows_agree(env, client):
                 "ComplaintCase", CaseInput.model_validate(payload), id=case_id, task_queue=client.task_queue
             )
         else:
-            await act(client, case_id, update, payload)
+            await act(client, case_id, update, payload, uploads=read_model.engine)
     ahead = run_.end - (await server_now(env)).timestamp()
     if ahead > 0:
         await env.sleep(timedelta(seconds=ahead))
