@@ -130,8 +130,10 @@ def _copy(part: UploadFile, to: Path, limit: int) -> None:
 
 
 def _keep(store: Blobs, judged: Judged, folder: Path, case_id: str, who: str) -> UploadRow:
-    kept = folder / "kept"
-    kept.write_bytes(judged.data)
+    kept = folder / "received"  # a document or a recording: kept as it came
+    if judged.data is not None:  # a photo: as the engine re-made it
+        kept = folder / "kept"
+        kept.write_bytes(judged.data)
     digest = store.put(kept)
     thumbnail = None
     if judged.thumbnail is not None:
@@ -143,7 +145,7 @@ def _keep(store: Blobs, judged: Judged, folder: Path, case_id: str, who: str) ->
         digest=digest,
         kind=judged.kind.value,
         media_type=judged.media_type,
-        size=len(judged.data),
+        size=judged.size,
         thumbnail=thumbnail,
         width=judged.width,
         height=judged.height,

@@ -8,11 +8,13 @@ checked by its header, with its duration kept. Anything else is refused, and not
 from __future__ import annotations
 
 import io
+import mmap
 import re
 import struct
 import wave
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -25,6 +27,7 @@ from runtime import settings
 MAX_SIDE = 4096
 THUMB_SIDE = 320
 MAX_PIXELS = 64_000_000  # Pillow's bomb limit: a 4096 px photo is 16 M; a phone's 50 MP is let in
+TRAILING_ALLOWED = 16  # padding some cameras write after a JPEG's end
 PDF_ACTIVE = re.compile(rb"/(JavaScript|JS|Launch|EmbeddedFile|RichMedia|OpenAction|AA)\b")
 
 
@@ -40,7 +43,8 @@ class Refused(ValueError):
 class Judged:
     kind: Kind
     media_type: str
-    data: bytes  # what is kept
+    data: bytes | None  # what is kept, re-made (a photo); None: the upload itself is kept as it came
+    size: int
     thumbnail: bytes | None = None
     width: int | None = None
     height: int | None = None
@@ -82,6 +86,7 @@ def judge(path: Path, bounds: Bounds) -> Judged:
     if size > bounds.of(kind):
         raise Refused(413, f"file: a {kind.value} may be at most {bounds.of(kind) // (1 << 20)} MiB")
     if kind == Kind.photo:
+        _trailing(path, media_type)
         return _photo(path, media_type)
     if kind == Kind.document:
         return _pdf(path)
@@ -119,30 +124,56 @@ def _photo(path: Path, media_type: str) -> Judged:
     thumb.thumbnail((THUMB_SIDE, THUMB_SIDE))
     small = io.BytesIO()
     thumb.save(small, "JPEG", quality=80)
-    return Judged(Kind.photo, "image/jpeg", kept.getvalue(), small.getvalue(), upright.width, upright.height)
+    data = kept.getvalue()
+    return Judged(Kind.photo, "image/jpeg", data, len(data), small.getvalue(), upright.width, upright.height)
+
+
+def _trailing(path: Path, media_type: str) -> None:
+    """A photo with bytes after its end (a polyglot: a script or an archive riding on an image) is
+    refused, not quietly cleaned: whoever sent it meant something else by it."""
+    with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        if media_type == "image/jpeg":
+            end = data.rfind(b"\xff\xd9")
+            extra = len(data) - (end + 2) if end >= 0 else 0
+        elif media_type == "image/png":
+            end = data.rfind(b"IEND")
+            extra = len(data) - (end + 8) if end >= 0 else 0
+        elif media_type == "image/webp":
+            extra = len(data) - (8 + struct.unpack("<I", data[4:8])[0])
+        else:
+            extra = 0
+    if extra > TRAILING_ALLOWED:
+        raise Refused(415, f"file: {extra} bytes after the image's end (a polyglot): not kept")
 
 
 def _pdf(path: Path) -> Judged:
-    data = path.read_bytes()
-    if b"%%EOF" not in data[-1024:] or b"startxref" not in data[-2048:]:
-        raise Refused(415, "file: not a whole PDF (no trailer): cut off, or another file named .pdf")
-    found = PDF_ACTIVE.search(data)
-    if found:
-        raise Refused(415, f"file: a PDF with active content ({found.group(0).decode()}) is not kept")
-    return Judged(Kind.document, "application/pdf", data)
+    """Checked in place (mapped, never read whole into memory), kept as it came."""
+    with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        if data.rfind(b"%%EOF", max(0, len(data) - 1024)) < 0 or data.rfind(b"startxref", max(0, len(data) - 2048)) < 0:
+            raise Refused(415, "file: not a whole PDF (no trailer): cut off, or another file named .pdf")
+        found = PDF_ACTIVE.search(data)  # type: ignore[call-overload]
+        if found:
+            raise Refused(415, f"file: a PDF with active content ({found.group(0).decode()}) is not kept")
+        size = len(data)
+    return Judged(Kind.document, "application/pdf", None, size)
 
 
 def _recording(path: Path, media_type: str) -> Judged:
-    data = path.read_bytes()
+    """Its header read (mapped, never whole in memory), its duration found; kept as it came."""
     try:
-        duration = {"audio/wav": _wav, "audio/mpeg": _mp3, "audio/mp4": _m4a}[media_type](data)
+        with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            if media_type == "audio/wav":
+                duration = _wav(path)
+            else:
+                duration = {"audio/mpeg": _mp3, "audio/mp4": _m4a}[media_type](data)  # type: ignore[operator]
+            size = len(data)
     except (wave.Error, EOFError, struct.error, ValueError) as err:
         raise Refused(415, f"file: not a recording that can be read ({err})") from None
-    return Judged(Kind.recording, media_type, data, duration_seconds=round(duration, 1))
+    return Judged(Kind.recording, media_type, None, size, duration_seconds=round(duration, 1))
 
 
-def _wav(data: bytes) -> float:
-    with wave.open(io.BytesIO(data)) as w:
+def _wav(path: Path) -> float:
+    with wave.open(str(path)) as w:
         if w.getframerate() <= 0:
             raise ValueError("no frame rate")
         return w.getnframes() / w.getframerate()
@@ -153,7 +184,7 @@ _MP3_RATES = [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 
 _MP3_SAMPLES = [44100, 48000, 32000, 0]
 
 
-def _mp3(data: bytes) -> float:
+def _mp3(data: Any) -> float:
     """Its length from the first frame's bit rate (a constant-rate file's; an estimate otherwise)."""
     start = 0
     if data.startswith(b"ID3"):
@@ -168,7 +199,7 @@ def _mp3(data: bytes) -> float:
     return (len(data) - start) * 8 / rate
 
 
-def _m4a(data: bytes) -> float:
+def _m4a(data: Any) -> float:
     """Its length from the movie header (mvhd: timescale and duration)."""
     at = data.find(b"mvhd")
     if at < 0:

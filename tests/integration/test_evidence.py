@@ -124,8 +124,13 @@ async def test_a_png_becomes_a_jpeg_with_its_thumbnail(gw):
         ),
         (b"%PDF-1.4\n1 0 obj", 415, "not a whole PDF"),
         (b"", 415, "empty"),
+        (
+            jpeg_with_gps() + b"PK\x03\x04<?php system($_GET['c']); ?>" * 4,
+            415,
+            "polyglot",
+        ),  # a script riding on a photo
     ],
-    ids=["script-as-jpg", "bomb", "cut-off", "pdf-with-javascript", "pdf-cut-off", "empty"],
+    ids=["script-as-jpg", "bomb", "cut-off", "pdf-with-javascript", "pdf-cut-off", "empty", "polyglot"],
 )
 async def test_a_file_that_lies_a_bomb_or_a_cut_off_one_is_refused_and_nothing_is_kept(gw, data, status, why):
     h, keys, folder = gw
@@ -203,3 +208,40 @@ async def test_urban_management_resolves_only_with_an_after_photo_attached(gw):
     assert after.status_code == 200, after.text
     done = await h.post(f"/v1/cases/{case_id}/resolve", json={"resolution": "已修复"}, headers=keys["edu-li"])
     assert done.status_code == 200 and done.json()["status"] == "resolved", done.text
+
+
+def wav(seconds: float = 2.0) -> bytes:
+    import wave
+
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\x00\x00" * int(8000 * seconds))
+    return out.getvalue()
+
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\nxref\n0 1\ntrailer << /Root 1 0 R >>\nstartxref\n9\n%%EOF\n"
+
+
+async def test_a_call_recording_and_a_pdf_are_kept_as_they_came_with_their_facts(gw):
+    """A recording is read by its header (its duration kept), a PDF by its structure; both are kept
+    byte for byte, so the id is the digest of what was sent."""
+    h, keys, _ = gw
+    case_id = await _case(h, keys)
+    call = wav(2.5)
+    up = await _upload(h, keys, case_id, call, name="call.wav")
+    assert up.status_code == 201 and up.json()["kind"] == "recording" and up.json()["duration_seconds"] == 2.5
+    assert up.json()["id"] == digest_bytes(iter([call]))
+    attached = await h.post(
+        f"/v1/cases/{case_id}/attach", json={"attachment": up.json()["id"], "kind": "recording", "purpose": "call"},
+        headers=keys["hotline-07"],
+    )  # fmt: skip
+    assert attached.status_code == 200, attached.text
+    doc = await _upload(h, keys, case_id, PDF, name="letter.pdf")
+    assert (
+        doc.status_code == 201
+        and doc.json()["media_type"] == "application/pdf"
+        and doc.json()["id"] == digest_bytes(iter([PDF]))
+    )
