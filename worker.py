@@ -136,6 +136,7 @@ def create_worker(
         read_model,
         config.webhook_allow_http_hosts,
         Timing.from_settings(config),
+        links=links_of(config),
     )
     records = Records(read_model, deliveries)
     return EngineWorker(

@@ -32,7 +32,8 @@ from models.webhooks import (
     retry_wait,
 )
 from models.webhooks import workflow_id as delivery_workflow_id
-from readmodel import ReadModel
+from readmodel import Links, ReadModel
+from readmodel.evidence_links import grant
 from readmodel.privacy import person_as_seen
 from readmodel.tables import DeliveryRow
 from readmodel.webhooks import Subscription, WebhookError, Webhooks
@@ -89,7 +90,9 @@ class Deliveries:
         allow_http_hosts: frozenset[str],
         timing: Timing,
         client: httpx.AsyncClient | None = None,
+        links: Links | None = None,
     ) -> None:
+        self.links = links  # signs an attachment's address for a subscriber who sees it in clear
         self.webhooks = webhooks
         self.read_model = read_model
         self.allow_http_hosts = allow_http_hosts
@@ -259,7 +262,19 @@ class Deliveries:
             else None,
             "detail": event.detail,
         }
-        return body(kind, event.at, owed.case_id, version, timeline_event, summary)
+        message = body(kind, event.at, owed.case_id, version, timeline_event, summary)
+        digest = event.detail.get("digest") if event.kind == "attached" and isinstance(event.detail, dict) else None
+        if digest and clear and self.links is not None:  # evidence: its facts, and a 10-minute address to it
+            token = grant(self.links.keyring, owed.case_id, str(digest), sub.identity.id)
+            message["data"]["attachment"] = {
+                "id": digest,
+                "kind": event.detail.get("evidence"),
+                "purpose": event.detail.get("purpose"),
+                "media_type": event.detail.get("media_type"),
+                "size": event.detail.get("size"),
+                "url": f"{self.links.public_url}/v1/evidence/{token}",
+            }
+        return message
 
     async def _complaint(self, case_id: str) -> Complaint:
         """The complaint as filed (personal data only ever in Temporal, encrypted), cached a while."""

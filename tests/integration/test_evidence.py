@@ -245,3 +245,38 @@ async def test_a_call_recording_and_a_pdf_are_kept_as_they_came_with_their_facts
         and doc.json()["media_type"] == "application/pdf"
         and doc.json()["id"] == digest_bytes(iter([PDF]))
     )
+
+
+async def test_the_attached_webhook_event_carries_the_files_facts_and_a_signed_address_for_clear_eyes(gw, read_model):
+    import uuid
+    from urllib.parse import urlsplit
+
+    from models import Actor, Role
+    from readmodel.webhooks import Webhooks
+    from starter.codec import keyring_from_settings
+    from tests.support.receiver import Receiver
+
+    h, keys, _ = gw
+    store, run = Webhooks(read_model.engine, keyring_from_settings()), uuid.uuid4().hex[:6]
+    clear, masked = Receiver(), Receiver()
+    names = [f"evidence-sup-{run}", f"evidence-audit-{run}"]
+    store.add(names[0], Actor(id="sup-wang", role=Role.supervisor), clear.url, ["attached"])
+    store.add(names[1], Actor(id="audit-zhao", role=Role.auditor), masked.url, ["attached"])
+    try:
+        case_id = await _case(h, keys)
+        photo = (await _upload(h, keys, case_id, png())).json()["id"]
+        body = {"attachment": photo, "kind": "photo", "purpose": "problem"}
+        assert (await h.post(f"/v1/cases/{case_id}/attach", json=body, headers=keys["hotline-07"])).status_code == 200
+        await clear.wait(lambda: clear.delivered(case_id))
+        await masked.wait(lambda: masked.delivered(case_id))
+        told = clear.delivered(case_id)[0].message["data"]
+        assert told["attachment"]["id"] == photo and told["attachment"]["media_type"] == "image/jpeg"
+        fetched = await h.get(urlsplit(told["attachment"]["url"]).path)
+        assert fetched.status_code == 200 and digest_bytes(iter([fetched.content])) == photo
+        assert "attachment" not in masked.delivered(case_id)[0].message["data"]  # an auditor: the facts only
+        assert masked.delivered(case_id)[0].message["data"]["event"]["detail"]["digest"] == photo
+    finally:
+        for name in names:
+            store.remove(name)
+        clear.close()
+        masked.close()
