@@ -60,13 +60,15 @@ worker: install
 # a city's read model of a million cases on a throwaway PostgreSQL (bench/city.py, about 10
 # minutes; Debian's postgresql, as the tests use), then what issue 40 adds to a filing (bench/intake.py,
 # about 3 minutes), then 类案 clustering against MinHash on labelled cases (bench/similar.py, seconds),
-# then the suggested unit's training on 100,000 cases and its asking (bench/suggest.py, about a minute).
+# then the suggested unit's training on 100,000 cases and its asking (bench/suggest.py, about a minute),
+# then a phone's photo judged and kept, and ten 100 MiB recordings at once (bench/evidence.py, a minute).
 bench: install
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.city
 	$(BIN)/python -m bench.intake
 	$(BIN)/python -m bench.similar
 	$(BIN)/python -m bench.suggest
+	$(BIN)/python -m bench.evidence
 
 clean:
 	rm -rf $(VENV) data build .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -27,7 +27,7 @@ from readmodel.evidence_links import grant, opened
 from readmodel.tables import UploadRow
 from runtime import logs
 from runtime.blobs import BlobMissing, Blobs
-from starter import state
+from starter import InvalidInput, Rejected, act, state
 from starter.evidence import Judged, Refused, judge
 from starter.identities import Identity
 
@@ -237,3 +237,85 @@ def _first(store: Blobs, digest: str) -> Iterator[bytes]:
         yield from chunks
 
     return all_of()
+
+
+# ---- Open311's media_url: fetched once by the engine ---------------------------------------------
+
+FETCH_TIMEOUT = 10.0  # seconds for the whole fetch: a slow host gets nothing more
+
+
+def public_host(url: str, allowed: frozenset[str]) -> str | None:
+    """Why the engine will not fetch this address, or None: http(s) only, no credentials, and a
+    host that resolves to public addresses only (no loopback, private, link-local or reserved
+    range: the engine is not a way into the city's own network), unless the operator allows it
+    (COMPLAINTS_WEBHOOK_ALLOW_HTTP_HOSTS, as for webhooks)."""
+    import ipaddress
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("http", "https") or not host:
+        return "media_url: expected http(s)://host/path"
+    if parts.username or parts.password:
+        return "media_url: no user or password in the address"
+    if host in allowed:
+        return None
+    try:
+        found = {str(info[4][0]) for info in socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)}
+    except (OSError, UnicodeError):
+        return f"media_url: {host} does not resolve"
+    if not found or not all(ipaddress.ip_address(a.split("%")[0]).is_global for a in found):
+        return f"media_url: {host} is not a public address"
+    return None
+
+
+async def fetch_media(request: Request, case_id: str, url: str, actor: Any) -> str | None:
+    """The photo at an Open311 request's media_url, fetched once (no redirects, a public host, the
+    photo bound, FETCH_TIMEOUT), kept and attached as the problem's photo; its digest, or None
+    (logged why: a complaint never fails for its photo)."""
+    import httpx
+
+    g, limits = gateway(request), bounds_of(request)
+    why = await asyncio.to_thread(public_host, url, g.config.webhook_allow_http_hosts)
+    if why:
+        log.warning("media_url not fetched", case_id=case_id, reason=why)
+        return None
+    try:
+        with tempfile.TemporaryDirectory(prefix="media-") as folder:
+            received, size = Path(folder) / "received", 0
+            async with asyncio.timeout(FETCH_TIMEOUT), httpx.AsyncClient(follow_redirects=False) as http:
+                async with http.stream("GET", url) as answer:
+                    if answer.status_code != 200:
+                        raise ApiProblem(422, f"media_url: answered {answer.status_code}")
+                    with received.open("wb") as out:
+                        async for chunk in answer.aiter_bytes(1 << 16):
+                            size += len(chunk)
+                            if size > limits.photo:
+                                raise ApiProblem(413, f"media_url: over {limits.photo >> 20} MiB")
+                            out.write(chunk)
+            try:
+                judged = await asyncio.to_thread(judge, received, limits)
+            except Refused as err:
+                raise ApiProblem(err.status, str(err)) from None
+            if judged.kind != Kind.photo:
+                raise ApiProblem(415, "media_url: not a photo")
+            row = await asyncio.to_thread(_keep, blobs(request), judged, Path(folder), case_id, actor.id)
+        await asyncio.to_thread(record_upload, g.read_model.engine, row)
+        body = {"attachment": row.digest, "kind": "photo", "purpose": "problem", "actor": actor.model_dump(mode="json")}
+        await _engine(act(g.client, case_id, "attach", body, uploads=g.read_model.engine))
+    except (ApiProblem, httpx.HTTPError, TimeoutError, Rejected, InvalidInput) as err:
+        log.warning("media_url not kept", case_id=case_id, reason=str(getattr(err, "detail", None) or err))
+        return None
+    log.info("media_url kept", case_id=case_id, digest=row.digest)
+    return row.digest
+
+
+_running: set[asyncio.Task[Any]] = set()  # held, so the loop does not drop a fetch half-way
+
+
+def keep_in_background(request: Request, work: Any) -> None:
+    """Work that must not hold the answer up (a media_url fetch): run on, held until it ends."""
+    task = asyncio.get_running_loop().create_task(work)
+    _running.add(task)
+    task.add_done_callback(_running.discard)

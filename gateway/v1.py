@@ -497,6 +497,7 @@ def _add_update_route(update: str) -> None:
                 listed_only=listed_only,
                 warnings=warnings,
                 uploads=g.read_model.engine,  # where `attach` finds the case's uploads
+                evidence=g.evidence,  # where `publish_photo` makes a covered copy
             )
         )
         return _case(current, identity, extra={"warnings": warnings} if warnings else None)

@@ -158,7 +158,7 @@ def evidence_findings(case_id: str, state: Any, held: dict[str, str]) -> list[Fi
     """Each attachment the chain names must be in the store, its bytes hashing to its name."""
     found = []
     for seq, e in enumerate(state.timeline):
-        digest = e.detail.get("digest") if e.kind == "attached" else None
+        digest = e.detail.get("digest") if e.kind in ("attached", "photo_published") else None
         if digest is None or held.get(digest, "present") == "present":
             continue
         what = held[digest]

@@ -53,6 +53,7 @@ from models.updates import (
     Escalate,
     NoteSourceTask,
     PlaceCase,
+    PublishPhoto,
     ReassessRisk,
     RecordContact,
     RecordFollowUp,
@@ -705,6 +706,30 @@ class CaseState(BaseModel):
             note=cmd.note,
         )
         self.attachments.append(kept)
+        return Effects()
+
+    def publish_photo(self, cmd: PublishPhoto, at: datetime) -> Effects:
+        """A photo shown publicly: the original, or a copy with a region covered (the original private)."""
+        original = next(a for a in self.attachments if a.id == cmd.attachment)
+        if cmd.published is not None:  # covered: a new photo, public; its digest in the chain too
+            shown = cmd.published.model_copy(
+                update={"purpose": original.purpose, "seq": len(self.timeline), "public": True}
+            )
+            self.attachments.append(shown)
+        else:
+            shown = original
+            self.attachments = [
+                a.model_copy(update={"public": True}) if a.id == original.id else a for a in self.attachments
+            ]
+        self.record(
+            "photo_published",
+            cmd.actor,
+            at,
+            digest=shown.id,
+            original=original.id if shown.id != original.id else None,
+            thumbnail=shown.thumbnail,
+            box=cmd.box,
+        )
         return Effects()
 
     def note_source_task(self, cmd: NoteSourceTask, at: datetime) -> Effects:

@@ -41,6 +41,7 @@ from models.updates import (
     Escalate,
     NoteSourceTask,
     PlaceCase,
+    PublishPhoto,
     ReassessRisk,
     RecordContact,
     RecordFollowUp,
@@ -505,6 +506,17 @@ def evidence_to_attach(state: CaseState, cmd: Command) -> None:
         raise Rejected(f"attach: the case holds {PER_CASE} attachments, the most it may")
 
 
+def photo_to_publish(state: CaseState, cmd: Command) -> None:
+    assert isinstance(cmd, PublishPhoto)
+    found = next((a for a in state.attachments if a.id == cmd.attachment), None)
+    if found is None or found.kind != Kind.photo:
+        raise Rejected(f"publish_photo: attachment: {cmd.attachment} names no photo of this case")
+    if cmd.box is None and found.public:
+        raise Rejected("publish_photo: attachment: already public")
+    if cmd.box is not None and (cmd.published is None or cmd.published.id == cmd.attachment):
+        raise Rejected("publish_photo: box: the covered copy could not be made")
+
+
 def not_in_task_yet(state: CaseState, cmd: Command) -> None:
     assert isinstance(cmd, NoteSourceTask)
     if cmd.task_id in state.source_tasks:
@@ -626,6 +638,10 @@ _ROWS = [
     ),
     Update(
         "attach", Attach, C.attach, OPEN_STATUSES, attacher, "attached", when=evidence_to_attach,
+    ),
+    Update(
+        "publish_photo", PublishPhoto, C.publish_photo, OPEN_STATUSES, roles(Role.supervisor), "photo_published",
+        when=photo_to_publish,
     ),
     Update(
         "note_source_task", NoteSourceTask, C.note_source_task, OPEN_STATUSES, roles(Role.supervisor), "source_task",

@@ -70,6 +70,7 @@ EVENTS: dict[str, tuple[str, str]] = {
     "risk_responded": ("领导响应", "leader responded"),
     "source_task": ("纳入源头治理", "part of a source task"),
     "attached": ("上传证据", "evidence attached"),
+    "photo_published": ("公开照片", "photo made public"),
     "mediation_started": ("转入调解", "mediation started"),
     "mediator_assigned": ("指派调解员", "mediator assigned"),
     "session_scheduled": ("安排调解会", "session scheduled"),

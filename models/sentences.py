@@ -91,6 +91,11 @@ SENTENCES: dict[str, tuple[str, str]] = {
     ),
     "risk_responded": ("领导响应：{note}", "A leader responded: {note}"),
     "attached": ("上传{evidence}（{purpose}）", "{evidence} attached ({purpose})"),
+    "photo_published": ("照片已公开", "A photo was made public"),
+    "photo_published:covered": (
+        "照片遮挡部分区域后公开，原图不公开",
+        "A photo was made public with a region covered; the original stays private",
+    ),
     "source_task": (
         "同类诉求已合并交{department}源头治理（任务{task_id}）",
         "With the complaints like it, handed to {department} to fix at the source (task {task_id})",
@@ -162,7 +167,7 @@ SILENT = frozenset(
     {
         "to", "place", "reached", "honoured", "lapsed", "satisfaction", "outcome", "notice_kind", "suggested",
         # evidence's facts, for machines and the audit: the page shows the file itself
-        "digest", "media_type", "size", "thumbnail",
+        "digest", "media_type", "size", "thumbnail", "original", "box",
     }
 )  # fmt: skip
 
@@ -241,6 +246,8 @@ def _variant(kind: str, detail: Mapping[str, Any]) -> str:
         return "confirmation_recorded:lapsed"
     if kind == "fulfilment_checked" and detail.get("honoured") is False:
         return "fulfilment_checked:not"
+    if kind == "photo_published" and detail.get("original"):
+        return "photo_published:covered"
     return kind
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import AwareDatetime, Field, field_validator
 
@@ -112,6 +113,24 @@ class Attach(Command):
     purpose: Purpose
     note: ShortText | None = None
     found: Attachment | None = None
+
+
+class PublishPhoto(Command):
+    """A supervisor shows one of the case's photos publicly (Open311's media_url), with a region
+    covered by a black box first (`box`: left, top, right, bottom, fractions of the width and
+    height): then a new photo is made and shown, and the original stays private. `published` is
+    the engine's: the covered copy's facts, set at the edge (a client's is replaced)."""
+
+    attachment: str = Field(pattern=SHA256)
+    box: list[Annotated[float, Field(ge=0, le=1)]] | None = Field(default=None, min_length=4, max_length=4)
+    published: Attachment | None = None
+
+    @field_validator("box")
+    @classmethod
+    def _a_box(cls, box: list[float] | None) -> list[float] | None:
+        if box is not None and not (box[0] < box[2] and box[1] < box[3]):
+            raise ValueError("box: left < right and top < bottom, as fractions of the photo")
+        return box
 
 
 class NoteSourceTask(Command):

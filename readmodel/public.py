@@ -49,3 +49,20 @@ def public_cases(
             ).all()
             due = {m.case_id: m.due_at for m in milestones}  # the latest resolve clock wins
     return [(r, due.get(r.case_id)) for r in rows]
+
+
+def published_photos(read_model: ReadModel, ids: list[str]) -> dict[str, str]:
+    """The photo each case shows the public (the latest `photo_published`, issue 38): case -> digest."""
+    from sqlalchemy import select as plain
+
+    from readmodel.tables import EVENTS
+
+    if not ids:
+        return {}
+    query = (
+        plain(EVENTS.c.case_id, EVENTS.c.detail)
+        .where(EVENTS.c.case_id.in_(ids), EVENTS.c.kind == "photo_published")
+        .order_by(EVENTS.c.seq)
+    )
+    with read_model.engine.connect() as conn:
+        return {r.case_id: str(r.detail["digest"]) for r in conn.execute(query)}

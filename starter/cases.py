@@ -24,11 +24,12 @@ from models.commands import UPDATES as COMMANDS
 from models.risk import RiskRuleError
 from models.scope import sees
 from models.tree import LocationProblem, Tree
-from models.updates import Attach, PlaceCase
+from models.updates import Attach, PlaceCase, PublishPhoto
 from runtime import logs
+from runtime.blobs import Blobs
 from starter import jurisdictions, risk
 from starter.converter import field_errors
-from starter.evidence import attach_command
+from starter.evidence import attach_command, publish_command
 from starter.jurisdictions import place_input
 from starter.suggest import suggest_input
 
@@ -263,13 +264,15 @@ async def act(
     listed_only: bool = False,
     warnings: list[str] | None = None,
     uploads: Engine | None = None,
+    evidence: Blobs | None = None,
 ) -> CaseState:
     """Run one update on a case; the case's new state, or Rejected with the reason.
 
     The units it names are read first (name_units; `listed_only`: COMPLAINTS_UNITS=listed), and
     their warnings added to `warnings`. With an update_id, the update is applied at most once per
     case and id: a retry with the same id returns the first answer (Temporal's update id).
-    `uploads`: the database `attach` finds the case's uploads in (default: COMPLAINTS_DB_URL's)."""
+    `uploads`: the database `attach` finds the case's uploads in (default: COMPLAINTS_DB_URL's);
+    `evidence`: the store a covered photo is made from and kept in (default: the settings')."""
     if update in UPDATES:
         given = payload.model_dump() if isinstance(payload, Command) else payload
         named, told = await name_units(client, case_id, update, given, jurisdictions.tree(), listed_only=listed_only)
@@ -282,6 +285,8 @@ async def act(
         command = place_command(command, jurisdictions.tree())
     if isinstance(command, Attach):
         command = attach_command(case_id, command, uploads)
+    if isinstance(command, PublishPhoto):
+        command = publish_command(case_id, command, evidence, uploads)
     handle = client.get_workflow_handle(validate_case_id(case_id))
     try:
         return await handle.execute_update(update, command, id=update_id, result_type=CaseState)

@@ -11,18 +11,22 @@ import io
 import mmap
 import re
 import struct
+import tempfile
 import wave
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from models.evidence import Attachment, Bounds, Kind
-from models.updates import Attach
-from readmodel.evidence import upload_of
+from models.evidence import Attachment, Bounds, Kind, Purpose
+from models.updates import Attach, PublishPhoto
+from readmodel.evidence import record_upload, upload_of
 from readmodel.schema import make_engine
+from readmodel.tables import UploadRow
 from runtime import settings
+from runtime.blobs import Blobs, blobs_of
 
 MAX_SIDE = 4096
 THUMB_SIDE = 320
@@ -244,3 +248,48 @@ def _engine() -> Engine:
     if url not in _engines:
         _engines[url] = make_engine(url)
     return _engines[url]
+
+
+def cover(photo: bytes, box: list[float]) -> Judged:
+    """The photo with the box (fractions: left, top, right, bottom) painted black, encoded again:
+    a new photo, made from the kept one (already without its EXIF)."""
+    from PIL import Image, ImageDraw
+
+    with Image.open(io.BytesIO(photo)) as image:
+        covered = image.convert("RGB")
+    w, h = covered.size
+    ImageDraw.Draw(covered).rectangle(
+        (int(box[0] * w), int(box[1] * h), max(int(box[2] * w) - 1, 0), max(int(box[3] * h) - 1, 0)), fill="black"
+    )
+    kept, small = io.BytesIO(), io.BytesIO()
+    covered.save(kept, "JPEG", quality=85)
+    thumb = covered.copy()
+    thumb.thumbnail((THUMB_SIDE, THUMB_SIDE))
+    thumb.save(small, "JPEG", quality=80)
+    data = kept.getvalue()
+    return Judged(Kind.photo, "image/jpeg", data, len(data), small.getvalue(), w, h)
+
+
+def publish_command(case_id: str, cmd: PublishPhoto, store: Blobs | None, engine: Engine | None = None) -> PublishPhoto:
+    """`publish_photo` as the case takes it: with a box, the covered copy made, kept and recorded
+    as an upload of the case, its facts in `published` (a client's own replaced)."""
+    if cmd.box is None:
+        return cmd.model_copy(update={"published": None})
+    engine = engine or _engine()
+    store = store or blobs_of(settings.load().evidence_store, settings.load().data_dir)
+    if upload_of(engine, case_id, cmd.attachment) is None:
+        return cmd.model_copy(update={"published": None})  # the case refuses it, naming the attachment
+    judged = cover(b"".join(store.open(cmd.attachment)), cmd.box)
+    with tempfile.TemporaryDirectory(prefix="cover-") as folder:
+        kept, small = Path(folder) / "kept", Path(folder) / "thumbnail"
+        kept.write_bytes(judged.data or b"")
+        small.write_bytes(judged.thumbnail or b"")
+        digest, thumbnail = store.put(kept), store.put(small)
+    row = UploadRow(
+        case_id=case_id, digest=digest, kind="photo", media_type="image/jpeg", size=judged.size, thumbnail=thumbnail,
+        width=judged.width, height=judged.height, uploaded_by=cmd.actor.id, at=datetime.now(timezone.utc),
+    )  # fmt: skip
+    record_upload(engine, row)
+    found = Attachment(id=digest, kind=Kind.photo, purpose=Purpose.other, media_type="image/jpeg", size=judged.size,
+                       thumbnail=thumbnail, width=judged.width, height=judged.height, public=True)  # fmt: skip
+    return cmd.model_copy(update={"published": found})

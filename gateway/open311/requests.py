@@ -28,6 +28,7 @@ def _request(
     place: list[str | None],
     lat: float | None,
     long: float | None,
+    media_url: str | None = None,
 ) -> Request311:
     notes = ZH.public_status(status, department=department, merged_into=merged_into)
     return Request311(
@@ -47,11 +48,11 @@ def _request(
         zipcode=None,
         lat=lat,
         long=long,
-        media_url=None,
+        media_url=media_url,
     )
 
 
-def from_row(row: CaseRow, resolve_due: datetime | None) -> Request311:
+def from_row(row: CaseRow, resolve_due: datetime | None, media_url: str | None = None) -> Request311:
     return _request(
         case_id=row.case_id,
         status=row.status,
@@ -67,6 +68,7 @@ def from_row(row: CaseRow, resolve_due: datetime | None) -> Request311:
         place=[row.district, row.street, row.community, row.address],
         lat=row.lat,
         long=row.long,
+        media_url=media_url,  # a photo a supervisor made public, or none
     )
 
 

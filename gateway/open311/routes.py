@@ -9,23 +9,27 @@ people, and is kept encrypted); no name, phone or email ever leaves here.
 # No `from __future__ import annotations`: FastAPI reads the form model from the annotations.
 
 import secrets
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 
 from gateway.auth import Gateway, gateway, public
+from gateway.evidence import fetch_media, keep_in_background
 from gateway.open311.forms import FORM_FIELDS, RequestForm, complaint_of, missing_fields
 from gateway.open311.labels import GROUPS, SPEC, ZH, service_name, service_notice
 from gateway.open311.requests import from_row, from_state
 from gateway.open311.schema import Created311, Request311, Service, array_of, documented
 from gateway.open311.wire import answer
+from gateway.problems import responses
 from models import Category
 from models.commands import FILERS, NotAllowed, may_file
 from models.tree import Level, Place, PlaceCodes
-from readmodel.public import MAX_RESULTS, public_cases
+from readmodel.public import MAX_RESULTS, public_cases, published_photos
+from runtime.blobs import BlobMissing
 from runtime.http import ApiProblem
 from sla import BUSINESS_TZ
 from starter import InvalidInput, UnknownCase, accepted, file_complaint, jurisdictions, state, validate_case_input
@@ -217,6 +221,8 @@ async def create_request(fmt: FormatPath, request: Request, form: Annotated[Requ
     _may_file(identity, case_input.placement.place if case_input.placement else None)
     case_id = f"o{datetime.now(timezone.utc):%Y%m%d}-{secrets.token_hex(5)}"
     await file_complaint(g.client, case_id, case_input, task_queue=g.config.task_queue)
+    if case_input.complaint.media_url:  # the photo, fetched once by the engine, after the answer
+        keep_in_background(request, fetch_media(request, case_id, case_input.complaint.media_url, identity.actor))
     notice = service_notice(case_input.policy.value, case_input.complaint.track.value, category.value)
     current = await accepted(g.client, case_id)  # the repeat look-up, bounded: a merge is told at once
     if current.merged_into:
@@ -230,8 +236,52 @@ async def create_request(fmt: FormatPath, request: Request, form: Annotated[Requ
     )
 
 
+MEDIA: dict[int | str, dict[str, Any]] = {
+    200: {"description": "A photo a supervisor made public", "content": {"image/jpeg": {}}}
+}
+
+
 def _find(g: Gateway, **where: Any) -> list[Request311]:
-    return [from_row(row, due) for row, due in public_cases(g.read_model, **where)]
+    found = public_cases(g.read_model, **where)
+    photos = published_photos(g.read_model, [row.case_id for row, _ in found])
+    base = g.links.public_url
+    return [
+        from_row(
+            row,
+            due,
+            f"{base}/open311/v2/media/{row.case_id}/{photos[row.case_id]}.jpg" if row.case_id in photos else None,
+        )
+        for row, due in found
+    ]
+
+
+@router.get(
+    "/media/{service_request_id}/{digest}.jpg",
+    dependencies=[Depends(public)],
+    response_class=StreamingResponse,
+    responses=MEDIA | responses(404, 422, 429),
+)
+async def media(
+    service_request_id: Annotated[str, Path(max_length=128)],
+    digest: Annotated[str, Path(pattern="^[0-9a-f]{64}$")],
+    request: Request,
+) -> Response:
+    """Open311's media_url: only a photo made public (publish_photo); anything else is unknown."""
+    g = gateway(request)
+    if published_photos(g.read_model, [service_request_id]).get(service_request_id) != digest:
+        raise ApiProblem(404, "no such media")
+    try:
+        chunks = g.evidence.open(digest)
+        first = next(chunks, b"")
+    except BlobMissing:
+        raise ApiProblem(404, "no such media") from None
+
+    def body() -> Iterator[bytes]:
+        yield first
+        yield from chunks
+
+    headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "public, max-age=3600"}
+    return StreamingResponse(body(), media_type="image/jpeg", headers=headers)
 
 
 def _moment(name: str, value: str | None) -> datetime | None:

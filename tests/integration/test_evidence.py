@@ -280,3 +280,115 @@ async def test_the_attached_webhook_event_carries_the_files_facts_and_a_signed_a
             store.remove(name)
         clear.close()
         masked.close()
+
+
+@pytest.fixture
+def photo_host():
+    """A host serving a phone's photo (with GPS), and one that redirects to it."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    photo = jpeg_with_gps()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path == "/photo.jpg":
+                self.send_response(200)
+                self.send_header("content-type", "image/jpeg")
+                self.send_header("content-length", str(len(photo)))
+                self.end_headers()
+                self.wfile.write(photo)
+            else:  # a redirect: never followed
+                self.send_response(302)
+                self.send_header("location", "/photo.jpg")
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+async def test_open311s_media_url_is_fetched_once_and_kept_as_the_problems_photo_and_a_redirect_is_not(
+    gw, client, photo_host
+):
+    import asyncio
+
+    from starter import state
+    from tests.support.cases import unique_phone
+
+    h, keys, _ = gw
+
+    async def post(media_url: str) -> str:
+        form = {
+            "api_key": keys.by_id["hotline-07"], "service_code": "urban_management", "description": "井盖松动",
+            "first_name": "女士", "last_name": "陈", "phone": unique_phone(), "media_url": media_url,
+            "lat": "22.7712", "long": "113.9425",
+            "attribute[district]": "光明区", "attribute[street]": "凤凰街道", "attribute[community]": "塘家社区",
+        }  # fmt: skip
+        created = await h.post("/open311/v2/requests.json", data=form)
+        assert created.status_code == 200, created.text
+        return str(created.json()[0]["service_request_id"])
+
+    kept, moved = await post(f"{photo_host}/photo.jpg"), await post(f"{photo_host}/moved")
+    for _ in range(100):
+        s = await state(client, kept)
+        if s.attachments:
+            break
+        await asyncio.sleep(0.05)
+    [photo] = s.attachments
+    assert (photo.kind, photo.purpose, photo.media_type) == ("photo", "problem", "image/jpeg")
+    served = (await h.get(f"/v1/cases/{kept}/attachments", headers=keys["sup-wang"])).json()["attachments"][0]
+    assert GPS not in Image.open(io.BytesIO((await h.get(served["url"])).content)).getexif()
+    await asyncio.sleep(0.5)
+    assert not (await state(client, moved)).attachments  # a redirect is not followed: no photo, the case filed
+
+
+def test_the_engine_fetches_from_public_hosts_only():
+    from gateway.evidence import public_host
+
+    for url in ("http://10.1.2.3/a.jpg", "http://192.168.1.1/a.jpg", "http://169.254.169.254/latest", "http://[::1]/a"):
+        assert public_host(url, frozenset()), url  # the city's own network, the cloud's metadata
+    assert "user or password" in (public_host("https://u:p@example.com/a.jpg", frozenset()) or "")
+    assert public_host("ftp://example.com/a.jpg", frozenset())
+    assert public_host("http://127.0.0.1:8000/a.jpg", frozenset({"127.0.0.1"})) is None  # the operator allows it
+
+
+async def test_a_supervisor_makes_a_photo_public_with_a_face_covered_and_open311_shows_only_that(gw, read_model):
+    """publish_photo with a box: a new, covered photo is made and shown (its digest in the chain
+    too); the original stays private; Open311's media_url serves the covered one and nothing else."""
+    import asyncio
+    from urllib.parse import urlsplit
+
+    h, keys, _ = gw
+    case_id = await _case(h, keys)
+    original = (await _upload(h, keys, case_id, png())).json()["id"]
+    body = {"attachment": original, "kind": "photo", "purpose": "problem"}
+    assert (await h.post(f"/v1/cases/{case_id}/attach", json=body, headers=keys["hotline-07"])).status_code == 200
+    refused = await h.post(
+        f"/v1/cases/{case_id}/publish_photo", json={"attachment": original}, headers=keys["hotline-07"]
+    )
+    assert refused.status_code == 403  # a supervisor's call
+    lied = {"attachment": original, "box": [0.0, 0.0, 0.5, 0.5], "published": {"id": "0" * 64, "kind": "photo",
+            "purpose": "other", "media_type": "image/jpeg", "size": 1}}  # fmt: skip
+    shown = await h.post(f"/v1/cases/{case_id}/publish_photo", json=lied, headers=keys["sup-wang"])
+    assert shown.status_code == 200, shown.text
+    [event] = [e for e in shown.json()["timeline"] if e["kind"] == "photo_published"]
+    covered = event["detail"]["digest"]
+    assert covered not in (original, "0" * 64) and event["detail"]["original"] == original  # the engine's copy
+    public = [a for a in shown.json()["attachments"] if a["public"]]
+    assert [a["id"] for a in public] == [covered]
+    for _ in range(100):
+        [request] = (await h.get("/open311/v2/requests.json", params={"service_request_id": case_id})).json()
+        if request["media_url"]:
+            break
+        await asyncio.sleep(0.05)
+    media = await h.get(urlsplit(request["media_url"]).path)
+    assert media.status_code == 200 and media.headers["content-type"] == "image/jpeg"
+    image = Image.open(io.BytesIO(media.content)).convert("RGB")
+    assert image.getpixel((10, 10)) == (0, 0, 0) and image.getpixel((image.width - 10, image.height - 10)) != (0, 0, 0)
+    assert (await h.get(f"/open311/v2/media/{case_id}/{original}.jpg")).status_code == 404  # the original: private

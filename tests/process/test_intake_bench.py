@@ -52,3 +52,18 @@ def test_the_suggestion_bench_trains_asks_and_weighs_three_districts_models():
     r = json.loads(done.stdout.splitlines()[-1])
     assert r["cases"] == 400 and r["accuracy"] > r["routing_accuracy"], r
     assert 0 < r["ask_ms_p50"] <= r["ask_ms_p99"] and r["model_bytes"] > 0 and r["process_rss_mib"] > 0, r
+
+
+def test_the_evidence_bench_judges_a_phone_photo_and_recordings_at_once():
+    """`python -m bench.evidence`, small: a photo judged and kept, recordings judged side by side."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.evidence", "--photos", "2", "--recordings", "2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    r = json.loads(done.stdout.splitlines()[-1])
+    assert r["photos"] == 2 and r["photo_bytes"] > 4 << 20 and 0 < r["photo_ms_p50"] <= r["photo_ms_p99"], r
+    assert r["recordings"] == 2 and r["recordings_seconds"] > 0, r

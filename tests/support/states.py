@@ -42,6 +42,7 @@ PAYLOADS: dict[str, dict[str, Any]] = {
     # Strong signals (issue 40)
     "reassess_risk": {"level": "red", "reason": "来电称已站在楼顶"},
     "note_source_task": {"task_id": "source-0123456789", "department": "光明区住房和建设局"},
+    "publish_photo": {"attachment": "ab" * 32},
     "attach": {
         "attachment": "ab" * 32,
         "kind": "photo",

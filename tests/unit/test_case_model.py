@@ -11,6 +11,7 @@ from models.case import FINISHED
 from models.commands import UPDATES, NotAllowed, Rejected, check
 from models.editions import Edition
 from models.effects import Effects
+from models.evidence import Attachment
 from models.risk import RiskLevel, RiskMark
 from models.tree import PlaceCodes
 from starter import InvalidInput, validate_command
@@ -33,6 +34,7 @@ ACTORS: dict[str, dict[str, Any]] = {
     "reassess_risk": {"id": "s", "role": "supervisor"},
     "note_source_task": {"id": "s", "role": "supervisor"},
     "attach": {"id": "d", "role": "dispatcher"},
+    "publish_photo": {"id": "s", "role": "supervisor"},
     "record_response": {"id": "duty-gm-day", "role": "leader", "scope": "440311"},
     "start_mediation": {"id": "d", "role": "dispatcher"},
     "assign_mediator": {"id": "s", "role": "supervisor"},
@@ -64,6 +66,7 @@ def _ready(update: str, status: CaseStatus) -> CaseState:
         "report_in",
         "reassess_risk",
         "record_response",
+        "publish_photo",
     ):
         return dispute_in(status, session=update == "record_session")
     s = state_in(status, escalated=update == "assign_leader", pending=update == "decide_extension")
@@ -79,6 +82,8 @@ def _ready(update: str, status: CaseStatus) -> CaseState:
         s.place = PlaceCodes(city="440300", district="440311", street="440311004")
         s.risk = RiskMark(level=RiskLevel.red)
         s.milestones.append(Milestone(name="respond", due_at=NOW + timedelta(minutes=30)))
+    if update == "publish_photo":  # a photo on the case to show
+        s.attachments.append(Attachment(id="ab" * 32, kind="photo", purpose="problem", media_type="image/jpeg", size=1))
     if update == "place":  # filed at its street, its community not in the tree (待定位)
         s.place = PlaceCodes(city="440300", district="440311", street="440311004")
         s.unplaced = True
@@ -129,7 +134,7 @@ def test_the_table_is_the_contract():
     # the contract's, the complainant's note (issue 23), the disputes' (issue 25), placing (issue 35),
     # re-sending the complainant's link (issue 37), strong signals and 源头治理 tasks (issue 40)
     risk = {"reassess_risk", "record_response", "note_source_task"}
-    evidence = {"attach"}  # issue 38
+    evidence = {"attach", "publish_photo"}  # issue 38
     assert set(UPDATES) == contract | {"add_note"} | disputes | {"place"} | {"send_link"} | risk | evidence
     for row in UPDATES.values():
         assert row.statuses and row.event and row.command.__name__

@@ -7,6 +7,7 @@ import pytest
 from models import CaseState, CaseStatus, Milestone, RequestSuspension, TimelineEvent
 from models import commands as access
 from models.editions import LATEST, Edition
+from models.evidence import Attachment
 from models.risk import RiskLevel, RiskMark
 from models.tree import PlaceCodes
 from starter import InvalidInput, validate_case_input, validate_command
@@ -143,6 +144,7 @@ ALLOWED_STATUSES = {
     "record_response": OPEN,  # issue 40: a leader of the district answers a red case
     "note_source_task": OPEN,  # issue 40: one of a 类案 handed to a unit as one 源头治理 task
     "attach": OPEN,  # issue 38: evidence, while the case is open
+    "publish_photo": OPEN,  # issue 38: a photo of the case made public (or a covered copy)
     # Disputes (issue 25)
     "start_mediation": ("received", "dispatched", "handling"),
     "assign_mediator": IN_DISPUTE,
@@ -184,6 +186,7 @@ def _who_may(update: str, role: str, own: bool, edition: Edition = LATEST) -> bo
         "note_source_task": role == "supervisor",
         # The sides of ATTACHERS (models/evidence.py): the dispatcher's photo of the problem is the sample.
         "attach": role == "dispatcher" or (role in ("community", "complainant") and own),
+        "publish_photo": role == "supervisor",
         "start_mediation": edition >= Edition.disputes
         and (role in ("dispatcher", "supervisor") or (role in ("handler", "community") and own)),
         "assign_mediator": role == "supervisor" or (role == "community" and own),
@@ -213,6 +216,9 @@ def _expected(update: str, role: str, own: bool, status: str, edition: Edition) 
     return _who_may(update, role, own, edition) and status in ALLOWED_STATUSES[update]
 
 
+PHOTO = Attachment(id="ab" * 32, kind="photo", purpose="problem", media_type="image/jpeg", size=1000)
+
+
 def _cell(update: str, role: str, own: bool, status: str, edition: Edition) -> bool:
     state = state_in(
         CaseStatus(status), escalated=update == "assign_leader", pending=update == "decide_extension", edition=edition
@@ -230,6 +236,8 @@ def _cell(update: str, role: str, own: bool, status: str, edition: Edition) -> b
         state.risk = RiskMark(level=RiskLevel.red)
     if update == "place":  # filed at its street, the community not yet in the tree (待定位)
         state.place, state.unplaced = PlaceCodes(city="440300", district="440311", street="440311004"), True
+    if update == "publish_photo":  # a photo on the case to show
+        state.attachments.append(PHOTO)
     if update in DISPUTE_UPDATES:  # a dispute with everything each update may need: the status decides
         disputed = dispute_in(CaseStatus.agreed, session=True)
         assert disputed.dispute is not None

@@ -63,6 +63,8 @@ SAMPLES: dict[str, Any] = {
     "size": 123456,
     "thumbnail": "cd" * 32,
     "duration_seconds": 61.5,
+    "original": "ef" * 32,
+    "box": [0.1, 0.1, 0.5, 0.5],
     "task_id": "gm-0789",
     "took_suggestion": True,
     "suggested": {"unit": "区水务局", "by": "model"},
