@@ -33,7 +33,7 @@ from starter.identities import IdentityStore
 
 log = logs.get("gateway")
 MAX_BODY = 64 * 1024
-UPLOAD = re.compile(r"/v1/cases/[^/]+/attachments")  # evidence: multipart, streamed, bounded per kind
+UPLOAD = re.compile(r"/v1/cases/[^/]+/attachments|/v1/cases/with-evidence")  # evidence: multipart, streamed, bounded
 COMPLAINANT_PAGE = re.compile(r"/s/[^/]+")  # the complainant's photo, posted to their link
 
 DESCRIPTION = """HTTP for integrators in any language: file complaints, act on cases, read them.

@@ -6,6 +6,7 @@ like any other (POST /v1/cases/{id}/attach)."""
 from __future__ import annotations
 
 import asyncio
+import secrets
 import tempfile
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -14,13 +15,15 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect
 
-from gateway.auth import caller, gateway
+from gateway.auth import caller, gateway, role_in
 from gateway.problems import ApiProblem, responses
-from gateway.v1 import CaseId, _engine
-from gateway.views import must_see, sees_personal_data
+from gateway.v1 import CaseId, _engine, file_case_as
+from gateway.views import CaseFiling, must_see, sees_personal_data, state_as_seen
+from models.commands import FILERS
 from models.evidence import Attachment, Bounds, Kind
 from readmodel.evidence import record_upload, uploads_of
 from readmodel.evidence_links import grant, opened
@@ -166,6 +169,73 @@ def _facts(row: UploadRow) -> dict[str, Any]:
         "duration_seconds": row.duration_seconds,
         "thumbnail": row.thumbnail,
     }
+
+
+@router.post(
+    "/cases/with-evidence",
+    status_code=201,
+    summary="File a complaint and its photos, documents or recordings in one multipart request",
+    responses=KEPT | responses(401, 403, 409, 413, 415, 422, 429, 503),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["filing"],
+                        "properties": {
+                            "filing": {"type": "string", "description": "the filing as JSON (POST /v1/cases's body)"},
+                            "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                            "purpose": {"type": "array", "items": {"type": "string"}},
+                        },
+                    }
+                }
+            },
+        }
+    },
+)
+async def file_with_evidence(request: Request, identity: Identity = Depends(role_in(*FILERS))) -> JSONResponse:
+    """The case is filed first, whatever becomes of its files: a complaint is never lost for a
+    photo. Each file is then kept and attached (its `purpose`, in order; `problem` by default);
+    one refused is named in `refused` and the others go on."""
+    g, limits = gateway(request), bounds_of(request)
+    try:
+        form = await request.form(
+            max_files=limits.per_case, max_fields=limits.per_case + 2, max_part_size=limits.largest + 1
+        )
+    except ClientDisconnect:
+        raise ApiProblem(413, f"file: cut off, or over {limits.largest // (1 << 20)} MiB") from None
+    except Exception as err:
+        raise ApiProblem(422, f"filing: a multipart/form-data body with a filing part and file parts ({err})") from None
+    try:
+        body = CaseFiling.model_validate_json(str(form.get("filing") or ""))
+    except ValidationError as err:
+        raise InvalidInput.of(err, "filing.") from None
+    files = [p for p in form.getlist("file") if isinstance(p, UploadFile)]
+    purposes = [str(p) for p in form.getlist("purpose")]
+    case_id = f"c{datetime.now(timezone.utc):%Y%m%d}-{secrets.token_hex(5)}"
+    await file_case_as(g, case_id, body, identity)
+    refused: list[dict[str, str]] = []
+    for n, part in enumerate(files):
+        purpose = purposes[n] if n < len(purposes) else "problem"
+        try:
+            row = await keep_upload(request, case_id, part, identity.id)
+            attach = {
+                "attachment": row.digest,
+                "kind": row.kind,
+                "purpose": purpose,
+                "actor": identity.actor.model_dump(mode="json"),
+            }
+            await _engine(act(g.client, case_id, "attach", attach, uploads=g.read_model.engine))
+        except (ApiProblem, Rejected, InvalidInput) as err:
+            refused.append({"file": part.filename or f"file {n + 1}", "why": str(getattr(err, "detail", None) or err)})
+    current = await _engine(state(g.client, case_id))
+    return JSONResponse(
+        state_as_seen(current, identity) | {"refused": refused},
+        status_code=201,
+        headers={"Location": f"/v1/cases/{case_id}", "ETag": f'"{current.version}"'},
+    )
 
 
 def addresses(request: Request, case_id: str, a: Attachment, identity: Identity) -> dict[str, str | None]:

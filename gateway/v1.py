@@ -144,6 +144,14 @@ async def _filed_input(client: Client, case_id: str) -> CaseInput:
 async def _file(
     g: Gateway, case_id: str, body: CaseFiling, identity: Identity, location: str | None = None
 ) -> JSONResponse:
+    filed, current = await file_case_as(g, case_id, body, identity)
+    headers = {"Location": f"/v1/cases/{case_id}"} if location or filed.created else None
+    return _case(current, identity, 201 if filed.created else 200, headers)
+
+
+async def file_case_as(g: Gateway, case_id: str, body: CaseFiling, identity: Identity) -> tuple[Any, CaseState]:
+    """File the complaint as this identity (refused outside its scope, or a different complaint
+    under an id already taken): whether a new case was started, and the case as it stands."""
     case_input = validate_case_input(body.as_case_input())
     try:
         may_file(identity.actor, case_input.placement.place if case_input.placement else None)
@@ -160,8 +168,7 @@ async def _file(
             )
     # A new case answers once the repeat look-up is done (bounded): merged, it says into which case.
     current = await _engine(accepted(g.client, case_id) if filed.created else state(g.client, case_id))
-    headers = {"Location": f"/v1/cases/{case_id}"} if location or filed.created else None
-    return _case(current, identity, 201 if filed.created else 200, headers)
+    return filed, current
 
 
 FILE_RESPONSES = {

@@ -392,3 +392,25 @@ async def test_a_supervisor_makes_a_photo_public_with_a_face_covered_and_open311
     image = Image.open(io.BytesIO(media.content)).convert("RGB")
     assert image.getpixel((10, 10)) == (0, 0, 0) and image.getpixel((image.width - 10, image.height - 10)) != (0, 0, 0)
     assert (await h.get(f"/open311/v2/media/{case_id}/{original}.jpg")).status_code == 404  # the original: private
+
+
+async def test_a_complaint_is_filed_with_its_photos_in_one_request_and_never_lost_for_a_bad_one(gw):
+    import json
+
+    h, keys, _ = gw
+    filing = json.dumps({"complaint": complaint(title="井盖松动", category="urban_management")}, ensure_ascii=False)
+    answer = await h.post(
+        "/v1/cases/with-evidence",
+        data={"filing": filing, "purpose": ["problem", "problem"]},
+        files=[("file", ("scene.png", png(), "image/png")), ("file", ("scene.jpg", b"<?php echo 1; ?>", "image/jpeg"))],
+        headers=keys["hotline-07"],
+    )
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    assert answer.headers["location"] == f"/v1/cases/{body['case_id']}"
+    assert [a["purpose"] for a in body["attachments"]] == ["problem"] and body["attachments"][0][
+        "media_type"
+    ] == "image/jpeg"
+    assert [r["file"] for r in body["refused"]] == ["scene.jpg"] and "not a photo" in body["refused"][0]["why"]
+    broken = await h.post("/v1/cases/with-evidence", data={"filing": "{not json"}, headers=keys["hotline-07"])
+    assert broken.status_code == 422 and "filing" in broken.text
