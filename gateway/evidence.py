@@ -106,6 +106,9 @@ async def keep_upload(
     """The part judged and kept, and recorded as an upload of the case (ApiProblem 413/415 naming
     why, and nothing kept). The caller has checked that `who` sees the case."""
     limits = bounds_of(request)
+    name = part.filename or ""
+    if "/" in name or "\\" in name or ".." in name or "\x00" in name:
+        raise ApiProblem(422, "file: its name holds a path; send the file's own name only")
     with tempfile.TemporaryDirectory(prefix="upload-") as folder:
         received = Path(folder) / "received"
         await asyncio.to_thread(_copy, part, received, limits.photo if photos_only else limits.largest)

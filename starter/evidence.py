@@ -103,7 +103,7 @@ def _photo(path: Path, media_type: str) -> Judged:
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     if media_type == "image/heic":
         try:
-            from pillow_heif import register_heif_opener  # type: ignore[import-not-found]
+            from pillow_heif import register_heif_opener
 
             register_heif_opener()
         except ImportError:

@@ -105,10 +105,21 @@ async def test_a_photo_comes_back_without_its_gps_upright_and_with_a_thumbnail_a
     assert stored.exists(facts["id"]) and not stored.exists(digest_bytes(iter([sent])))  # the original is gone
 
 
-async def test_a_png_becomes_a_jpeg_with_its_thumbnail(gw):
+async def test_a_png_or_an_iphones_heic_becomes_a_jpeg_with_its_thumbnail_and_a_path_in_a_name_is_refused(gw):
+    import pillow_heif
+
     h, keys, _ = gw
-    up = await _upload(h, keys, await _case(h, keys), png(), name="scan.png")
+    case_id = await _case(h, keys)
+    up = await _upload(h, keys, case_id, png(), name="scan.png")
     assert up.status_code == 201 and up.json()["media_type"] == "image/jpeg" and up.json()["thumbnail"]
+    pillow_heif.register_heif_opener()
+    heic = io.BytesIO()
+    Image.new("RGB", (1008, 756), (30, 90, 160)).save(heic, "HEIF")
+    up = await _upload(h, keys, case_id, heic.getvalue(), name="IMG_0042.HEIC")
+    assert up.status_code == 201, up.text
+    assert up.json()["media_type"] == "image/jpeg" and up.json()["thumbnail"] and up.json()["width"] == 1008
+    named = await _upload(h, keys, case_id, png(), name="../../etc/cron.d/x.png")
+    assert named.status_code == 422 and "path" in named.json()["detail"]
 
 
 @pytest.mark.parametrize(
