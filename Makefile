@@ -68,7 +68,7 @@ bench: install
 	$(BIN)/python -m bench.intake
 	$(BIN)/python -m bench.similar
 	$(BIN)/python -m bench.suggest
-	$(BIN)/python -m bench.evidence
+	$(BIN)/python -m bench.evidence --http
 
 clean:
 	rm -rf $(VENV) data build .pytest_cache .mypy_cache .ruff_cache *.egg-info
