@@ -202,6 +202,10 @@ def main(argv: list[str] | None = None) -> None:
         file=sys.stderr,
     )
     print(json.dumps(r))
+    if args.http:  # the Temporal runtime's threads: leave without the interpreter's teardown
+        from runtime import process
+
+        process.exit_now(0)
 
 
 if __name__ == "__main__":
