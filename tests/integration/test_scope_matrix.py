@@ -114,11 +114,17 @@ async def test_a_case_read_its_timeline_and_an_update_answer_by_the_rule(city, i
         # An update that changes nothing for anyone who sees the case: a version long gone.
         stale = {"If-Match": '"99999"'} | keys[identity]
         update = await h.post(f"/v1/cases/{case_id}/escalate", json={"reason": "r"}, headers=stale)
+        # Evidence (issue 38): the case's list, and an upload to it (a file the rule's stranger never sends).
+        evidence = await h.get(f"/v1/cases/{case_id}/attachments", headers=keys[identity])
+        upload = await h.post(
+            f"/v1/cases/{case_id}/attachments", files={"file": ("x.bin", b"not a photo")}, headers=keys[identity]
+        )
         if case_id in seen:
             assert read.status_code == 200 and timeline.status_code == 200, (case_id, read.text)
             assert update.status_code in (403, 409, 412), update.text
+            assert evidence.status_code == 200 and upload.status_code == 415, (evidence.text, upload.text)
         else:
-            for answer in (read, timeline, update):
+            for answer in (read, timeline, update, evidence, upload):
                 assert answer.status_code == 404, (case_id, answer.text)
                 assert answer.json()["detail"] == f"no case {case_id}"  # as an unknown id's
 
