@@ -37,9 +37,11 @@ _COLUMN_OF = {"community": "community_code", "grid": "grid_code"}
 TREE_GROUPS = ("unit", "level")
 
 
-def tree_key(by: str, city: Tree) -> ColumnElement[Any]:
+def tree_key(by: str, city: Tree, column: Any = None) -> ColumnElement[Any]:
     """The SQL for grouping by the tree's units or their levels: one CASE over every district's
-    units, so the database groups (no case is read into Python for it)."""
+    units, so the database groups (no case is read into Python for it). `column`: the unit as
+    which column names it (the case's department now, by default; its first, for where it started)."""
+    department = C.department if column is None else column
 
     def value(unit: Unit) -> str:
         return unit.code if by == "unit" else city.places[unit.place].level.value
@@ -54,15 +56,15 @@ def tree_key(by: str, city: Tree) -> ColumnElement[Any]:
         district = city.district_of(unit.place)
         if district is not None:
             names = sorted({unit.code, unit.name, *unit.aliases})
-            branches.append((and_(C.district_code == district.code, C.department.in_(names)), value(unit)))
+            branches.append((and_(C.district_code == district.code, department.in_(names)), value(unit)))
     # A unit of another district (a case transferred across): by its code or a name only it has.
     for unit in city.units.values():
         names = sorted({unit.code} | {n for n in (unit.name, *unit.aliases) if counts[n] == 1})
-        branches.append((C.department.in_(names), value(unit)))
+        branches.append((department.in_(names), value(unit)))
     otherwise: ColumnElement[Any] = (
-        func.coalesce(C.department, "(none)")
+        func.coalesce(department, "(none)")
         if by == "unit"
-        else case((C.department.is_(None), "(none)"), else_="(unlisted)")
+        else case((department.is_(None), "(none)"), else_="(unlisted)")
     )
     return case(*branches, else_=otherwise) if branches else otherwise
 
@@ -84,6 +86,7 @@ class Stats(Tally):
     resolve_times: list[float] = field(default_factory=list)  # seconds, with the clock's stopped time left out
     resolve_working_days: list[int] = field(default_factory=list)  # working days, stopped ones left out
     whistle: dict[str, list] = field(default_factory=dict)  # department -> [summoned, reported, late, minutes...]
+    kept_at_level: dict[str, dict[str, Any]] | None = None  # the total's: see kept_at_level()
 
     @property
     def group(self) -> str:
@@ -132,6 +135,8 @@ class Stats(Tally):
                 "taken_then_transferred": self.taken_then_moved,
                 "other_unit_then_transferred": self.other_then_moved,
             },
+            # 小事不出社区、大事不出街道: the resolved cases kept at the level they started (the total only)
+            "kept_at_level": self.kept_at_level,
             "escalations": self.escalations,
             "open": self.open,
             "overdue": self.overdue,
@@ -204,7 +209,41 @@ def compute(
         calendar=calendar or WorkingCalendar(),
         where=narrowed,
     )
+    if city is not None:
+        total.kept_at_level = kept_at_level(read_model, since=since, until=until, city=city, where=narrowed)
     return [groups[k] for k in sorted(groups)] + [total]
+
+
+def kept_at_level(
+    read_model: ReadModel, *, since: datetime, until: datetime, city: Tree, where: list[Any]
+) -> dict[str, dict[str, Any]]:
+    """小事不出社区、大事不出街道 (seed 002): of the cases resolved that started at a unit of each
+    level (the first unit dispatched, 首问首办), how many were resolved at that same level, not
+    passed up (the last unit's level). Read from the tree's units, as `--by level` is."""
+    started, ended = tree_key("level", city, C.first_department), tree_key("level", city)
+    query = (
+        select(started, ended, func.count())
+        .where(
+            C.received_at >= since,
+            C.received_at < until,
+            C.merged_into.is_(None),
+            C.status.in_(("resolved", "closed")),
+            C.first_department.is_not(None),
+            *where,
+        )
+        .group_by(started, ended)
+    )
+    out: dict[str, dict[str, Any]] = {}
+    with read_model.engine.connect() as conn:
+        for first, last, n in conn.execute(query):
+            if first not in ("community", "street", "district", "city"):
+                continue  # an unlisted unit: its level is not known
+            level = out.setdefault(first, {"resolved": 0, "kept": 0})
+            level["resolved"] += n
+            level["kept"] += n if last == first else 0
+    for level in out.values():
+        level["rate"] = percent(level["kept"], level["resolved"])
+    return out
 
 
 def _add_extras(

@@ -71,6 +71,13 @@ def stats_table(rows: list[Stats], by: str | None) -> str:
             f"(化解率 {first['resolution_rate']}); resolved and never reopened {first['resolved_never_reopened']} "
             f"({first['resolved_never_reopened_rate']})",
         ]
+    kept = total.as_json().get("kept_at_level") or {}
+    words = {"community": "小事不出社区 (community)", "street": "大事不出街道 (street)", "district": "district"}
+    shown = [
+        f"{words.get(level, level)} {k['rate']} ({k['kept']} of {k['resolved']})" for level, k in sorted(kept.items())
+    ]
+    if shown:  # the resolved cases kept at the level of the unit they started at
+        lines += ["", "resolved at the level they started: " + "; ".join(shown)]
     taken = total.as_json()["suggestions"]
     if taken["dispatched_with_one"]:  # 智能派单: the suggested unit's use
         lines += [
