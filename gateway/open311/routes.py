@@ -24,7 +24,6 @@ from gateway.open311.labels import GROUPS, SPEC, ZH, service_name, service_notic
 from gateway.open311.requests import from_row, from_state
 from gateway.open311.schema import Created311, Request311, Service, array_of, documented
 from gateway.open311.wire import answer
-from gateway.problems import responses
 from models import Category
 from models.commands import FILERS, NotAllowed, may_file
 from models.tree import Level, Place, PlaceCodes
@@ -236,7 +235,8 @@ async def create_request(fmt: FormatPath, request: Request, form: Annotated[Requ
     )
 
 
-MEDIA: dict[int | str, dict[str, Any]] = {
+# Open311's own error answers (as every route here), and the photo itself.
+MEDIA: dict[int | str, dict[str, Any]] = documented({}, "") | {
     200: {"description": "A photo a supervisor made public", "content": {"image/jpeg": {}}}
 }
 
@@ -259,7 +259,7 @@ def _find(g: Gateway, **where: Any) -> list[Request311]:
     "/media/{service_request_id}/{digest}.jpg",
     dependencies=[Depends(public)],
     response_class=StreamingResponse,
-    responses=MEDIA | responses(404, 422, 429),
+    responses=MEDIA,
 )
 async def media(
     service_request_id: Annotated[str, Path(max_length=128)],
