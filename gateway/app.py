@@ -48,8 +48,9 @@ class BodyLimit:
     """413 for a body over MAX_BODY, whether it says its length or streams it. The body is read
     here (it is small by then) and handed on whole, so no handler ever sees part of one."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, upload_limit: int = 200 << 20) -> None:
         self.app = app
+        self.upload_limit = upload_limit  # an evidence upload's body at most: the largest file and its form
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -59,7 +60,14 @@ class BodyLimit:
         if scope["method"] == "POST" and (
             UPLOAD.fullmatch(scope["path"]) or (multipart and COMPLAINANT_PAGE.fullmatch(scope["path"]))
         ):
-            return await self.app(scope, receive, send)  # streamed to disk; its own bound (gateway/evidence.py)
+            # Streamed to disk, never held here; cut off past the largest file a form may carry, so
+            # no body fills the disk before the handler's own bound (gateway/evidence.py) is read.
+            if (
+                headers.get(b"content-length", b"0").isdigit()
+                and int(headers.get(b"content-length", b"0")) > self.upload_limit
+            ):
+                return await self._refuse(scope, receive, send, self.upload_limit)
+            return await self.app(scope, self._counted(receive), send)
         declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
             return await self._refuse(scope, receive, send)
@@ -83,9 +91,22 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
+    def _counted(self, receive: Receive) -> Receive:
+        """The body as it comes, until it passes the limit: then the client is as gone."""
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            return {"type": "http.disconnect"} if seen > self.upload_limit else message
+
+        return counted
+
     @staticmethod
-    async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:
-        answer = problems.problem(413, f"the body is over {MAX_BODY // 1024} KiB")
+    async def _refuse(scope: Scope, receive: Receive, send: Send, limit: int = MAX_BODY) -> None:
+        size = f"{limit // (1 << 20)} MiB" if limit >= 1 << 20 else f"{limit // 1024} KiB"
+        answer = problems.problem(413, f"the body is over {size}")
         await answer(scope, receive, send)
 
 
@@ -133,7 +154,8 @@ def create_app(
 
     app = FastAPI(title="Complaint cases (接诉即办) gateway", version="1", description=DESCRIPTION, lifespan=lifespan)
     problems.install(app, {open311.router.prefix + "/": open311.error_answer})
-    app.add_middleware(BodyLimit)
+    largest = max(config.evidence_max_photo_mib, config.evidence_max_document_mib, config.evidence_max_recording_mib)
+    app.add_middleware(BodyLimit, upload_limit=(largest + 1) << 20)  # a file, and its form's few fields
     app.include_router(evidence.router)  # before /v1/cases/{id}/{update}, which would take its paths
     app.include_router(v1.router)
     app.include_router(open311.router)

@@ -425,3 +425,30 @@ async def test_a_complaint_is_filed_with_its_photos_in_one_request_and_never_los
     assert [r["file"] for r in body["refused"]] == ["scene.jpg"] and "not a photo" in body["refused"][0]["why"]
     broken = await h.post("/v1/cases/with-evidence", data={"filing": "{not json"}, headers=keys["hotline-07"])
     assert broken.status_code == 422 and "filing" in broken.text
+
+
+async def test_a_body_past_the_largest_file_is_cut_off_before_it_reaches_the_disk(client, read_model, tmp_path):
+    """The bound is read before the handler spools anything: a declared length over it is 413 at
+    once, and a streamed body is cut off once it passes it (the client treated as gone)."""
+    keys = make_identities(tmp_path)
+    config = gateway_settings(
+        tmp_path, task_queue=client.task_queue, data_dir=tmp_path,
+        evidence_max_photo_mib=1, evidence_max_document_mib=1, evidence_max_recording_mib=1,
+    )  # fmt: skip
+    async with http(app_on(client, read_model, config)) as h:
+        case_id = await _case(h, keys)
+        big = b"\xff\xd8\xff" + b"0" * (3 << 20)
+        declared = await _upload(h, keys, case_id, big)
+        assert declared.status_code == 413 and "2 MiB" in declared.json()["detail"], declared.text
+
+        async def streamed():
+            boundary = b'--x\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n\r\n'
+            yield boundary
+            for _ in range(3):
+                yield b"0" * (1 << 20)
+            yield b"\r\n--x--\r\n"
+
+        headers = keys["hotline-07"] | {"content-type": "multipart/form-data; boundary=x"}
+        cut = await h.post(f"/v1/cases/{case_id}/attachments", content=streamed(), headers=headers)
+        assert cut.status_code == 413, cut.text
+    assert not (tmp_path / "evidence").exists()
