@@ -427,16 +427,21 @@ class CaseState(BaseModel):
             state.suggestion = suggestion
         return state
 
-    def accept(self) -> Effects:
+    def accept(self, now: datetime | None = None) -> Effects:
         """The case is accepted: the clocks its acceptance starts. A dispute filed as one owes the
         acknowledgement and its mediation term, not a department's dispatch (sla/policies.py).
-        A red case also alerts the duty leader at once."""
+        A red case also alerts the duty leader at once: from edition 13 at `now`, the moment the
+        engine learns of it, so a complaint entered late is not overdue before anyone was told;
+        before, at the moment it was taken in."""
         if self.dispute is not None:
             effects = Effects().plan("dispute_filed", self.received_at, dispute=self.dispute.kind.value)
         else:
             effects = Effects().plan("acceptance", self.received_at)
         if self.risk is not None and self.risk.red:
-            effects.add(self._alert(None, self.received_at))
+            told = self.received_at
+            if self.edition >= Edition.respond_when_told and now is not None:
+                told = max(now, self.received_at)
+            effects.add(self._alert(None, told))
         return effects
 
     # ---- strong signals (强信息, edition 9) -------------------------------------------------

@@ -51,6 +51,10 @@ class Edition(IntEnum):
     # Issue 38: a category of AFTER_PHOTO_TO_RESOLVE (sla/policies.py: urban management) is resolved
     # only with an `after` photo attached; before, a resolution needed none.
     evidence = 12
+    # Issue 40's leftover: a red case's duty leader is told, and the 30-minute response counted,
+    # from the moment the engine learns of it (the case's start); before, from when the complaint
+    # was taken in, so one entered an hour late was overdue before anyone was told.
+    respond_when_told = 13
 
 
 # Edition -> the id the workflow gives workflow.patched (never change one once released).
@@ -66,5 +70,6 @@ PATCHES: dict[Edition, str] = {
     Edition.first_complaints: "edition-10-first-complaints",
     Edition.suggested_unit: "edition-11-suggested-unit",
     Edition.evidence: "edition-12-evidence",
+    Edition.respond_when_told: "edition-13-respond-when-told",
 }
 LATEST = max(Edition)

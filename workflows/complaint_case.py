@@ -149,7 +149,7 @@ class ComplaintCase:
         async with self._lock:
             if not self._accepted:
                 self._accepted = True
-                await self._carry_out(self._state.accept())
+                await self._carry_out(self._state.accept(self._time.now()))
             yield
 
     async def _change(self, transition: Callable[[datetime], Effects]) -> list[TimelineEvent]:

@@ -21,7 +21,8 @@ issue 40: filed red, the duty leader told, the response late, the level lowered)
 (edition 11, issue 40: the district's model suggests the unit, and the dispatch takes it);
 one_of_a_source_task (issue 40: a case told it is one of a 源头治理 task, a new update that needs
 no edition, since no earlier history holds it); after_photo_to_resolve (edition 12, issue 38: an
-`after` photo attached before an urban-management case resolves); audit (issue 27: the Audit workflow over three closed cases, two
+`after` photo attached before an urban-management case resolves); red_entered_late (edition 13:
+a red complaint entered an hour late, its response counted from its entry); audit (issue 27: the Audit workflow over three closed cases, two
 runs; recorded on a dev server, whose visibility the audit reads, where the others use the
 time-skipping server).
 """
@@ -503,6 +504,24 @@ async def after_photo_to_resolve(client: Client, case_id: str, env) -> str | Non
     return filed.run_id
 
 
+async def red_entered_late(client: Client, case_id: str, env) -> str | None:
+    """Edition 13: a red complaint taken in an hour before it was entered; the duty leader is
+    told, and the 30 minutes counted, from its entry; a leader responds within them; closed."""
+    from datetime import datetime, timezone
+
+    taken_in = (datetime.now(timezone.utc) - timedelta(hours=1)).isoformat()
+    threat = complaint(description="物业拖了三个月不修，再不解决我就从楼上跳下去", received_at=taken_in)
+    filed = await file_complaint(client, case_id, {"complaint": threat}, task_queue=client.task_queue)
+    await env.sleep(timedelta(minutes=10))
+    district_leader = {"id": "duty-gm-day", "role": "leader", "scope": "440311"}
+    await act(client, case_id, "record_response", {"actor": district_leader, "note": "已到场劝解", "mode": "on_site"})
+    await act(client, case_id, "dispatch", {"actor": D, "department": "住建局"})
+    await act(client, case_id, "record_contact", {"actor": H, "note": "n"})
+    await act(client, case_id, "resolve", {"actor": H, "resolution": "r"})
+    await act(client, case_id, "record_follow_up", {"actor": S, "satisfaction": "satisfied"})
+    return filed.run_id
+
+
 # Scenarios whose recorded history is another workflow's than the case's.
 RECORDED_WORKFLOW = {"webhook_delivery": lambda case_id: delivery_workflow_id("histories", case_id)}
 
@@ -532,6 +551,7 @@ SCENARIOS = {
         suggested_unit,
         one_of_a_source_task,
         after_photo_to_resolve,
+        red_entered_late,
     )
 }
 

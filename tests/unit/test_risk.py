@@ -96,3 +96,28 @@ def test_supervisors_try_a_text_without_filing_it(capsys, tmp_path):
     bad.write_text('[[rule]]\nid = "life"\nlevel = "red"\nreason = "r"\nreason_en = "r"\npatterns = ["(跳"]\n')
     assert main(["risk", "check", "--rules", str(bad), "跳楼"]) == 2
     assert "rule 'life': patterns" in capsys.readouterr().err
+
+
+def test_a_red_complaint_entered_late_is_owed_its_response_from_when_the_engine_was_told():
+    """Edition 13: the duty leader's 30 minutes count from the case's start, not from when the
+    complaint was taken in an hour before; an earlier edition's case keeps the old count."""
+    from datetime import timedelta
+
+    from models import Complaint
+    from models.case import CaseState
+    from models.editions import Edition
+    from models.risk import RiskLevel, RiskMark
+    from tests.support.states import NOW
+
+    COMPLAINT = Complaint.model_validate(
+        {"channel": "hotline", "complainant": {"name": "陈女士", "phone": "13900000001"}, "category": "property",
+         "title": "楼顶", "description": "再不解决我就从楼上跳下去",
+         "location": {"district": "光明区", "street": "凤凰街道", "community": "塘家社区"}}
+    )  # fmt: skip
+
+    red = RiskMark(level=RiskLevel.red)
+    taken_in, entered = NOW, NOW + timedelta(hours=1)
+    now_rule = CaseState.receive("c1", COMPLAINT, "1030", taken_in, risk=red).accept(entered)
+    old_rule = CaseState.receive("c2", COMPLAINT, "1030", taken_in, Edition.evidence, risk=red).accept(entered)
+    assert [p.at for p in now_rule.plans if p.anchor == "risk_red"] == [entered]
+    assert [p.at for p in old_rule.plans if p.anchor == "risk_red"] == [taken_in]
