@@ -76,9 +76,14 @@ class Cluster:
         return len({(s.street, s.community) for s in self.cases})
 
     @property
+    def first(self) -> Said:
+        """The complaint that started it: the earliest received (the case id breaks a tie)."""
+        return min(self.cases, key=lambda s: (s.received_at, s.case_id))
+
+    @property
     def key(self) -> str:
         """The alert's own name: its first complaint's case (the same however the cluster grows)."""
-        return min(self.cases, key=lambda s: (s.received_at, s.case_id)).case_id
+        return self.first.case_id
 
     @property
     def task_id(self) -> str:
@@ -89,8 +94,9 @@ class Cluster:
         """The 源头治理 task as a grid-patrol find: at the street the cases share (their district
         if they lie in several), naming them as members."""
         streets = {s.street_code for s in self.cases}
-        first = min(self.cases, key=lambda s: (s.received_at, s.case_id))
-        code = first.street_code if len(streets) == 1 else first.district_code  # across districts: the first's
+        code = (
+            self.first.street_code if len(streets) == 1 else self.first.district_code
+        )  # across districts: the first's
         ids = [s.case_id for s in sorted(self.cases, key=lambda s: (s.received_at, s.case_id))]
         listed = "、".join(ids[:TASK_LISTS]) + (f"等{len(ids)}件" if len(ids) > TASK_LISTS else "")
         places = "；".join(f"{place} {n}件" for place, n in self.places.items())

@@ -25,7 +25,7 @@ from readmodel import board
 from readmodel.callbacks import callbacks_due
 from readmodel.disputes import dispute_board, dispute_figures
 from readmodel.hotspots import find_hotspots
-from readmodel.similar import Cluster, similar_alerts
+from readmodel.similar import similar_alerts
 from readmodel.webhooks import Webhooks
 from runtime import logs
 from sla import WorkingCalendar
@@ -310,10 +310,6 @@ async def trends(request: Request, v: Viewer = Depends(viewer)) -> Response:
 HOTSPOT_COLUMNS = ["category", "street", "community", "people", "first_at", "last_at", "cases"]
 
 
-def _district_of(cluster: Cluster) -> str:
-    return min(cluster.cases, key=lambda s: (s.received_at, s.case_id)).district_code or ""
-
-
 @router.post("/hotspots/similar/{key}/hand")
 async def hand_similar(request: Request, key: str, v: Viewer = Depends(viewer)) -> Response:
     """A supervisor hands a 类案预警 of their scope to a unit as one 源头治理 task; then its page."""
@@ -375,7 +371,7 @@ async def hotspots(request: Request, v: Viewer = Depends(viewer)) -> Response:
             "similar": similar,
             # A supervisor hands a 类案 to one of its district's units as one 源头治理 task.
             "task_units": {
-                c.key: [u.name for u in city.units_of(_district_of(c))]
+                c.key: [u.name for u in city.units_of(c.first.district_code or "")]
                 for c in similar
                 if v.identity.role == Role.supervisor
             },
