@@ -46,6 +46,12 @@ SERVED: dict[int | str, dict[str, Any]] = {
 SUFFIX = {"image/jpeg": "jpg", "application/pdf": "pdf", "audio/wav": "wav", "audio/mpeg": "mp3", "audio/mp4": "m4a"}
 
 
+def multipart(required: list[str], **properties: dict[str, Any]) -> dict[str, Any]:
+    """OpenAPI's description of a multipart/form-data body (the routes read the form themselves)."""
+    schema = {"type": "object", "required": required, "properties": properties}
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}}
+
+
 def bounds_of(request: Request) -> Bounds:
     c = gateway(request).config
     mib = 1 << 20
@@ -66,20 +72,7 @@ def blobs(request: Request) -> Blobs:
     status_code=201,
     summary="Upload a photo, PDF or recording for a case; then `attach` records it",
     responses=KEPT | responses(401, 404, 413, 415, 422, 429, 503),
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["file"],
-                        "properties": {"file": {"type": "string", "format": "binary"}},
-                    }
-                }
-            },
-        }
-    },
+    openapi_extra=multipart(["file"], file={"type": "string", "format": "binary"}),
 )
 async def upload(case_id: CaseId, request: Request, identity: Identity = Depends(caller)) -> JSONResponse:
     g = gateway(request)
@@ -112,13 +105,19 @@ async def keep_upload(
     with tempfile.TemporaryDirectory(prefix="upload-") as folder:
         received = Path(folder) / "received"
         await asyncio.to_thread(_copy, part, received, limits.photo if photos_only else limits.largest)
-        try:
-            judged = await asyncio.to_thread(judge, received, limits)
-        except Refused as err:
-            raise ApiProblem(err.status, str(err)) from None
-        if photos_only and judged.kind != Kind.photo:
-            raise ApiProblem(415, "file: only photos here")
-        row = await asyncio.to_thread(_keep, blobs(request), judged, Path(folder), case_id, who)
+        return await _kept(request, case_id, Path(folder), who, "file: only photos here" if photos_only else None)
+
+
+async def _kept(request: Request, case_id: str, folder: Path, who: str, not_a_photo: str | None = None) -> UploadRow:
+    """The file received into `folder` judged, kept and recorded as an upload of the case;
+    ApiProblem naming why not (`not_a_photo`: the refusal of any other kind, where only photos go)."""
+    try:
+        judged = await asyncio.to_thread(judge, folder / "received", bounds_of(request))
+    except Refused as err:
+        raise ApiProblem(err.status, str(err)) from None
+    if not_a_photo is not None and judged.kind != Kind.photo:
+        raise ApiProblem(415, not_a_photo)
+    row = await asyncio.to_thread(_keep, blobs(request), judged, folder, case_id, who)
     await asyncio.to_thread(record_upload, gateway(request).read_model.engine, row)
     log.info("evidence uploaded", identity=who, case_id=case_id, digest=row.digest, kind=row.kind)
     return row
@@ -179,24 +178,12 @@ def _facts(row: UploadRow) -> dict[str, Any]:
     status_code=201,
     summary="File a complaint and its photos, documents or recordings in one multipart request",
     responses=KEPT | responses(401, 403, 409, 413, 415, 422, 429, 503),
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["filing"],
-                        "properties": {
-                            "filing": {"type": "string", "description": "the filing as JSON (POST /v1/cases's body)"},
-                            "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
-                            "purpose": {"type": "array", "items": {"type": "string"}},
-                        },
-                    }
-                }
-            },
-        }
-    },
+    openapi_extra=multipart(
+        ["filing"],
+        filing={"type": "string", "description": "the filing as JSON (POST /v1/cases's body)"},
+        file={"type": "array", "items": {"type": "string", "format": "binary"}},
+        purpose={"type": "array", "items": {"type": "string"}},
+    ),
 )
 async def file_with_evidence(request: Request, identity: Identity = Depends(role_in(*FILERS))) -> JSONResponse:
     """The case is filed first, whatever becomes of its files: a complaint is never lost for a
@@ -287,7 +274,7 @@ async def evidence(token: str, request: Request) -> Response:
         elif row.thumbnail == found.digest:
             name += "-thumbnail"
     try:
-        chunks: Iterator[bytes] = await asyncio.to_thread(_first, store, found.digest)
+        chunks: Iterator[bytes] = await asyncio.to_thread(read_blob, store, found.digest)
     except BlobMissing:
         raise ApiProblem(404, "the file is no longer in the evidence store") from None
     log.info("evidence served", identity=found.identity, case_id=found.case_id, digest=found.digest)
@@ -300,7 +287,7 @@ async def evidence(token: str, request: Request) -> Response:
     return StreamingResponse(chunks, media_type=media_type, headers=headers)
 
 
-def _first(store: Blobs, digest: str) -> Iterator[bytes]:
+def read_blob(store: Blobs, digest: str) -> Iterator[bytes]:
     """The blob's chunks, its first one read already (so a missing blob is a 404, not a cut answer)."""
     chunks = store.open(digest)
     first = next(chunks, b"")
@@ -367,14 +354,7 @@ async def fetch_media(request: Request, case_id: str, url: str, actor: Any) -> s
                             if size > limits.photo:
                                 raise ApiProblem(413, f"media_url: over {limits.photo >> 20} MiB")
                             out.write(chunk)
-            try:
-                judged = await asyncio.to_thread(judge, received, limits)
-            except Refused as err:
-                raise ApiProblem(err.status, str(err)) from None
-            if judged.kind != Kind.photo:
-                raise ApiProblem(415, "media_url: not a photo")
-            row = await asyncio.to_thread(_keep, blobs(request), judged, Path(folder), case_id, actor.id)
-        await asyncio.to_thread(record_upload, g.read_model.engine, row)
+            row = await _kept(request, case_id, Path(folder), actor.id, "media_url: not a photo")
         body = {"attachment": row.digest, "kind": "photo", "purpose": "problem", "actor": actor.model_dump(mode="json")}
         await _engine(act(g.client, case_id, "attach", body, uploads=g.read_model.engine))
     except (ApiProblem, httpx.HTTPError, TimeoutError, Rejected, InvalidInput) as err:

@@ -8,8 +8,8 @@ people, and is kept encrypted); no name, phone or email ever leaves here.
 
 # No `from __future__ import annotations`: FastAPI reads the form model from the annotations.
 
+import asyncio
 import secrets
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Annotated, Any
@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from gateway.auth import Gateway, gateway, public
-from gateway.evidence import fetch_media, keep_in_background
+from gateway.evidence import fetch_media, keep_in_background, read_blob
 from gateway.open311.forms import FORM_FIELDS, RequestForm, complaint_of, missing_fields
 from gateway.open311.labels import GROUPS, SPEC, ZH, service_name, service_notice
 from gateway.open311.requests import from_row, from_state
@@ -271,17 +271,11 @@ async def media(
     if published_photos(g.read_model, [service_request_id]).get(service_request_id) != digest:
         raise ApiProblem(404, "no such media")
     try:
-        chunks = g.evidence.open(digest)
-        first = next(chunks, b"")
+        chunks = await asyncio.to_thread(read_blob, g.evidence, digest)
     except BlobMissing:
         raise ApiProblem(404, "no such media") from None
-
-    def body() -> Iterator[bytes]:
-        yield first
-        yield from chunks
-
     headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "public, max-age=3600"}
-    return StreamingResponse(body(), media_type="image/jpeg", headers=headers)
+    return StreamingResponse(chunks, media_type="image/jpeg", headers=headers)
 
 
 def _moment(name: str, value: str | None) -> datetime | None:
