@@ -3,6 +3,7 @@ dialect's upsert, and what an earlier version's tables gain (columns, indexes, c
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,13 @@ def make_engine(url: str) -> Engine:
         conn.commit()  # a SET in a transaction rolled back would be undone
 
     return engine
+
+
+@cache
+def shared_engine(url: str) -> Engine:
+    """One engine per database for the edge's reads outside a ReadModel (the suggested unit's
+    models, evidence's uploads): made once per process, pooled, shared."""
+    return make_engine(url)
 
 
 def insert_for(engine: Engine, table: Table) -> Any:

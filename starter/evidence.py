@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 from models.evidence import Attachment, Bounds, Kind, Purpose
 from models.updates import Attach, PublishPhoto
 from readmodel.evidence import record_upload, upload_of
-from readmodel.schema import make_engine
+from readmodel.schema import shared_engine
 from readmodel.tables import UploadRow
 from runtime import settings
 from runtime.blobs import Blobs, blobs_of
@@ -221,7 +221,7 @@ def _m4a(data: Any) -> float:
 def attach_command(case_id: str, cmd: Attach, engine: Engine | None = None) -> Attach:
     """The `attach` update as the case takes it: the upload's own facts (whatever `found` a client
     sent is replaced), or none when the digest names no upload of this case (the case refuses it)."""
-    row = upload_of(engine or _engine(), case_id, cmd.attachment)
+    row = upload_of(engine or shared_engine(settings.load().db_url), case_id, cmd.attachment)
     found = (
         None
         if row is None
@@ -238,16 +238,6 @@ def attach_command(case_id: str, cmd: Attach, engine: Engine | None = None) -> A
         )
     )
     return cmd.model_copy(update={"found": found})
-
-
-_engines: dict[str, Engine] = {}
-
-
-def _engine() -> Engine:
-    url = settings.load().db_url
-    if url not in _engines:
-        _engines[url] = make_engine(url)
-    return _engines[url]
 
 
 def cover(photo: bytes, box: list[float]) -> Judged:
@@ -275,8 +265,9 @@ def publish_command(case_id: str, cmd: PublishPhoto, store: Blobs | None, engine
     as an upload of the case, its facts in `published` (a client's own replaced)."""
     if cmd.box is None:
         return cmd.model_copy(update={"published": None})
-    engine = engine or _engine()
-    store = store or blobs_of(settings.load().evidence_store, settings.load().data_dir)
+    config = settings.load()
+    engine = engine or shared_engine(config.db_url)
+    store = store or blobs_of(config.evidence_store, config.data_dir)
     if upload_of(engine, case_id, cmd.attachment) is None:
         return cmd.model_copy(update={"published": None})  # the case refuses it, naming the attachment
     judged = cover(b"".join(store.open(cmd.attachment)), cmd.box)

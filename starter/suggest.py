@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from models.case_input import CaseInput
 from models.suggestion import Suggestion, decide
 from models.tree import Tree
-from readmodel.schema import make_engine
+from readmodel.schema import shared_engine
 from readmodel.store import said_of
 from readmodel.unit_model import UnitModel, load, trained_at
 from runtime import logs, settings
@@ -69,7 +69,7 @@ _models: dict[str, Models] = {}
 def models(url: str | None = None) -> Models:
     url = url or settings.load().db_url
     if url not in _models:
-        _models[url] = Models(make_engine(url))
+        _models[url] = Models(shared_engine(url))
     return _models[url]
 
 
