@@ -200,60 +200,38 @@ def create_audit_worker(
     )
 
 
-async def keep_anchoring(client: Client, task_queue: str) -> None:
-    """The daily anchor as a Temporal schedule (made once; an existing one is left as it is)."""
+async def _schedule_once(client: Client, name: str, workflow: Any, task_queue: str, spec: ScheduleSpec) -> None:
+    """A workflow on a Temporal schedule, made once (an existing one is left as it is), its run
+    given the schedule's own id as workflow id."""
     try:
-        await client.create_schedule(
-            ANCHOR_SCHEDULE,
-            Schedule(
-                action=ScheduleActionStartWorkflow(AnchorHeads.run, id="complaints-anchor", task_queue=task_queue),
-                spec=ScheduleSpec(
-                    calendars=[ScheduleCalendarSpec(hour=[ScheduleRange(0)], minute=[ScheduleRange(10)])],
-                    time_zone_name="Asia/Shanghai",
-                ),
-            ),
-        )
-        log.info("daily anchor scheduled", schedule=ANCHOR_SCHEDULE)
+        action = ScheduleActionStartWorkflow(workflow, id=name, task_queue=task_queue)
+        await client.create_schedule(name, Schedule(action=action, spec=spec))
+        log.info("scheduled", schedule=name)
     except ScheduleAlreadyRunningError:
         pass
+
+
+def _daily(hour: int, minute: int) -> ScheduleSpec:
+    """Every day at this Beijing time."""
+    at = ScheduleCalendarSpec(hour=[ScheduleRange(hour)], minute=[ScheduleRange(minute)])
+    return ScheduleSpec(calendars=[at], time_zone_name="Asia/Shanghai")
+
+
+async def keep_anchoring(client: Client, task_queue: str) -> None:
+    """The daily anchor, at 00:10 Beijing time."""
+    await _schedule_once(client, ANCHOR_SCHEDULE, AnchorHeads.run, task_queue, _daily(0, 10))
 
 
 async def keep_training(client: Client, task_queue: str) -> None:
     """The suggested-unit models retrained nightly, at 02:30 Beijing time (a local default: after
-    the day's closings, before the morning's dispatching), as a Temporal schedule made once."""
-    try:
-        await client.create_schedule(
-            UNIT_MODEL_SCHEDULE,
-            Schedule(
-                action=ScheduleActionStartWorkflow(
-                    TrainUnitModels.run, id="complaints-unit-models", task_queue=task_queue
-                ),
-                spec=ScheduleSpec(
-                    calendars=[ScheduleCalendarSpec(hour=[ScheduleRange(2)], minute=[ScheduleRange(30)])],
-                    time_zone_name="Asia/Shanghai",
-                ),
-            ),
-        )
-        log.info("nightly unit models scheduled", schedule=UNIT_MODEL_SCHEDULE)
-    except ScheduleAlreadyRunningError:
-        pass
+    the day's closings, before the morning's dispatching)."""
+    await _schedule_once(client, UNIT_MODEL_SCHEDULE, TrainUnitModels.run, task_queue, _daily(2, 30))
 
 
 async def keep_watching(client: Client, task_queue: str) -> None:
-    """New 类案预警 told to their subscribers every SIMILAR_EVERY, as a Temporal schedule made once."""
-    try:
-        await client.create_schedule(
-            SIMILAR_SCHEDULE,
-            Schedule(
-                action=ScheduleActionStartWorkflow(
-                    WatchSimilarAlerts.run, id="complaints-similar-watch", task_queue=task_queue
-                ),
-                spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=SIMILAR_EVERY)]),
-            ),
-        )
-        log.info("类案预警 watched", schedule=SIMILAR_SCHEDULE, every=str(SIMILAR_EVERY))
-    except ScheduleAlreadyRunningError:
-        pass
+    """New 类案预警 told to their subscribers every SIMILAR_EVERY."""
+    spec = ScheduleSpec(intervals=[ScheduleIntervalSpec(every=SIMILAR_EVERY)])
+    await _schedule_once(client, SIMILAR_SCHEDULE, WatchSimilarAlerts.run, task_queue, spec)
 
 
 async def serve(stop: asyncio.Event, roles: tuple[str, ...] = ("cases", "audit")) -> None:
