@@ -26,17 +26,22 @@ def s3_endpoint() -> Iterator[str]:
         server.stop()
 
 
-@pytest.fixture(params=["directory", "s3"])
-def store(request, tmp_path, s3_endpoint, monkeypatch) -> Blobs:
-    if request.param == "directory":
-        return DirectoryBlobs(tmp_path / "evidence")
+def _on_the_local_s3(monkeypatch, endpoint: str) -> None:
+    """boto3's settings for moto's server: any credentials, its region, its address."""
     for name, value in {
         "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test",
         "AWS_DEFAULT_REGION": "us-east-1",
     }.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setenv("COMPLAINTS_S3_ENDPOINT", s3_endpoint)
+    monkeypatch.setenv("COMPLAINTS_S3_ENDPOINT", endpoint)
+
+
+@pytest.fixture(params=["directory", "s3"])
+def store(request, tmp_path, s3_endpoint, monkeypatch) -> Blobs:
+    if request.param == "directory":
+        return DirectoryBlobs(tmp_path / "evidence")
+    _on_the_local_s3(monkeypatch, s3_endpoint)
     found = blobs_of(f"s3://evidence-{tmp_path.name.lower().replace('_', '-')[:40]}", tmp_path)
     assert isinstance(found, S3Blobs)
     return found
@@ -79,13 +84,7 @@ async def test_an_upload_over_http_is_kept_in_and_served_from_the_s3_store(
     from tests.support.cases import complaint, new_id
     from tests.support.http import app_on, gateway_settings, http, make_identities
 
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("COMPLAINTS_S3_ENDPOINT", s3_endpoint)
+    _on_the_local_s3(monkeypatch, s3_endpoint)
     keys = make_identities(tmp_path)
     config = gateway_settings(
         tmp_path, task_queue=client.task_queue, data_dir=tmp_path, evidence_store="s3://over-http"

@@ -3,24 +3,12 @@ numbers add up. No timing is asserted: the numbers live in docs/benchmark.md, fr
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 from tests.support.postgres import fresh_postgres
-from tests.support.processes import ROOT
+from tests.support.processes import bench
 
 
 def test_the_city_bench_measures_each_level_on_postgresql(pg_url):
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.city", "--cases", "3000", "--rounds", "1", "--pg-url", fresh_postgres(pg_url)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(done.stdout.splitlines()[-1])
+    result = bench("bench.city", "--cases", "3000", "--rounds", "1", "--pg-url", fresh_postgres(pg_url))
     assert sum(result["districts"].values()) == 3000 and set(result["districts"]) == {"光明区", "罗湖区", "谯城区"}
     for who in ("street supervisor (东门街道)", "city supervisor (深圳市)"):
         assert len(result[who]) == 6 and all(p["bytes"] > 0 for p in result[who].values())

@@ -53,6 +53,14 @@ def cli(environ: dict[str, str], *args: str, stdin: str | None = None) -> subpro
     )
 
 
+def bench(module: str, *args: str) -> dict:
+    """`python -m <module> <args>` (a part of `make bench`, small), run to the end: its result, the
+    JSON of its last line."""
+    done = subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.splitlines()[-1])  # type: ignore[no-any-return]
+
+
 def worker_once(environ: dict[str, str]) -> subprocess.CompletedProcess:
     """`python worker.py` expected to stop by itself (refusing to start): its exit and output."""
     return subprocess.run(
