@@ -122,14 +122,18 @@ def _photo(path: Path, media_type: str) -> Judged:
     except (OSError, ValueError, SyntaxError) as err:
         raise Refused(415, f"file: not a photo that can be read ({err})") from None
     upright.thumbnail((MAX_SIDE, MAX_SIDE))
-    kept = io.BytesIO()
-    upright.save(kept, "JPEG", quality=85, optimize=True)  # no exif= : nothing of the sender's metadata
-    thumb = upright.copy()
+    return _encoded(upright)
+
+
+def _encoded(image: Any) -> Judged:
+    """A photo as the engine keeps one: JPEG, no metadata of the sender's (no exif=), and its thumbnail."""
+    kept, small = io.BytesIO(), io.BytesIO()
+    image.save(kept, "JPEG", quality=85, optimize=True)
+    thumb = image.copy()
     thumb.thumbnail((THUMB_SIDE, THUMB_SIDE))
-    small = io.BytesIO()
     thumb.save(small, "JPEG", quality=80)
     data = kept.getvalue()
-    return Judged(Kind.photo, "image/jpeg", data, len(data), small.getvalue(), upright.width, upright.height)
+    return Judged(Kind.photo, "image/jpeg", data, len(data), small.getvalue(), image.width, image.height)
 
 
 def _trailing(path: Path, media_type: str) -> None:
@@ -251,13 +255,7 @@ def cover(photo: bytes, box: list[float]) -> Judged:
     ImageDraw.Draw(covered).rectangle(
         (int(box[0] * w), int(box[1] * h), max(int(box[2] * w) - 1, 0), max(int(box[3] * h) - 1, 0)), fill="black"
     )
-    kept, small = io.BytesIO(), io.BytesIO()
-    covered.save(kept, "JPEG", quality=85)
-    thumb = covered.copy()
-    thumb.thumbnail((THUMB_SIDE, THUMB_SIDE))
-    thumb.save(small, "JPEG", quality=80)
-    data = kept.getvalue()
-    return Judged(Kind.photo, "image/jpeg", data, len(data), small.getvalue(), w, h)
+    return _encoded(covered)
 
 
 def publish_command(case_id: str, cmd: PublishPhoto, store: Blobs | None, engine: Engine | None = None) -> PublishPhoto:
