@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from starter.cases import InvalidInput
+from starter.cases import InvalidInput, Rejected
 
 EXIT_NONDETERMINISTIC = 6
 
@@ -62,3 +62,14 @@ def positive(value: str) -> int:
 
 def plural(n: int, word: str, many: str | None = None) -> str:
     return f"{n} {word if n == 1 else many or word + 's'}"
+
+
+def acting_as(identity_id: str) -> Any:
+    """The identity a command acts as (`--as`): known and not revoked, or Rejected saying so."""
+    from runtime import settings
+    from starter.identities import IdentityStore
+
+    identity = IdentityStore(settings.load().identities_url).identities().get(identity_id)
+    if identity is None or not identity.active:
+        raise Rejected(f"--as {identity_id}: no such identity (python -m starter identity list)")
+    return identity

@@ -22,12 +22,10 @@ MAY_SHOW = (Role.supervisor, Role.dispatcher)
 async def show_link(args: argparse.Namespace) -> int:
     from readmodel import links_of, open_read_model
     from runtime import settings
-    from starter.identities import IdentityStore
+    from starter.cli.common import acting_as
 
     config = settings.load()
-    identity = IdentityStore(config.identities_url).identities().get(args.as_identity)
-    if identity is None or not identity.active:
-        raise Rejected(f"--as {args.as_identity}: no such identity (python -m starter identity list)")
+    identity = acting_as(args.as_identity)
     if identity.role not in MAY_SHOW:
         raise Rejected(
             f"--as {identity.id}: a {identity.role.value} may not; only a supervisor or dispatcher is shown a "

@@ -268,14 +268,11 @@ async def similar(args: argparse.Namespace) -> int:
 def _hander(args: argparse.Namespace) -> Any:
     """The supervisor handing 类案 to a unit (--as), who must name the unit (--to)."""
     from models import Role
-    from runtime import settings
-    from starter.identities import IdentityStore
+    from starter.cli.common import acting_as
 
     if not args.to or not args.as_identity:
         raise InvalidInput("--open-cases with --similar: name the unit (--to UNIT) and who hands it (--as IDENTITY)")
-    identity = IdentityStore(settings.load().identities_url).identities().get(args.as_identity)
-    if identity is None or not identity.active:
-        raise Rejected(f"--as {args.as_identity}: no such identity (python -m starter identity list)")
+    identity = acting_as(args.as_identity)
     if identity.role != Role.supervisor:
         raise Rejected(f"--as {identity.id}: a {identity.role.value} may not; a supervisor hands 类案 to a unit")
     return identity.actor
